@@ -1,0 +1,3 @@
+fn main() {
+    println!("wardenctl {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("wardend {}", env!("CARGO_PKG_VERSION"));
+}

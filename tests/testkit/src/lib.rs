@@ -1,0 +1,7 @@
+//! Test fixtures shared by Jamf Warden's integration tests: a real OpenBao dev server
+//! ([`openbao::OpenBao`]) and the Jamf Pro simulator (re-exported from `jamf-sim`).
+
+pub mod openbao;
+
+pub use jamf_sim;
+pub use openbao::OpenBao;

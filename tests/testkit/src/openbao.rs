@@ -1,0 +1,249 @@
+//! A real OpenBao dev server for tests: `bao server -dev` on a free loopback port with a random
+//! root token, stopped (killed and reaped) when the fixture is dropped.
+//!
+//! The binary is found through `WARDEN_BAO_BIN`, then the project venv (`.venv/bin/bao`, made by
+//! `scripts/install-openbao.sh`), then `PATH`. When none exists the fixture fails loudly: a test
+//! that needs OpenBao never passes silently without it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+/// A running OpenBao dev server. KV v2 is mounted at `secret/`.
+pub struct OpenBao {
+    child: Child,
+    addr: String,
+    root_token: String,
+    bin: PathBuf,
+    _home: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for OpenBao {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenBao")
+            .field("addr", &self.addr)
+            .field("root_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Where the `bao` binary is, or an error that says how to install it.
+pub fn bao_bin() -> anyhow::Result<PathBuf> {
+    find_bao(
+        std::env::var_os("WARDEN_BAO_BIN").map(PathBuf::from),
+        &workspace_root().join(".venv/bin/bao"),
+        std::env::var_os("PATH"),
+    )
+}
+
+fn find_bao(
+    explicit: Option<PathBuf>,
+    venv: &Path,
+    path: Option<std::ffi::OsString>,
+) -> anyhow::Result<PathBuf> {
+    if let Some(p) = explicit {
+        if p.is_file() {
+            return Ok(p);
+        }
+        bail!(
+            "WARDEN_BAO_BIN points to {}, which is not a file; run scripts/install-openbao.sh",
+            p.display()
+        );
+    }
+    if venv.is_file() {
+        return Ok(venv.to_path_buf());
+    }
+    if let Some(path) = path {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join("bao");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    bail!(
+        "openbao (`bao`) not found: run scripts/install-openbao.sh or set WARDEN_BAO_BIN; \
+         tests that need a real Vault cannot run without it"
+    )
+}
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding a probe socket on loopback")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn random_token() -> String {
+    let s: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    format!("s.test{s}")
+}
+
+impl OpenBao {
+    /// Starts a dev server and waits until `GET /v1/sys/health` answers 200.
+    /// Panics are left to the caller: this returns an error with context instead.
+    pub async fn start() -> anyhow::Result<OpenBao> {
+        let bin = bao_bin()?;
+        let mut last_err = None;
+        for _ in 0..3 {
+            match Self::try_start(&bin).await {
+                Ok(b) => return Ok(b),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("openbao did not start")))
+    }
+
+    async fn try_start(bin: &Path) -> anyhow::Result<OpenBao> {
+        let port = free_port()?;
+        let root_token = random_token();
+        let home = tempfile::tempdir().context("creating a HOME for openbao")?;
+        let log = std::fs::File::create(home.path().join("bao.log"))?;
+        let child = Command::new(bin)
+            .args([
+                "server",
+                "-dev",
+                "-dev-no-store-token",
+                &format!("-dev-root-token-id={root_token}"),
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+            ])
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {} server -dev", bin.display()))?;
+        let mut bao = OpenBao {
+            child,
+            addr: format!("http://127.0.0.1:{port}"),
+            root_token,
+            bin: bin.to_path_buf(),
+            _home: home,
+        };
+        bao.wait_ready(Duration::from_secs(30)).await?;
+        Ok(bao)
+    }
+
+    async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "openbao exited early with {status}: {}",
+                    self.log_tail()
+                );
+            }
+            if let Ok(resp) = http.get(format!("{}/v1/sys/health", self.addr)).send().await
+                && resp.status().as_u16() == 200
+            {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                bail!("openbao did not become healthy in {limit:?}: {}", self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self._home.path().join("bao.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The random root token of this dev server (test-only secret).
+    pub fn root_token(&self) -> &str {
+        &self.root_token
+    }
+
+    /// The `bao` binary this server runs, for CLI checks (`bao kv get`).
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    /// A `bao` CLI command pointed at this server with the root token, environment cleared.
+    pub fn cli(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.env_clear()
+            .env("HOME", self._home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("BAO_ADDR", &self.addr)
+            .env("BAO_TOKEN", &self.root_token);
+        c
+    }
+
+    /// Stops the server now (also done on drop).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OpenBao {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bogus_override_is_a_loud_error() {
+        let err = find_bao(
+            Some(PathBuf::from("/nonexistent/bao")),
+            Path::new("/nonexistent/venv/bao"),
+            None,
+        )
+        .unwrap_err();
+        assert!(format!("{err}").contains("scripts/install-openbao.sh"));
+    }
+
+    #[test]
+    fn nothing_found_is_a_loud_error() {
+        let empty = tempfile::tempdir().unwrap();
+        let err = find_bao(
+            None,
+            &empty.path().join("bao"),
+            Some(empty.path().as_os_str().to_owned()),
+        )
+        .unwrap_err();
+        assert!(format!("{err}").contains("not found"));
+    }
+
+    #[test]
+    fn path_lookup_finds_bao() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bao"), b"").unwrap();
+        let found = find_bao(None, Path::new("/nonexistent/bao"), Some(dir.path().as_os_str().to_owned()))
+            .unwrap();
+        assert_eq!(found, dir.path().join("bao"));
+    }
+}
