@@ -92,7 +92,7 @@ fn random_token() -> String {
         .take(24)
         .map(char::from)
         .collect();
-    format!("s.test{s}")
+    format!("warden-test-{s}")
 }
 
 impl OpenBao {
