@@ -149,18 +149,21 @@ impl OpenBao {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "openbao exited early with {status}: {}",
-                    self.log_tail()
-                );
+                bail!("openbao exited early with {status}: {}", self.log_tail());
             }
-            if let Ok(resp) = http.get(format!("{}/v1/sys/health", self.addr)).send().await
+            if let Ok(resp) = http
+                .get(format!("{}/v1/sys/health", self.addr))
+                .send()
+                .await
                 && resp.status().as_u16() == 200
             {
                 return Ok(());
             }
             if start.elapsed() > limit {
-                bail!("openbao did not become healthy in {limit:?}: {}", self.log_tail());
+                bail!(
+                    "openbao did not become healthy in {limit:?}: {}",
+                    self.log_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -242,8 +245,115 @@ mod tests {
     fn path_lookup_finds_bao() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("bao"), b"").unwrap();
-        let found = find_bao(None, Path::new("/nonexistent/bao"), Some(dir.path().as_os_str().to_owned()))
-            .unwrap();
+        let found = find_bao(
+            None,
+            Path::new("/nonexistent/bao"),
+            Some(dir.path().as_os_str().to_owned()),
+        )
+        .unwrap();
         assert_eq!(found, dir.path().join("bao"));
+    }
+}
+
+/// AppRole credentials made by [`OpenBao::approle`].
+#[derive(Debug, Clone)]
+pub struct AppRoleCreds {
+    pub role_id: String,
+    pub secret_id: String,
+}
+
+impl OpenBao {
+    /// Root-token HTTP call against this server; fails on a non-2xx answer.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let http = reqwest::Client::new();
+        let mut req = http
+            .request(
+                method.clone(),
+                format!("{}/v1/{}", self.addr, path.trim_start_matches('/')),
+            )
+            .header("X-Vault-Token", &self.root_token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            bail!("{method} {path} answered {status}: {text}");
+        }
+        if text.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// Enables AppRole (once), writes a policy granting full KV v2 access under
+    /// `secret/<prefix>/`, and creates role `name` with it. `batch` makes its tokens batch tokens
+    /// (not renewable). Returns a role id and a fresh secret id.
+    pub async fn approle(
+        &self,
+        name: &str,
+        prefix: &str,
+        token_ttl: &str,
+        batch: bool,
+    ) -> anyhow::Result<AppRoleCreds> {
+        let auths = self.api(reqwest::Method::GET, "sys/auth", None).await?;
+        if auths.get("approle/").is_none() && auths["data"].get("approle/").is_none() {
+            self.api(
+                reqwest::Method::POST,
+                "sys/auth/approle",
+                Some(serde_json::json!({"type": "approle"})),
+            )
+            .await?;
+        }
+        let policy = format!(
+            "path \"secret/data/{prefix}/*\" {{ capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"] }}\n\
+             path \"secret/metadata/{prefix}/*\" {{ capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"] }}\n"
+        );
+        self.api(
+            reqwest::Method::PUT,
+            &format!("sys/policies/acl/{name}"),
+            Some(serde_json::json!({ "policy": policy })),
+        )
+        .await?;
+        self.api(
+            reqwest::Method::POST,
+            &format!("auth/approle/role/{name}"),
+            Some(serde_json::json!({
+                "token_ttl": token_ttl,
+                "token_max_ttl": "24h",
+                "token_policies": ["default", name],
+                "token_type": if batch { "batch" } else { "service" },
+            })),
+        )
+        .await?;
+        let role = self
+            .api(
+                reqwest::Method::GET,
+                &format!("auth/approle/role/{name}/role-id"),
+                None,
+            )
+            .await?;
+        let secret = self
+            .api(
+                reqwest::Method::POST,
+                &format!("auth/approle/role/{name}/secret-id"),
+                None,
+            )
+            .await?;
+        let role_id = role["data"]["role_id"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("no role_id in {role}"))?
+            .to_string();
+        let secret_id = secret["data"]["secret_id"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("no secret_id in answer"))?
+            .to_string();
+        Ok(AppRoleCreds { role_id, secret_id })
     }
 }

@@ -21,11 +21,15 @@ fn client(bao: &OpenBao) -> VaultClient {
 
 #[tokio::test]
 async fn kv2_write_read_with_check_and_set() {
-    let bao = OpenBao::start().await.expect("openbao must start (run scripts/install-openbao.sh)");
+    let bao = OpenBao::start()
+        .await
+        .expect("openbao must start (run scripts/install-openbao.sh)");
     let c = client(&bao);
 
     // health answers 200 on the raw endpoint (vaultrs' sys::health cannot parse OpenBao 2.7)
-    let health = reqwest::get(format!("{}/v1/sys/health", bao.addr())).await.unwrap();
+    let health = reqwest::get(format!("{}/v1/sys/health", bao.addr()))
+        .await
+        .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 
     let mut v1 = HashMap::new();
@@ -117,7 +121,10 @@ async fn bao_cli_reads_what_vaultrs_wrote() {
         .args(["kv", "get", "-field=client_id", "secret/warden/cli"])
         .output()
         .expect("run bao kv get");
-    assert!(out.status.success(), "bao kv get failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "bao kv get failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "cli-check");
 }
-

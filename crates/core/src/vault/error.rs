@@ -1,0 +1,108 @@
+//! Errors of the Vault (KV v2) store, shaped by what the caller does next.
+
+use vaultrs::error::ClientError;
+
+/// What went wrong talking to Vault. Messages never carry a secret, a token or a response body.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// Vault could not be reached or answered 5xx: retry later; block new rotations meanwhile.
+    #[error(
+        "vault at {address} is unreachable or unavailable ({detail}); check that it runs and is unsealed"
+    )]
+    Unavailable { address: String, detail: String },
+    /// The path (or the requested version) does not exist.
+    #[error("vault path {path} not found")]
+    NotFound { path: String },
+    /// A check-and-set write lost against another writer.
+    #[error(
+        "vault check-and-set conflict on {path}: another writer changed it first; re-read and decide again"
+    )]
+    CasConflict { path: String },
+    /// The token lacks a policy for this path.
+    #[error(
+        "vault denied access to {path} (403); grant the daemon's policy read/write on the kv mount and its metadata"
+    )]
+    Denied { path: String },
+    /// Logging in or looking up the token failed.
+    #[error("vault authentication failed: {0}")]
+    Auth(String),
+    /// Settings that cannot work (bad address, unreadable CA file).
+    #[error("vault configuration: {0}")]
+    Config(String),
+    /// Any other answer from Vault.
+    #[error("vault answered {code} on {path}: {}", errors.join("; "))]
+    Api {
+        code: u16,
+        path: String,
+        errors: Vec<String>,
+    },
+    /// Data at the path is not what Warden wrote there.
+    #[error("unexpected data at vault path {path}: {detail}")]
+    Decode { path: String, detail: String },
+}
+
+impl VaultError {
+    /// True when retrying later can help (Vault down, sealed, overloaded).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, VaultError::Unavailable { .. })
+    }
+
+    /// Maps a vaultrs error for an operation on `path`. Response bodies are never copied into the
+    /// message: a body may hold secret data.
+    pub(crate) fn from_client(err: ClientError, address: &str, path: &str) -> VaultError {
+        use rustify::errors::ClientError as Rest;
+        let path = path.to_string();
+        match err {
+            ClientError::APIError { code: 404, .. } => VaultError::NotFound { path },
+            ClientError::APIError { code: 403, .. } => VaultError::Denied { path },
+            ClientError::APIError { code: 400, errors }
+                if errors.iter().any(|e| e.contains("check-and-set")) =>
+            {
+                VaultError::CasConflict { path }
+            }
+            ClientError::APIError { code, errors } if code >= 500 => VaultError::Unavailable {
+                address: address.to_string(),
+                detail: format!("status {code}: {}", errors.join("; ")),
+            },
+            ClientError::APIError { code, errors } => VaultError::Api { code, path, errors },
+            ClientError::RestClientError { source } => match source {
+                Rest::ServerResponseError { code: 404, .. } => VaultError::NotFound { path },
+                Rest::ServerResponseError { code: 403, .. } => VaultError::Denied { path },
+                Rest::ServerResponseError { code, .. } if code >= 500 => VaultError::Unavailable {
+                    address: address.to_string(),
+                    detail: format!("status {code}"),
+                },
+                Rest::ServerResponseError { code, .. } => VaultError::Api {
+                    code,
+                    path,
+                    errors: vec![],
+                },
+                Rest::RequestError { source, .. } | Rest::ResponseError { source } => {
+                    VaultError::Unavailable {
+                        address: address.to_string(),
+                        detail: source.root_cause().to_string(),
+                    }
+                }
+                Rest::ResponseParseError { .. } | Rest::ResponseConversionError { .. } => {
+                    VaultError::Decode {
+                        path,
+                        detail: "the response could not be parsed".into(),
+                    }
+                }
+                other => VaultError::Unavailable {
+                    address: address.to_string(),
+                    detail: other.to_string(),
+                },
+            },
+            ClientError::JsonParseError { .. } => VaultError::Decode {
+                path,
+                detail: "the secret's data has an unexpected shape".into(),
+            },
+            other => VaultError::Api {
+                code: 0,
+                path,
+                errors: vec![other.to_string()],
+            },
+        }
+    }
+}

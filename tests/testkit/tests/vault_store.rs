@@ -1,0 +1,242 @@
+//! `warden_core::vault` against a real OpenBao dev server: token and AppRole authentication,
+//! renewal and re-login, versioned reads, check-and-set writes and their conflicts, custom
+//! metadata, policies, and clear errors for bad tokens and unreachable servers.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+use warden_core::vault::{SecretMap, Vault, VaultCredentials, VaultError, VaultSettings};
+use warden_testkit::OpenBao;
+
+fn settings(bao: &OpenBao) -> VaultSettings {
+    VaultSettings::new(Url::parse(bao.addr()).unwrap())
+}
+
+fn root(bao: &OpenBao) -> VaultCredentials {
+    VaultCredentials::Token(SecretString::from(bao.root_token().to_string()))
+}
+
+fn secret(v: &str) -> SecretString {
+    SecretString::from(v.to_string())
+}
+
+#[tokio::test]
+async fn versioned_cas_writes_and_reads() {
+    let bao = OpenBao::start().await.expect("openbao must start");
+    let vault = Vault::connect(settings(&bao), root(&bao)).await.unwrap();
+    vault.health().await.unwrap();
+
+    assert!(vault.read_secret("clients/a").await.unwrap().is_none());
+    assert!(vault.read_metadata("clients/a").await.unwrap().is_none());
+
+    let mut m = SecretMap::new();
+    m.insert("client_id", secret("id-1"));
+    m.insert("client_secret", secret("first-secret"));
+    assert_eq!(vault.write_secret_cas("clients/a", &m, 0).await.unwrap(), 1);
+
+    // creating again with cas=0 conflicts
+    let err = vault
+        .write_secret_cas("clients/a", &m, 0)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::CasConflict { .. }), "{err:?}");
+
+    m.insert("client_secret", secret("second-secret"));
+    assert_eq!(vault.write_secret_cas("clients/a", &m, 1).await.unwrap(), 2);
+    // a stale cas conflicts and leaves the secret alone
+    let err = vault
+        .write_secret_cas("clients/a", &m, 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::CasConflict { .. }));
+    assert!(err.to_string().contains("check-and-set conflict"));
+
+    let latest = vault.read_secret("clients/a").await.unwrap().unwrap();
+    assert_eq!(latest.version, 2);
+    assert_eq!(
+        latest.value.get("client_secret").unwrap().expose_secret(),
+        "second-secret"
+    );
+    let v1 = vault
+        .read_secret_version("clients/a", 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        v1.get("client_secret").unwrap().expose_secret(),
+        "first-secret"
+    );
+
+    // custom metadata replaces the whole map
+    let mut custom = BTreeMap::new();
+    custom.insert("state".to_string(), "pending".to_string());
+    custom.insert("daemon".to_string(), "d1".to_string());
+    vault
+        .write_custom_metadata("clients/a", &custom)
+        .await
+        .unwrap();
+    let meta = vault.read_metadata("clients/a").await.unwrap().unwrap();
+    assert_eq!(meta.current_version, 2);
+    assert_eq!(meta.custom, custom);
+    assert_eq!(meta.versions.len(), 2);
+    let mut only = BTreeMap::new();
+    only.insert("state".to_string(), "ok".to_string());
+    vault
+        .write_custom_metadata("clients/a", &only)
+        .await
+        .unwrap();
+    assert_eq!(
+        vault
+            .read_metadata("clients/a")
+            .await
+            .unwrap()
+            .unwrap()
+            .custom,
+        only
+    );
+
+    // metadata can be written before any data exists (a marker on a new path)
+    vault
+        .write_custom_metadata("clients/new", &only)
+        .await
+        .unwrap();
+    let meta = vault.read_metadata("clients/new").await.unwrap().unwrap();
+    assert_eq!(meta.current_version, 0);
+    assert_eq!(
+        vault.write_secret_cas("clients/new", &m, 0).await.unwrap(),
+        1
+    );
+
+    // everything lives under the prefix, where the CLI finds it
+    let out = bao
+        .cli()
+        .args([
+            "kv",
+            "get",
+            "-field=client_id",
+            "secret/jamf-warden/clients/a",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "id-1");
+
+    let mut keys = vault.list("clients").await.unwrap();
+    keys.sort();
+    assert_eq!(keys, vec!["a".to_string(), "new".to_string()]);
+    vault.delete_all("clients/new").await.unwrap();
+    assert!(vault.read_secret("clients/new").await.unwrap().is_none());
+
+    // Debug of the client shows no token
+    assert!(!format!("{vault:?}").contains(bao.root_token()));
+}
+
+#[tokio::test]
+async fn bad_token_and_unreachable_server_are_clear_errors() {
+    let bao = OpenBao::start().await.expect("openbao must start");
+    let err = Vault::connect(
+        settings(&bao),
+        VaultCredentials::Token(secret("not-a-valid-token")),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, VaultError::Auth(_)), "{err:?}");
+    assert!(!err.to_string().contains("not-a-valid-token"));
+
+    // a port nobody listens on
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = dead.local_addr().unwrap();
+    drop(dead);
+    let mut s = settings(&bao);
+    s.address = Url::parse(&format!("http://{addr}")).unwrap();
+    s.timeout = Duration::from_secs(3);
+    let err = Vault::connect(s, root(&bao)).await.unwrap_err();
+    assert!(matches!(err, VaultError::Unavailable { .. }), "{err:?}");
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("unreachable"));
+}
+
+#[tokio::test]
+async fn approle_login_policy_renewal_and_relogin() {
+    let bao = OpenBao::start().await.expect("openbao must start");
+    let creds = bao
+        .approle("warden", "jamf-warden", "60s", false)
+        .await
+        .unwrap();
+    let vault = Vault::connect(
+        settings(&bao),
+        VaultCredentials::AppRole {
+            mount: "approle".into(),
+            role_id: secret(&creds.role_id),
+            secret_id: secret(&creds.secret_id),
+        },
+    )
+    .await
+    .unwrap();
+    let st = vault.token_state().await;
+    assert!(st.renewable);
+    assert_eq!(st.lease, Some(Duration::from_secs(60)));
+
+    let mut m = SecretMap::new();
+    m.insert("x", secret("y"));
+    vault.write_secret_cas("ok/path", &m, 0).await.unwrap();
+
+    // outside the policy's prefix: denied, with a message that says what to grant
+    let mut other = settings(&bao);
+    other.path_prefix = "elsewhere".into();
+    let outside = Vault::connect(
+        other,
+        VaultCredentials::AppRole {
+            mount: "approle".into(),
+            role_id: secret(&creds.role_id),
+            secret_id: secret(&creds.secret_id),
+        },
+    )
+    .await
+    .unwrap();
+    let err = outside.write_secret_cas("p", &m, 0).await.unwrap_err();
+    assert!(matches!(err, VaultError::Denied { .. }), "{err:?}");
+    assert!(err.to_string().contains("policy"));
+
+    // not yet due: nothing happens; at two thirds of the lease: renewed
+    assert!(!vault.maintain_token(Instant::now()).await.unwrap());
+    assert!(
+        vault
+            .maintain_token(Instant::now() + Duration::from_secs(41))
+            .await
+            .unwrap()
+    );
+    vault.write_secret_cas("ok/path", &m, 1).await.unwrap();
+
+    // batch tokens cannot be renewed: Warden logs in again
+    let batch = bao
+        .approle("warden-batch", "jamf-warden", "60s", true)
+        .await
+        .unwrap();
+    let vb = Vault::connect(
+        settings(&bao),
+        VaultCredentials::AppRole {
+            mount: "approle".into(),
+            role_id: secret(&batch.role_id),
+            secret_id: secret(&batch.secret_id),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!vb.token_state().await.renewable);
+    assert!(
+        vb.maintain_token(Instant::now() + Duration::from_secs(45))
+            .await
+            .unwrap()
+    );
+    assert!(vb.read_secret("ok/path").await.unwrap().is_some());
+
+    // the root token never expires: nothing to maintain
+    let vr = Vault::connect(settings(&bao), root(&bao)).await.unwrap();
+    assert!(
+        !vr.maintain_token(Instant::now() + Duration::from_secs(86_400))
+            .await
+            .unwrap()
+    );
+}
