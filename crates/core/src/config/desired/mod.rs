@@ -1,0 +1,179 @@
+//! Desired-state files: the API roles and clients an instance should have.
+//!
+//! A desired file has its own schema (`version = 1`, unknown fields rejected):
+//!
+//! ```toml
+//! version = 1
+//!
+//! [[role]]
+//! name = "Inventory Read"
+//! privileges = ["Read Computers", "Read Mobile Devices"]
+//! description = "read-only inventory access"   # optional
+//!
+//! [[role]]
+//! name = "Jamf Reset"
+//! external = true          # exists in Jamf, not managed: a stub that clients may reference
+//!
+//! [[client]]
+//! name = "Inventory Sync"
+//! roles = ["Inventory Read"]
+//! owner = "it-platform@example.com"              # required, for security reviews
+//! purpose = "nightly inventory export to the CMDB" # required
+//! enabled = true           # default
+//! token_lifetime = 300     # seconds, default 300
+//! vault_path = "..."       # default instances/<instance>/clients/<slug of name>
+//! [client.rotation]
+//! schedule = "0 4 * * SUN" # default: the instance's rotation schedule
+//! max_age = "30d"          # optional
+//! strategy = "single"      # or "alternating"
+//! ```
+//!
+//! An instance lists several files (`desired = ["baseline.toml", "acme.toml"]`), merged in order.
+//! A later file may redefine a role or client of an earlier file only if the new definition sets
+//! `override = true`; it then replaces the earlier one entirely (no field-by-field merge).
+//! Privilege names are not checked against Jamf's catalogue here.
+
+mod file;
+mod merge;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::errors::{ConfigError, ConfigErrors};
+use super::types::{ser_duration, ser_schedule};
+use crate::schedule::Schedule;
+
+pub(crate) use file::{DesiredFile, load_file};
+pub(crate) use merge::{MergeContext, merge};
+
+/// The merged desired state of one instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DesiredState {
+    /// Roles, in first-definition order.
+    #[serde(rename = "role")]
+    pub roles: Vec<DesiredRole>,
+    /// Clients, in first-definition order.
+    #[serde(rename = "client")]
+    pub clients: Vec<DesiredClient>,
+}
+
+impl DesiredState {
+    /// The role called exactly `name`.
+    pub fn role(&self, name: &str) -> Option<&DesiredRole> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+
+    /// The client called exactly `name`.
+    pub fn client(&self, name: &str) -> Option<&DesiredClient> {
+        self.clients.iter().find(|c| c.name == name)
+    }
+
+    /// The merged state as a desired-state TOML file (every default filled in).
+    pub fn render(&self) -> String {
+        #[derive(Serialize)]
+        struct Rendered<'a> {
+            version: i64,
+            role: &'a [DesiredRole],
+            client: &'a [DesiredClient],
+        }
+        let rendered = Rendered {
+            version: super::CONFIG_VERSION,
+            role: &self.roles,
+            client: &self.clients,
+        };
+        toml::to_string_pretty(&rendered)
+            .unwrap_or_else(|e| format!("# cannot render the desired state: {e}\n"))
+    }
+}
+
+/// A desired API role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DesiredRole {
+    /// Display name (Jamf compares names case-insensitively).
+    pub name: String,
+    /// Privilege names, as written; empty for an external role.
+    pub privileges: Vec<String>,
+    /// Free text for reviewers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Exists in Jamf but is not managed: never created, changed or pruned.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    /// The desired file that defines it (after overrides).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+/// A desired API client (Jamf "API integration").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DesiredClient {
+    /// Display name.
+    pub name: String,
+    /// Names of the roles it holds; each is defined in the merged state.
+    pub roles: Vec<String>,
+    /// Whether the client is enabled.
+    pub enabled: bool,
+    /// Access token lifetime in seconds.
+    pub token_lifetime: u32,
+    /// Who is responsible for it.
+    pub owner: String,
+    /// What it is for.
+    pub purpose: String,
+    /// Vault path (relative to `vault.path_prefix`) where its secret is stored.
+    pub vault_path: String,
+    /// Rotation settings, with the instance's schedule filled in when not overridden.
+    pub rotation: ClientRotation,
+    /// The desired file that defines it (after overrides).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+/// `[client.rotation]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClientRotation {
+    /// When the secret is rotated (the client's own schedule, else the instance's).
+    #[serde(serialize_with = "ser_schedule")]
+    pub schedule: Schedule,
+    /// Rotate when the current secret is older than this, whatever the schedule says.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub max_age: Option<Duration>,
+    /// How the new secret replaces the old one.
+    pub strategy: RotationStrategy,
+}
+
+/// How a rotated secret replaces the previous one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RotationStrategy {
+    /// Mint a new secret for the client; the old one stops working at once.
+    #[default]
+    Single,
+    /// Two clients take turns, so consumers of the previous secret keep working until their
+    /// next read.
+    Alternating,
+}
+
+fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_duration(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Parses and checks one desired-state file on its own (schema, duplicates within the file,
+/// required fields, schedules and durations). Cross-file checks (overrides, role references)
+/// need an instance's full list and happen in [`Config::load`](super::Config::load).
+pub fn check_desired_file(path: &Path) -> Result<(), ConfigErrors> {
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let _ = load_file(path, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}

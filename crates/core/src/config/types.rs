@@ -1,0 +1,224 @@
+//! The effective configuration: defaults filled in, paths resolved, values parsed. These are the
+//! types the daemon uses. They serialize back to the config file's schema (see
+//! [`Config::render_effective`](super::Config::render_effective)).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, Serializer};
+use url::Url;
+
+use super::desired::DesiredState;
+use crate::schedule::{JobKind, Schedule};
+
+/// A loaded and validated configuration.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Config {
+    /// The config file this was loaded from (absolute).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// Always [`CONFIG_VERSION`](super::CONFIG_VERSION).
+    pub version: i64,
+    /// `[daemon]`: process-wide settings.
+    pub daemon: Daemon,
+    /// `[vault]`: where secrets live.
+    pub vault: Vault,
+    /// `[[instance]]`: the Jamf Pro instances, in file order.
+    #[serde(rename = "instance")]
+    pub instances: Vec<Instance>,
+    /// Things worth logging at start that are not errors (e.g. a high `max_in_flight`).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// The instance called `name`.
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+}
+
+/// `[daemon]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Daemon {
+    /// The control socket.
+    pub socket: PathBuf,
+    /// Group owning the socket, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket_group: Option<SocketGroup>,
+    /// Permission bits of the socket: `0660` or stricter.
+    #[serde(serialize_with = "ser_mode")]
+    pub socket_mode: u32,
+    /// Peers with these uids may send changing requests (rotate, apply, reload).
+    pub admin_uids: Vec<u32>,
+    /// Peers with these primary gids may send changing requests.
+    pub admin_gids: Vec<u32>,
+    /// Persistent state (job state, caches).
+    pub state_dir: PathBuf,
+    /// Log files.
+    pub log_dir: PathBuf,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Days of log files kept.
+    pub log_retention_days: u32,
+    /// A tracing filter such as `info` or `info,warden_core=debug`.
+    pub log_level: String,
+    /// The tamper-evident change log (JSON Lines).
+    pub changelog: PathBuf,
+    /// Global limit on secret rotations per minute, over all instances.
+    pub max_rotations_per_minute: u32,
+}
+
+/// Who owns the control socket's group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum SocketGroup {
+    /// A group name, looked up when the socket is created.
+    Name(String),
+    /// A numeric gid.
+    Gid(u32),
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[vault]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Vault {
+    /// Vault's address.
+    #[serde(serialize_with = "ser_url")]
+    pub address: Url,
+    /// CA bundle to trust for Vault's TLS certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Vault Enterprise / OpenBao namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Mount of the KV v2 engine.
+    pub kv_mount: String,
+    /// Prefix of every path Warden reads or writes under `kv_mount`.
+    pub path_prefix: String,
+    /// Accept `http://` to a non-loopback Vault.
+    pub allow_insecure_http: bool,
+    /// How wardend logs in to Vault.
+    pub auth: VaultAuth,
+}
+
+impl Vault {
+    /// The KV path (under `kv_mount`) of `relative`, a path relative to `path_prefix`.
+    pub fn kv_path(&self, relative: &str) -> String {
+        format!("{}/{}", self.path_prefix, relative)
+    }
+}
+
+/// `[vault.auth]`. Only file paths: the secrets are read when the daemon logs in, never at
+/// config load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum VaultAuth {
+    /// A Vault token read from a file.
+    Token {
+        /// File holding the token.
+        token_file: PathBuf,
+    },
+    /// AppRole login.
+    #[serde(rename = "approle")]
+    AppRole {
+        /// File holding the role id.
+        role_id_file: PathBuf,
+        /// File holding the secret id.
+        secret_id_file: PathBuf,
+        /// Mount of the AppRole auth method.
+        mount: String,
+    },
+}
+
+/// `[[instance]]`: one Jamf Pro instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Instance {
+    /// Unique, path-safe name.
+    pub name: String,
+    /// Base URL of the Jamf Pro server.
+    #[serde(serialize_with = "ser_url")]
+    pub url: Url,
+    /// Vault path (relative to `vault.path_prefix`) of the KV v2 secret holding `client_id` and
+    /// `client_secret` of Warden's own management API client.
+    pub credentials: String,
+    /// Concurrent requests to this instance.
+    pub max_in_flight: u32,
+    /// TCP/TLS connect timeout.
+    #[serde(serialize_with = "ser_duration")]
+    pub connect_timeout: Duration,
+    /// Whole-request timeout.
+    #[serde(serialize_with = "ser_duration")]
+    pub request_timeout: Duration,
+    /// Accept `http://` to a non-loopback host.
+    pub allow_insecure_http: bool,
+    /// CA bundle to trust for this instance's TLS certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Desired-state files, merged in order.
+    pub desired: Vec<PathBuf>,
+    /// Delete live roles and clients that no desired file declares.
+    pub prune: bool,
+    /// When each job kind runs.
+    pub schedules: Schedules,
+    /// The merged desired state of `desired`.
+    #[serde(skip)]
+    pub desired_state: DesiredState,
+}
+
+/// Effective schedules of one instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Schedules {
+    /// Secret rotation of the managed clients (a client may override it).
+    #[serde(serialize_with = "ser_schedule")]
+    pub rotation: Schedule,
+    /// Drift check.
+    #[serde(serialize_with = "ser_schedule")]
+    pub drift: Schedule,
+    /// Risk audit.
+    #[serde(serialize_with = "ser_schedule")]
+    pub audit: Schedule,
+    /// IANA time zone of the schedules; UTC when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Upper bound of the per-(instance, job) offset added to every slot.
+    #[serde(serialize_with = "ser_duration")]
+    pub jitter: Duration,
+}
+
+impl Schedules {
+    /// The schedule of job kind `kind`.
+    pub fn get(&self, kind: JobKind) -> &Schedule {
+        match kind {
+            JobKind::Rotation => &self.rotation,
+            JobKind::Drift => &self.drift,
+            JobKind::Audit => &self.audit,
+        }
+    }
+}
+
+pub(crate) fn ser_url<S: Serializer>(url: &Url, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(url.as_str())
+}
+
+pub(crate) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&super::values::format_duration(*d))
+}
+
+pub(crate) fn ser_schedule<S: Serializer>(schedule: &Schedule, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(schedule.expr())
+}
+
+fn ser_mode<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{mode:04o}"))
+}

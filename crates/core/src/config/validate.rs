@@ -1,0 +1,399 @@
+//! The validation pass: turns the file as written into the effective [`Config`], collecting
+//! every error instead of stopping at the first.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::errors::{ConfigError, ConfigErrors, Source};
+use super::schema::{RawConfig, RawDaemon, RawVault};
+use super::types::{Config, Daemon, SocketGroup, Vault, VaultAuth};
+use super::values::{
+    check_log_level, check_vault_path, parse_duration, parse_http_url, parse_socket_mode,
+    resolve_path,
+};
+use super::{LoadOptions, defaults, instances};
+
+/// Shared state of one validation pass.
+pub(crate) struct Ctx<'a> {
+    pub(crate) src: &'a Source,
+    base_dir: PathBuf,
+    credentials_dir: Option<&'a Path>,
+    pub(crate) errors: Vec<ConfigError>,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// Records an error at `span` of the config file.
+    pub(crate) fn invalid(&mut self, span: &Range<usize>, field: &str, message: impl Into<String>) {
+        let error = self.src.invalid(span, field, message);
+        self.errors.push(error);
+    }
+
+    /// Records a warning at `span`.
+    pub(crate) fn warn(&mut self, span: &Range<usize>, field: &str, message: &str) {
+        let location = self.src.loc(span);
+        self.warnings
+            .push(format!("{location}: `{field}`: {message}"));
+    }
+
+    /// Resolves a path value (see [`resolve_path`]).
+    pub(crate) fn path(
+        &mut self,
+        value: &Spanned<String>,
+        field: &str,
+        allow_credential: bool,
+    ) -> Option<PathBuf> {
+        let resolved = resolve_path(
+            &self.base_dir,
+            value.get_ref(),
+            self.credentials_dir,
+            allow_credential,
+        );
+        resolved
+            .map_err(|message| self.invalid(&value.span(), field, message))
+            .ok()
+    }
+
+    /// Resolves a CA bundle path and checks that it exists and holds a PEM certificate.
+    pub(crate) fn ca_file(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        field: &str,
+    ) -> Option<PathBuf> {
+        let value = value?;
+        let path = self.path(value, field, true)?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => {}
+            Ok(_) => self.invalid(
+                &value.span(),
+                field,
+                format!(
+                    "`{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`); point it at \
+                     a PEM CA bundle",
+                    path.display()
+                ),
+            ),
+            Err(e) => self.invalid(
+                &value.span(),
+                field,
+                format!("cannot read `{}`: {e}; check the path", path.display()),
+            ),
+        }
+        Some(path)
+    }
+
+    /// Parses a duration, or returns `default` when absent. `positive` rejects zero.
+    pub(crate) fn duration(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        field: &str,
+        default: Duration,
+        positive: bool,
+    ) -> Duration {
+        let Some(value) = value else { return default };
+        match parse_duration(value.get_ref()) {
+            Ok(d) if positive && d.is_zero() => {
+                self.invalid(
+                    &value.span(),
+                    field,
+                    "must be longer than zero, e.g. \"5s\"",
+                );
+                default
+            }
+            Ok(d) => d,
+            Err(message) => {
+                self.invalid(&value.span(), field, message);
+                default
+            }
+        }
+    }
+
+    /// An integer in `range`, or `default` when absent.
+    pub(crate) fn int_in(
+        &mut self,
+        value: Option<&Spanned<i64>>,
+        field: &str,
+        range: std::ops::RangeInclusive<u32>,
+        default: u32,
+    ) -> u32 {
+        let Some(value) = value else { return default };
+        match u32::try_from(*value.get_ref()) {
+            Ok(v) if range.contains(&v) => v,
+            _ => {
+                let (lo, hi) = (range.start(), range.end());
+                self.invalid(
+                    &value.span(),
+                    field,
+                    format!(
+                        "{} is out of range; use a value from {lo} to {hi}",
+                        value.get_ref()
+                    ),
+                );
+                default
+            }
+        }
+    }
+}
+
+/// Validates `raw`, read from `src`, into the effective configuration.
+pub(crate) fn validate(
+    src: &Source,
+    raw: RawConfig,
+    options: &LoadOptions,
+) -> Result<Config, ConfigErrors> {
+    let base_dir = src.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut ctx = Ctx {
+        src,
+        base_dir,
+        credentials_dir: options.credentials_directory.as_deref(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let daemon = daemon(&mut ctx, &raw.daemon);
+    let vault = vault(&mut ctx, &raw.vault);
+    let instances = instances::instances(&mut ctx, &raw.defaults.schedules, &raw.instances);
+    let vault = match vault {
+        Some(vault) if ctx.errors.is_empty() => vault,
+        _ => return Err(in_file_order(ctx.errors, &src.path)),
+    };
+    Ok(Config {
+        path: src.path.clone(),
+        version: super::CONFIG_VERSION,
+        daemon,
+        vault,
+        instances,
+        warnings: ctx.warnings,
+    })
+}
+
+/// Sorts errors by file (the config file first) and position, keeping the order of errors at
+/// the same position.
+fn in_file_order(mut errors: Vec<ConfigError>, config: &Path) -> ConfigErrors {
+    errors.sort_by_cached_key(|error| match error.location() {
+        Some(loc) => (loc.file != config, loc.file.clone(), loc.line, loc.column),
+        None => (true, PathBuf::new(), 0, 0),
+    });
+    ConfigErrors(errors)
+}
+
+fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
+    let path_or = |ctx: &mut Ctx<'_>, v: &Option<Spanned<String>>, field: &str, default: &str| {
+        v.as_ref()
+            .and_then(|v| ctx.path(v, field, false))
+            .unwrap_or_else(|| default.into())
+    };
+    let socket = path_or(ctx, &raw.socket, "daemon.socket", defaults::SOCKET);
+    let state_dir = path_or(ctx, &raw.state_dir, "daemon.state_dir", defaults::STATE_DIR);
+    let log_dir = path_or(ctx, &raw.log_dir, "daemon.log_dir", defaults::LOG_DIR);
+    let changelog = raw
+        .changelog
+        .as_ref()
+        .and_then(|v| ctx.path(v, "daemon.changelog", false))
+        .unwrap_or_else(|| state_dir.join(defaults::CHANGELOG_FILE_NAME));
+    let socket_group = raw.socket_group.as_ref().and_then(|v| socket_group(ctx, v));
+    let socket_mode = match &raw.socket_mode {
+        Some(v) => parse_socket_mode(v.get_ref())
+            .map_err(|message| ctx.invalid(&v.span(), "daemon.socket_mode", message))
+            .unwrap_or(defaults::SOCKET_MODE),
+        None => defaults::SOCKET_MODE,
+    };
+    let log_level = match &raw.log_level {
+        Some(v) => {
+            if let Err(message) = check_log_level(v.get_ref()) {
+                ctx.invalid(&v.span(), "daemon.log_level", message);
+            }
+            v.get_ref().trim().to_owned()
+        }
+        None => defaults::LOG_LEVEL.to_owned(),
+    };
+    let log_retention_days = ctx.int_in(
+        raw.log_retention_days.as_ref(),
+        "daemon.log_retention_days",
+        1..=defaults::LOG_RETENTION_DAYS_MAX,
+        defaults::LOG_RETENTION_DAYS,
+    );
+    let max_rotations_per_minute = ctx.int_in(
+        raw.max_rotations_per_minute.as_ref(),
+        "daemon.max_rotations_per_minute",
+        1..=defaults::MAX_ROTATIONS_PER_MINUTE_MAX,
+        defaults::MAX_ROTATIONS_PER_MINUTE,
+    );
+    let admin_uids = raw
+        .admin_uids
+        .clone()
+        .unwrap_or_else(|| defaults::ADMIN_UIDS.to_vec());
+    let admin_gids = raw.admin_gids.clone().unwrap_or_default();
+    if admin_uids.is_empty() && admin_gids.is_empty() {
+        ctx.warnings.push(format!(
+            "{}: `daemon.admin_uids` and `daemon.admin_gids` are empty: nobody can run changing \
+             requests (rotate, apply, reload) over the socket",
+            ctx.src.path.display()
+        ));
+    }
+    Daemon {
+        socket,
+        socket_group,
+        socket_mode,
+        admin_uids,
+        admin_gids,
+        state_dir,
+        log_dir,
+        log_format: raw.log_format.unwrap_or_default(),
+        log_retention_days,
+        log_level,
+        changelog,
+        max_rotations_per_minute,
+    }
+}
+
+fn socket_group(ctx: &mut Ctx<'_>, value: &Spanned<toml::Value>) -> Option<SocketGroup> {
+    let field = "daemon.socket_group";
+    match value.get_ref() {
+        toml::Value::String(name)
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) =>
+        {
+            Some(SocketGroup::Name(name.clone()))
+        }
+        toml::Value::Integer(gid) => match u32::try_from(*gid) {
+            Ok(gid) => Some(SocketGroup::Gid(gid)),
+            Err(_) => {
+                ctx.invalid(&value.span(), field, format!("{gid} is not a valid gid"));
+                None
+            }
+        },
+        _ => {
+            ctx.invalid(
+                &value.span(),
+                field,
+                "write a group name (a string such as \"jamf-warden\") or a numeric gid",
+            );
+            None
+        }
+    }
+}
+
+/// The `[vault]` table; `None` only if its address is invalid (an error is recorded).
+fn vault(ctx: &mut Ctx<'_>, raw: &RawVault) -> Option<Vault> {
+    let field = "vault.address";
+    let allow_insecure_http = raw.allow_insecure_http.unwrap_or(false);
+    let example = "https://vault.example.com:8200";
+    let address = parse_http_url(raw.address.get_ref(), allow_insecure_http, example)
+        .map_err(|message| ctx.invalid(&raw.address.span(), field, message))
+        .ok();
+    let vault_path =
+        |ctx: &mut Ctx<'_>, v: &Option<Spanned<String>>, field: &str, default: &str| {
+            let Some(v) = v else {
+                return default.to_owned();
+            };
+            if let Err(message) = check_vault_path(v.get_ref()) {
+                ctx.invalid(&v.span(), field, message);
+            }
+            v.get_ref().clone()
+        };
+    let kv_mount = vault_path(
+        ctx,
+        &raw.kv_mount,
+        "vault.kv_mount",
+        defaults::VAULT_KV_MOUNT,
+    );
+    let path_prefix = vault_path(
+        ctx,
+        &raw.path_prefix,
+        "vault.path_prefix",
+        defaults::VAULT_PATH_PREFIX,
+    );
+    let namespace = raw.namespace.as_ref().map(|ns| {
+        if ns.get_ref().trim().is_empty() {
+            ctx.invalid(
+                &ns.span(),
+                "vault.namespace",
+                "is empty; remove it or name a namespace",
+            );
+        }
+        ns.get_ref().trim().to_owned()
+    });
+    let ca_file = ctx.ca_file(raw.ca_file.as_ref(), "vault.ca_file");
+    let auth = vault_auth(ctx, raw);
+    Some(Vault {
+        address: address?,
+        ca_file,
+        namespace,
+        kv_mount,
+        path_prefix,
+        allow_insecure_http,
+        auth,
+    })
+}
+
+fn vault_auth(ctx: &mut Ctx<'_>, raw: &RawVault) -> VaultAuth {
+    let auth = raw.auth.get_ref();
+    let auth_span = raw.auth.span();
+    let file = |ctx: &mut Ctx<'_>, v: &Option<Spanned<String>>, name: &str, method: &str| {
+        let field = format!("vault.auth.{name}");
+        match v {
+            Some(v) => ctx.path(v, &field, true).unwrap_or_default(),
+            None => {
+                ctx.invalid(
+                    &auth_span,
+                    &field,
+                    format!("method = \"{method}\" needs `{name}`; add the path of that file"),
+                );
+                PathBuf::new()
+            }
+        }
+    };
+    let forbid = |ctx: &mut Ctx<'_>, v: &Option<Spanned<String>>, name: &str, method: &str| {
+        if let Some(v) = v {
+            ctx.invalid(
+                &v.span(),
+                &format!("vault.auth.{name}"),
+                format!("only applies to method = \"{method}\"; remove it"),
+            );
+        }
+    };
+    match auth.method.get_ref().as_str() {
+        "token" => {
+            forbid(ctx, &auth.role_id_file, "role_id_file", "approle");
+            forbid(ctx, &auth.secret_id_file, "secret_id_file", "approle");
+            forbid(ctx, &auth.mount, "mount", "approle");
+            VaultAuth::Token {
+                token_file: file(ctx, &auth.token_file, "token_file", "token"),
+            }
+        }
+        "approle" => {
+            forbid(ctx, &auth.token_file, "token_file", "token");
+            let role_id_file = file(ctx, &auth.role_id_file, "role_id_file", "approle");
+            let secret_id_file = file(ctx, &auth.secret_id_file, "secret_id_file", "approle");
+            let mount = match &auth.mount {
+                Some(m) => {
+                    if let Err(message) = check_vault_path(m.get_ref()) {
+                        ctx.invalid(&m.span(), "vault.auth.mount", message);
+                    }
+                    m.get_ref().clone()
+                }
+                None => defaults::VAULT_APPROLE_MOUNT.to_owned(),
+            };
+            VaultAuth::AppRole {
+                role_id_file,
+                secret_id_file,
+                mount,
+            }
+        }
+        other => {
+            ctx.invalid(
+                &auth.method.span(),
+                "vault.auth.method",
+                format!("unknown auth method `{other}`; use \"token\" or \"approle\""),
+            );
+            VaultAuth::Token {
+                token_file: PathBuf::new(),
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Jamf Warden's domain logic: the Jamf Pro API client, Vault access, configuration and desired
+//! state, scheduling, the change log and the control protocol. The binaries (`wardend`,
+//! `wardenctl`) are thin layers over this crate.
+
+pub mod changelog;
+pub mod config;
+pub mod jamf;
+pub mod protocol;
+pub mod schedule;
+pub mod vault;

@@ -1,0 +1,159 @@
+//! The `wardenctl` side: connect, say hello, send requests with a timeout.
+
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::UnixStream;
+
+use super::request::{HelloRequest, Request};
+use super::response::{ErrorCode, Response};
+use super::{Message, PROTOCOL_VERSION, ProtocolError, Transport};
+
+/// How long connecting to the socket may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the daemon may take to answer the hello.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time the daemon may take to answer a request. Generous because `rotate` and `apply`
+/// wait for Jamf Pro and Vault.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A connection to `wardend` that completed the hello.
+#[derive(Debug)]
+pub struct Connection<S = UnixStream> {
+    transport: Transport<S>,
+    timeout: Duration,
+    daemon_version: String,
+    /// An exchange was abandoned half-way; the stream may hold a stale answer.
+    desynchronized: bool,
+}
+
+/// Connects to the daemon's socket and says hello, as `wardenctl/<version>`.
+///
+/// Errors tell the user what to do: [`ProtocolError::DaemonNotRunning`] (no socket, or nothing
+/// listening), [`ProtocolError::PermissionDenied`] (not in the socket's group),
+/// [`ProtocolError::VersionMismatch`], or a protocol error.
+pub async fn connect(socket: &Path) -> Result<Connection, ProtocolError> {
+    let client = format!("wardenctl/{}", env!("CARGO_PKG_VERSION"));
+    connect_as(socket, &client).await
+}
+
+/// [`connect`] with another client name for the daemon's log.
+pub async fn connect_as(socket: &Path, client: &str) -> Result<Connection, ProtocolError> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(err)) => return Err(connect_error(socket, err)),
+        Err(_) => {
+            return Err(ProtocolError::ConnectTimeout {
+                socket: socket.to_owned(),
+                after: CONNECT_TIMEOUT,
+            });
+        }
+    };
+    Connection::handshake(stream, client).await
+}
+
+/// Classifies a connect error on `socket`.
+pub fn connect_error(socket: &Path, source: io::Error) -> ProtocolError {
+    let socket = socket.to_owned();
+    match source.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+            ProtocolError::DaemonNotRunning { socket, source }
+        }
+        io::ErrorKind::PermissionDenied => ProtocolError::PermissionDenied { socket, source },
+        _ => ProtocolError::Connect { socket, source },
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// Says hello over an already connected stream (tests use `tokio::io::duplex`).
+    pub async fn handshake(io: S, client: &str) -> Result<Self, ProtocolError> {
+        let mut connection = Self {
+            transport: Transport::client(io),
+            timeout: HELLO_TIMEOUT,
+            daemon_version: String::new(),
+            desynchronized: false,
+        };
+        let hello = Request::Hello(HelloRequest::new(client));
+        match connection.request(hello).await? {
+            Response::Hello(hello) if hello.protocol_version == PROTOCOL_VERSION => {
+                connection.daemon_version = hello.daemon_version;
+            }
+            Response::Hello(hello) => {
+                return Err(ProtocolError::VersionMismatch {
+                    message: format!(
+                        "wardenctl speaks protocol {PROTOCOL_VERSION}, wardend {} speaks protocol {}; use the wardenctl that ships with this wardend",
+                        hello.daemon_version, hello.protocol_version
+                    ),
+                });
+            }
+            Response::Error {
+                code: ErrorCode::VersionMismatch,
+                message,
+            } => return Err(ProtocolError::VersionMismatch { message }),
+            Response::Error { code, message } => {
+                return Err(ProtocolError::Refused { code, message });
+            }
+            other => {
+                return Err(ProtocolError::UnexpectedResponse {
+                    expected: "hello",
+                    got: other.type_name(),
+                });
+            }
+        }
+        connection.timeout = DEFAULT_REQUEST_TIMEOUT;
+        Ok(connection)
+    }
+
+    /// The daemon's version, from its hello.
+    pub fn daemon_version(&self) -> &str {
+        &self.daemon_version
+    }
+
+    /// The per-request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Changes the per-request timeout (e.g. from `wardenctl --timeout`).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Sends `request` and waits for its response, at most [`timeout`](Self::timeout).
+    ///
+    /// A [`Response::Error`] is returned as `Ok`; `Err` means the exchange itself failed. After a
+    /// timeout or an I/O error the connection refuses further requests
+    /// ([`ProtocolError::Desynchronized`]): open a new one.
+    pub async fn request(
+        &mut self,
+        request: impl Into<Request>,
+    ) -> Result<Response, ProtocolError> {
+        if self.desynchronized {
+            return Err(ProtocolError::Desynchronized);
+        }
+        let request = request.into();
+        let timeout = self.timeout;
+        self.desynchronized = true;
+        let exchange = async {
+            self.transport.send(&request).await?;
+            self.transport
+                .recv::<Response>()
+                .await?
+                .ok_or(ProtocolError::ConnectionClosed)
+        };
+        let result = match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(ProtocolError::Timeout { after: timeout }),
+        };
+        // A request that was not sent, or a response that was read whole, leaves the stream
+        // in step.
+        if result.is_ok() || result.as_ref().is_err_and(|err| err.is_recoverable()) {
+            self.desynchronized = false;
+        }
+        result
+    }
+}

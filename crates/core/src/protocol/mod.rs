@@ -1,0 +1,125 @@
+//! The control protocol between `wardenctl` and `wardend`, over a Unix socket.
+//!
+//! # Wire format
+//!
+//! Every message is one frame: a u32 big-endian length, then that many bytes of UTF-8 JSON.
+//! Requests may be at most [`MAX_REQUEST_BYTES`], responses at most [`MAX_RESPONSE_BYTES`]. A
+//! peer announcing a bigger frame gets [`ErrorCode::FrameTooLarge`] and is dropped, before its
+//! payload is read. Messages are JSON objects tagged by a snake_case `type` member
+//! ([`Request`], [`Response`]); JSON keeps the protocol debuggable and lets `wardenctl --json`
+//! pass daemon output through.
+//!
+//! # Conversation
+//!
+//! 1. The client sends [`Request::Hello`] with [`PROTOCOL_VERSION`]; the daemon answers
+//!    [`Response::Hello`], or [`Response::Error`] with [`ErrorCode::VersionMismatch`] and closes
+//!    ([`HelloRequest::answer`] builds either).
+//! 2. Then one response per request, in order, until the client closes.
+//!
+//! # Evolution
+//!
+//! - Unknown members are ignored on both sides, and members added later are
+//!   `#[serde(default)]`, so peers of neighbouring versions interoperate.
+//! - A request `type` the daemon does not know is decoded as [`ProtocolError::UnknownType`];
+//!   [`ProtocolError::to_response`] turns it into a `bad_request` answer and the connection
+//!   stays usable ([`ProtocolError::is_recoverable`]).
+//! - Incompatible changes bump [`PROTOCOL_VERSION`].
+//!
+//! # Serving
+//!
+//! ```no_run
+//! use warden_core::protocol::{ErrorCode, ProtocolError, Request, Response, Transport};
+//!
+//! async fn serve(stream: tokio::net::UnixStream) -> Result<(), ProtocolError> {
+//!     let mut transport = Transport::server(stream);
+//!     loop {
+//!         let response = match transport.recv::<Request>().await {
+//!             Ok(Some(Request::Hello(hello))) => hello.answer(env!("CARGO_PKG_VERSION")),
+//!             Ok(Some(_other)) => Response::error(ErrorCode::Unsupported, "not yet"),
+//!             Ok(None) => return Ok(()),
+//!             Err(err) => match err.to_response() {
+//!                 Some(response) if err.is_recoverable() => response,
+//!                 Some(response) => {
+//!                     // E.g. frame_too_large: say why, then drop the client.
+//!                     let _ = transport.send(&response).await;
+//!                     return Err(err);
+//!                 }
+//!                 None => return Err(err),
+//!             },
+//!         };
+//!         transport.send(&response).await?;
+//!     }
+//! }
+//! ```
+//!
+//! A real daemon also insists on the hello first, reads `peer_cred()` on accept, and gates
+//! [`Request::is_mutating`] requests by uid/gid.
+
+mod client;
+mod error;
+mod frame;
+mod request;
+mod response;
+mod status;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use client::{
+    CONNECT_TIMEOUT, Connection, DEFAULT_REQUEST_TIMEOUT, HELLO_TIMEOUT, connect, connect_as,
+    connect_error,
+};
+pub use error::ProtocolError;
+pub use frame::{Transport, encode};
+pub use request::{
+    ApplyRequest, AuditRequest, DriftRequest, HelloRequest, LogTailRequest, PlanRequest,
+    ReportFormat, Request, RotateRequest, SecretsRequest, SuppressRequest,
+};
+pub use response::{
+    ErrorCode, HelloResponse, ReportKind, ReportResponse, Response, RotateResponse,
+};
+pub use status::{InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, StatusReport};
+
+/// Version of this protocol. Bumped on incompatible changes; the hello compares it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest request frame payload, in bytes (1 MiB).
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// Largest response frame payload, in bytes (16 MiB).
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A message type of this protocol ([`Request`] or [`Response`]).
+pub trait Message: Serialize + DeserializeOwned {
+    /// `"request"` or `"response"`, for error messages.
+    const KIND: &'static str;
+    /// Every `type` tag this build knows.
+    const TYPES: &'static [&'static str];
+    /// The `type` tag of this message.
+    fn type_name(&self) -> &'static str;
+}
+
+/// Decodes one frame payload, telling malformed JSON ([`ProtocolError::MalformedJson`]), an
+/// unknown `type` ([`ProtocolError::UnknownType`]) and a known type with a wrong shape
+/// ([`ProtocolError::InvalidMessage`]) apart.
+pub fn decode<T: Message>(payload: &[u8]) -> Result<T, ProtocolError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(payload).map_err(ProtocolError::MalformedJson)?;
+    let type_name = value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    if let Some(type_name) = &type_name
+        && !T::TYPES.contains(&type_name.as_str())
+    {
+        return Err(ProtocolError::UnknownType {
+            kind: T::KIND,
+            type_name: type_name.clone(),
+        });
+    }
+    serde_json::from_value(value).map_err(|source| ProtocolError::InvalidMessage {
+        kind: T::KIND,
+        type_name,
+        source,
+    })
+}

@@ -1,0 +1,317 @@
+//! Requests: `wardenctl` → `wardend`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::response::{ErrorCode, HelloResponse, Response};
+use super::{Message, PROTOCOL_VERSION};
+
+/// A request from `wardenctl` to `wardend`. On the wire: a JSON object whose `type` member is
+/// the snake_case variant name, with the payload's fields beside it, e.g.
+/// `{"type":"rotate","instance":"prod","client":"backup","confirmed":true}`.
+///
+/// Requests never carry secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// First message of every connection; answered by [`Response::Hello`] or by
+    /// [`Response::Error`] with [`ErrorCode::VersionMismatch`].
+    Hello(HelloRequest),
+    /// Daemon and per-instance health, schedules and job results; answered by
+    /// [`Response::Status`].
+    Status,
+    /// The configured Jamf Pro instances; answered by [`Response::Instances`].
+    Instances,
+    /// Re-read, validate and apply the configuration (like SIGHUP); answered by
+    /// [`Response::Reloaded`]. Mutating.
+    Reload,
+    /// The last `n` change-log records; answered by [`Response::LogTail`].
+    LogTail(LogTailRequest),
+    /// Verify the whole change log against its hash chain and head anchor; answered by
+    /// [`Response::LogVerify`].
+    LogVerify,
+    /// Where each API client's secret lives in Vault and when it was last rotated (never the
+    /// secret itself); answered by [`Response::Report`].
+    Secrets(SecretsRequest),
+    /// Rotate one API client's secret now; answered by [`Response::Rotated`]. Mutating.
+    Rotate(RotateRequest),
+    /// Compare declared and live API roles and clients; answered by [`Response::Report`].
+    Drift(DriftRequest),
+    /// The changes `apply` would make to an instance; answered by [`Response::Report`].
+    Plan(PlanRequest),
+    /// Make an instance match its declared state; answered by [`Response::Report`]. Mutating.
+    Apply(ApplyRequest),
+    /// Flag risky roles and clients; answered by [`Response::Report`].
+    Audit(AuditRequest),
+    /// Add or remove a suppression of an audit or drift finding; answered by [`Response::Ok`].
+    /// Mutating.
+    Suppress(SuppressRequest),
+}
+
+impl Request {
+    /// Whether the request changes anything (Jamf, Vault, configuration or suppressions). The
+    /// daemon restricts these to the allowed uids/gids.
+    pub fn is_mutating(&self) -> bool {
+        // No wildcard: a new variant must be classified here.
+        match self {
+            Self::Reload | Self::Rotate(_) | Self::Apply(_) | Self::Suppress(_) => true,
+            Self::Hello(_)
+            | Self::Status
+            | Self::Instances
+            | Self::LogTail(_)
+            | Self::LogVerify
+            | Self::Secrets(_)
+            | Self::Drift(_)
+            | Self::Plan(_)
+            | Self::Audit(_) => false,
+        }
+    }
+
+    /// A short rendering for the daemon's log, e.g. `rotate instance=prod client=backup
+    /// confirmed=true`. Free text (suppression reasons) is left out.
+    pub fn log_safe(&self) -> String {
+        let name = self.type_name();
+        let scope = |instance: &Option<String>| {
+            instance.as_deref().map_or_else(
+                || format!("{name} all instances"),
+                |i| format!("{name} instance={i}"),
+            )
+        };
+        match self {
+            Self::Hello(hello) => format!(
+                "hello protocol_version={} client={:?}",
+                hello.protocol_version, hello.client
+            ),
+            Self::Status | Self::Instances | Self::Reload | Self::LogVerify => name.to_owned(),
+            Self::LogTail(tail) => format!("log_tail n={}", tail.n),
+            Self::Secrets(req) => scope(&req.instance),
+            Self::Drift(req) => scope(&req.instance),
+            Self::Audit(req) => format!("{} format={}", scope(&req.instance), req.format.as_str()),
+            Self::Plan(req) => format!("plan instance={}", req.instance),
+            Self::Rotate(req) => format!(
+                "rotate instance={} client={} confirmed={}",
+                req.instance, req.client, req.confirmed
+            ),
+            Self::Apply(req) => format!(
+                "apply instance={} confirmed={}",
+                req.instance, req.confirmed
+            ),
+            Self::Suppress(req) => format!(
+                "{} finding={} object={} remove={}",
+                scope(&req.instance),
+                req.finding,
+                req.object.as_deref().unwrap_or("*"),
+                req.remove
+            ),
+        }
+    }
+}
+
+impl Message for Request {
+    const KIND: &'static str = "request";
+    const TYPES: &'static [&'static str] = &[
+        "hello",
+        "status",
+        "instances",
+        "reload",
+        "log_tail",
+        "log_verify",
+        "secrets",
+        "rotate",
+        "drift",
+        "plan",
+        "apply",
+        "audit",
+        "suppress",
+    ];
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Self::Hello(_) => "hello",
+            Self::Status => "status",
+            Self::Instances => "instances",
+            Self::Reload => "reload",
+            Self::LogTail(_) => "log_tail",
+            Self::LogVerify => "log_verify",
+            Self::Secrets(_) => "secrets",
+            Self::Rotate(_) => "rotate",
+            Self::Drift(_) => "drift",
+            Self::Plan(_) => "plan",
+            Self::Apply(_) => "apply",
+            Self::Audit(_) => "audit",
+            Self::Suppress(_) => "suppress",
+        }
+    }
+}
+
+/// Payload of [`Request::Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloRequest {
+    /// The protocol version the client speaks ([`PROTOCOL_VERSION`]).
+    pub protocol_version: u32,
+    /// Client name and version, for the daemon's log, e.g. `wardenctl/0.1.0`.
+    pub client: String,
+}
+
+impl HelloRequest {
+    /// A hello for this build's [`PROTOCOL_VERSION`].
+    pub fn new(client: impl Into<String>) -> Self {
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            client: client.into(),
+        }
+    }
+
+    /// The daemon's answer: [`Response::Hello`] if the versions match, otherwise
+    /// [`Response::Error`] with [`ErrorCode::VersionMismatch`] and a message saying what to do.
+    pub fn answer(&self, daemon_version: &str) -> Response {
+        if self.protocol_version == PROTOCOL_VERSION {
+            return Response::Hello(HelloResponse {
+                protocol_version: PROTOCOL_VERSION,
+                daemon_version: daemon_version.to_owned(),
+            });
+        }
+        Response::Error {
+            code: ErrorCode::VersionMismatch,
+            message: format!(
+                "wardenctl speaks protocol {}, wardend {daemon_version} speaks protocol {PROTOCOL_VERSION}; use the wardenctl that ships with this wardend",
+                self.protocol_version
+            ),
+        }
+    }
+}
+
+/// Payload of [`Request::LogTail`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogTailRequest {
+    /// How many records, counted from the end.
+    pub n: usize,
+}
+
+/// Payload of [`Request::Secrets`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SecretsRequest {
+    /// Only this instance; all instances if `None`.
+    #[serde(default)]
+    pub instance: Option<String>,
+}
+
+/// Payload of [`Request::Rotate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateRequest {
+    /// Instance name from the configuration.
+    pub instance: String,
+    /// API client: display name or client id.
+    pub client: String,
+    /// The user confirmed (`--yes`). Without it the daemon answers
+    /// [`ErrorCode::ConfirmationRequired`].
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// Payload of [`Request::Drift`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DriftRequest {
+    /// Only this instance; all instances if `None`.
+    #[serde(default)]
+    pub instance: Option<String>,
+}
+
+/// Payload of [`Request::Plan`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRequest {
+    /// Instance name from the configuration.
+    pub instance: String,
+}
+
+/// Payload of [`Request::Apply`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyRequest {
+    /// Instance name from the configuration.
+    pub instance: String,
+    /// The user confirmed (`--yes`). Without it the daemon answers
+    /// [`ErrorCode::ConfirmationRequired`].
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// Payload of [`Request::Audit`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AuditRequest {
+    /// Only this instance; all instances if `None`.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// How the daemon renders the report body.
+    #[serde(default)]
+    pub format: ReportFormat,
+}
+
+/// How a report body is rendered by the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    /// Structured JSON, rendered by `wardenctl` or passed through by `--json`.
+    #[default]
+    Json,
+    /// Plain text, ready to print.
+    Text,
+    /// Markdown, e.g. for a ticket.
+    Markdown,
+}
+
+impl ReportFormat {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Text => "text",
+            Self::Markdown => "markdown",
+        }
+    }
+}
+
+/// Payload of [`Request::Suppress`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressRequest {
+    /// Only this instance; all instances if `None`.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// Finding (rule) id, e.g. `role.full_access`.
+    pub finding: String,
+    /// The role or client the suppression applies to; every object if `None`.
+    #[serde(default)]
+    pub object: Option<String>,
+    /// Why the finding is accepted; recorded in the change log.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When the suppression lapses; never if `None`.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    /// Remove the suppression instead of adding it.
+    #[serde(default)]
+    pub remove: bool,
+}
+
+macro_rules! impl_into_request {
+    ($($payload:ident => $variant:ident),* $(,)?) => {
+        $(
+            impl From<$payload> for Request {
+                fn from(payload: $payload) -> Self {
+                    Self::$variant(payload)
+                }
+            }
+        )*
+    };
+}
+
+impl_into_request!(
+    HelloRequest => Hello,
+    LogTailRequest => LogTail,
+    SecretsRequest => Secrets,
+    RotateRequest => Rotate,
+    DriftRequest => Drift,
+    PlanRequest => Plan,
+    ApplyRequest => Apply,
+    AuditRequest => Audit,
+    SuppressRequest => Suppress,
+);

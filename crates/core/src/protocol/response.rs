@@ -1,0 +1,221 @@
+//! Responses: `wardend` → `wardenctl`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Message;
+use super::request::ReportFormat;
+use super::status::{InstanceSummary, StatusReport};
+use crate::changelog::{Record, VerifyReport};
+
+/// A response from `wardend`, one per request, in order. On the wire: a JSON object whose
+/// `type` member is the snake_case variant name, e.g.
+/// `{"type":"error","code":"not_found","message":"…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Accepts [`Request::Hello`](super::Request::Hello).
+    Hello(HelloResponse),
+    /// Answers [`Request::Status`](super::Request::Status).
+    Status(StatusReport),
+    /// Answers [`Request::Instances`](super::Request::Instances).
+    Instances {
+        /// The configured instances, in configuration order.
+        instances: Vec<InstanceSummary>,
+    },
+    /// Answers [`Request::Reload`](super::Request::Reload) when the new configuration was
+    /// applied (an invalid one is an [`Response::Error`] and the old one stays).
+    Reloaded {
+        /// What changed, one line per change.
+        summary: String,
+    },
+    /// Answers [`Request::LogTail`](super::Request::LogTail): records, oldest first.
+    LogTail {
+        /// The records.
+        records: Vec<Record>,
+    },
+    /// Answers [`Request::LogVerify`](super::Request::LogVerify).
+    LogVerify(VerifyReport),
+    /// Answers `secrets`, `drift`, `plan`, `apply` and `audit`.
+    Report(ReportResponse),
+    /// Answers [`Request::Rotate`](super::Request::Rotate) after the new secret is in Vault.
+    Rotated(RotateResponse),
+    /// Generic success, e.g. for [`Request::Suppress`](super::Request::Suppress).
+    Ok {
+        /// What was done.
+        message: String,
+    },
+    /// The request failed or was refused.
+    Error {
+        /// Stable machine-readable reason.
+        code: ErrorCode,
+        /// What went wrong and what to do, for humans.
+        message: String,
+    },
+}
+
+impl Response {
+    /// A [`Response::Error`].
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A [`Response::Ok`].
+    pub fn ok(message: impl Into<String>) -> Self {
+        Self::Ok {
+            message: message.into(),
+        }
+    }
+}
+
+impl Message for Response {
+    const KIND: &'static str = "response";
+    const TYPES: &'static [&'static str] = &[
+        "hello",
+        "status",
+        "instances",
+        "reloaded",
+        "log_tail",
+        "log_verify",
+        "report",
+        "rotated",
+        "ok",
+        "error",
+    ];
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Self::Hello(_) => "hello",
+            Self::Status(_) => "status",
+            Self::Instances { .. } => "instances",
+            Self::Reloaded { .. } => "reloaded",
+            Self::LogTail { .. } => "log_tail",
+            Self::LogVerify(_) => "log_verify",
+            Self::Report(_) => "report",
+            Self::Rotated(_) => "rotated",
+            Self::Ok { .. } => "ok",
+            Self::Error { .. } => "error",
+        }
+    }
+}
+
+/// Payload of [`Response::Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloResponse {
+    /// The protocol version the daemon speaks on this connection.
+    pub protocol_version: u32,
+    /// The daemon's package version, e.g. `0.1.0`.
+    pub daemon_version: String,
+}
+
+/// What a [`ReportResponse`] reports on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// Secret locations and rotation state.
+    Secrets,
+    /// Drift between declared and live state.
+    Drift,
+    /// Changes `apply` would make.
+    Plan,
+    /// Changes `apply` made.
+    Apply,
+    /// Risky roles and clients.
+    Audit,
+    /// A kind from a newer daemon.
+    #[serde(other)]
+    Other,
+}
+
+/// Payload of [`Response::Report`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportResponse {
+    /// What the report is about.
+    pub kind: ReportKind,
+    /// The instance, or `None` for all instances.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// How `body` is rendered.
+    #[serde(default)]
+    pub format: ReportFormat,
+    /// Number of findings (drift items, audit findings, planned changes); `wardenctl` exits 1
+    /// when it is not zero for `drift` and `audit`.
+    #[serde(default)]
+    pub findings: u64,
+    /// The report: structured JSON for [`ReportFormat::Json`], otherwise a JSON string holding
+    /// the rendered document.
+    pub body: serde_json::Value,
+}
+
+/// Payload of [`Response::Rotated`]. Never contains the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateResponse {
+    /// The instance.
+    pub instance: String,
+    /// Jamf client id of the rotated API client.
+    pub client_id: String,
+    /// Vault KV v2 path the new secret was written to.
+    pub vault_path: String,
+    /// Vault KV v2 version of the new secret.
+    pub vault_version: u64,
+    /// `seq` of the change-log record of the rotation.
+    pub change_seq: u64,
+}
+
+/// Stable reason of a [`Response::Error`]; serialized as a snake_case string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request could not be decoded or is invalid (unknown type, missing field).
+    BadRequest,
+    /// Client and daemon speak different protocol versions.
+    VersionMismatch,
+    /// The peer's uid/gid may not send this (mutating) request.
+    PermissionDenied,
+    /// The instance, client or role named does not exist.
+    NotFound,
+    /// Another operation on the same object is running, or the state changed underneath.
+    Conflict,
+    /// Jamf Pro or Vault is unreachable, or the instance is parked.
+    Unavailable,
+    /// A bug or an unexpected failure in the daemon; details are in its log.
+    Internal,
+    /// The request frame exceeded the size limit; the daemon closes the connection.
+    FrameTooLarge,
+    /// The daemon knows the request but does not support it (yet).
+    Unsupported,
+    /// A mutating request needs `confirmed: true` (`--yes`).
+    ConfirmationRequired,
+    /// A code from a newer daemon.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The stable snake_case string used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::VersionMismatch => "version_mismatch",
+            Self::PermissionDenied => "permission_denied",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+            Self::FrameTooLarge => "frame_too_large",
+            Self::Unsupported => "unsupported",
+            Self::ConfirmationRequired => "confirmation_required",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,119 @@
+//! Payloads of `status` and `instances`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Payload of [`Response::Status`](super::Response::Status).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The daemon's package version.
+    pub version: String,
+    /// Seconds since the daemon started.
+    pub uptime_secs: u64,
+    /// The configuration file in use.
+    pub config_path: PathBuf,
+    /// When the daemon started.
+    pub started_at: DateTime<Utc>,
+    /// One entry per configured instance, in configuration order.
+    #[serde(default)]
+    pub instances: Vec<InstanceStatus>,
+}
+
+/// Health and schedules of one Jamf Pro instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    /// Instance name from the configuration.
+    pub name: String,
+    /// Jamf Pro base URL.
+    pub url: String,
+    /// Whether the last contact succeeded; `None` before the first contact.
+    #[serde(default)]
+    pub reachable: Option<bool>,
+    /// The last error talking to the instance, if any.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Whether the daemon stopped scheduling jobs for it after repeated failures.
+    #[serde(default)]
+    pub parked: bool,
+    /// Failures in a row.
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// Its scheduled jobs.
+    #[serde(default)]
+    pub jobs: Vec<JobStatus>,
+}
+
+/// What a scheduled job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Drift check.
+    Drift,
+    /// Risky-role audit.
+    Audit,
+    /// Secret rotation of one API client.
+    Rotate,
+    /// A kind from a newer daemon.
+    #[serde(other)]
+    Other,
+}
+
+/// Result of a job run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobOutcome {
+    /// Succeeded (for drift and audit: the check ran, findings or not).
+    Ok,
+    /// Failed; see the instance's `last_error`.
+    Failed,
+    /// Not run (instance parked, previous run still going, shutting down).
+    Skipped,
+    /// An outcome from a newer daemon.
+    #[serde(other)]
+    Other,
+}
+
+/// State of one scheduled job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStatus {
+    /// What the job does.
+    pub kind: JobKind,
+    /// What it works on, e.g. the API client a rotation job rotates.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Start of the last run.
+    #[serde(default)]
+    pub last_run: Option<DateTime<Utc>>,
+    /// Start of the last successful run.
+    #[serde(default)]
+    pub last_success: Option<DateTime<Utc>>,
+    /// Result of the last run.
+    #[serde(default)]
+    pub last_outcome: Option<JobOutcome>,
+    /// When it runs next; `None` if not scheduled.
+    #[serde(default)]
+    pub next_run: Option<DateTime<Utc>>,
+    /// Whether it is running now.
+    #[serde(default)]
+    pub running: bool,
+}
+
+/// One configured instance, for [`Response::Instances`](super::Response::Instances).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSummary {
+    /// Instance name from the configuration.
+    pub name: String,
+    /// Jamf Pro base URL.
+    pub url: String,
+    /// Declared API roles.
+    #[serde(default)]
+    pub roles: usize,
+    /// Declared API clients.
+    #[serde(default)]
+    pub clients: usize,
+    /// Whether jobs are parked after repeated failures.
+    #[serde(default)]
+    pub parked: bool,
+}

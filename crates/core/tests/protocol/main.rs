@@ -1,0 +1,5 @@
+//! Integration tests of `warden_core::protocol`.
+
+mod client;
+mod frames;
+mod messages;

@@ -1,0 +1,381 @@
+//! Message shapes: round trips, evolution rules, classification.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use warden_core::changelog::{GENESIS_PREV, Head, Problem, ProblemKind, VerifyReport};
+use warden_core::protocol::{
+    ApplyRequest, AuditRequest, DriftRequest, ErrorCode, HelloRequest, HelloResponse,
+    InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, LogTailRequest, Message,
+    PROTOCOL_VERSION, PlanRequest, ProtocolError, ReportFormat, ReportKind, ReportResponse,
+    Request, Response, RotateRequest, RotateResponse, SecretsRequest, StatusReport,
+    SuppressRequest, decode, encode,
+};
+
+/// Fails to compile when a request variant is added without a sample below.
+fn request_is_covered(request: &Request) {
+    match request {
+        Request::Hello(_)
+        | Request::Status
+        | Request::Instances
+        | Request::Reload
+        | Request::LogTail(_)
+        | Request::LogVerify
+        | Request::Secrets(_)
+        | Request::Rotate(_)
+        | Request::Drift(_)
+        | Request::Plan(_)
+        | Request::Apply(_)
+        | Request::Audit(_)
+        | Request::Suppress(_) => {}
+    }
+}
+
+/// Fails to compile when a response variant is added without a sample below.
+fn response_is_covered(response: &Response) {
+    match response {
+        Response::Hello(_)
+        | Response::Status(_)
+        | Response::Instances { .. }
+        | Response::Reloaded { .. }
+        | Response::LogTail { .. }
+        | Response::LogVerify(_)
+        | Response::Report(_)
+        | Response::Rotated(_)
+        | Response::Ok { .. }
+        | Response::Error { .. } => {}
+    }
+}
+
+fn requests() -> Vec<Request> {
+    let prod = || "prod".to_owned();
+    vec![
+        HelloRequest::new("wardenctl/test").into(),
+        Request::Status,
+        Request::Instances,
+        Request::Reload,
+        LogTailRequest { n: 20 }.into(),
+        Request::LogVerify,
+        SecretsRequest { instance: None }.into(),
+        RotateRequest {
+            instance: prod(),
+            client: "backup".to_owned(),
+            confirmed: true,
+        }
+        .into(),
+        DriftRequest {
+            instance: Some(prod()),
+        }
+        .into(),
+        PlanRequest { instance: prod() }.into(),
+        ApplyRequest {
+            instance: prod(),
+            confirmed: false,
+        }
+        .into(),
+        AuditRequest {
+            instance: None,
+            format: ReportFormat::Markdown,
+        }
+        .into(),
+        SuppressRequest {
+            instance: Some(prod()),
+            finding: "role.full_access".to_owned(),
+            object: Some("Backup role".to_owned()),
+            reason: Some("vendor needs it until Q3".to_owned()),
+            until: Some(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()),
+            remove: false,
+        }
+        .into(),
+    ]
+}
+
+fn responses() -> Vec<Response> {
+    let time = Utc.with_ymd_and_hms(2026, 11, 22, 19, 23, 0).unwrap();
+    let head = Head {
+        seq: 3,
+        hash: "ab".repeat(32),
+    };
+    vec![
+        Response::Hello(HelloResponse {
+            protocol_version: PROTOCOL_VERSION,
+            daemon_version: "0.1.0".to_owned(),
+        }),
+        Response::Status(StatusReport {
+            version: "0.1.0".to_owned(),
+            uptime_secs: 42,
+            config_path: PathBuf::from("/etc/warden/warden.toml"),
+            started_at: time,
+            instances: vec![InstanceStatus {
+                name: "prod".to_owned(),
+                url: "https://prod.jamfcloud.com".to_owned(),
+                reachable: Some(true),
+                last_error: None,
+                parked: false,
+                consecutive_failures: 0,
+                jobs: vec![JobStatus {
+                    kind: JobKind::Rotate,
+                    target: Some("backup".to_owned()),
+                    last_run: Some(time),
+                    last_success: Some(time),
+                    last_outcome: Some(JobOutcome::Ok),
+                    next_run: None,
+                    running: false,
+                }],
+            }],
+        }),
+        Response::Instances {
+            instances: vec![InstanceSummary {
+                name: "prod".to_owned(),
+                url: "https://prod.jamfcloud.com".to_owned(),
+                roles: 3,
+                clients: 2,
+                parked: false,
+            }],
+        },
+        Response::Reloaded {
+            summary: "instance prod: schedule changed".to_owned(),
+        },
+        Response::LogTail {
+            records: vec![sample_record()],
+        },
+        Response::LogVerify(VerifyReport {
+            path: PathBuf::from("/var/lib/warden/changes.jsonl"),
+            records: 2,
+            last: Some(Head {
+                seq: 2,
+                hash: "cd".repeat(32),
+            }),
+            head: Some(head),
+            head_lag: None,
+            problem: Some(Problem {
+                line: 3,
+                seq: Some(3),
+                kind: ProblemKind::Truncated,
+                message: "cut".to_owned(),
+            }),
+        }),
+        Response::Report(ReportResponse {
+            kind: ReportKind::Drift,
+            instance: Some("prod".to_owned()),
+            format: ReportFormat::Json,
+            findings: 1,
+            body: json!({"roles": {"changed": ["Backup role"]}}),
+        }),
+        Response::Rotated(RotateResponse {
+            instance: "prod".to_owned(),
+            client_id: "client-7".to_owned(),
+            vault_path: "jamf/prod/backup".to_owned(),
+            vault_version: 4,
+            change_seq: 17,
+        }),
+        Response::ok("suppressed"),
+        Response::error(ErrorCode::ConfirmationRequired, "add --yes"),
+    ]
+}
+
+fn sample_record() -> warden_core::changelog::Record {
+    let line = format!(
+        r#"{{"seq":1,"time":"2026-11-22T19:23:00.000000Z","actor":{{"kind":"user","uid":1000,"user":"alice","pid":7}},"instance":"prod","object":{{"kind":"client","name":"backup","id":"7"}},"action":"rotate","before":null,"after":{{"vault_version":4}},"outcome":"ok","error":null,"prev":"{GENESIS_PREV}","hash":"{}"}}"#,
+        "ef".repeat(32)
+    );
+    serde_json::from_str(&line).unwrap()
+}
+
+fn type_of(payload: &[u8]) -> String {
+    let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
+    value["type"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_request_round_trips() {
+    let samples = requests();
+    for request in &samples {
+        request_is_covered(request);
+        let payload = encode(request).unwrap();
+        assert_eq!(type_of(&payload), request.type_name());
+        assert_eq!(&decode::<Request>(&payload).unwrap(), request);
+    }
+    let names: BTreeSet<_> = samples.iter().map(Message::type_name).collect();
+    assert_eq!(names, Request::TYPES.iter().copied().collect());
+}
+
+#[test]
+fn every_response_round_trips() {
+    let samples = responses();
+    for response in &samples {
+        response_is_covered(response);
+        let payload = encode(response).unwrap();
+        assert_eq!(type_of(&payload), response.type_name());
+        assert_eq!(&decode::<Response>(&payload).unwrap(), response);
+    }
+    let names: BTreeSet<_> = samples.iter().map(Message::type_name).collect();
+    assert_eq!(names, Response::TYPES.iter().copied().collect());
+}
+
+#[test]
+fn wire_shapes_are_stable() {
+    let rotate: Request = RotateRequest {
+        instance: "prod".into(),
+        client: "backup".into(),
+        confirmed: true,
+    }
+    .into();
+    assert_eq!(
+        serde_json::to_value(&rotate).unwrap(),
+        json!({"type": "rotate", "instance": "prod", "client": "backup", "confirmed": true})
+    );
+    assert_eq!(
+        serde_json::to_value(Request::LogVerify).unwrap(),
+        json!({"type": "log_verify"})
+    );
+    assert_eq!(
+        serde_json::to_value(Response::error(ErrorCode::NotFound, "no such instance")).unwrap(),
+        json!({"type": "error", "code": "not_found", "message": "no such instance"})
+    );
+}
+
+#[test]
+fn unknown_fields_are_ignored_and_new_fields_default() {
+    let status: Request = decode(br#"{"type":"status","trace_id":"x"}"#).unwrap();
+    assert_eq!(status, Request::Status);
+    let rotate: Request =
+        decode(br#"{"type":"rotate","instance":"prod","client":"b","dry_run":true}"#).unwrap();
+    assert_eq!(
+        rotate,
+        RotateRequest {
+            instance: "prod".into(),
+            client: "b".into(),
+            confirmed: false
+        }
+        .into()
+    );
+    let error: Response =
+        decode(br#"{"type":"error","code":"rate_limited","message":"later"}"#).unwrap();
+    assert_eq!(error, Response::error(ErrorCode::Unknown, "later"));
+}
+
+#[test]
+fn unknown_request_type_is_a_bad_request() {
+    let err = decode::<Request>(br#"{"type":"teleport","to":"mars"}"#).unwrap_err();
+    assert!(
+        matches!(&err, ProtocolError::UnknownType { type_name, .. } if type_name == "teleport"),
+        "{err}"
+    );
+    assert!(err.is_recoverable());
+    let Some(Response::Error { code, message }) = err.to_response() else {
+        panic!("no response for {err}");
+    };
+    assert_eq!(code, ErrorCode::BadRequest);
+    assert!(message.contains("teleport"), "{message}");
+}
+
+#[test]
+fn malformed_and_invalid_payloads_are_told_apart() {
+    let err = decode::<Request>(b"{\"type\":").unwrap_err();
+    assert!(matches!(err, ProtocolError::MalformedJson(_)), "{err}");
+    assert_eq!(err.error_code(), Some(ErrorCode::BadRequest));
+    let err = decode::<Request>(br#"{"type":"rotate","instance":"prod"}"#).unwrap_err();
+    assert!(
+        matches!(&err, ProtocolError::InvalidMessage { type_name: Some(t), .. } if t == "rotate"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("client"), "{err}");
+    let err = decode::<Request>(b"[1,2]").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProtocolError::InvalidMessage {
+                type_name: None,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn mutating_requests() {
+    let table = [
+        ("hello", false),
+        ("status", false),
+        ("instances", false),
+        ("reload", true),
+        ("log_tail", false),
+        ("log_verify", false),
+        ("secrets", false),
+        ("rotate", true),
+        ("drift", false),
+        ("plan", false),
+        ("apply", true),
+        ("audit", false),
+        ("suppress", true),
+    ];
+    let samples = requests();
+    assert_eq!(samples.len(), table.len());
+    for (request, (name, mutating)) in samples.iter().zip(table) {
+        assert_eq!(request.type_name(), name);
+        assert_eq!(request.is_mutating(), mutating, "{name}");
+    }
+}
+
+#[test]
+fn log_safe_rendering() {
+    let rendered: Vec<String> = requests().iter().map(Request::log_safe).collect();
+    assert_eq!(
+        rendered[7],
+        "rotate instance=prod client=backup confirmed=true"
+    );
+    assert_eq!(rendered[6], "secrets all instances");
+    assert_eq!(rendered[11], "audit all instances format=markdown");
+    assert!(!rendered[12].contains("vendor"), "{}", rendered[12]);
+}
+
+#[test]
+fn error_codes_are_stable_strings() {
+    let codes = [
+        (ErrorCode::BadRequest, "bad_request"),
+        (ErrorCode::VersionMismatch, "version_mismatch"),
+        (ErrorCode::PermissionDenied, "permission_denied"),
+        (ErrorCode::NotFound, "not_found"),
+        (ErrorCode::Conflict, "conflict"),
+        (ErrorCode::Unavailable, "unavailable"),
+        (ErrorCode::Internal, "internal"),
+        (ErrorCode::FrameTooLarge, "frame_too_large"),
+        (ErrorCode::Unsupported, "unsupported"),
+        (ErrorCode::ConfirmationRequired, "confirmation_required"),
+    ];
+    for (code, name) in codes {
+        assert_eq!(serde_json::to_value(code).unwrap(), json!(name));
+        assert_eq!(code.as_str(), name);
+    }
+}
+
+#[test]
+fn hello_answer() {
+    let ok = HelloRequest::new("wardenctl/x").answer("0.1.0");
+    assert_eq!(
+        ok,
+        Response::Hello(HelloResponse {
+            protocol_version: PROTOCOL_VERSION,
+            daemon_version: "0.1.0".into()
+        })
+    );
+    let old = HelloRequest {
+        protocol_version: PROTOCOL_VERSION + 1,
+        client: "wardenctl/9".into(),
+    };
+    let Response::Error { code, message } = old.answer("0.1.0") else {
+        panic!("mismatch accepted");
+    };
+    assert_eq!(code, ErrorCode::VersionMismatch);
+    assert_eq!(
+        message,
+        format!(
+            "wardenctl speaks protocol {}, wardend 0.1.0 speaks protocol {PROTOCOL_VERSION}; use the wardenctl that ships with this wardend",
+            PROTOCOL_VERSION + 1
+        )
+    );
+}
