@@ -1,4 +1,19 @@
-//! wardend: the Jamf Warden daemon.
+//! wardend: the Jamf Warden daemon. `main.rs` parses arguments and wires signals; everything
+//! else is here so that tests can call [`run`] with their own [`Control`].
+
+mod handlers;
+mod head;
+mod jobs;
 pub mod logging;
 pub mod notify;
+mod options;
+mod reload;
+mod run;
+mod scheduler;
+mod server;
+mod shared;
+pub mod signals;
 pub mod socket;
+
+pub use options::{Clock, RunOptions};
+pub use run::{Control, StartError, run};

@@ -1,3 +1,103 @@
-fn main() {
-    println!("wardend {}", env!("CARGO_PKG_VERSION"));
+//! wardend: parse arguments, load the configuration, set up logging and signals, run.
+//! Exit codes: 0 stopped cleanly, 1 failed while running, 2 configuration or start-up error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use warden_core::changelog::ChangeLogOptions;
+use warden_core::config::{Config, LogFormat};
+use warden_daemon::{RunOptions, logging, run, signals};
+
+/// The Jamf Warden daemon: drift checks, risk audits and secret rotation for Jamf Pro API roles
+/// and clients. Control it with wardenctl.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// The configuration file.
+    #[arg(
+        long,
+        env = "WARDEN_CONFIG",
+        default_value = "/etc/jamf-warden/wardend.toml"
+    )]
+    config: PathBuf,
+    /// Validate the configuration, print the effective configuration (secrets redacted) and exit:
+    /// 0 when valid, 2 when not.
+    #[arg(long)]
+    check_config: bool,
+    /// Cut a torn last line of the change log (saved next to it) and record the repair.
+    #[arg(long)]
+    repair_torn_tail: bool,
+    /// Accept a change log with records but no local head anchor.
+    #[arg(long)]
+    accept_missing_head: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("wardend: {errors}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        for w in &config.warnings {
+            eprintln!("wardend: warning: {w}");
+        }
+        print!("{}", config.render_effective());
+        eprintln!("wardend: configuration {} is valid", config.path.display());
+        return ExitCode::SUCCESS;
+    }
+    let format = match config.daemon.log_format {
+        LogFormat::Text => logging::LogFormat::Text,
+        LogFormat::Json => logging::LogFormat::Json,
+    };
+    let _log = match logging::init(
+        &config.daemon.log_level,
+        format,
+        Some(&config.daemon.log_dir),
+        config.daemon.log_retention_days as usize,
+    ) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("wardend: cannot set up logging: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wardend: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let options = RunOptions {
+        changelog: ChangeLogOptions {
+            repair_torn_tail: args.repair_torn_tail,
+            accept_missing_head: args.accept_missing_head,
+        },
+        ..RunOptions::default()
+    };
+    runtime.block_on(async move {
+        let control = match signals::install() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("wardend: cannot install signal handlers: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        match run(config, options, control).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("wardend: {e}");
+                ExitCode::from(2)
+            }
+        }
+    })
 }

@@ -1,0 +1,90 @@
+//! `wardenctl status`: version, uptime, config path, and per instance its reachability, parked
+//! state and the last and next run of each job kind.
+
+use std::sync::Arc;
+
+use warden_core::protocol::{
+    InstanceStatus, JobKind as WireJobKind, JobOutcome, JobStatus, Response, StatusReport,
+};
+use warden_core::schedule::{Due, JobKey, JobKind, jitter_offset};
+
+use crate::shared::Shared;
+
+pub fn handle(shared: &Arc<Shared>) -> Response {
+    Response::Status(report(shared))
+}
+
+/// The status report at the shared clock's "now".
+pub fn report(shared: &Shared) -> StatusReport {
+    let now = shared.now();
+    let config = shared.config();
+    let jobs = shared.jobs();
+    let runtime = shared.instances();
+    let instances = config
+        .instances
+        .iter()
+        .map(|inst| {
+            let rt = runtime.get(&inst.name);
+            let mut consecutive_failures = 0;
+            let job_status = JobKind::ALL
+                .iter()
+                .map(|&kind| {
+                    let key = JobKey::new(inst.name.clone(), kind);
+                    let state = jobs.state(&key).cloned().unwrap_or_default();
+                    consecutive_failures = consecutive_failures.max(state.consecutive_failures);
+                    let offset = jitter_offset(&inst.name, kind, inst.schedules.jitter);
+                    let due = jobs.due(&key, inst.schedules.get(kind), offset, now);
+                    let next_run = match due {
+                        Due::Now(_) => Some(now),
+                        Due::At(t, _) => Some(t),
+                        Due::Off | Due::Running => None,
+                    };
+                    let last_outcome = match (&state.last_attempt, state.consecutive_failures) {
+                        (None, _) => None,
+                        (Some(_), 0) => Some(JobOutcome::Ok),
+                        (Some(_), _) => Some(JobOutcome::Failed),
+                    };
+                    JobStatus {
+                        kind: wire_kind(kind),
+                        target: None,
+                        last_run: state.last_attempt,
+                        last_success: state.last_success,
+                        last_outcome,
+                        next_run,
+                        running: matches!(due, Due::Running),
+                    }
+                })
+                .collect();
+            let last_job_error = JobKind::ALL.iter().find_map(|&k| {
+                jobs.state(&JobKey::new(inst.name.clone(), k))
+                    .and_then(|s| (s.consecutive_failures > 0).then(|| s.last_error.clone()))
+                    .flatten()
+            });
+            InstanceStatus {
+                name: inst.name.clone(),
+                url: inst.url.to_string(),
+                reachable: rt.and_then(|r| r.reachable),
+                last_error: rt.and_then(|r| r.last_error.clone()).or(last_job_error),
+                parked: jobs.instance_parked(&inst.name),
+                consecutive_failures,
+                jobs: job_status,
+            }
+        })
+        .collect();
+    StatusReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        uptime_secs: shared.started.elapsed().as_secs(),
+        config_path: shared.config_path.clone(),
+        started_at: shared.started_at,
+        instances,
+    }
+}
+
+/// The wire name of a job kind.
+pub fn wire_kind(kind: JobKind) -> WireJobKind {
+    match kind {
+        JobKind::Rotation => WireJobKind::Rotate,
+        JobKind::Drift => WireJobKind::Drift,
+        JobKind::Audit => WireJobKind::Audit,
+    }
+}

@@ -1,0 +1,49 @@
+//! What `run` takes besides the configuration: time as an input, timeouts, and the operator's
+//! explicit exceptions for opening the change log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use warden_core::changelog::ChangeLogOptions;
+
+/// The source of "now" for scheduling and records. Tests pass a controllable clock.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Options of [`run`](crate::run).
+#[derive(Clone)]
+pub struct RunOptions {
+    /// "Now".
+    pub clock: Clock,
+    /// How long a client may take to send its hello or a whole request before it is dropped.
+    pub client_timeout: Duration,
+    /// The longest the scheduler sleeps between looks at what is due.
+    pub max_tick: Duration,
+    /// How long a graceful stop waits for running jobs to reach a safe point.
+    pub stop_grace: Duration,
+    /// Operator-requested exceptions when opening the change log.
+    pub changelog: ChangeLogOptions,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            clock: Arc::new(Utc::now),
+            client_timeout: Duration::from_secs(30),
+            max_tick: Duration::from_secs(60),
+            stop_grace: Duration::from_secs(60),
+            changelog: ChangeLogOptions::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("client_timeout", &self.client_timeout)
+            .field("max_tick", &self.max_tick)
+            .field("stop_grace", &self.stop_grace)
+            .field("changelog", &self.changelog)
+            .finish_non_exhaustive()
+    }
+}

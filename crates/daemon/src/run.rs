@@ -1,0 +1,309 @@
+//! Start-up, steady state and graceful stop of the daemon.
+//!
+//! Start-up, in order: authenticate to Vault; open the change log and check it against the head
+//! anchor kept in Vault; bind the control socket (permissions set before it accepts); load the
+//! persisted job states; start the scheduler; tell systemd READY. Any failure there is a
+//! [`StartError`] (exit code 2: fix the configuration or the environment, restarting will not
+//! help).
+//!
+//! Stop (first SIGTERM/SIGINT): stop accepting; let running jobs reach a safe point (bounded by
+//! `stop_grace`; a second signal cancels them at their next await); save job states; write the
+//! stop record (fsynced) and publish the change-log head; remove the socket.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+use warden_core::changelog::{
+    Action, Actor, ChangeEntry, ChangeLog, FileHeadStore, ObjectKind, ObjectRef, Outcome,
+};
+use warden_core::config::{Config, VaultAuth, read_secret_file};
+use warden_core::schedule::{BackoffPolicy, JobTable, StateFile};
+use warden_core::vault::{Vault, VaultCredentials, VaultSettings};
+
+use crate::head::{self, MirroredHeadStore};
+use crate::options::RunOptions;
+use crate::shared::Shared;
+use crate::{notify, reload, scheduler, server, socket};
+
+/// What stops or reloads the daemon. `main` wires signals to it; tests drive it directly.
+pub struct Control {
+    /// Cancel to stop gracefully.
+    pub shutdown: CancellationToken,
+    /// Cancel (after `shutdown`) to stop running jobs at their next await.
+    pub force: CancellationToken,
+    /// Each message triggers a reload, as SIGHUP does.
+    pub reload: UnboundedReceiver<()>,
+}
+
+/// A start-up failure: the daemon cannot run with this configuration or environment.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot read the vault credentials: {0}")]
+    VaultCredentials(String),
+    #[error("cannot authenticate to vault: {0}")]
+    Vault(#[from] warden_core::vault::VaultError),
+    #[error("cannot open the change log: {0}")]
+    ChangeLog(String),
+    #[error(transparent)]
+    Socket(#[from] socket::SocketError),
+    #[error("cannot load the job state: {0}")]
+    JobState(#[from] warden_core::schedule::StateError),
+    #[error("cannot create the state directory {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The file that anchors the change log's head locally.
+pub fn head_file(config: &Config) -> PathBuf {
+    let mut p = config.daemon.changelog.clone().into_os_string();
+    p.push(".head");
+    PathBuf::from(p)
+}
+
+/// Runs the daemon until `control.shutdown` is cancelled.
+pub async fn run(config: Config, options: RunOptions, control: Control) -> Result<(), StartError> {
+    let Control {
+        shutdown,
+        force,
+        reload: mut reload_rx,
+    } = control;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    create_private_dir(&config.daemon.state_dir)?;
+    if let Some(dir) = config.daemon.changelog.parent() {
+        create_private_dir(dir)?;
+    }
+
+    let vault = Arc::new(connect_vault(&config).await?);
+    tracing::info!(address = %config.vault.address, "authenticated to vault");
+
+    let (changelog, head_rx) = open_changelog(&config, &options, &vault).await?;
+    let changelog = Arc::new(changelog);
+    let publisher = tokio::spawn(head::publisher(Arc::clone(&vault), head_rx));
+
+    let start_entry = ChangeEntry::new(
+        Actor::Daemon,
+        ObjectRef::named(ObjectKind::Config, config.path.display().to_string()),
+        Action::Start,
+        Outcome::Ok,
+    )
+    .after(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "instances": config.instances.iter().map(|i| &i.name).collect::<Vec<_>>(),
+    }));
+    let cl = Arc::clone(&changelog);
+    cl.append_async(start_entry)
+        .await
+        .map_err(|e| StartError::ChangeLog(e.to_string()))?;
+
+    let listener = socket::bind(
+        &config.daemon.socket,
+        config.daemon.socket_mode,
+        config
+            .daemon
+            .socket_group
+            .as_ref()
+            .map(group_name)
+            .as_deref(),
+    )?;
+    let socket_path = config.daemon.socket.clone();
+    tracing::info!(socket = %socket_path.display(), "control socket ready");
+
+    let state_file = StateFile::in_dir(&config.daemon.state_dir);
+    let states = state_file.load()?;
+    let jobs = JobTable::new(states, BackoffPolicy::default());
+
+    let shared = Arc::new(Shared::new(
+        config,
+        options,
+        Arc::clone(&vault),
+        Arc::clone(&changelog),
+        jobs,
+        state_file,
+        shutdown.clone(),
+        force.clone(),
+    ));
+
+    let server_task = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
+    let scheduler_task = tokio::spawn(scheduler::run(Arc::clone(&shared)));
+    let vault_task = tokio::spawn(maintain_vault(Arc::clone(&shared)));
+    let reload_shared = Arc::clone(&shared);
+    let reload_task = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = reload_shared.shutdown.cancelled() => return,
+                msg = reload_rx.recv() => match msg {
+                    Some(()) => {
+                        if let Err(e) = reload::reload(&reload_shared, Actor::Daemon).await {
+                            tracing::error!("{e}");
+                        }
+                    }
+                    None => return,
+                },
+            }
+        }
+    });
+
+    notify::ready(&format!(
+        "watching {} instance(s)",
+        shared.config().instances.len()
+    ));
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "wardend started");
+
+    shutdown.cancelled().await;
+    notify::stopping();
+    tracing::info!("stopping: no new connections or jobs; waiting for running jobs");
+    let _ = server_task.await;
+    let _ = scheduler_task.await;
+    reload_task.abort();
+    vault_task.abort();
+
+    shared.jobs_tracker.close();
+    let grace = shared.options.stop_grace;
+    tokio::select! {
+        _ = shared.jobs_tracker.wait() => {}
+        _ = tokio::time::sleep(grace) => {
+            tracing::warn!("jobs still running after {grace:?}; cancelling them");
+            force.cancel();
+        }
+        _ = force.cancelled() => tracing::warn!("second stop signal: cancelling running jobs"),
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), shared.jobs_tracker.wait()).await;
+    shared.save_job_states();
+
+    let stop = ChangeEntry::new(
+        Actor::Daemon,
+        ObjectRef::named(ObjectKind::Config, shared.config_path.display().to_string()),
+        Action::Stop,
+        Outcome::Ok,
+    );
+    if let Err(e) = shared.record(stop).await {
+        tracing::error!("{e}");
+    }
+    if let Some(h) = changelog.head()
+        && let Err(e) = head::publish_head(&vault, &h).await
+    {
+        tracing::warn!(error = %e, "cannot publish the final change-log head to vault");
+    }
+    publisher.abort();
+    remove_socket(&socket_path);
+    tracing::info!("wardend stopped");
+    Ok(())
+}
+
+async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
+    let v = &config.vault;
+    let credentials = match &v.auth {
+        VaultAuth::Token { token_file } => VaultCredentials::Token(
+            read_secret_file(token_file)
+                .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
+        ),
+        VaultAuth::AppRole {
+            role_id_file,
+            secret_id_file,
+            mount,
+        } => VaultCredentials::AppRole {
+            mount: mount.clone(),
+            role_id: read_secret_file(role_id_file)
+                .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
+            secret_id: read_secret_file(secret_id_file)
+                .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
+        },
+    };
+    let mut settings = VaultSettings::new(v.address.clone());
+    settings.ca_file = v.ca_file.clone();
+    settings.namespace = v.namespace.clone();
+    settings.kv_mount = v.kv_mount.clone();
+    settings.path_prefix = v.path_prefix.clone();
+    Ok(Vault::connect(settings, credentials).await?)
+}
+
+/// Opens the change log against the local anchor and checks it against the one in Vault: a
+/// log that lost records, or was rewritten whole, refuses to start.
+async fn open_changelog(
+    config: &Config,
+    options: &RunOptions,
+    vault: &Vault,
+) -> Result<
+    (
+        ChangeLog,
+        tokio::sync::watch::Receiver<Option<warden_core::changelog::Head>>,
+    ),
+    StartError,
+> {
+    let vault_head = head::load_vault_head(vault).await.map_err(|e| {
+        StartError::ChangeLog(format!("cannot read its head anchor from vault: {e}"))
+    })?;
+    let (store, rx) = MirroredHeadStore::new(FileHeadStore::new(head_file(config)));
+    let path = config.daemon.changelog.clone();
+    let opts = options.changelog;
+    let clock = Arc::clone(&options.clock);
+    let log = tokio::task::spawn_blocking(move || {
+        ChangeLog::open_with(&path, Box::new(store), opts).map(|l| l.with_clock(clock))
+    })
+    .await
+    .map_err(|e| StartError::ChangeLog(e.to_string()))?
+    .map_err(|e| StartError::ChangeLog(e.to_string()))?;
+    if let Some(vh) = vault_head {
+        let path = config.daemon.changelog.clone();
+        let report =
+            tokio::task::spawn_blocking(move || warden_core::changelog::verify(&path, Some(vh)))
+                .await
+                .map_err(|e| StartError::ChangeLog(e.to_string()))?;
+        if report.problem.is_some() {
+            return Err(StartError::ChangeLog(format!(
+                "it does not match the head anchor kept in vault: {report}; the log was edited, truncated or replaced — keep it for investigation, restore it from a backup and restart"
+            )));
+        }
+    }
+    Ok((log, rx))
+}
+
+async fn maintain_vault(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+        if let Err(e) = shared.vault.maintain_token(Instant::now()).await {
+            tracing::error!(error = %e, "vault token maintenance failed");
+        }
+    }
+}
+
+fn group_name(g: &warden_core::config::SocketGroup) -> String {
+    match g {
+        warden_core::config::SocketGroup::Name(n) => n.clone(),
+        warden_core::config::SocketGroup::Gid(gid) => gid.to_string(),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StartError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| StartError::StateDir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+fn remove_socket(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(error = %e, socket = %path.display(), "cannot remove the control socket");
+    }
+}

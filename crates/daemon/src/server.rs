@@ -1,0 +1,147 @@
+//! The control socket's accept loop and per-connection protocol handling.
+//!
+//! Every connection: peer credentials read on accept; a hello with the protocol version first;
+//! then one response per request. A client that stalls (no complete frame within the client
+//! timeout), sends an oversized frame or breaks the framing is dropped without affecting anyone
+//! else. Changing requests are served only to the configured admin uids/gids.
+
+use std::sync::Arc;
+
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::task::TaskTracker;
+use warden_core::protocol::{ErrorCode, ProtocolError, Request, Response, Transport};
+
+use crate::handlers;
+use crate::shared::Shared;
+use crate::socket::Peer;
+
+/// Accepts connections until shutdown, then waits briefly for open ones to finish.
+pub async fn serve(listener: UnixListener, shared: Arc<Shared>) {
+    let connections = TaskTracker::new();
+    loop {
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let shared = Arc::clone(&shared);
+                    connections.spawn(async move { handle_connection(stream, shared).await });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    drop(listener);
+    connections.close();
+    // Requests are short; give answers in progress a moment, then go on stopping.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), connections.wait()).await;
+}
+
+async fn handle_connection(stream: UnixStream, shared: Arc<Shared>) {
+    let peer = match Peer::of(&stream) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read peer credentials; dropping connection");
+            return;
+        }
+    };
+    let timeout = shared.options.client_timeout;
+    let mut transport = Transport::server(stream);
+    let mut greeted = false;
+    loop {
+        let received = tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            r = tokio::time::timeout(timeout, transport.recv::<Request>()) => r,
+        };
+        let request = match received {
+            Err(_) => {
+                tracing::info!(uid = peer.uid, pid = ?peer.pid, "client stalled; dropping it");
+                return;
+            }
+            Ok(Ok(None)) => return,
+            Ok(Ok(Some(r))) => r,
+            Ok(Err(err)) => {
+                tracing::info!(uid = peer.uid, pid = ?peer.pid, error = %err, "bad message from client");
+                match err.to_response() {
+                    Some(resp) if err.is_recoverable() && greeted => {
+                        if transport.send(&resp).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Some(resp) => {
+                        let _ = transport.send(&resp).await;
+                        return;
+                    }
+                    None => return,
+                }
+            }
+        };
+        let response = match request {
+            Request::Hello(hello) => {
+                let resp = hello.answer(env!("CARGO_PKG_VERSION"));
+                let ok = matches!(resp, Response::Hello(_));
+                if transport.send(&resp).await.is_err() || !ok {
+                    return;
+                }
+                greeted = true;
+                continue;
+            }
+            _ if !greeted => {
+                let _ = transport
+                    .send(&Response::error(
+                        ErrorCode::BadRequest,
+                        "send a hello with the protocol version first",
+                    ))
+                    .await;
+                return;
+            }
+            request => respond(&shared, &peer, request).await,
+        };
+        if let Err(e) = transport.send(&response).await {
+            if !matches!(e, ProtocolError::ConnectionClosed) {
+                tracing::info!(uid = peer.uid, error = %e, "cannot answer client");
+            }
+            return;
+        }
+    }
+}
+
+/// Authorizes, logs and dispatches one request.
+async fn respond(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Response {
+    let summary = request.log_safe();
+    let config = shared.config();
+    if request.is_mutating()
+        && !peer.may_change(&config.daemon.admin_uids, &config.daemon.admin_gids)
+    {
+        tracing::warn!(
+            uid = peer.uid,
+            user = peer.user.as_deref().unwrap_or("?"),
+            pid = ?peer.pid,
+            request = %summary,
+            "refused a changing request"
+        );
+        return Response::error(
+            ErrorCode::PermissionDenied,
+            format!(
+                "uid {} may not send changing requests ({}); add it to daemon.admin_uids or one of its groups to daemon.admin_gids",
+                peer.uid,
+                request_name(&summary)
+            ),
+        );
+    }
+    tracing::info!(
+        uid = peer.uid,
+        user = peer.user.as_deref().unwrap_or("?"),
+        pid = ?peer.pid,
+        request = %summary,
+        "request"
+    );
+    handlers::handle(shared, peer, request).await
+}
+
+fn request_name(summary: &str) -> &str {
+    summary.split_whitespace().next().unwrap_or(summary)
+}

@@ -1,0 +1,145 @@
+//! State shared by the accept loop, the handlers, the scheduler and the jobs.
+//!
+//! Short critical sections with std mutexes, never held across an `.await`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use warden_core::changelog::{ChangeEntry, ChangeLog, Record};
+use warden_core::config::Config;
+use warden_core::jamf::JamfClient;
+use warden_core::schedule::{JobTable, StateFile};
+use warden_core::vault::Vault;
+
+use crate::options::RunOptions;
+
+/// What the daemon knows of one instance at run time.
+#[derive(Default)]
+pub struct InstanceRuntime {
+    /// A Jamf client with the management credentials, built on first use.
+    pub client: Option<JamfClient>,
+    /// The Vault version of the management credentials the client was built with.
+    pub credentials_version: Option<u64>,
+    /// Whether the last contact with Jamf worked.
+    pub reachable: Option<bool>,
+    /// The last error talking to this instance.
+    pub last_error: Option<String>,
+    /// Live roles and clients seen by the last successful job.
+    pub live_roles: Option<usize>,
+    pub live_clients: Option<usize>,
+}
+
+/// Everything the daemon's tasks share.
+pub struct Shared {
+    pub config_path: PathBuf,
+    config: RwLock<Arc<Config>>,
+    pub options: RunOptions,
+    pub started_at: DateTime<Utc>,
+    pub started: Instant,
+    pub vault: Arc<Vault>,
+    pub changelog: Arc<ChangeLog>,
+    pub jobs: Mutex<JobTable>,
+    pub state_file: StateFile,
+    pub instances: Mutex<BTreeMap<String, InstanceRuntime>>,
+    /// Serializes reloads (SIGHUP and `wardenctl reload`).
+    pub reload_lock: tokio::sync::Mutex<()>,
+    /// Wakes the scheduler early (after a reload or a finished job).
+    pub wake: Notify,
+    /// Cancelled when the daemon starts to stop.
+    pub shutdown: CancellationToken,
+    /// Cancelled on a second stop signal: running jobs stop at their next await.
+    pub force: CancellationToken,
+    /// Running jobs.
+    pub jobs_tracker: TaskTracker,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        config: Config,
+        options: RunOptions,
+        vault: Arc<Vault>,
+        changelog: Arc<ChangeLog>,
+        jobs: JobTable,
+        state_file: StateFile,
+        shutdown: CancellationToken,
+        force: CancellationToken,
+    ) -> Shared {
+        let started_at = (options.clock)();
+        Shared {
+            config_path: config.path.clone(),
+            config: RwLock::new(Arc::new(config)),
+            options,
+            started_at,
+            started: Instant::now(),
+            vault,
+            changelog,
+            jobs: Mutex::new(jobs),
+            state_file,
+            instances: Mutex::new(BTreeMap::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+            wake: Notify::new(),
+            shutdown,
+            force,
+            jobs_tracker: TaskTracker::new(),
+        }
+    }
+
+    /// "Now", from the configured clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.options.clock)()
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the configuration (after validation and diffing).
+    pub(crate) fn set_config(&self, config: Config) {
+        let mut guard = match self.config.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(config);
+    }
+
+    /// The job table. A panic elsewhere while holding it must not take the daemon down.
+    pub fn jobs(&self) -> MutexGuard<'_, JobTable> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The per-instance run-time state.
+    pub fn instances(&self) -> MutexGuard<'_, BTreeMap<String, InstanceRuntime>> {
+        self.instances.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends to the change log (fsynced before this returns). A failure is logged loudly and
+    /// returned: the caller must not report the action as done.
+    pub async fn record(&self, entry: ChangeEntry) -> Result<Record, String> {
+        match self.changelog.append_async(entry).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the change log");
+                Err(format!("cannot write the change log: {e}"))
+            }
+        }
+    }
+
+    /// Saves the job states; errors are logged (the next save retries).
+    pub fn save_job_states(&self) {
+        let states = self.jobs().states().clone();
+        if let Err(e) = self.state_file.save(&states) {
+            tracing::error!(error = %e, "cannot save job state");
+        }
+    }
+}
