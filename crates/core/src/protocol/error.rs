@@ -11,7 +11,7 @@ use super::response::{ErrorCode, Response};
 pub enum ProtocolError {
     /// Nothing listens on the socket (ENOENT or ECONNREFUSED).
     #[error(
-        "wardend is not running: nothing listens on `{}` ({source}); start it (`systemctl start wardend`) or pass the socket it uses with --socket",
+        "wardend is not running: nothing listens on `{}` ({source}); start it (`systemctl start jamf-warden`) or pass the socket it uses with --socket",
         socket.display()
     )]
     DaemonNotRunning {
@@ -42,7 +42,7 @@ pub enum ProtocolError {
     },
     /// Connecting took too long.
     #[error(
-        "connecting to `{}` timed out after {}s; check that wardend is healthy (`systemctl status wardend`)",
+        "connecting to `{}` timed out after {}s; check that wardend is healthy (`systemctl status jamf-warden`)",
         socket.display(),
         after.as_secs_f32()
     )]
@@ -109,7 +109,7 @@ pub enum ProtocolError {
     Encode(#[source] serde_json::Error),
     /// The daemon did not answer in time.
     #[error(
-        "wardend did not answer within {}s; it may be busy or stuck: check `systemctl status wardend` and its log, or retry with a longer --timeout",
+        "wardend did not answer within {}s; it may be busy or stuck: check `systemctl status jamf-warden` and its log, or retry with a longer --timeout",
         after.as_secs_f32()
     )]
     Timeout {
@@ -118,7 +118,7 @@ pub enum ProtocolError {
     },
     /// The daemon closed the connection instead of answering.
     #[error(
-        "wardend closed the connection without answering; check its log (`journalctl -u wardend`)"
+        "wardend closed the connection without answering; check its log (`journalctl -u jamf-warden`)"
     )]
     ConnectionClosed,
     /// An earlier request on this connection failed half-way; its answer may still arrive.

@@ -1,0 +1,281 @@
+//! The command line, as clap derive types.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use warden_core::config::defaults::SOCKET;
+use warden_core::protocol::ReportFormat;
+
+const LONG_ABOUT: &str = "\
+wardenctl is the command-line client of wardend, the Jamf Warden daemon. It talks to the \
+daemon over its Unix socket only; reading commands need access to the socket (its group), \
+changing commands (reload, rotate, apply, suppress) need a uid or gid listed in the daemon's \
+admin_uids/admin_gids.
+
+Exit status:
+  0  success
+  1  findings: `log verify` found a problem, `drift` found drift, `audit` found risks
+  2  error: daemon not running, permission denied, bad arguments, the daemon refused or failed";
+
+/// `wardenctl`'s command line.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "wardenctl", version, about = "Control and inspect wardend, the Jamf Warden daemon", long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Options valid for every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options valid for every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The daemon's control socket.
+    #[arg(long, global = true, env = "WARDEN_SOCKET", hide_env_values = true, value_name = "PATH", default_value = SOCKET)]
+    pub socket: PathBuf,
+    /// Print the daemon's answer as JSON (`log tail`: one record per line) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// How long the daemon may take to answer, in seconds [default: 120].
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// Print no notes (e.g. about a daemon of another version) on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The sub-commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Daemon version, uptime, configuration, instance health and job schedules.
+    Status,
+    /// The configured Jamf Pro instances.
+    Instances,
+    /// Make the daemon re-read and apply its configuration (admins only).
+    Reload,
+    /// Read or verify the change log.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Where each API client's secret lives in Vault and when it was last rotated.
+    Secrets {
+        /// Only this instance.
+        instance: Option<String>,
+    },
+    /// Rotate one API client's secret now (admins only).
+    Rotate {
+        /// The API client, as INSTANCE/CLIENT (client display name or client id).
+        target: RotateTarget,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Compare declared and live API roles and clients (exit 1 on drift).
+    Drift {
+        /// Only this instance.
+        instance: Option<String>,
+    },
+    /// Show the changes `apply` would make to an instance.
+    Plan {
+        /// The instance.
+        instance: String,
+    },
+    /// Make an instance match its declared state (admins only).
+    Apply {
+        /// The instance.
+        instance: String,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Flag risky API roles and clients (exit 1 on findings).
+    Audit {
+        /// Only this instance.
+        instance: Option<String>,
+        /// How the daemon renders the report [default: text, or json with --json].
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
+    /// Accept (suppress) an audit or drift finding, or remove a suppression (admins only).
+    Suppress(SuppressArgs),
+    /// Print a shell completion script (no daemon needed).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `wardenctl log …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum LogCommand {
+    /// The last change-log records, oldest first.
+    Tail {
+        /// How many records.
+        #[arg(short, long = "lines", value_name = "N", default_value_t = 20)]
+        n: usize,
+    },
+    /// Verify the whole change log against its hash chain and head anchor (exit 1 on a problem).
+    Verify,
+}
+
+/// `wardenctl suppress …`.
+#[derive(Debug, Clone, Args)]
+pub struct SuppressArgs {
+    /// The finding (rule) id, e.g. role.full_access.
+    pub finding: String,
+    /// Only on this instance [default: all instances].
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Only for this role or client [default: every object].
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Why the finding is accepted; recorded in the change log (required unless --remove).
+    #[arg(long, required_unless_present = "remove")]
+    pub reason: Option<String>,
+    /// When the suppression lapses: RFC 3339 time or YYYY-MM-DD (midnight UTC) [default: never].
+    #[arg(long, value_name = "TIME", value_parser = parse_until, conflicts_with = "remove")]
+    pub until: Option<DateTime<Utc>>,
+    /// Remove the suppression instead of adding it.
+    #[arg(long)]
+    pub remove: bool,
+}
+
+/// `--format` of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Plain text.
+    Text,
+    /// Structured JSON.
+    Json,
+    /// Markdown, e.g. for a ticket.
+    Markdown,
+}
+
+impl From<FormatArg> for ReportFormat {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Text => Self::Text,
+            FormatArg::Json => Self::Json,
+            FormatArg::Markdown => Self::Markdown,
+        }
+    }
+}
+
+/// The `INSTANCE/CLIENT` argument of `rotate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateTarget {
+    /// The instance.
+    pub instance: String,
+    /// The API client's display name or id (may itself contain `/`).
+    pub client: String,
+}
+
+impl FromStr for RotateTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('/') {
+            Some((instance, client)) if !instance.is_empty() && !client.is_empty() => Ok(Self {
+                instance: instance.to_owned(),
+                client: client.to_owned(),
+            }),
+            _ => Err(format!(
+                "expected INSTANCE/CLIENT, e.g. prod/backup-client, got `{s}`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for RotateTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.instance, self.client)
+    }
+}
+
+/// Parses `--timeout`: a positive number of seconds.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got `{s}`"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+        return Err(format!(
+            "the timeout must be more than 0 and at most 86400 seconds, got `{s}`"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `--until`: RFC 3339, or a date meaning midnight UTC.
+fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(s) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|time| time.and_utc())
+        .ok_or_else(|| {
+            format!("expected an RFC 3339 time or YYYY-MM-DD, e.g. 2026-06-30, got `{s}`")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn documented_default_timeout() {
+        let help = Cli::command().render_long_help().to_string();
+        let secs = warden_core::protocol::DEFAULT_REQUEST_TIMEOUT.as_secs();
+        assert!(help.contains(&format!("[default: {secs}]")), "{help}");
+    }
+
+    #[test]
+    fn rotate_target() {
+        let target: RotateTarget = "prod/backup/x".parse().unwrap();
+        assert_eq!(target.instance, "prod");
+        assert_eq!(target.client, "backup/x");
+        assert_eq!(target.to_string(), "prod/backup/x");
+        assert!("prod".parse::<RotateTarget>().is_err());
+        assert!("/x".parse::<RotateTarget>().is_err());
+        assert!("prod/".parse::<RotateTarget>().is_err());
+    }
+
+    #[test]
+    fn timeouts_and_dates() {
+        assert_eq!(parse_timeout("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("x").is_err());
+        assert_eq!(
+            parse_until("2026-06-30").unwrap().to_rfc3339(),
+            "2026-06-30T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_until("2026-06-30T12:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-06-30T10:00:00+00:00"
+        );
+        assert!(parse_until("tomorrow").is_err());
+    }
+
+    #[test]
+    fn suppress_needs_a_reason_unless_removing() {
+        assert!(Cli::try_parse_from(["wardenctl", "suppress", "role.full_access"]).is_err());
+        assert!(
+            Cli::try_parse_from(["wardenctl", "suppress", "role.full_access", "--remove"]).is_ok()
+        );
+    }
+}

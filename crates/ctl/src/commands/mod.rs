@@ -1,0 +1,37 @@
+//! One module per sub-command. Each has a `run` that talks to the daemon and prints, and pure
+//! `render` functions for the text output.
+
+pub mod apply;
+pub mod audit;
+pub mod completions;
+pub mod drift;
+pub mod instances;
+pub mod log;
+pub mod plan;
+pub mod reload;
+pub mod rotate;
+pub mod secrets;
+pub mod status;
+pub mod suppress;
+
+use crate::cli::{Command, LogCommand};
+use crate::{Ctx, Exit};
+
+/// Runs `command`.
+pub async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
+    match command {
+        Command::Status => status::run(ctx).await,
+        Command::Instances => instances::run(ctx).await,
+        Command::Reload => reload::run(ctx).await,
+        Command::Log(LogCommand::Tail { n }) => log::tail(ctx, n).await,
+        Command::Log(LogCommand::Verify) => log::verify(ctx).await,
+        Command::Secrets { instance } => secrets::run(ctx, instance).await,
+        Command::Rotate { target, yes } => rotate::run(ctx, target, yes).await,
+        Command::Drift { instance } => drift::run(ctx, instance).await,
+        Command::Plan { instance } => plan::run(ctx, instance).await,
+        Command::Apply { instance, yes } => apply::run(ctx, instance, yes).await,
+        Command::Audit { instance, format } => audit::run(ctx, instance, format).await,
+        Command::Suppress(args) => suppress::run(ctx, args).await,
+        Command::Completions { shell } => completions::run(ctx, shell),
+    }
+}

@@ -1,0 +1,303 @@
+//! `wardenctl status`: versions, uptime, configuration, instance health, job schedules.
+
+use chrono::{DateTime, Utc};
+use warden_core::protocol::{
+    InstanceStatus, JobKind, JobOutcome, JobStatus, Request, Response, StatusReport,
+};
+
+use crate::client::unexpected;
+use crate::output::{NONE, Table, duration, or_none, rfc3339, when};
+use crate::{Ctx, Exit};
+
+/// Asks the daemon for its status and prints it.
+pub async fn run(ctx: &Ctx) -> anyhow::Result<Exit> {
+    let mut client = ctx.connect().await?;
+    let report = match client.call("status", Request::Status).await? {
+        Response::Status(report) => report,
+        other => return Err(unexpected("status", &other)),
+    };
+    if ctx.json() {
+        ctx.print_json(&report)?;
+    } else {
+        ctx.print(&render(&report, env!("CARGO_PKG_VERSION"), ctx.now))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// The text output of `status` for `report`, by wardenctl `ctl_version`, at `now`.
+pub fn render(report: &StatusReport, ctl_version: &str, now: DateTime<Utc>) -> String {
+    let running: Vec<String> = report
+        .instances
+        .iter()
+        .flat_map(|instance| {
+            instance
+                .jobs
+                .iter()
+                .filter(|job| job.running)
+                .map(|job| format!("{} {}", instance.name, job_name(job)))
+        })
+        .collect();
+
+    let mut about = Table::default();
+    about.row([
+        "version",
+        &format!("wardenctl {ctl_version}, wardend {}", report.version),
+    ]);
+    about.row([
+        "uptime".to_owned(),
+        format!(
+            "{} (started {})",
+            duration(report.uptime_secs),
+            rfc3339(report.started_at)
+        ),
+    ]);
+    about.row([
+        "config".to_owned(),
+        report.config_path.display().to_string(),
+    ]);
+    about.row([
+        "running".to_owned(),
+        if running.is_empty() {
+            "no jobs".to_owned()
+        } else {
+            running.join(", ")
+        },
+    ]);
+    let mut out = about.render();
+
+    out.push('\n');
+    if report.instances.is_empty() {
+        out.push_str("no instances configured\n");
+        return out;
+    }
+    let mut instances = Table::new([
+        "INSTANCE",
+        "URL",
+        "REACHABLE",
+        "STATE",
+        "FAILURES",
+        "LAST ERROR",
+    ]);
+    for instance in &report.instances {
+        instances.row([
+            instance.name.clone(),
+            instance.url.clone(),
+            reachable(instance.reachable).to_owned(),
+            state(instance).to_owned(),
+            instance.consecutive_failures.to_string(),
+            or_none(instance.last_error.as_deref()),
+        ]);
+    }
+    out.push_str(&instances.render());
+    for instance in report.instances.iter().filter(|i| i.parked) {
+        out.push_str(&format!(
+            "warning: instance {} is PARKED after {} consecutive failures: its jobs do not run\n",
+            instance.name, instance.consecutive_failures
+        ));
+    }
+
+    out.push('\n');
+    let mut jobs = Table::new(["INSTANCE", "JOB", "LAST RUN", "OUTCOME", "NEXT RUN", "NOTE"]);
+    for instance in &report.instances {
+        for job in &instance.jobs {
+            jobs.row([
+                instance.name.clone(),
+                job_name(job),
+                job.last_run
+                    .map_or_else(|| "never".to_owned(), |t| when(t, now)),
+                job.last_outcome.map_or(NONE, outcome).to_owned(),
+                next_run(instance, job, now),
+                note(job, now),
+            ]);
+        }
+    }
+    if jobs.is_empty() {
+        out.push_str("no scheduled jobs\n");
+    } else {
+        out.push_str(&jobs.render());
+    }
+    out
+}
+
+/// `yes`, `no`, or `unknown` before the first contact.
+pub(crate) fn reachable(reachable: Option<bool>) -> &'static str {
+    match reachable {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+/// `PARKED`, `failing` or `ok`.
+fn state(instance: &InstanceStatus) -> &'static str {
+    if instance.parked {
+        "PARKED"
+    } else if instance.consecutive_failures > 0 {
+        "failing"
+    } else {
+        "ok"
+    }
+}
+
+/// `rotation (backup-client)`, `drift`, `audit`.
+fn job_name(job: &JobStatus) -> String {
+    let kind = match job.kind {
+        JobKind::Rotate => "rotation",
+        JobKind::Drift => "drift",
+        JobKind::Audit => "audit",
+        JobKind::Other => "other",
+    };
+    match &job.target {
+        Some(target) => format!("{kind} ({target})"),
+        None => kind.to_owned(),
+    }
+}
+
+fn outcome(outcome: JobOutcome) -> &'static str {
+    match outcome {
+        JobOutcome::Ok => "ok",
+        JobOutcome::Failed => "failed",
+        JobOutcome::Skipped => "skipped",
+        JobOutcome::Other => "other",
+    }
+}
+
+fn next_run(instance: &InstanceStatus, job: &JobStatus, now: DateTime<Utc>) -> String {
+    match job.next_run {
+        _ if instance.parked => "parked".to_owned(),
+        Some(next) => when(next, now),
+        None => "not scheduled".to_owned(),
+    }
+}
+
+/// `running`, or when the last run did not succeed, when the last one did.
+fn note(job: &JobStatus, now: DateTime<Utc>) -> String {
+    let mut notes = Vec::new();
+    if job.running {
+        notes.push("running".to_owned());
+    }
+    if job.last_outcome.is_some_and(|o| o != JobOutcome::Ok) {
+        notes.push(match job.last_success {
+            Some(success) => format!("last success {}", crate::output::relative(success, now)),
+            None => "never succeeded".to_owned(),
+        });
+    }
+    notes.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 1, h, m, 0).unwrap()
+    }
+
+    fn job(kind: JobKind) -> JobStatus {
+        JobStatus {
+            kind,
+            target: None,
+            last_run: None,
+            last_success: None,
+            last_outcome: None,
+            next_run: None,
+            running: false,
+        }
+    }
+
+    pub(crate) fn sample() -> StatusReport {
+        StatusReport {
+            version: "0.1.0".into(),
+            uptime_secs: 2 * 3600 + 5 * 60,
+            config_path: "/etc/jamf-warden/wardend.toml".into(),
+            started_at: t(7, 55),
+            instances: vec![
+                InstanceStatus {
+                    name: "prod".into(),
+                    url: "https://prod.example".into(),
+                    reachable: Some(true),
+                    last_error: None,
+                    parked: false,
+                    consecutive_failures: 0,
+                    jobs: vec![
+                        JobStatus {
+                            target: Some("backup".into()),
+                            last_run: Some(t(8, 0)),
+                            last_success: Some(t(8, 0)),
+                            last_outcome: Some(JobOutcome::Ok),
+                            next_run: Some(t(10, 4)),
+                            ..job(JobKind::Rotate)
+                        },
+                        JobStatus {
+                            next_run: Some(t(11, 0)),
+                            running: true,
+                            ..job(JobKind::Drift)
+                        },
+                    ],
+                },
+                InstanceStatus {
+                    name: "lab".into(),
+                    url: "https://lab.example".into(),
+                    reachable: Some(false),
+                    last_error: Some("connect timeout".into()),
+                    parked: true,
+                    consecutive_failures: 5,
+                    jobs: vec![JobStatus {
+                        last_run: Some(t(9, 0)),
+                        last_outcome: Some(JobOutcome::Failed),
+                        next_run: Some(t(12, 0)),
+                        ..job(JobKind::Audit)
+                    }],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn renders_instances_jobs_parked_and_never_run() {
+        let text = render(&sample(), "0.1.0", t(10, 0));
+        let expected = "\
+version  wardenctl 0.1.0, wardend 0.1.0
+uptime   2h 5m (started 2026-05-01T07:55:00Z)
+config   /etc/jamf-warden/wardend.toml
+running  prod drift
+
+INSTANCE  URL                   REACHABLE  STATE   FAILURES  LAST ERROR
+prod      https://prod.example  yes        ok      0         -
+lab       https://lab.example   no         PARKED  5         connect timeout
+warning: instance lab is PARKED after 5 consecutive failures: its jobs do not run
+
+INSTANCE  JOB                LAST RUN                       OUTCOME  NEXT RUN                      NOTE
+prod      rotation (backup)  2026-05-01T08:00:00Z (2h ago)  ok       2026-05-01T10:04:00Z (in 4m)
+prod      drift              never                          -        2026-05-01T11:00:00Z (in 1h)  running
+lab       audit              2026-05-01T09:00:00Z (1h ago)  failed   parked                        never succeeded
+";
+        assert_eq!(text, expected, "got:\n{text}");
+    }
+
+    #[test]
+    fn renders_an_empty_daemon() {
+        let report = StatusReport {
+            instances: Vec::new(),
+            ..sample()
+        };
+        let text = render(&report, "0.2.0", t(10, 0));
+        assert!(text.contains("wardenctl 0.2.0, wardend 0.1.0"));
+        assert!(text.contains("running  no jobs"));
+        assert!(text.ends_with("\nno instances configured\n"), "{text}");
+    }
+
+    #[test]
+    fn instance_without_jobs_and_unknown_reachability() {
+        let mut report = sample();
+        for instance in &mut report.instances {
+            instance.jobs.clear();
+            instance.reachable = None;
+        }
+        let text = render(&report, "0.1.0", t(10, 0));
+        assert!(text.contains("unknown"));
+        assert!(text.ends_with("no scheduled jobs\n"), "{text}");
+    }
+}

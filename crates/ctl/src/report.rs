@@ -1,0 +1,89 @@
+//! Generic output of [`Response::Report`](warden_core::protocol::Response) answers (`secrets`,
+//! `drift`, `plan`, `apply`, `audit`) until each gets its own rendering.
+
+use warden_core::protocol::{ReportKind, ReportResponse, Response};
+
+use crate::client::{Client, unexpected};
+use crate::output::count;
+use crate::{Ctx, Exit};
+
+/// Sends a report request for `command` and prints the report (`--json`: the whole payload).
+/// With `findings_fail`, a report with findings exits 1.
+pub(crate) async fn fetch_and_print(
+    ctx: &Ctx,
+    client: &mut Client,
+    command: &'static str,
+    request: impl Into<warden_core::protocol::Request>,
+    findings_fail: bool,
+) -> anyhow::Result<Exit> {
+    let report = match client.call(command, request).await? {
+        Response::Report(report) => report,
+        other => return Err(unexpected("report", &other)),
+    };
+    if ctx.json() {
+        ctx.print_json(&report)?;
+    } else {
+        ctx.print(&render(&report))?;
+    }
+    Ok(if findings_fail && report.findings > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
+}
+
+/// A text body as is; a structured body under a one-line heading, as indented JSON.
+pub fn render(report: &ReportResponse) -> String {
+    if let serde_json::Value::String(text) = &report.body {
+        let mut out = text.clone();
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        return out;
+    }
+    let kind = match report.kind {
+        ReportKind::Secrets => "secrets",
+        ReportKind::Drift => "drift",
+        ReportKind::Plan => "plan",
+        ReportKind::Apply => "apply",
+        ReportKind::Audit => "audit",
+        ReportKind::Other => "report",
+    };
+    let scope = report.instance.as_deref().unwrap_or("all instances");
+    let body =
+        serde_json::to_string_pretty(&report.body).unwrap_or_else(|_| report.body.to_string());
+    format!(
+        "{kind} of {scope}: {}\n{body}\n",
+        count(report.findings, "finding")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use warden_core::protocol::ReportFormat;
+
+    use super::*;
+
+    #[test]
+    fn text_and_json_bodies() {
+        let text = ReportResponse {
+            kind: ReportKind::Audit,
+            instance: None,
+            format: ReportFormat::Text,
+            findings: 2,
+            body: "2 findings\n- a\n- b".into(),
+        };
+        assert_eq!(render(&text), "2 findings\n- a\n- b\n");
+        let json = ReportResponse {
+            kind: ReportKind::Drift,
+            instance: Some("prod".into()),
+            format: ReportFormat::Json,
+            findings: 1,
+            body: serde_json::json!({"roles": ["x"]}),
+        };
+        assert_eq!(
+            render(&json),
+            "drift of prod: 1 finding\n{\n  \"roles\": [\n    \"x\"\n  ]\n}\n"
+        );
+    }
+}
