@@ -62,9 +62,14 @@ pub fn init(
         None => None,
     };
     let registry = tracing_subscriber::registry().with(filter(level));
+    // Colours only for a person at a terminal: journald and log collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match format {
         LogFormat::Text => {
-            let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
+            let stderr = fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_ansi(ansi);
             let file = file_writer.map(|w| fmt::layer().with_writer(w).with_ansi(false));
             registry.with(stderr).with(file).try_init()?;
         }

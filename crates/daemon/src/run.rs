@@ -1,10 +1,11 @@
 //! Start-up, steady state and graceful stop of the daemon.
 //!
-//! Start-up, in order: authenticate to Vault; open the change log and check it against the head
-//! anchor kept in Vault; bind the control socket (permissions set before it accepts); load the
-//! persisted job states; start the scheduler; tell systemd READY. Any failure there is a
-//! [`StartError`] (exit code 2: fix the configuration or the environment, restarting will not
-//! help).
+//! Start-up, in order: lock the change log (`<changelog>.lock`) so that a second daemon on the
+//! same state refuses before writing anything; authenticate to Vault; open the change log and
+//! check it against the head anchor kept in Vault; bind the control socket (permissions set
+//! before it accepts); load the persisted job states; start the scheduler; tell systemd READY.
+//! Any failure there is a [`StartError`] (exit code 2: fix the configuration or the
+//! environment, restarting will not help).
 //!
 //! Stop (first SIGTERM/SIGINT): stop accepting; let running jobs reach a safe point (bounded by
 //! `stop_grace`; a second signal cancels them at their next await); save job states; write the
@@ -57,6 +58,15 @@ pub enum StartError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "another wardend is already running with the change log {changelog} (it holds the lock {lock}); stop it first, or give this one its own state_dir and changelog"
+    )]
+    AlreadyRunning { changelog: PathBuf, lock: PathBuf },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The file that anchors the change log's head locally.
@@ -80,6 +90,8 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     if let Some(dir) = config.daemon.changelog.parent() {
         create_private_dir(dir)?;
     }
+    // Held until `run` returns: a second daemon on the same change log would fork its chain.
+    let _lock = lock_changelog(&config.daemon.changelog)?;
 
     let vault = Arc::new(connect_vault(&config).await?);
     tracing::info!(address = %config.vault.address, "authenticated to vault");
@@ -259,7 +271,7 @@ async fn open_changelog(
                 .map_err(|e| StartError::ChangeLog(e.to_string()))?;
         if report.problem.is_some() {
             return Err(StartError::ChangeLog(format!(
-                "it does not match the head anchor kept in vault: {report}; the log was edited, truncated or replaced — keep it for investigation, restore it from a backup and restart"
+                "it failed verification against its hash chain and the head anchor kept in vault: {report}; the log was edited, truncated or replaced — keep it for investigation, restore it from a backup and restart"
             )));
         }
     }
@@ -298,6 +310,37 @@ fn create_private_dir(dir: &Path) -> Result<(), StartError> {
             path: dir.to_path_buf(),
             source,
         })
+}
+
+/// Takes an exclusive lock next to the change log, released when the returned value is
+/// dropped or the process dies (a crashed daemon leaves no stale lock).
+fn lock_changelog(changelog: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, StartError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut p = changelog.to_path_buf().into_os_string();
+    p.push(".lock");
+    let path = PathBuf::from(p);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| StartError::Lock {
+            path: path.clone(),
+            source,
+        })?;
+    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(lock),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(StartError::AlreadyRunning {
+            changelog: changelog.to_path_buf(),
+            lock: path,
+        }),
+        Err((_, errno)) => Err(StartError::Lock {
+            path,
+            source: errno.into(),
+        }),
+    }
 }
 
 fn remove_socket(path: &Path) {

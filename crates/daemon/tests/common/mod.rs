@@ -1,0 +1,566 @@
+//! Shared fixtures of wardend's integration tests: a real OpenBao dev server, the Jamf Pro
+//! simulator in-process, Warden's management credentials stored in Vault, a config file in a
+//! short temp dir, and the real `wardend` binary (or `warden_daemon::run` in-process).
+//!
+//! Every test gets its own temp dir, OpenBao and simulator on free ports, so tests run in
+//! parallel. Waits poll with generous deadlines; nothing asserts on wall-clock durations.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use jamf_sim::{Sim, SimInstance, SimOptions};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use warden_core::changelog::Head;
+use warden_core::config::Config;
+use warden_core::protocol::{Request, Response, StatusReport, connect};
+use warden_daemon::{Clock, Control, RunOptions, StartError};
+use warden_testkit::OpenBao;
+
+/// The built daemon.
+pub const WARDEND: &str = env!("CARGO_BIN_EXE_wardend");
+
+/// How long any wait may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The least privileges Warden's own management client needs.
+pub const MANAGEMENT_PRIVILEGES: [&str; 8] = [
+    "Read API Roles",
+    "Create API Roles",
+    "Update API Roles",
+    "Delete API Roles",
+    "Read API Integrations",
+    "Create API Integrations",
+    "Update API Integrations",
+    "Delete API Integrations",
+];
+
+/// Vault KV prefix of every test.
+pub const PREFIX: &str = "warden-test";
+
+/// One simulated Jamf Pro instance with Warden's management client.
+pub struct TestInstance {
+    pub name: String,
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub sim: SimInstance,
+}
+
+/// OpenBao, the simulator and a temp dir holding config, token, socket, state and logs.
+pub struct Env {
+    pub dir: TempDir,
+    pub bao: OpenBao,
+    pub sim: Sim,
+    pub instances: Vec<TestInstance>,
+}
+
+/// What the generated config file says.
+#[derive(Clone, Debug)]
+pub struct Cfg {
+    /// Instance names (each must have been created with [`Env::add_instance`]).
+    pub instances: Vec<String>,
+    pub socket_mode: String,
+    pub socket_group: Option<u32>,
+    pub admin_uids: Vec<u32>,
+    /// Lines of `[defaults.schedules]`.
+    pub schedules: String,
+    /// Overrides the Vault address (e.g. a dead port).
+    pub vault_address: Option<String>,
+    /// Extra lines in `[daemon]` (e.g. an unknown key, to break the file).
+    pub daemon_extra: String,
+}
+
+impl Cfg {
+    /// A config for `instances` with a 0600 socket and root as the only admin.
+    pub fn new(instances: &[&str]) -> Cfg {
+        Cfg {
+            instances: instances.iter().map(|s| s.to_string()).collect(),
+            socket_mode: "0600".into(),
+            socket_group: None,
+            admin_uids: vec![0],
+            schedules: "jitter = \"0s\"".into(),
+            vault_address: None,
+            daemon_extra: String::new(),
+        }
+    }
+}
+
+impl Env {
+    /// Starts OpenBao and the simulator and sets up `names` as instances.
+    pub async fn start(names: &[&str]) -> Env {
+        let dir = tempfile::Builder::new()
+            .prefix("w")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let bao = OpenBao::start().await.expect("start openbao");
+        let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default())
+            .await
+            .expect("start jamf-sim");
+        let mut env = Env {
+            dir,
+            bao,
+            sim,
+            instances: Vec::new(),
+        };
+        write_private(&env.token_file(), env.bao.root_token().as_bytes());
+        for name in names {
+            env.add_instance(name).await;
+        }
+        env
+    }
+
+    /// Creates a simulated instance with Warden's least-privilege management role and client,
+    /// and stores the client's credentials in Vault at `<prefix>/instances/<name>/management`.
+    pub async fn add_instance(&mut self, name: &str) -> &TestInstance {
+        let url = self.sim.add_instance(name);
+        let sim = self.sim.instance(Some(name));
+        sim.create_role("Jamf Warden", MANAGEMENT_PRIVILEGES)
+            .expect("create the management role");
+        let (id, client_id) = sim
+            .create_client("Jamf Warden", ["Jamf Warden"], true, 300)
+            .expect("create the management client");
+        let client_secret = sim.mint_secret(id).expect("mint the management secret");
+        self.store_credentials(name, &client_id, &client_secret)
+            .await;
+        self.instances.push(TestInstance {
+            name: name.to_string(),
+            url,
+            client_id,
+            client_secret,
+            sim,
+        });
+        self.instances.last().unwrap()
+    }
+
+    /// Writes management credentials for `name` into Vault.
+    pub async fn store_credentials(&self, name: &str, client_id: &str, client_secret: &str) {
+        self.bao
+            .api(
+                reqwest::Method::POST,
+                &format!("secret/data/{PREFIX}/instances/{name}/management"),
+                Some(json!({"data": {"client_id": client_id, "client_secret": client_secret}})),
+            )
+            .await
+            .expect("store the management credentials in vault");
+    }
+
+    pub fn instance(&self, name: &str) -> &TestInstance {
+        self.instances
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("no test instance {name}"))
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.path("w.sock")
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.path("wardend.toml")
+    }
+    pub fn token_file(&self) -> PathBuf {
+        self.path("vault-token")
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.path("state")
+    }
+    pub fn log_dir(&self) -> PathBuf {
+        self.path("log")
+    }
+    pub fn changelog(&self) -> PathBuf {
+        self.state_dir().join("changelog.jsonl")
+    }
+    pub fn head_file(&self) -> PathBuf {
+        self.state_dir().join("changelog.jsonl.head")
+    }
+    pub fn stdout_file(&self) -> PathBuf {
+        self.path("wardend.out")
+    }
+    pub fn stderr_file(&self) -> PathBuf {
+        self.path("wardend.err")
+    }
+
+    /// The config file text for `cfg`.
+    pub fn config_text(&self, cfg: &Cfg) -> String {
+        let d = self.dir.path().display();
+        let group = cfg
+            .socket_group
+            .map(|g| format!("socket_group = {g}\n"))
+            .unwrap_or_default();
+        let address = cfg
+            .vault_address
+            .clone()
+            .unwrap_or_else(|| self.bao.addr().to_string());
+        let mut text = format!(
+            "version = 1\n\n[daemon]\nsocket = \"{d}/w.sock\"\nsocket_mode = \"{mode}\"\n{group}\
+             state_dir = \"{d}/state\"\nlog_dir = \"{d}/log\"\nlog_level = \"info\"\n\
+             admin_uids = {admins:?}\n{extra}\n\n[vault]\naddress = \"{address}\"\n\
+             kv_mount = \"secret\"\npath_prefix = \"{PREFIX}\"\n\n[vault.auth]\nmethod = \"token\"\n\
+             token_file = \"{d}/vault-token\"\n\n[defaults.schedules]\n{schedules}\n",
+            mode = cfg.socket_mode,
+            admins = cfg.admin_uids,
+            extra = cfg.daemon_extra,
+            schedules = cfg.schedules,
+        );
+        for name in &cfg.instances {
+            let inst = self.instance(name);
+            text.push_str(&format!(
+                "\n[[instance]]\nname = \"{name}\"\nurl = \"{}\"\nconnect_timeout = \"2s\"\n\
+                 request_timeout = \"10s\"\n",
+                inst.url
+            ));
+        }
+        text
+    }
+
+    /// Writes the config file (atomically, so a reload never reads half a file).
+    pub fn write_config(&self, cfg: &Cfg) {
+        let tmp = self.path("wardend.toml.tmp");
+        std::fs::write(&tmp, self.config_text(cfg)).unwrap();
+        std::fs::rename(&tmp, self.config_path()).unwrap();
+    }
+
+    /// `wardend --config <config> ARGS` with a clean environment plus `envs`, output appended
+    /// to `wardend.out` / `wardend.err`.
+    pub fn spawn(&self, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
+        let out = append(&self.stdout_file());
+        let err = append(&self.stderr_file());
+        let mut cmd = self.command(args, envs);
+        cmd.stdout(out).stderr(err);
+        let child = cmd.spawn().expect("spawn wardend");
+        Daemon {
+            child,
+            socket: self.socket(),
+            stderr: self.stderr_file(),
+        }
+    }
+
+    fn command(&self, args: &[&str], envs: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(WARDEND);
+        cmd.arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Writes `cfg`, starts wardend and waits until it answers on its socket.
+    pub async fn start_daemon(&self, cfg: &Cfg) -> Daemon {
+        self.write_config(cfg);
+        let mut d = self.spawn(&[], &[]);
+        d.wait_ready().await;
+        d
+    }
+
+    /// Runs wardend to completion (for start-up failures and `--check-config`).
+    pub async fn run_to_exit(&self, args: &[&str]) -> Output {
+        let mut cmd = tokio::process::Command::from(self.command(args, &[]));
+        cmd.kill_on_drop(true);
+        let out = tokio::time::timeout(DEADLINE, cmd.output())
+            .await
+            .expect("wardend did not exit")
+            .expect("run wardend");
+        // Keep the output for the secret-leak scan.
+        append(&self.stdout_file()).write_all(&out.stdout).unwrap();
+        append(&self.stderr_file()).write_all(&out.stderr).unwrap();
+        out
+    }
+
+    /// The text of every daemon log file.
+    pub fn log_text(&self) -> String {
+        let mut text = String::new();
+        if let Ok(entries) = std::fs::read_dir(self.log_dir()) {
+            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths {
+                text.push_str(&std::fs::read_to_string(p).unwrap_or_default());
+            }
+        }
+        text
+    }
+
+    /// Waits until the daemon log has a line containing every one of `needles`; returns it.
+    pub async fn wait_log_line(&self, needles: &[&str]) -> String {
+        wait_for(&format!("a log line with {needles:?}"), async || {
+            self.log_text()
+                .lines()
+                .find(|l| needles.iter().all(|n| l.contains(n)))
+                .map(str::to_string)
+        })
+        .await
+    }
+
+    /// The change-log records.
+    pub fn records(&self) -> Vec<Value> {
+        read_records(&self.changelog())
+    }
+
+    /// The local head anchor file.
+    pub fn file_head(&self) -> Option<Head> {
+        let text = std::fs::read_to_string(self.head_file()).ok()?;
+        Some(serde_json::from_str(&text).expect("head anchor is JSON"))
+    }
+
+    /// The head anchor kept in Vault.
+    pub async fn vault_head(&self) -> Option<Head> {
+        let v = self
+            .bao
+            .api(
+                reqwest::Method::GET,
+                &format!("secret/data/{PREFIX}/_warden/changelog-head"),
+                None,
+            )
+            .await
+            .ok()?;
+        Some(serde_json::from_value(v["data"]["data"].clone()).expect("head in vault"))
+    }
+
+    /// Fails if a management client secret or the Vault root token appears in the daemon's
+    /// output, logs, change log or state.
+    pub fn assert_no_secret_leaks(&self) {
+        let mut files = vec![self.stdout_file(), self.stderr_file()];
+        for dir in [self.log_dir(), self.state_dir()] {
+            collect_files(&dir, &mut files);
+        }
+        let mut needles: Vec<(&str, String)> =
+            vec![("the vault root token", self.bao.root_token().to_string())];
+        for i in &self.instances {
+            needles.push(("a management client secret", i.client_secret.clone()));
+        }
+        let mut scanned = 0;
+        for f in &files {
+            let Ok(bytes) = std::fs::read(f) else {
+                continue;
+            };
+            scanned += bytes.len();
+            for (what, needle) in &needles {
+                assert!(
+                    !contains(&bytes, needle.as_bytes()),
+                    "{what} leaked into {}",
+                    f.display()
+                );
+            }
+        }
+        assert!(
+            scanned > 0,
+            "nothing to scan for secrets: no output or logs"
+        );
+    }
+
+    /// Starts `warden_daemon::run` in this process with the config file `cfg` and `options`.
+    pub async fn run_in_process(&self, cfg: &Cfg, options: RunOptions) -> InProcess {
+        self.write_config(cfg);
+        let config = Config::load(&self.config_path()).expect("valid config");
+        let shutdown = CancellationToken::new();
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+        let control = Control {
+            shutdown: shutdown.clone(),
+            force: CancellationToken::new(),
+            reload: reload_rx,
+        };
+        let handle = tokio::spawn(warden_daemon::run(config, options, control));
+        let socket = self.socket();
+        wait_for("the in-process daemon to answer", async || {
+            assert!(!handle.is_finished(), "run() ended during start-up");
+            connect(&socket).await.ok().map(|_| ())
+        })
+        .await;
+        InProcess {
+            shutdown,
+            reload: reload_tx,
+            handle,
+        }
+    }
+}
+
+/// A `wardend` child process, killed when dropped.
+pub struct Daemon {
+    pub child: Child,
+    pub socket: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Daemon {
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    pub fn signal(&self, sig: Signal) {
+        kill(self.pid(), sig).expect("signal wardend");
+    }
+
+    /// Waits until a hello on the socket succeeds; fails if wardend exits first.
+    pub async fn wait_ready(&mut self) {
+        let socket = self.socket.clone();
+        let stderr = self.stderr.clone();
+        let child = &mut self.child;
+        wait_for("wardend to answer on its socket", async || {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "wardend exited during start-up ({status}): {}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                );
+            }
+            connect(&socket).await.ok().map(|_| ())
+        })
+        .await;
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait_exit(&mut self) -> ExitStatus {
+        let child = &mut self.child;
+        wait_for("wardend to exit", async || child.try_wait().unwrap()).await
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `warden_daemon::run` on a task of the test's runtime.
+pub struct InProcess {
+    pub shutdown: CancellationToken,
+    pub reload: UnboundedSender<()>,
+    pub handle: JoinHandle<Result<(), StartError>>,
+}
+
+impl InProcess {
+    /// Stops gracefully and returns what `run` returned.
+    pub async fn stop(self) -> Result<(), StartError> {
+        self.shutdown.cancel();
+        tokio::time::timeout(DEADLINE, self.handle)
+            .await
+            .expect("run() did not stop")
+            .expect("run() panicked")
+    }
+}
+
+/// A clock the test moves by hand.
+#[derive(Clone)]
+pub struct TestClock(Arc<AtomicI64>);
+
+impl TestClock {
+    pub fn at(t: DateTime<Utc>) -> TestClock {
+        TestClock(Arc::new(AtomicI64::new(t.timestamp_millis())))
+    }
+    pub fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.0.load(Ordering::SeqCst)).unwrap()
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        self.0.store(t.timestamp_millis(), Ordering::SeqCst);
+    }
+    pub fn clock(&self) -> Clock {
+        let c = Arc::clone(&self.0);
+        Arc::new(move || DateTime::from_timestamp_millis(c.load(Ordering::SeqCst)).unwrap())
+    }
+}
+
+/// Connects, says hello and sends one request.
+pub async fn send(socket: &Path, request: Request) -> Response {
+    let mut conn = connect(socket).await.expect("connect to wardend");
+    conn.request(request).await.expect("request")
+}
+
+/// `status`, unwrapped.
+pub async fn status(socket: &Path) -> StatusReport {
+    match send(socket, Request::Status).await {
+        Response::Status(s) => s,
+        other => panic!("status answered {other:?}"),
+    }
+}
+
+/// Polls `f` until it returns `Some`, at most [`DEADLINE`].
+pub async fn wait_for<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The records of a change-log file, parsed.
+pub fn read_records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a change-log line is JSON"))
+        .collect()
+}
+
+/// Creates (or replaces) a file with mode 0600.
+pub fn write_private(path: &Path, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+/// Text of a process's output.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn append(path: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
