@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The main job, in one command: a Jamf Pro simulator with a sample fleet (instance "clean", and
-# instance "drifty" with drift and a risky role), a dev OpenBao, Warden's management credentials
-# stored in it, wardend with config/demo.toml, then wardenctl against it. Cleans up after itself.
+# instance "drifty" with drift and a risky role) and an admin user account, a dev OpenBao,
+# wardend with config/demo.toml, `wardenctl bootstrap` of Warden's own management client on
+# both instances with that admin account, then wardenctl against it. Cleans up after itself.
 #
 #   scripts/demo.sh            # run the demo and stop
 #   KEEP=1 scripts/demo.sh     # leave everything running; stop with: kill $(cat target/demo/pids)
+#
+# Bootstrap is an admin command: run the demo as root, or add your uid to daemon.admin_uids in
+# config/demo.toml.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,6 +24,11 @@ for port in "$sim_port" "$vault_port"; do
     die "port $port is in use (an earlier demo still running? kill \$(cat target/demo/pids))"
   fi
 done
+
+uid="$(id -u)"
+if [ "$uid" != 0 ] && ! grep -Eq "^admin_uids = \[([0-9, ]*[^0-9])?$uid([^0-9][0-9, ]*)?\]" config/demo.toml; then
+  die "wardenctl bootstrap needs your uid ($uid) in daemon.admin_uids of config/demo.toml (or run as root)"
+fi
 
 say "build"
 cargo build --quiet --bins
@@ -41,7 +50,6 @@ cleanup() {
 trap cleanup EXIT
 
 rand() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 
 say "dev OpenBao on 127.0.0.1:$vault_port"
 ( umask 077; rand > "$demo/vault-token" )
@@ -64,24 +72,6 @@ pids+=($!)
 for _ in $(seq 100); do grep -q "jamf-sim listening" "$demo/jamf-sim.log" && break; sleep 0.1; done
 grep -q "jamf-sim listening" "$demo/jamf-sim.log" || die "the simulator did not start; see $demo/jamf-sim.log"
 
-# Warden's own least-privilege management client per instance, made with a Jamf admin account
-# (the seed's set-up workflow), its secret stored straight into Vault (never on a command line).
-for inst in clean drifty; do
-  base="http://127.0.0.1:$sim_port/instances/$inst"
-  token=$(curl -fsS -X POST -u "jamf-admin:$admin_pw" "$base/api/v1/auth/token" | json 'd["token"]')
-  curl -fsS -X POST "$base/api/v1/api-roles" -H "authorization: Bearer $token" -H 'content-type: application/json' \
-    -d '{"displayName":"Jamf Warden","privileges":["Read API Roles","Create API Roles","Update API Roles","Delete API Roles","Read API Integrations","Create API Integrations","Update API Integrations","Delete API Integrations"]}' >/dev/null
-  id=$(curl -fsS -X POST "$base/api/v1/api-integrations" -H "authorization: Bearer $token" -H 'content-type: application/json' \
-    -d '{"displayName":"Jamf Warden","authorizationScopes":["Jamf Warden"],"enabled":true,"accessTokenLifetimeSeconds":300}' | json 'd["id"]')
-  creds=$(curl -fsS -X POST "$base/api/v1/api-integrations/$id/client-credentials" -H "authorization: Bearer $token")
-  client_id=$(printf '%s' "$creds" | json 'd["clientId"]')
-  printf '%s' "$creds" | json 'd["clientSecret"]' | tr -d '\n' \
-    | "$bao" kv put "secret/jamf-warden-demo/instances/$inst/management" client_id="$client_id" client_secret=- >/dev/null
-  curl -fsS -X POST "$base/api/v1/auth/invalidate-token" -H "authorization: Bearer $token" >/dev/null
-  echo "  $inst: management client $client_id stored at secret/jamf-warden-demo/instances/$inst/management"
-done
-unset creds
-
 say "wardend --check-config"
 "$bin/wardend" --config config/demo.toml --check-config > "$demo/effective-config.toml"
 echo "  valid; effective configuration in target/demo/effective-config.toml"
@@ -95,9 +85,24 @@ for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 [ -S "$sock" ] || { cat "$demo/wardend.out" >&2; die "wardend did not start"; }
 ctl() { "$bin/wardenctl" --socket "$sock" "$@"; }
 
-# Never-run jobs are due at once: wait for the first round to finish.
-for _ in $(seq 100); do
-  ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if all(j.get("last_run") for i in d["instances"] for j in i["jobs"]) else 1)' && break
+# Warden's own least-privilege management client per instance, set up with the Jamf admin account
+# (the seed's set-up workflow): the password goes in on stdin (never on a command line), the
+# secret is generated straight into Vault, and the admin account is not needed afterwards.
+for inst in clean drifty; do
+  say "wardenctl bootstrap $inst --username jamf-admin --password-stdin"
+  printf '%s\n' "$admin_pw" | ctl bootstrap "$inst" --username jamf-admin --password-stdin \
+    | tee "$demo/bootstrap-$inst.out"
+done
+say "wardenctl bootstrap clean again: refused, the management secret works (use rotate)"
+if printf '%s\n' "$admin_pw" | ctl bootstrap clean --username jamf-admin --password-stdin 2> "$demo/bootstrap-again.err"; then
+  die "a second bootstrap replaced a working management secret"
+fi
+cat "$demo/bootstrap-again.err"
+
+# Jobs that ran before the bootstrap failed for want of credentials; bootstrap lets them run again
+# at once: wait until every job has run successfully.
+for _ in $(seq 150); do
+  ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if all(j.get("last_outcome") == "ok" and not j.get("running") for i in d["instances"] for j in i["jobs"]) else 1)' && break
   sleep 0.2
 done
 
@@ -112,15 +117,19 @@ ctl log tail -n 10
 say "wardenctl log verify"
 ctl log verify
 
-say "no secret in any log or output"
+say "no secret or password in any log or output"
 found=0
 for inst in clean drifty; do
   secret=$("$bao" kv get -field=client_secret "secret/jamf-warden-demo/instances/$inst/management")
-  if grep -rqF -- "$secret" "$demo"/*.log "$demo"/*.out "$demo"/log "$demo"/state 2>/dev/null; then
+  if grep -rqF -- "$secret" "$demo"/*.log "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then
     echo "  LEAK: the $inst management secret appears in target/demo" >&2; found=1
   fi
 done
-[ "$found" = 0 ] && echo "  checked: no management secret in target/demo logs, outputs or state"
+if grep -rqF -- "$admin_pw" "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then
+  echo "  LEAK: the jamf admin password appears in target/demo" >&2; found=1
+fi
+[ "$found" = 0 ] || die "a secret leaked"
+echo "  checked: no management secret or admin password in target/demo logs, outputs or state"
 
 say "stop wardend (SIGTERM)"
 kill -TERM "$wardend_pid"

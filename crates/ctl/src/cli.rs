@@ -13,7 +13,7 @@ use warden_core::protocol::ReportFormat;
 const LONG_ABOUT: &str = "\
 wardenctl is the command-line client of wardend, the Jamf Warden daemon. It talks to the \
 daemon over its Unix socket only; reading commands need access to the socket (its group), \
-changing commands (reload, rotate, apply, suppress) need a uid or gid listed in the daemon's \
+changing commands (reload, rotate, apply, suppress, bootstrap) need a uid or gid listed in the daemon's \
 admin_uids/admin_gids.
 
 Exit status:
@@ -103,11 +103,54 @@ pub enum Command {
     },
     /// Accept (suppress) an audit or drift finding, or remove a suppression (admins only).
     Suppress(SuppressArgs),
+    /// Set up Warden's own management role and client on an instance with a Jamf Pro admin
+    /// account, once (admins only).
+    #[command(long_about = BOOTSTRAP_ABOUT)]
+    Bootstrap(BootstrapArgs),
     /// Print a shell completion script (no daemon needed).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+const BOOTSTRAP_ABOUT: &str = "\
+Set up Warden's own management role and client on an instance, once, with a Jamf Pro admin \
+account: the daemon logs in as that user, creates (or fixes) the API role `Jamf Warden` with \
+exactly the eight Read/Create/Update/Delete API Roles and API Integrations privileges and the \
+API client `Jamf Warden` (enabled, that role only), generates the client's secret straight into \
+Vault at the instance's `credentials` path, verifies it, and invalidates the admin's session. \
+After that Warden needs the admin account no more: disable or remove its API access.
+
+The user name and password are asked for once on the terminal (the password without echo). \
+They are sent to wardend over its socket for this one session and are never stored or logged. \
+For scripts, --password-stdin reads them from standard input instead: the user name on the \
+first line (unless --username is given), the password on the next; without a terminal and \
+without --password-stdin the command refuses.
+
+Bootstrap is a first-time set-up: if the Vault path already holds management credentials that \
+still work, it refuses (rotate them with `wardenctl rotate INSTANCE/Jamf Warden`) unless \
+--force is given.
+
+Warning: with these eight privileges the management client can grant itself any privilege \
+(create a role with everything, attach it to a client and mint its secret). Protect its Vault \
+path like an admin password.";
+
+/// `wardenctl bootstrap …`.
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapArgs {
+    /// The instance, as named in the daemon's configuration.
+    pub instance: String,
+    /// The Jamf Pro admin user name [default: asked for, or the first line of stdin].
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+    /// Read the user name (unless --username) and the password from stdin, one per line,
+    /// instead of prompting on the terminal (for scripts).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Replace management credentials in Vault that still work.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `wardenctl log …`.

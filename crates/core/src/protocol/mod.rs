@@ -72,11 +72,12 @@ pub use client::{
 pub use error::ProtocolError;
 pub use frame::{Transport, encode};
 pub use request::{
-    ApplyRequest, AuditRequest, DriftRequest, HelloRequest, LogTailRequest, PlanRequest,
-    ReportFormat, Request, RotateRequest, SecretsRequest, SuppressRequest,
+    ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, LogTailRequest,
+    PlanRequest, ReportFormat, Request, RotateRequest, SecretsRequest, SuppressRequest,
 };
 pub use response::{
-    ErrorCode, HelloResponse, ReportKind, ReportResponse, Response, RotateResponse,
+    BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportKind, ReportResponse,
+    Response, RotateResponse,
 };
 pub use status::{InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, StatusReport};
 

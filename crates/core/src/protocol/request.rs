@@ -1,7 +1,10 @@
 //! Requests: `wardenctl` → `wardend`.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::response::{ErrorCode, HelloResponse, Response};
 use super::{Message, PROTOCOL_VERSION};
@@ -10,7 +13,10 @@ use super::{Message, PROTOCOL_VERSION};
 /// the snake_case variant name, with the payload's fields beside it, e.g.
 /// `{"type":"rotate","instance":"prod","client":"backup","confirmed":true}`.
 ///
-/// Requests never carry secrets.
+/// Requests never carry secrets, with one exception: [`Request::Bootstrap`] carries the Jamf Pro
+/// admin password the operator typed, because that command exists to use it once. It is a
+/// [`SecretString`], redacted by `Debug` and [`Request::log_safe`], and exposed only when the
+/// request is encoded for the socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
@@ -46,6 +52,10 @@ pub enum Request {
     /// Add or remove a suppression of an audit or drift finding; answered by [`Response::Ok`].
     /// Mutating.
     Suppress(SuppressRequest),
+    /// Create Warden's own management role and client on an instance with a Jamf Pro admin
+    /// account, mint its secret into Vault and verify it; answered by
+    /// [`Response::Bootstrapped`]. Mutating. Carries the admin password.
+    Bootstrap(BootstrapRequest),
 }
 
 impl Request {
@@ -54,7 +64,11 @@ impl Request {
     pub fn is_mutating(&self) -> bool {
         // No wildcard: a new variant must be classified here.
         match self {
-            Self::Reload | Self::Rotate(_) | Self::Apply(_) | Self::Suppress(_) => true,
+            Self::Reload
+            | Self::Rotate(_)
+            | Self::Apply(_)
+            | Self::Suppress(_)
+            | Self::Bootstrap(_) => true,
             Self::Hello(_)
             | Self::Status
             | Self::Instances
@@ -68,7 +82,8 @@ impl Request {
     }
 
     /// A short rendering for the daemon's log, e.g. `rotate instance=prod client=backup
-    /// confirmed=true`. Free text (suppression reasons) is left out.
+    /// confirmed=true`. Free text (suppression reasons) is left out, and so are the user name and
+    /// password of `bootstrap`.
     pub fn log_safe(&self) -> String {
         let name = self.type_name();
         let scope = |instance: &Option<String>| {
@@ -103,6 +118,9 @@ impl Request {
                 req.object.as_deref().unwrap_or("*"),
                 req.remove
             ),
+            Self::Bootstrap(req) => {
+                format!("bootstrap instance={} force={}", req.instance, req.force)
+            }
         }
     }
 }
@@ -123,6 +141,7 @@ impl Message for Request {
         "apply",
         "audit",
         "suppress",
+        "bootstrap",
     ];
 
     fn type_name(&self) -> &'static str {
@@ -140,6 +159,7 @@ impl Message for Request {
             Self::Apply(_) => "apply",
             Self::Audit(_) => "audit",
             Self::Suppress(_) => "suppress",
+            Self::Bootstrap(_) => "bootstrap",
         }
     }
 }
@@ -292,6 +312,56 @@ pub struct SuppressRequest {
     pub remove: bool,
 }
 
+/// Payload of [`Request::Bootstrap`]: `wardenctl bootstrap INSTANCE`.
+///
+/// The password is a [`SecretString`] from the moment `wardenctl` reads it. `Debug` redacts it,
+/// [`Request::log_safe`] leaves it (and the user name) out, and it is exposed only by
+/// serialization, i.e. on the wire to the daemon. The daemon uses it for one Jamf Pro session,
+/// invalidated at the end, and never stores or logs it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct BootstrapRequest {
+    /// Instance name from the configuration.
+    pub instance: String,
+    /// The Jamf Pro user account that creates the management role and client.
+    pub username: String,
+    /// Its password.
+    #[serde(serialize_with = "expose_on_the_wire")]
+    pub password: SecretString,
+    /// Replace management credentials that still work (`--force`). Without it the daemon
+    /// refuses ([`ErrorCode::Conflict`]) when the instance's Vault path holds a working secret:
+    /// bootstrap is a first-time set-up, later rotations are `wardenctl rotate`.
+    #[serde(default)]
+    pub force: bool,
+}
+
+impl fmt::Debug for BootstrapRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BootstrapRequest")
+            .field("instance", &self.instance)
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("force", &self.force)
+            .finish()
+    }
+}
+
+/// Equal when every field is, the password included (for tests; not constant-time).
+impl PartialEq for BootstrapRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.instance == other.instance
+            && self.username == other.username
+            && self.force == other.force
+            && self.password.expose_secret() == other.password.expose_secret()
+    }
+}
+
+impl Eq for BootstrapRequest {}
+
+/// Serializes a secret as its plain string: used only for fields that must cross the socket.
+fn expose_on_the_wire<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
 macro_rules! impl_into_request {
     ($($payload:ident => $variant:ident),* $(,)?) => {
         $(
@@ -314,4 +384,5 @@ impl_into_request!(
     ApplyRequest => Apply,
     AuditRequest => Audit,
     SuppressRequest => Suppress,
+    BootstrapRequest => Bootstrap,
 );

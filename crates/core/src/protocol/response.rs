@@ -41,6 +41,9 @@ pub enum Response {
     Report(ReportResponse),
     /// Answers [`Request::Rotate`](super::Request::Rotate) after the new secret is in Vault.
     Rotated(RotateResponse),
+    /// Answers [`Request::Bootstrap`](super::Request::Bootstrap) once the management secret is
+    /// in Vault and verified.
+    Bootstrapped(Box<BootstrapResponse>),
     /// Generic success, e.g. for [`Request::Suppress`](super::Request::Suppress).
     Ok {
         /// What was done.
@@ -83,6 +86,7 @@ impl Message for Response {
         "log_verify",
         "report",
         "rotated",
+        "bootstrapped",
         "ok",
         "error",
     ];
@@ -97,6 +101,7 @@ impl Message for Response {
             Self::LogVerify(_) => "log_verify",
             Self::Report(_) => "report",
             Self::Rotated(_) => "rotated",
+            Self::Bootstrapped(_) => "bootstrapped",
             Self::Ok { .. } => "ok",
             Self::Error { .. } => "error",
         }
@@ -164,6 +169,76 @@ pub struct RotateResponse {
     pub vault_version: u64,
     /// `seq` of the change-log record of the rotation.
     pub change_seq: u64,
+}
+
+/// What `bootstrap` did to a Jamf Pro object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectChange {
+    /// It did not exist and was created.
+    Created,
+    /// It existed with other settings and was set to the wanted ones.
+    Updated,
+    /// It existed as wanted.
+    Unchanged,
+    /// A value from a newer daemon.
+    #[serde(other)]
+    Other,
+}
+
+impl ObjectChange {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Other => "changed",
+        }
+    }
+}
+
+/// Payload of [`Response::Bootstrapped`]: what `bootstrap` set up. Never contains the secret or
+/// the admin's credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootstrapResponse {
+    /// The instance.
+    pub instance: String,
+    /// Display name of the management API role (and client).
+    pub role_name: String,
+    /// Jamf id of the management API role.
+    pub role_id: String,
+    /// What was done to the role.
+    pub role: ObjectChange,
+    /// The role's privileges: exactly the eight API Roles and API Integrations privileges.
+    pub privileges: Vec<String>,
+    /// Display name of the management API client.
+    pub client_name: String,
+    /// Jamf id of the management API client (integration).
+    pub integration_id: i64,
+    /// What was done to the client.
+    pub client: ObjectChange,
+    /// OAuth client id of the management API client.
+    pub client_id: String,
+    /// Vault KV v2 path (mount included) the secret was written to.
+    pub vault_path: String,
+    /// Vault KV v2 version of the secret.
+    pub vault_version: u64,
+    /// Role ids in the scope of a token minted with the new secret (exactly `role_id`).
+    pub verified_scope: Vec<String>,
+    /// The verification token's lifetime, in seconds.
+    pub token_lifetime_seconds: u64,
+    /// Whether management credentials that still worked were replaced (`--force`).
+    #[serde(default)]
+    pub replaced_working: bool,
+    /// Whether the admin user's Jamf Pro session token was invalidated at the end.
+    pub user_session_closed: bool,
+    /// Anything worth knowing, one sentence each (e.g. a role whose privileges were reset).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// `seq` of the change-log records written, in order.
+    #[serde(default)]
+    pub change_seqs: Vec<u64>,
 }
 
 /// Stable reason of a [`Response::Error`]; serialized as a snake_case string.

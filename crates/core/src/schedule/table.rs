@@ -198,6 +198,18 @@ impl JobTable {
         self.backoff = backoff;
     }
 
+    /// Lets the failed jobs of `instance` run at once instead of waiting out their backoff, e.g.
+    /// after `wardenctl bootstrap` stored the credentials they lacked: their failure streak is
+    /// forgotten (so the instance is no longer parked); `last_error` stays until the next run
+    /// ends. Running jobs are left alone.
+    pub fn retry_now(&mut self, instance: &str) {
+        for (key, state) in &mut self.states {
+            if key.instance == instance && !self.running.contains_key(key) {
+                state.consecutive_failures = 0;
+            }
+        }
+    }
+
     /// Forgets the state of every instance not in `instances` (on reload, after an instance was
     /// removed from the config). Running jobs keep their running mark until finished.
     pub fn retain_instances(&mut self, instances: &[&str]) {

@@ -4,15 +4,19 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use warden_core::changelog::{GENESIS_PREV, Head, Problem, ProblemKind, VerifyReport};
 use warden_core::protocol::{
-    ApplyRequest, AuditRequest, DriftRequest, ErrorCode, HelloRequest, HelloResponse,
-    InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, LogTailRequest, Message,
-    PROTOCOL_VERSION, PlanRequest, ProtocolError, ReportFormat, ReportKind, ReportResponse,
-    Request, Response, RotateRequest, RotateResponse, SecretsRequest, StatusReport,
-    SuppressRequest, decode, encode,
+    ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, DriftRequest, ErrorCode,
+    HelloRequest, HelloResponse, InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus,
+    LogTailRequest, Message, ObjectChange, PROTOCOL_VERSION, PlanRequest, ProtocolError,
+    ReportFormat, ReportKind, ReportResponse, Request, Response, RotateRequest, RotateResponse,
+    SecretsRequest, StatusReport, SuppressRequest, decode, encode,
 };
+
+/// The admin password of the bootstrap sample.
+const PASSWORD: &str = "pw-Zq8!sample:with spaces";
 
 /// Fails to compile when a request variant is added without a sample below.
 fn request_is_covered(request: &Request) {
@@ -29,7 +33,8 @@ fn request_is_covered(request: &Request) {
         | Request::Plan(_)
         | Request::Apply(_)
         | Request::Audit(_)
-        | Request::Suppress(_) => {}
+        | Request::Suppress(_)
+        | Request::Bootstrap(_) => {}
     }
 }
 
@@ -44,6 +49,7 @@ fn response_is_covered(response: &Response) {
         | Response::LogVerify(_)
         | Response::Report(_)
         | Response::Rotated(_)
+        | Response::Bootstrapped(_)
         | Response::Ok { .. }
         | Response::Error { .. } => {}
     }
@@ -89,7 +95,39 @@ fn requests() -> Vec<Request> {
             remove: false,
         }
         .into(),
+        bootstrap_request().into(),
     ]
+}
+
+fn bootstrap_request() -> BootstrapRequest {
+    BootstrapRequest {
+        instance: "prod".to_owned(),
+        username: "jamf-admin".to_owned(),
+        password: SecretString::from(PASSWORD),
+        force: false,
+    }
+}
+
+fn bootstrap_response() -> BootstrapResponse {
+    BootstrapResponse {
+        instance: "prod".to_owned(),
+        role_name: "Jamf Warden".to_owned(),
+        role_id: "7".to_owned(),
+        role: ObjectChange::Created,
+        privileges: vec!["Read API Roles".to_owned()],
+        client_name: "Jamf Warden".to_owned(),
+        integration_id: 12,
+        client: ObjectChange::Unchanged,
+        client_id: "b8b14453-8d28-4d0a-9493-c9cf7c040a1e".to_owned(),
+        vault_path: "secret/jamf-warden/instances/prod/management".to_owned(),
+        vault_version: 1,
+        verified_scope: vec!["7".to_owned()],
+        token_lifetime_seconds: 300,
+        replaced_working: false,
+        user_session_closed: true,
+        notes: vec!["role Jamf Warden was created".to_owned()],
+        change_seqs: vec![4, 5, 6, 7],
+    }
 }
 
 fn responses() -> Vec<Response> {
@@ -171,6 +209,7 @@ fn responses() -> Vec<Response> {
             vault_version: 4,
             change_seq: 17,
         }),
+        Response::Bootstrapped(Box::new(bootstrap_response())),
         Response::ok("suppressed"),
         Response::error(ErrorCode::ConfirmationRequired, "add --yes"),
     ]
@@ -312,6 +351,7 @@ fn mutating_requests() {
         ("apply", true),
         ("audit", false),
         ("suppress", true),
+        ("bootstrap", true),
     ];
     let samples = requests();
     assert_eq!(samples.len(), table.len());
@@ -331,6 +371,64 @@ fn log_safe_rendering() {
     assert_eq!(rendered[6], "secrets all instances");
     assert_eq!(rendered[11], "audit all instances format=markdown");
     assert!(!rendered[12].contains("vendor"), "{}", rendered[12]);
+    assert_eq!(rendered[13], "bootstrap instance=prod force=false");
+}
+
+#[test]
+fn bootstrap_password_travels_on_the_wire_only() {
+    let request: Request = bootstrap_request().into();
+    // Debug (of the payload and of the whole request) and log_safe redact it; log_safe leaves
+    // out the user name too.
+    let debug = format!("{request:?} {:?} {request:#?}", bootstrap_request());
+    assert!(!debug.contains(PASSWORD), "{debug}");
+    assert!(debug.contains("[redacted]"), "{debug}");
+    assert!(debug.contains("jamf-admin"), "{debug}");
+    let safe = request.log_safe();
+    assert!(
+        !safe.contains(PASSWORD) && !safe.contains("jamf-admin"),
+        "{safe}"
+    );
+    // On the wire it is the plain string, and it decodes back to the same secret.
+    let payload = encode(&request).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        value,
+        json!({"type": "bootstrap", "instance": "prod", "username": "jamf-admin", "password": PASSWORD, "force": false})
+    );
+    let Request::Bootstrap(back) = decode::<Request>(&payload).unwrap() else {
+        panic!("not a bootstrap request");
+    };
+    assert_eq!(back.password.expose_secret(), PASSWORD);
+    assert_eq!(back, bootstrap_request());
+    // `force` defaults to false; a different password is a different request.
+    let short: Request = decode(
+        br#"{"type":"bootstrap","instance":"prod","username":"jamf-admin","password":"pw-Zq8!sample:with spaces"}"#,
+    )
+    .unwrap();
+    assert_eq!(short, request);
+    let other = BootstrapRequest {
+        password: SecretString::from("another"),
+        ..bootstrap_request()
+    };
+    assert_ne!(other, bootstrap_request());
+    // An invalid bootstrap request is named without echoing the password.
+    let err = decode::<Request>(br#"{"type":"bootstrap","password":"pw-Zq8!sample"}"#).unwrap_err();
+    assert!(!err.to_string().contains("pw-Zq8!sample"), "{err}");
+}
+
+#[test]
+fn bootstrap_response_never_holds_a_secret() {
+    let value =
+        serde_json::to_value(Response::Bootstrapped(Box::new(bootstrap_response()))).unwrap();
+    let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+    assert!(
+        keys.iter()
+            .all(|k| !warden_core::changelog::is_secret_key(k)),
+        "{keys:?}"
+    );
+    let changed: ObjectChange = serde_json::from_str("\"renamed\"").unwrap();
+    assert_eq!(changed, ObjectChange::Other);
+    assert_eq!(ObjectChange::Updated.as_str(), "updated");
 }
 
 #[test]

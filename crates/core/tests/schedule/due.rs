@@ -206,3 +206,40 @@ fn one_failing_instance_does_not_affect_another() {
     assert_eq!(table.due(&good, &s, Duration::ZERO, t0), before);
     assert_eq!(before, Due::At(utc(2025, 5, 14, 10, 0), WaitReason::Slot));
 }
+
+#[test]
+fn retry_now_lapses_the_backoff_of_one_instance() {
+    let s = sched("*/5 * * * *", None);
+    let fixed = JobKey::new("fixed", JobKind::Drift);
+    let other = JobKey::new("other", JobKind::Drift);
+    let running = JobKey::new("fixed", JobKind::Audit);
+    let mut table = JobTable::default();
+    let now = utc(2025, 5, 14, 9, 0);
+    for _ in 0..6 {
+        for key in [&fixed, &other, &running] {
+            let token = table.try_start(key.clone(), now).expect("start");
+            table.finish(token, Outcome::Failure("no credentials".into()), now);
+        }
+    }
+    let token = table.try_start(running.clone(), now).expect("start");
+    assert!(table.instance_parked("fixed"));
+    table.retry_now("fixed");
+    assert_eq!(
+        table.due(&fixed, &s, Duration::ZERO, now),
+        Due::Now(DueReason::NeverSucceeded)
+    );
+    assert!(!table.is_parked(&fixed));
+    let state = table.state(&fixed).expect("state");
+    assert_eq!(state.last_error.as_deref(), Some("no credentials"));
+    // The running job and the other instance keep their streak.
+    assert_eq!(
+        table.state(&running).expect("state").consecutive_failures,
+        6
+    );
+    assert!(table.is_parked(&other));
+    assert!(matches!(
+        table.due(&other, &s, Duration::ZERO, now),
+        Due::At(_, WaitReason::Backoff)
+    ));
+    table.finish(token, Outcome::Success, now);
+}

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod bootstrap;
 pub mod completions;
 pub mod drift;
 pub mod instances;
@@ -32,6 +33,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
         Command::Apply { instance, yes } => apply::run(ctx, instance, yes).await,
         Command::Audit { instance, format } => audit::run(ctx, instance, format).await,
         Command::Suppress(args) => suppress::run(ctx, args).await,
+        Command::Bootstrap(args) => bootstrap::run(ctx, args).await,
         Command::Completions { shell } => completions::run(ctx, shell),
     }
 }

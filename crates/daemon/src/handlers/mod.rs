@@ -1,5 +1,6 @@
 //! One handler per request, one file per handler.
 
+mod bootstrap;
 mod instances;
 mod log_tail;
 mod log_verify;
@@ -24,6 +25,7 @@ pub async fn handle(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Resp
         Request::Reload => reload::handle(shared, actor(peer)).await,
         Request::LogTail(r) => log_tail::handle(shared, r.n).await,
         Request::LogVerify => log_verify::handle(shared).await,
+        Request::Bootstrap(r) => bootstrap::handle(shared, actor(peer), r).await,
         other => unsupported::handle(&other),
     }
 }

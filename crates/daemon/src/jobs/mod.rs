@@ -15,7 +15,7 @@ use warden_core::schedule::JobKind;
 
 use crate::shared::Shared;
 
-pub use client::management_client;
+pub use client::{client_config, management_client};
 
 /// Runs one job; `Ok` carries a one-line summary, `Err` a message saying what to do.
 pub async fn run(shared: &Arc<Shared>, instance: &str, kind: JobKind) -> Result<String, String> {
