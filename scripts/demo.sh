@@ -102,7 +102,7 @@ cat "$demo/bootstrap-again.err"
 # Jobs that ran before the bootstrap failed for want of credentials; bootstrap lets them run again
 # at once: wait until every job has run successfully.
 for _ in $(seq 150); do
-  ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if all(j.get("last_outcome") == "ok" and not j.get("running") for i in d["instances"] for j in i["jobs"]) else 1)' && break
+  ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if all(j.get("last_run") and not j.get("running") and (j["kind"] == "rotate" or j.get("last_outcome") == "ok") for i in d["instances"] for j in i["jobs"]) else 1)' && break
   sleep 0.2
 done
 
@@ -110,6 +110,29 @@ say "wardenctl status"
 ctl status
 say "wardenctl instances"
 ctl instances
+
+say "wardenctl secrets (the scheduled rotation ran: clean's clients rotated; drifty's drift blocks some)"
+ctl secrets || true
+
+base="http://127.0.0.1:$sim_port/instances/clean"
+kv="secret/jamf-warden-demo/instances/clean/clients/cmdb-inventory-sync"
+token_with() {  # client_id client_secret -> HTTP status of a token request
+  curl -s -o /dev/null -w '%{http_code}' -X POST "$base/api/v1/oauth/token" \
+    --data-urlencode grant_type=client_credentials --data-urlencode "client_id=$1" --data-urlencode "client_secret=$2"
+}
+say "a consumer reads the secret from OpenBao (bao kv get $kv) and gets a Jamf token"
+cid=$("$bao" kv get -field=client_id "$kv")
+old=$("$bao" kv get -field=client_secret "$kv")
+code=$(token_with "$cid" "$old"); echo "  token request with the stored secret: HTTP $code"
+[ "$code" = 200 ] || die "the consumer could not get a token with the secret in OpenBao"
+
+say "wardenctl rotate 'clean/CMDB Inventory Sync' --yes"
+ctl rotate "clean/CMDB Inventory Sync" --yes
+new=$("$bao" kv get -field=client_secret "$kv")
+code_old=$(token_with "$cid" "$old"); code_new=$(token_with "$cid" "$new")
+echo "  old secret: HTTP $code_old (Jamf invalidated it); new secret from OpenBao: HTTP $code_new"
+[ "$code_old" = 401 ] && [ "$code_new" = 200 ] || die "rotation did not replace the secret as expected"
+unset old new
 say "wardenctl reload (SIGHUP does the same)"
 ctl reload || echo "  (reload needs your uid in daemon.admin_uids of config/demo.toml)"
 say "wardenctl log tail"
@@ -123,6 +146,12 @@ for inst in clean drifty; do
   secret=$("$bao" kv get -field=client_secret "secret/jamf-warden-demo/instances/$inst/management")
   if grep -rqF -- "$secret" "$demo"/*.log "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then
     echo "  LEAK: the $inst management secret appears in target/demo" >&2; found=1
+  fi
+done
+for path in $("$bao" kv list -format=json secret/jamf-warden-demo/instances/clean/clients | python3 -c 'import json,sys; print(" ".join(k for k in json.load(sys.stdin) if not k.endswith("/")))'); do
+  secret=$("$bao" kv get -field=client_secret "secret/jamf-warden-demo/instances/clean/clients/$path")
+  if grep -rqF -- "$secret" "$demo"/*.log "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then
+    echo "  LEAK: the secret of clean/$path appears in target/demo" >&2; found=1
   fi
 done
 if grep -rqF -- "$admin_pw" "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then

@@ -1,10 +1,11 @@
 //! Jamf Warden's domain logic: the Jamf Pro API client, Vault access, configuration and desired
-//! state, scheduling, the change log and the control protocol. The binaries (`wardend`,
-//! `wardenctl`) are thin layers over this crate.
+//! state, scheduling, secret rotation, the change log and the control protocol. The binaries
+//! (`wardend`, `wardenctl`) are thin layers over this crate.
 
 pub mod changelog;
 pub mod config;
 pub mod jamf;
 pub mod protocol;
+pub mod rotation;
 pub mod schedule;
 pub mod vault;

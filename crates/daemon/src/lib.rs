@@ -8,6 +8,7 @@ pub mod logging;
 pub mod notify;
 mod options;
 mod reload;
+mod rotation;
 mod run;
 mod scheduler;
 mod server;

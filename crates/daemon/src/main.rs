@@ -76,7 +76,19 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Test-only: pause every rotation at a step so tests can kill the daemon there.
+    let pause_at = match std::env::var("WARDEN_TEST_PAUSE_AT") {
+        Ok(step) => match warden_core::rotation::Step::parse(&step) {
+            Some(s) => Some(s),
+            None => {
+                eprintln!("wardend: WARDEN_TEST_PAUSE_AT={step} is not a rotation step");
+                return ExitCode::from(2);
+            }
+        },
+        Err(_) => None,
+    };
     let options = RunOptions {
+        pause_at,
         changelog: ChangeLogOptions {
             repair_torn_tail: args.repair_torn_tail,
             accept_missing_head: args.accept_missing_head,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use warden_core::changelog::ChangeLogOptions;
+use warden_core::rotation::Step;
 
 /// The source of "now" for scheduling and records. Tests pass a controllable clock.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -23,6 +24,8 @@ pub struct RunOptions {
     pub stop_grace: Duration,
     /// Operator-requested exceptions when opening the change log.
     pub changelog: ChangeLogOptions,
+    /// Test-only: pause every rotation at this step (`WARDEN_TEST_PAUSE_AT`).
+    pub pause_at: Option<Step>,
 }
 
 impl Default for RunOptions {
@@ -33,6 +36,7 @@ impl Default for RunOptions {
             max_tick: Duration::from_secs(60),
             stop_grace: Duration::from_secs(60),
             changelog: ChangeLogOptions::default(),
+            pause_at: None,
         }
     }
 }
@@ -44,6 +48,7 @@ impl std::fmt::Debug for RunOptions {
             .field("max_tick", &self.max_tick)
             .field("stop_grace", &self.stop_grace)
             .field("changelog", &self.changelog)
+            .field("pause_at", &self.pause_at)
             .finish_non_exhaustive()
     }
 }

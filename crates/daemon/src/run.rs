@@ -132,6 +132,12 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let states = state_file.load()?;
     let jobs = JobTable::new(states, BackoffPolicy::default());
 
+    let rotation_engine = crate::rotation::engine(
+        Arc::clone(&vault),
+        &config.daemon.state_dir,
+        Arc::clone(&options.clock),
+        options.pause_at,
+    );
     let shared = Arc::new(Shared::new(
         config,
         options,
@@ -141,6 +147,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         state_file,
         shutdown.clone(),
         force.clone(),
+        rotation_engine,
     ));
 
     let server_task = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
@@ -162,6 +169,13 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
             }
         }
     });
+
+    // Finish rotations a crash interrupted: a secret minted and lost is rotated again, one
+    // stored but not verified is verified.
+    let recovery_shared = Arc::clone(&shared);
+    shared
+        .jobs_tracker
+        .spawn(async move { recover_interrupted(&recovery_shared).await });
 
     notify::ready(&format!(
         "watching {} instance(s)",
@@ -188,6 +202,8 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         _ = force.cancelled() => tracing::warn!("second stop signal: cancelling running jobs"),
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), shared.jobs_tracker.wait()).await;
+    // A rotation in progress is never abandoned between generating a secret and storing it.
+    let _no_rotation_in_progress = shared.critical.write().await;
     shared.save_job_states();
 
     let stop = ChangeEntry::new(
@@ -208,6 +224,41 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())
+}
+
+async fn recover_interrupted(shared: &Arc<Shared>) {
+    let config = shared.config();
+    for inst in &config.instances {
+        for target in crate::rotation::targets(inst) {
+            if shared.shutdown.is_cancelled() {
+                return;
+            }
+            // only touch Jamf when Vault says a rotation was interrupted
+            match shared.rotation.status(&target).await {
+                Ok(s) if matches!(s.state.as_str(), "pending" | "stored") => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(instance = %inst.name, client = %target.client.name, error = %e, "cannot check for an interrupted rotation");
+                    continue;
+                }
+            }
+            let jamf = match crate::jobs::management_client(shared, &inst.name).await {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::warn!(instance = %inst.name, error = %e, "cannot recover interrupted rotations");
+                    break;
+                }
+            };
+            if let Err(e) =
+                crate::rotation::run_one(shared, &jamf, &target, Actor::Daemon, true).await
+            {
+                tracing::error!(instance = %inst.name, client = %target.client.name, error = %e, "recovery of an interrupted rotation failed");
+            }
+            if target.client.name == crate::rotation::MANAGEMENT_NAME {
+                let _ = crate::jobs::management_client(shared, &inst.name).await;
+            }
+        }
+    }
 }
 
 async fn connect_vault(config: &Config) -> Result<Vault, StartError> {

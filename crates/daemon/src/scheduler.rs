@@ -61,9 +61,15 @@ pub fn tick(shared: &Arc<Shared>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
                 let shared2 = Arc::clone(shared);
                 let name = inst.name.clone();
                 shared.jobs_tracker.spawn(async move {
-                    let result = tokio::select! {
-                        r = jobs::run(&shared2, &name, kind) => r,
-                        _ = shared2.force.cancelled() => Err("stopped by a forced shutdown".into()),
+                    let result = if kind == JobKind::Rotation {
+                        // never cancelled: a rotation may be between minting and storing a
+                        // secret; the job itself starts no new rotation once stopping
+                        jobs::run(&shared2, &name, kind).await
+                    } else {
+                        tokio::select! {
+                            r = jobs::run(&shared2, &name, kind) => r,
+                            _ = shared2.force.cancelled() => Err("stopped by a forced shutdown".into()),
+                        }
                     };
                     let finished = shared2.now();
                     let outcome = match &result {

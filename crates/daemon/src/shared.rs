@@ -18,6 +18,7 @@ use warden_core::schedule::{JobTable, StateFile};
 use warden_core::vault::Vault;
 
 use crate::options::RunOptions;
+use crate::rotation::{Engine, RateLimit};
 
 /// What the daemon knows of one instance at run time.
 #[derive(Default)]
@@ -57,6 +58,13 @@ pub struct Shared {
     pub force: CancellationToken,
     /// Running jobs.
     pub jobs_tracker: TaskTracker,
+    /// The secret rotation engine.
+    pub rotation: Engine,
+    /// Global limit on rotations per minute.
+    pub rotation_rate: RateLimit,
+    /// Rotations hold it for reading; a stopping daemon takes it for writing, so it never
+    /// exits between generating a secret and storing it.
+    pub critical: tokio::sync::RwLock<()>,
 }
 
 impl Shared {
@@ -70,6 +78,7 @@ impl Shared {
         state_file: StateFile,
         shutdown: CancellationToken,
         force: CancellationToken,
+        rotation: Engine,
     ) -> Shared {
         let started_at = (options.clock)();
         Shared {
@@ -88,6 +97,9 @@ impl Shared {
             shutdown,
             force,
             jobs_tracker: TaskTracker::new(),
+            rotation,
+            rotation_rate: RateLimit::default(),
+            critical: tokio::sync::RwLock::new(()),
         }
     }
 

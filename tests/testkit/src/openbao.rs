@@ -201,6 +201,11 @@ impl OpenBao {
         c
     }
 
+    /// The server's process id, e.g. to pause it with SIGSTOP and simulate a stalled Vault.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server now (also done on drop).
     pub fn stop(&mut self) {
         let _ = self.child.kill();

@@ -5,6 +5,8 @@ mod instances;
 mod log_tail;
 mod log_verify;
 mod reload;
+mod rotate;
+mod secrets;
 mod status;
 mod unsupported;
 
@@ -26,6 +28,8 @@ pub async fn handle(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Resp
         Request::LogTail(r) => log_tail::handle(shared, r.n).await,
         Request::LogVerify => log_verify::handle(shared).await,
         Request::Bootstrap(r) => bootstrap::handle(shared, actor(peer), r).await,
+        Request::Secrets(r) => secrets::handle(shared, r.instance).await,
+        Request::Rotate(r) => rotate::handle(shared, actor(peer), r).await,
         other => unsupported::handle(&other),
     }
 }

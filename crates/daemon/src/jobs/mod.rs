@@ -1,12 +1,13 @@
 //! Scheduled jobs: what runs for one (instance, job kind).
 //!
-//! Every job starts by making sure the instance is reachable with Warden's management
-//! credentials (read from Vault) and takes a live inventory of roles and clients. The drift
-//! comparison, the risk audit and the rotation engine build on that inventory in their own
-//! modules as they land; until then each kind's run is exactly this reachability and inventory
-//! check, and says so in its result.
+//! Every job uses Warden's management credentials (read from Vault). The rotation job
+//! (`rotation.rs`) rotates the secrets that are due. The drift and audit jobs make sure the
+//! instance is reachable and take a live inventory of roles and clients; the drift comparison
+//! and the risk audit build on that inventory as they land, and until then those runs are
+//! exactly this reachability and inventory check, and say so in their result.
 
 mod client;
+mod rotation;
 
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ pub use client::{client_config, management_client};
 
 /// Runs one job; `Ok` carries a one-line summary, `Err` a message saying what to do.
 pub async fn run(shared: &Arc<Shared>, instance: &str, kind: JobKind) -> Result<String, String> {
+    if kind == JobKind::Rotation {
+        return rotation::run(shared, instance).await;
+    }
     let client = management_client(shared, instance).await?;
     let inventory = async {
         let roles = client.list_roles().await?;

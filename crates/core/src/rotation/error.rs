@@ -1,0 +1,316 @@
+//! [`RotationError`]: each variant says what happened to the world (was a secret minted? is
+//! it stored? what does recovery do?) and what to do. No variant carries a secret.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::jamf::JamfError;
+use crate::vault::VaultError;
+
+/// Why a rotation failed, by what it changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotationError {
+    /// The client is not in the instance's desired state. Nothing was changed.
+    #[error(
+        "client `{client}` is not declared for instance {instance}; warden only rotates declared clients: declare it in the desired state first"
+    )]
+    NotDeclared {
+        /// Instance name.
+        instance: String,
+        /// The client name that was asked for.
+        client: String,
+    },
+    /// The client is linked to a Jamf app (`NATIVE_APP_OAUTH`). Nothing was changed, ever.
+    #[error(
+        "api client `{client}` is a foreign client (app type {app_type}, linked to a jamf app); warden never rotates it: remove it from the desired state"
+    )]
+    Foreign {
+        /// The Jamf client's display name.
+        client: String,
+        /// Its `appType`.
+        app_type: String,
+    },
+    /// A precondition does not hold. Nothing was changed.
+    #[error("rotation of `{client}` refused, nothing was changed: {failure}")]
+    Preflight {
+        /// Declared client name.
+        client: String,
+        /// What is wrong.
+        failure: PreflightFailure,
+    },
+    /// Another daemon (or another task of this one) is rotating this client. Nothing changed.
+    #[error(
+        "rotation of `{client}` is in progress in daemon {holder} since {since}; nothing was changed: wait for it to finish (its lock expires at {expires_at})"
+    )]
+    Locked {
+        /// Declared client name.
+        client: String,
+        /// The daemon id holding the lock or the marker.
+        holder: String,
+        /// Since when.
+        since: DateTime<Utc>,
+        /// When the lock stops counting.
+        expires_at: DateTime<Utc>,
+    },
+    /// Vault could not be reached before the mint. Nothing was minted; retry later.
+    #[error(
+        "vault is unavailable, so the secret of `{client}` was not rotated and nothing was minted: {source}"
+    )]
+    VaultUnavailable {
+        /// Declared client name.
+        client: String,
+        /// The Vault error.
+        #[source]
+        source: VaultError,
+    },
+    /// Vault refused an operation before the mint (denied, bad data). Nothing was minted.
+    #[error(
+        "vault refused an operation before the secret of `{client}` was minted; nothing was minted, fix this first: {source}"
+    )]
+    Vault {
+        /// Declared client name.
+        client: String,
+        /// The Vault error.
+        #[source]
+        source: VaultError,
+    },
+    /// Jamf Pro could not be read (or the alternate client not created) before the mint.
+    /// Nothing was minted.
+    #[error(
+        "jamf pro failed before the secret of `{client}` was minted; nothing was minted: {source}"
+    )]
+    Jamf {
+        /// Declared client name.
+        client: String,
+        /// The Jamf error.
+        #[source]
+        source: Box<JamfError>,
+    },
+    /// The mint request failed. It is never retried automatically.
+    #[error("minting a new secret for `{client}` failed ({source}); {}", mint_hint(*.old_secret_works))]
+    MintFailed {
+        /// Declared client name.
+        client: String,
+        /// The Jamf error.
+        #[source]
+        source: Box<JamfError>,
+        /// `Some(true)`: the old secret still works, so nothing was minted and the marker was
+        /// restored. `Some(false)`: the old secret is dead (the mint happened and its answer
+        /// was lost); the marker stays `pending` and recovery rotates again. `None`: unknown;
+        /// the marker stays `pending`.
+        old_secret_works: Option<bool>,
+    },
+    /// A secret was minted but could not be stored within the retry budget. It is gone, and
+    /// the old one no longer works: consumers fail until recovery rotates again.
+    #[error(
+        "secret lost: the new secret of `{client}` was minted but could not be stored at {vault_path} after {attempts} attempts in {elapsed:?} ({source}); the old secret no longer works: the marker stays pending and recovery rotates again as soon as vault is back (run recovery or restart the daemon)"
+    )]
+    SecretLost {
+        /// Declared client name.
+        client: String,
+        /// Where it should have been stored.
+        vault_path: String,
+        /// Write attempts made.
+        attempts: u32,
+        /// Time spent retrying.
+        elapsed: Duration,
+        /// The last Vault error.
+        #[source]
+        source: VaultError,
+    },
+    /// The new secret is stored but the marker could not be updated afterwards.
+    #[error(
+        "the new secret of `{client}` is stored at {vault_path} version {version}, but the rotation could not be recorded as finished ({source}); recovery verifies it when vault is back"
+    )]
+    NotFinalized {
+        /// Declared client name.
+        client: String,
+        /// The path holding the new secret.
+        vault_path: String,
+        /// Its version.
+        version: u64,
+        /// The Vault error.
+        #[source]
+        source: VaultError,
+    },
+    /// The new secret is stored (marker `stored`) but did not verify.
+    #[error(
+        "the new secret of `{client}` is stored at {vault_path} version {version} but failed verification: {failure}; the next attempt verifies it again and rotates again if jamf rejects it"
+    )]
+    VerifyFailed {
+        /// Declared client name.
+        client: String,
+        /// The path holding the new secret.
+        vault_path: String,
+        /// Its version.
+        version: u64,
+        /// What failed.
+        failure: VerifyFailure,
+    },
+}
+
+fn mint_hint(old_secret_works: Option<bool>) -> &'static str {
+    match old_secret_works {
+        Some(true) => "the old secret still works, so nothing changed: retry at the next rotation",
+        Some(false) => {
+            "the old secret no longer works, so jamf minted a secret whose answer was lost: recovery rotates again (run recovery or restart the daemon)"
+        }
+        None => {
+            "it is unknown whether jamf minted a secret: the marker stays pending and recovery rotates again"
+        }
+    }
+}
+
+impl RotationError {
+    /// Whether the world may have changed: a secret was (or may have been) minted.
+    pub fn secret_changed(&self) -> bool {
+        match self {
+            RotationError::MintFailed {
+                old_secret_works, ..
+            } => *old_secret_works != Some(true),
+            RotationError::SecretLost { .. }
+            | RotationError::NotFinalized { .. }
+            | RotationError::VerifyFailed { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether recovery has something to do for this client after this error.
+    pub fn needs_recovery(&self) -> bool {
+        self.secret_changed()
+    }
+}
+
+/// A precondition that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PreflightFailure {
+    /// No Jamf client has the declared name.
+    ClientMissing {
+        /// Display name looked for.
+        name: String,
+    },
+    /// The client is declared `enabled = false`: it has no secret to rotate.
+    DeclaredDisabled,
+    /// The Jamf client is disabled (Jamf refuses to mint for it).
+    Disabled {
+        /// Display name.
+        name: String,
+    },
+    /// The client's live roles are not the declared ones.
+    RolesDiffer {
+        /// Display name.
+        name: String,
+        /// Declared role names (sorted).
+        declared: Vec<String>,
+        /// Live role names (sorted).
+        live: Vec<String>,
+    },
+    /// A declared role does not exist in Jamf.
+    RoleMissing {
+        /// Role name.
+        role: String,
+    },
+}
+
+impl fmt::Display for PreflightFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PreflightFailure::ClientMissing { name } => write!(
+                f,
+                "api client `{name}` does not exist in jamf pro; create it (apply the desired state) first"
+            ),
+            PreflightFailure::DeclaredDisabled => f.write_str(
+                "the client is declared disabled, so it has no secret to rotate; enable it in the desired state first",
+            ),
+            PreflightFailure::Disabled { name } => write!(
+                f,
+                "api client `{name}` is disabled in jamf pro and jamf refuses to mint secrets for it; enable it (apply the desired state) first"
+            ),
+            PreflightFailure::RolesDiffer {
+                name,
+                declared,
+                live,
+            } => write!(
+                f,
+                "api client `{name}` has roles [{}] in jamf pro but [{}] are declared; apply the desired state first",
+                live.join(", "),
+                declared.join(", ")
+            ),
+            PreflightFailure::RoleMissing { role } => write!(
+                f,
+                "declared api role `{role}` does not exist in jamf pro; apply the desired state first"
+            ),
+        }
+    }
+}
+
+/// Why a stored secret did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VerifyFailure {
+    /// Jamf refused the credentials at the token endpoint.
+    Rejected {
+        /// What Jamf said.
+        detail: String,
+    },
+    /// The token's scope is not exactly the declared roles.
+    ScopeMismatch {
+        /// Expected role ids (sorted).
+        expected: Vec<String>,
+        /// Role ids in the token (sorted).
+        got: Vec<String>,
+    },
+    /// The harmless probe read was refused.
+    ProbeRefused {
+        /// What happened.
+        detail: String,
+    },
+    /// The stored data is not for the live client, or lacks fields.
+    WrongData {
+        /// What is wrong.
+        detail: String,
+    },
+    /// Jamf could not be asked (transient): try again later.
+    Unavailable {
+        /// The error.
+        detail: String,
+    },
+}
+
+impl VerifyFailure {
+    /// Whether the stored secret itself is bad (so recovery mints a new one) rather than the
+    /// check having failed for a passing reason.
+    pub fn secret_is_bad(&self) -> bool {
+        !matches!(self, VerifyFailure::Unavailable { .. })
+    }
+}
+
+impl fmt::Display for VerifyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyFailure::Rejected { detail } => {
+                write!(f, "jamf pro rejected the credentials ({detail})")
+            }
+            VerifyFailure::ScopeMismatch { expected, got } => write!(
+                f,
+                "the token's roles [{}] are not the declared roles [{}]",
+                got.join(", "),
+                expected.join(", ")
+            ),
+            VerifyFailure::ProbeRefused { detail } => {
+                write!(f, "the probe read with the new token failed ({detail})")
+            }
+            VerifyFailure::WrongData { detail } => write!(f, "{detail}"),
+            VerifyFailure::Unavailable { detail } => {
+                write!(f, "jamf pro could not be reached to verify ({detail})")
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The state of a client's secret, for `wardenctl secrets`: read from Vault only.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+
+use super::marker::{Marker, SecretState, Slot};
+use super::policy::next_due;
+use super::store::SecretStore;
+use super::target::RotationTarget;
+use crate::config::RotationStrategy;
+use crate::vault::VaultError;
+
+/// A client's secret as Vault records it. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretStatus {
+    /// Instance name.
+    pub instance: String,
+    /// Declared client name.
+    pub client: String,
+    /// Full Vault path (prefix included) consumers read.
+    pub vault_path: String,
+    /// Its current version (`None`: nothing stored).
+    pub version: Option<u64>,
+    /// When Warden last rotated it (`None`: never).
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// When it is due, from the declared policy (`None`: never by policy).
+    pub next_due: Option<DateTime<Utc>>,
+    /// Whether it is due now.
+    pub due: bool,
+    /// `ok`, `pending`, `stored`, `never`, or a value from a newer Warden.
+    pub state: SecretState,
+    /// Declared strategy.
+    pub strategy: RotationStrategy,
+    /// Alternating: the slot `<vault_path>` holds.
+    pub current_slot: Option<Slot>,
+    /// Time since `rotated_at`.
+    #[serde(rename = "age_secs", serialize_with = "ser_secs")]
+    pub age: Option<Duration>,
+    /// For `pending`/`stored`: since when, and which daemon.
+    pub pending_since: Option<DateTime<Utc>>,
+    /// The daemon that last wrote the marker.
+    pub daemon: Option<String>,
+    /// The last failure recorded, if the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+fn ser_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_u64(d.as_secs()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Reads the status of `target`'s secret at `now`.
+pub async fn secret_status<S: SecretStore>(
+    store: &S,
+    target: &RotationTarget,
+    now: DateTime<Utc>,
+) -> Result<SecretStatus, VaultError> {
+    let meta = store.read_metadata(target.vault_path()).await?;
+    let version = meta.as_ref().map(|m| m.current_version).filter(|v| *v > 0);
+    let marker = Marker::parse(&meta.map(|m| m.custom).unwrap_or_default());
+    let policy = &target.client.rotation;
+    let due_at = next_due(policy, marker.rotated_at, now);
+    Ok(SecretStatus {
+        instance: target.instance.clone(),
+        client: target.client.name.clone(),
+        vault_path: store.full_path(target.vault_path()),
+        version,
+        rotated_at: marker.rotated_at,
+        next_due: due_at,
+        due: due_at.is_some_and(|d| d <= now) || marker.is_unfinished(),
+        state: marker.state.clone(),
+        strategy: policy.strategy,
+        current_slot: match policy.strategy {
+            RotationStrategy::Alternating => marker.current,
+            RotationStrategy::Single => None,
+        },
+        age: marker.rotated_at.and_then(|t| (now - t).to_std().ok()),
+        pending_since: marker
+            .is_unfinished()
+            .then_some(marker.pending_since)
+            .flatten(),
+        daemon: marker.daemon,
+        last_error: marker.last_error,
+    })
+}
+
+/// `3d4h`, `5h12m`, `7m`, `42s`.
+pub fn fmt_age(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, mins) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if days > 0 {
+        format!("{days}d{hours}h")
+    } else if hours > 0 {
+        format!("{hours}h{mins}m")
+    } else if mins > 0 {
+        format!("{mins}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn fmt_opt_time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "-".to_string(),
+        |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
+    )
+}
+
+impl fmt::Display for SecretStatus {
+    /// One line: `client  state  vN  rotated … (age)  next due …  strategy[/slot]  path`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let strategy = match (self.strategy, self.current_slot) {
+            (RotationStrategy::Single, _) => "single".to_string(),
+            (RotationStrategy::Alternating, Some(slot)) => format!("alternating/{slot}"),
+            (RotationStrategy::Alternating, None) => "alternating".to_string(),
+        };
+        write!(
+            f,
+            "{}  {}{}  {}  rotated {}{}  next due {}  {}  {}",
+            self.client,
+            self.state,
+            if self.due { " (due)" } else { "" },
+            self.version
+                .map_or_else(|| "v-".to_string(), |v| format!("v{v}")),
+            fmt_opt_time(self.rotated_at),
+            self.age
+                .map_or_else(String::new, |a| format!(" ({} ago)", fmt_age(a))),
+            self.next_due
+                .map_or_else(|| "never".to_string(), |t| fmt_opt_time(Some(t))),
+            strategy,
+            self.vault_path,
+        )?;
+        if let Some(since) = self.pending_since {
+            write!(
+                f,
+                "  in progress since {} by {}",
+                fmt_opt_time(Some(since)),
+                self.daemon.as_deref().unwrap_or("?")
+            )?;
+        }
+        if let Some(e) = &self.last_error {
+            write!(f, "  last error: {e}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,70 @@
+//! `wardenctl rotate INSTANCE/CLIENT --yes`: rotate one declared client's secret now, through
+//! the same engine, lock and change-log records as the schedule. Undeclared and foreign clients
+//! are refused. The rotation runs as a tracked task, so a stopping daemon waits for it.
+
+use std::sync::Arc;
+
+use warden_core::changelog::Actor;
+use warden_core::protocol::{ErrorCode, Response, RotateRequest, RotateResponse};
+
+use crate::jobs::management_client;
+use crate::rotation::{self, MANAGEMENT_NAME};
+use crate::shared::Shared;
+
+pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: RotateRequest) -> Response {
+    if !request.confirmed {
+        return Response::error(
+            ErrorCode::ConfirmationRequired,
+            "rotating a secret invalidates the current one at once; confirm with --yes",
+        );
+    }
+    let config = shared.config();
+    let Some(inst) = config.instance(&request.instance) else {
+        return Response::error(
+            ErrorCode::NotFound,
+            format!("no instance named {} is configured", request.instance),
+        );
+    };
+    let Some(target) = rotation::target(inst, &request.client) else {
+        return Response::error(
+            ErrorCode::NotFound,
+            format!(
+                "client {:?} is not declared for instance {}; Warden rotates only the clients declared in the desired state",
+                request.client, request.instance
+            ),
+        );
+    };
+    if shared.shutdown.is_cancelled() {
+        return Response::error(
+            ErrorCode::Unavailable,
+            "wardend is stopping; retry after it restarts",
+        );
+    }
+    let shared2 = Arc::clone(shared);
+    let instance = request.instance.clone();
+    let task = shared.jobs_tracker.spawn(async move {
+        let jamf = management_client(&shared2, &instance).await?;
+        let result = rotation::run_one(&shared2, &jamf, &target, actor, false).await;
+        if target.client.name == MANAGEMENT_NAME {
+            let _ = management_client(&shared2, &instance).await;
+        }
+        result
+    });
+    match task.await {
+        Ok(Ok(Some((outcome, seq)))) => Response::Rotated(RotateResponse {
+            instance: outcome.instance,
+            client_id: outcome.client_id,
+            vault_path: outcome.vault_path,
+            vault_version: outcome.version,
+            change_seq: seq,
+        }),
+        Ok(Ok(None)) => {
+            Response::error(ErrorCode::Internal, "the rotation ended without an outcome")
+        }
+        Ok(Err(message)) if message.contains("locked") || message.contains("held by") => {
+            Response::error(ErrorCode::Conflict, message)
+        }
+        Ok(Err(message)) => Response::error(ErrorCode::Unavailable, message),
+        Err(e) => Response::error(ErrorCode::Internal, format!("rotation task failed: {e}")),
+    }
+}

@@ -1,0 +1,78 @@
+//! `wardenctl secrets [INSTANCE]`: each managed client's secret age, last rotation, next due,
+//! strategy and state, read from Vault. Never the secret.
+
+use std::sync::Arc;
+
+use warden_core::protocol::{ErrorCode, ReportFormat, ReportKind, ReportResponse, Response};
+use warden_core::rotation::fmt_age;
+
+use crate::rotation::targets;
+use crate::shared::Shared;
+
+pub async fn handle(shared: &Arc<Shared>, instance: Option<String>) -> Response {
+    let config = shared.config();
+    let instances: Vec<_> = config
+        .instances
+        .iter()
+        .filter(|i| instance.as_deref().is_none_or(|n| n == i.name))
+        .collect();
+    if let Some(name) = &instance
+        && instances.is_empty()
+    {
+        return Response::error(
+            ErrorCode::NotFound,
+            format!("no instance named {name} is configured"),
+        );
+    }
+    let mut lines = vec![format!(
+        "{:<10} {:<32} {:<12} {:<8} {:>7} {:<10} {:<21} {:<21}",
+        "INSTANCE", "CLIENT", "STRATEGY", "STATE", "VERSION", "AGE", "LAST ROTATION", "NEXT DUE"
+    )];
+    let mut problems = 0u64;
+    for inst in instances {
+        for target in targets(inst) {
+            match shared.rotation.status(&target).await {
+                Ok(s) => {
+                    let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                            .unwrap_or_else(|| "never".into())
+                    };
+                    lines.push(format!(
+                        "{:<10} {:<32} {:<12} {:<8} {:>7} {:<10} {:<21} {:<21}",
+                        s.instance,
+                        s.client,
+                        format!("{:?}", s.strategy).to_lowercase(),
+                        s.state.as_str(),
+                        s.version
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        s.age.map(fmt_age).unwrap_or_else(|| "-".into()),
+                        fmt_time(s.rotated_at),
+                        if s.due {
+                            "now".to_string()
+                        } else {
+                            fmt_time(s.next_due)
+                        },
+                    ));
+                    if s.last_error.is_some() || matches!(s.state.as_str(), "pending" | "stored") {
+                        problems += 1;
+                    }
+                }
+                Err(e) => {
+                    problems += 1;
+                    lines.push(format!(
+                        "{:<10} {:<32} error: {e}",
+                        inst.name, target.client.name
+                    ));
+                }
+            }
+        }
+    }
+    Response::Report(ReportResponse {
+        kind: ReportKind::Secrets,
+        instance,
+        format: ReportFormat::Text,
+        findings: problems,
+        body: serde_json::Value::String(lines.join("\n") + "\n"),
+    })
+}

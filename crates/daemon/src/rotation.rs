@@ -1,0 +1,216 @@
+//! The daemon's side of secret rotation: one [`RotationEngine`] over Vault, shared by the
+//! scheduled rotation job, `wardenctl rotate` and the start-up recovery pass; change-log
+//! records around every rotation; the global rate limit; and the test-only step hook.
+//!
+//! Rotations are never cancelled once started: they hold a read guard of
+//! [`Shared::critical`](crate::shared::Shared), which a stopping daemon takes for writing, so it
+//! never exits between generating a secret and storing it, even on a second stop signal.
+//!
+//! The test-only hook: with `WARDEN_TEST_PAUSE_AT=<step>` (preflight, intent, mint, store,
+//! verify, finalize) in its environment, wardend logs `test hook: paused at step <step>` when a
+//! rotation reaches that step and waits there forever, so tests can SIGKILL it at that point.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
+use warden_core::config::{ClientRotation, DesiredClient, Instance, RotationStrategy};
+use warden_core::jamf::JamfClient;
+use warden_core::rotation::{
+    RotationConfig, RotationEngine, RotationOutcome, RotationTarget, Step, StepContext, StepHook,
+};
+use warden_core::vault::Vault;
+
+use crate::shared::Shared;
+
+/// The engine the daemon runs.
+pub type Engine = RotationEngine<Arc<Vault>, DaemonHook>;
+
+/// Display name of Warden's own management role and client (made by `wardenctl bootstrap`).
+pub const MANAGEMENT_NAME: &str = "Jamf Warden";
+
+/// The step hook: pauses at the step named by `WARDEN_TEST_PAUSE_AT` (tests only).
+#[derive(Debug, Clone, Default)]
+pub struct DaemonHook {
+    pause_at: Option<Step>,
+}
+
+impl DaemonHook {
+    /// A hook pausing at `pause_at`, if any.
+    pub fn new(pause_at: Option<Step>) -> DaemonHook {
+        DaemonHook { pause_at }
+    }
+}
+
+impl StepHook for DaemonHook {
+    async fn reached(&self, step: Step, ctx: &StepContext<'_>) {
+        if self.pause_at == Some(step) {
+            tracing::warn!(
+                instance = ctx.instance,
+                client = ctx.client,
+                "test hook: paused at step {step}"
+            );
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Builds the daemon's engine. The daemon id is stable across restarts of the same daemon
+/// (host name and state directory), so its own stale locks are taken over at once.
+pub fn engine(
+    vault: Arc<Vault>,
+    instance_state_dir: &std::path::Path,
+    clock: crate::Clock,
+    pause_at: Option<Step>,
+) -> Engine {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown-host".into());
+    let digest = Sha256::digest(instance_state_dir.display().to_string().as_bytes());
+    let daemon_id = format!("{host}:{}", &hex_prefix(&digest));
+    RotationEngine::new(vault, RotationConfig::new(daemon_id, clock))
+        .with_hook(DaemonHook::new(pause_at))
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The target for Warden's own management client of `inst`: declared implicitly, rotated on
+/// the instance's rotation schedule, stored at the instance's `credentials` path.
+pub fn management_target(inst: &Instance) -> RotationTarget {
+    RotationTarget::new(
+        inst.name.clone(),
+        DesiredClient {
+            name: MANAGEMENT_NAME.into(),
+            roles: vec![MANAGEMENT_NAME.into()],
+            enabled: true,
+            token_lifetime: 300,
+            owner: "jamf-warden".into(),
+            purpose: "Jamf Warden's own management client".into(),
+            vault_path: inst.credentials.clone(),
+            rotation: ClientRotation {
+                schedule: inst.schedules.rotation.clone(),
+                max_age: None,
+                strategy: RotationStrategy::Single,
+            },
+            source: Default::default(),
+        },
+    )
+}
+
+/// The rotation target called `client` on `inst`: a declared client, or the management client;
+/// `None` when `client` is not declared (Warden rotates only declared clients).
+pub fn target(inst: &Instance, client: &str) -> Option<RotationTarget> {
+    if client == MANAGEMENT_NAME && inst.desired_state.client(client).is_none() {
+        return Some(management_target(inst));
+    }
+    RotationTarget::declared(&inst.name, &inst.desired_state, client).ok()
+}
+
+/// Every rotation target of `inst`: its declared clients, then the management client (last, so
+/// a job rotates other clients with the credentials it started with).
+pub fn targets(inst: &Instance) -> Vec<RotationTarget> {
+    let mut out: Vec<RotationTarget> = inst
+        .desired_state
+        .clients
+        .iter()
+        .map(|c| RotationTarget::new(inst.name.clone(), c.clone()))
+        .collect();
+    if inst.desired_state.client(MANAGEMENT_NAME).is_none() {
+        out.push(management_target(inst));
+    }
+    out
+}
+
+/// Rotates (`recover_only = false`) or finishes an interrupted rotation of (`true`) one target,
+/// with change-log records: `started` before anything changes, then `ok` or `failed`.
+/// A failure to write the `started` record stops the rotation before it begins.
+pub async fn run_one(
+    shared: &Arc<Shared>,
+    jamf: &JamfClient,
+    target: &RotationTarget,
+    actor: Actor,
+    recover_only: bool,
+) -> Result<Option<(RotationOutcome, u64)>, String> {
+    let _critical = shared.critical.read().await;
+    if !recover_only {
+        shared
+            .rotation_rate
+            .acquire(shared.config().daemon.max_rotations_per_minute)
+            .await;
+        let started = ChangeEntry::new(
+            actor.clone(),
+            ObjectRef::named(ObjectKind::Secret, &target.client.name),
+            Action::Rotate,
+            Outcome::Started,
+        )
+        .instance(&target.instance)
+        .after(json!({ "vault_path": target.client.vault_path, "strategy": target.client.rotation.strategy }));
+        shared.record(started).await?;
+    }
+    let result = if recover_only {
+        shared.rotation.recover(jamf, target).await
+    } else {
+        shared.rotation.rotate(jamf, target).await.map(Some)
+    };
+    match result {
+        Ok(Some(outcome)) => {
+            let record = shared.record(outcome.change_entry(actor)).await?;
+            tracing::info!(
+                instance = %target.instance,
+                client = %target.client.name,
+                version = outcome.version,
+                "secret rotated and verified"
+            );
+            Ok(Some((outcome, record.seq)))
+        }
+        Ok(None) => Ok(None),
+        Err(e) => {
+            let message = e.to_string();
+            let _ = shared.record(e.change_entry(actor, target)).await;
+            tracing::error!(instance = %target.instance, client = %target.client.name, error = %message, "rotation failed");
+            Err(message)
+        }
+    }
+}
+
+/// At most N rotations per minute over all instances.
+#[derive(Debug, Default)]
+pub struct RateLimit {
+    recent: tokio::sync::Mutex<VecDeque<Instant>>,
+}
+
+impl RateLimit {
+    /// Waits for a slot under `per_minute` (0 means no limit).
+    pub async fn acquire(&self, per_minute: u32) {
+        if per_minute == 0 {
+            return;
+        }
+        loop {
+            let wait = {
+                let mut recent = self.recent.lock().await;
+                let now = Instant::now();
+                while recent
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+                {
+                    recent.pop_front();
+                }
+                if recent.len() < per_minute as usize {
+                    recent.push_back(now);
+                    return;
+                }
+                recent
+                    .front()
+                    .map(|t| Duration::from_secs(60).saturating_sub(now.duration_since(*t)))
+                    .unwrap_or(Duration::from_millis(100))
+            };
+            tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+        }
+    }
+}
