@@ -10,8 +10,11 @@ use tokio::sync::watch;
 use warden_core::changelog::{FileHeadStore, Head, HeadStore, HeadStoreError};
 use warden_core::vault::{Vault, VaultError};
 
-/// Vault path (relative to the prefix) of the head anchor.
-pub const VAULT_HEAD_PATH: &str = "_warden/changelog-head";
+/// Vault path (relative to the prefix) of daemon `daemon_id`'s head anchor. Per daemon, so two
+/// daemons sharing a prefix (by mistake, or a standby) never overwrite each other's anchor.
+pub fn vault_head_path(daemon_id: &str) -> String {
+    format!("_warden/changelog-head/{daemon_id}")
+}
 
 /// A [`HeadStore`] that writes the file anchor and hands each new head to the Vault publisher.
 pub struct MirroredHeadStore {
@@ -40,8 +43,8 @@ impl HeadStore for MirroredHeadStore {
 }
 
 /// Reads the head anchor kept in Vault.
-pub async fn load_vault_head(vault: &Vault) -> Result<Option<Head>, VaultError> {
-    let Some(v) = vault.read_json(VAULT_HEAD_PATH).await? else {
+pub async fn load_vault_head(vault: &Vault, path: &str) -> Result<Option<Head>, VaultError> {
+    let Some(v) = vault.read_json(path).await? else {
         return Ok(None);
     };
     let seq = v.value.get("seq").and_then(|s| s.as_u64());
@@ -52,27 +55,23 @@ pub async fn load_vault_head(vault: &Vault) -> Result<Option<Head>, VaultError> 
             hash: hash.to_string(),
         })),
         _ => Err(VaultError::Decode {
-            path: VAULT_HEAD_PATH.into(),
+            path: path.into(),
             detail: "expected {seq, hash}".into(),
         }),
     }
 }
 
 /// Writes a head to Vault.
-pub async fn publish_head(vault: &Vault, head: &Head) -> Result<(), VaultError> {
+pub async fn publish_head(vault: &Vault, path: &str, head: &Head) -> Result<(), VaultError> {
     vault
-        .write_json(
-            VAULT_HEAD_PATH,
-            &json!({"seq": head.seq, "hash": head.hash}),
-            None,
-        )
+        .write_json(path, &json!({"seq": head.seq, "hash": head.hash}), None)
         .await
         .map(|_| ())
 }
 
 /// Publishes every new head to Vault until the channel closes; a failed publish is retried with
 /// the next head or after 5 s. Returns the last head it could not publish, if any.
-pub async fn publisher(vault: Arc<Vault>, mut rx: watch::Receiver<Option<Head>>) {
+pub async fn publisher(vault: Arc<Vault>, path: String, mut rx: watch::Receiver<Option<Head>>) {
     let mut pending: Option<Head> = None;
     loop {
         let changed = if pending.is_some() {
@@ -87,7 +86,7 @@ pub async fn publisher(vault: Arc<Vault>, mut rx: watch::Receiver<Option<Head>>)
             pending = Some(h);
         }
         if let Some(head) = pending.clone() {
-            match publish_head(&vault, &head).await {
+            match publish_head(&vault, &path, &head).await {
                 Ok(()) => pending = None,
                 Err(e) => {
                     tracing::warn!(error = %e, seq = head.seq, "cannot publish the change-log head to vault; retrying")

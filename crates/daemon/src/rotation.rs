@@ -19,8 +19,10 @@ use sha2::{Digest, Sha256};
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::{ClientRotation, DesiredClient, Instance, RotationStrategy};
 use warden_core::jamf::JamfClient;
+use warden_core::protocol::ErrorCode;
 use warden_core::rotation::{
-    RotationConfig, RotationEngine, RotationOutcome, RotationTarget, Step, StepContext, StepHook,
+    RotationConfig, RotationEngine, RotationError, RotationOutcome, RotationTarget, Step,
+    StepContext, StepHook,
 };
 use warden_core::vault::Vault;
 
@@ -58,20 +60,34 @@ impl StepHook for DaemonHook {
     }
 }
 
-/// Builds the daemon's engine. The daemon id is stable across restarts of the same daemon
-/// (host name and state directory), so its own stale locks are taken over at once.
+/// This daemon's id: host name and a hash of its state directory, stable across restarts of the
+/// same daemon, distinct for two daemons on one host. Path-safe (`[A-Za-z0-9._-]`).
+pub fn daemon_id(state_dir: &std::path::Path) -> String {
+    let host: String = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown-host".into())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let digest = Sha256::digest(state_dir.display().to_string().as_bytes());
+    format!("{host}-{}", hex_prefix(&digest))
+}
+
+/// Builds the daemon's engine; locks and markers carry `daemon_id`, so this daemon's own stale
+/// locks are taken over at once after a restart.
 pub fn engine(
     vault: Arc<Vault>,
-    instance_state_dir: &std::path::Path,
+    daemon_id: &str,
     clock: crate::Clock,
     pause_at: Option<Step>,
 ) -> Engine {
-    let host = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "unknown-host".into());
-    let digest = Sha256::digest(instance_state_dir.display().to_string().as_bytes());
-    let daemon_id = format!("{host}:{}", &hex_prefix(&digest));
     RotationEngine::new(vault, RotationConfig::new(daemon_id, clock))
         .with_hook(DaemonHook::new(pause_at))
 }
@@ -127,6 +143,43 @@ pub fn targets(inst: &Instance) -> Vec<RotationTarget> {
     out
 }
 
+/// Why [`run_one`] failed: what to tell people, and the protocol error code it answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFailure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl RunFailure {
+    /// A failure answered with `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> RunFailure {
+        RunFailure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn of(e: &RotationError) -> RunFailure {
+        let code = match e {
+            // another task or daemon is rotating this client
+            RotationError::Locked { .. } => ErrorCode::Conflict,
+            // guardrails: never rotated, whatever the desired state says
+            RotationError::Foreign { .. } => ErrorCode::BadRequest,
+            RotationError::NotDeclared { .. } => ErrorCode::NotFound,
+            // Jamf's live state does not allow it (apply the desired state first)
+            RotationError::Preflight { .. } => ErrorCode::Conflict,
+            _ => ErrorCode::Unavailable,
+        };
+        RunFailure::new(code, e.to_string())
+    }
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Rotates (`recover_only = false`) or finishes an interrupted rotation of (`true`) one target,
 /// with change-log records: `started` before anything changes, then `ok` or `failed`.
 /// A failure to write the `started` record stops the rotation before it begins.
@@ -136,7 +189,8 @@ pub async fn run_one(
     target: &RotationTarget,
     actor: Actor,
     recover_only: bool,
-) -> Result<Option<(RotationOutcome, u64)>, String> {
+) -> Result<Option<(RotationOutcome, u64)>, RunFailure> {
+    let internal = |message: String| RunFailure::new(ErrorCode::Internal, message);
     let _critical = shared.critical.read().await;
     if !recover_only {
         shared
@@ -151,7 +205,7 @@ pub async fn run_one(
         )
         .instance(&target.instance)
         .after(json!({ "vault_path": target.client.vault_path, "strategy": target.client.rotation.strategy }));
-        shared.record(started).await?;
+        shared.record(started).await.map_err(internal)?;
     }
     let result = if recover_only {
         shared.rotation.recover(jamf, target).await
@@ -160,7 +214,10 @@ pub async fn run_one(
     };
     match result {
         Ok(Some(outcome)) => {
-            let record = shared.record(outcome.change_entry(actor)).await?;
+            let record = shared
+                .record(outcome.change_entry(actor))
+                .await
+                .map_err(internal)?;
             tracing::info!(
                 instance = %target.instance,
                 client = %target.client.name,
@@ -171,10 +228,10 @@ pub async fn run_one(
         }
         Ok(None) => Ok(None),
         Err(e) => {
-            let message = e.to_string();
+            let failure = RunFailure::of(&e);
             let _ = shared.record(e.change_entry(actor, target)).await;
-            tracing::error!(instance = %target.instance, client = %target.client.name, error = %message, "rotation failed");
-            Err(message)
+            tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
+            Err(failure)
         }
     }
 }

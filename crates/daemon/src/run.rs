@@ -96,9 +96,15 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let vault = Arc::new(connect_vault(&config).await?);
     tracing::info!(address = %config.vault.address, "authenticated to vault");
 
-    let (changelog, head_rx) = open_changelog(&config, &options, &vault).await?;
+    let daemon_id = crate::rotation::daemon_id(&config.daemon.state_dir);
+    let head_path = head::vault_head_path(&daemon_id);
+    let (changelog, head_rx) = open_changelog(&config, &options, &vault, &head_path).await?;
     let changelog = Arc::new(changelog);
-    let publisher = tokio::spawn(head::publisher(Arc::clone(&vault), head_rx));
+    let publisher = tokio::spawn(head::publisher(
+        Arc::clone(&vault),
+        head_path.clone(),
+        head_rx,
+    ));
 
     let start_entry = ChangeEntry::new(
         Actor::Daemon,
@@ -134,7 +140,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
 
     let rotation_engine = crate::rotation::engine(
         Arc::clone(&vault),
-        &config.daemon.state_dir,
+        &daemon_id,
         Arc::clone(&options.clock),
         options.pause_at,
     );
@@ -148,6 +154,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         shutdown.clone(),
         force.clone(),
         rotation_engine,
+        head_path.clone(),
     ));
 
     let server_task = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
@@ -173,9 +180,10 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     // Finish rotations a crash interrupted: a secret minted and lost is rotated again, one
     // stored but not verified is verified.
     let recovery_shared = Arc::clone(&shared);
-    shared
-        .jobs_tracker
-        .spawn(async move { recover_interrupted(&recovery_shared).await });
+    shared.jobs_tracker.spawn(async move {
+        let _done = recovery_shared.startup_recovery.clone().drop_guard();
+        recover_interrupted(&recovery_shared).await
+    });
 
     notify::ready(&format!(
         "watching {} instance(s)",
@@ -203,7 +211,15 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), shared.jobs_tracker.wait()).await;
     // A rotation in progress is never abandoned between generating a secret and storing it.
-    let _no_rotation_in_progress = shared.critical.write().await;
+    let _no_rotation_in_progress = match shared.critical.try_write() {
+        Ok(guard) => guard,
+        Err(_) => {
+            tracing::warn!(
+                "waiting for the rotation in progress to finish: a minted secret is never abandoned before it is stored (SIGKILL leaves it to start-up recovery)"
+            );
+            shared.critical.write().await
+        }
+    };
     shared.save_job_states();
 
     let stop = ChangeEntry::new(
@@ -216,7 +232,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         tracing::error!("{e}");
     }
     if let Some(h) = changelog.head()
-        && let Err(e) = head::publish_head(&vault, &h).await
+        && let Err(e) = head::publish_head(&vault, &head_path, &h).await
     {
         tracing::warn!(error = %e, "cannot publish the final change-log head to vault");
     }
@@ -294,6 +310,7 @@ async fn open_changelog(
     config: &Config,
     options: &RunOptions,
     vault: &Vault,
+    head_path: &str,
 ) -> Result<
     (
         ChangeLog,
@@ -301,7 +318,7 @@ async fn open_changelog(
     ),
     StartError,
 > {
-    let vault_head = head::load_vault_head(vault).await.map_err(|e| {
+    let vault_head = head::load_vault_head(vault, head_path).await.map_err(|e| {
         StartError::ChangeLog(format!("cannot read its head anchor from vault: {e}"))
     })?;
     let (store, rx) = MirroredHeadStore::new(FileHeadStore::new(head_file(config)));

@@ -62,9 +62,14 @@ pub struct Shared {
     pub rotation: Engine,
     /// Global limit on rotations per minute.
     pub rotation_rate: RateLimit,
+    /// Cancelled once start-up recovery of interrupted rotations has finished; the rotation job
+    /// waits for it, so the two never recover the same client at once.
+    pub startup_recovery: CancellationToken,
     /// Rotations hold it for reading; a stopping daemon takes it for writing, so it never
     /// exits between generating a secret and storing it.
     pub critical: tokio::sync::RwLock<()>,
+    /// Where this daemon's change-log head anchor lives in Vault.
+    pub vault_head_path: String,
 }
 
 impl Shared {
@@ -79,6 +84,7 @@ impl Shared {
         shutdown: CancellationToken,
         force: CancellationToken,
         rotation: Engine,
+        vault_head_path: String,
     ) -> Shared {
         let started_at = (options.clock)();
         Shared {
@@ -99,7 +105,9 @@ impl Shared {
             jobs_tracker: TaskTracker::new(),
             rotation,
             rotation_rate: RateLimit::default(),
+            startup_recovery: CancellationToken::new(),
             critical: tokio::sync::RwLock::new(()),
+            vault_head_path,
         }
     }
 

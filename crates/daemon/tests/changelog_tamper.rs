@@ -57,6 +57,8 @@ fn write_lines(env: &Env, lines: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_logs_are_detected_and_refused() {
     let env = Env::start(&["alpha"]).await;
+    // A freshly bootstrapped management secret: no rotation is due.
+    env.mark_management_rotated("alpha").await;
     let cfg = Cfg::new(&["alpha"]);
     let mut daemon = env.start_daemon(&cfg).await;
     for _ in 0..3 {

@@ -16,9 +16,10 @@
 //!    check-and-set on that version, retrying a Vault that is down for a bounded time while the
 //!    secret exists only in memory. A failure here loses the secret and says so loudly.
 //! 5. Verify the stored secret with a one-shot token: its scope must be exactly the role, and a
-//!    read of the roles must work. Then invalidate the admin's token, drop the cached management
-//!    client (the next job rebuilds it from Vault), and let the instance's jobs that failed for
-//!    want of credentials run at once instead of waiting out their backoff.
+//!    read of the roles must work; mark it as just rotated in its rotation marker, so the
+//!    rotation job does not rotate it again at once. Then invalidate the admin's token, drop the
+//!    cached management client (the next job rebuilds it from Vault), and let the instance's
+//!    jobs that failed for want of credentials run at once instead of waiting out their backoff.
 //!
 //! Every step that changes Jamf or Vault is recorded in the change log (client id, Vault path
 //! and version; never a secret, never the admin's name or password), with the socket peer as
@@ -40,6 +41,7 @@ use warden_core::jamf::{
 use warden_core::protocol::{
     BootstrapRequest, BootstrapResponse, ErrorCode, ObjectChange, Response,
 };
+use warden_core::rotation::{keys, next_due};
 use warden_core::vault::{SecretMap, VaultError};
 
 use crate::jobs::client_config;
@@ -675,7 +677,70 @@ impl Bootstrap<'_> {
         tracing::info!(instance = %self.name(), client_id = %client_id, vault_path = %path, vault_version = version, "stored the new management secret");
 
         let verified = self.verify(&minted, role, &path, version).await?;
+        self.mark_rotated(version, &client_id, integration.id).await;
         Ok((client_id, version, verified))
+    }
+
+    /// Records the verified secret in the rotation marker as a finished rotation would (state
+    /// `ok`, when, which version), so the rotation schedule counts from this mint instead of
+    /// rotating the secret again at once as "never rotated by Warden". A failure only costs
+    /// that early rotation: logged, not fatal.
+    async fn mark_rotated(&mut self, version: u64, client_id: &str, jamf_id: i64) {
+        let vault = &self.shared.vault;
+        let path = &self.inst.credentials;
+        let written = async {
+            let mut custom = vault
+                .read_metadata(path)
+                .await?
+                .map(|m| m.custom)
+                .unwrap_or_default();
+            let now = self.shared.now();
+            let policy = crate::rotation::management_target(self.inst)
+                .client
+                .rotation;
+            let time = |t: chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            };
+            for key in [
+                keys::PENDING_SINCE,
+                keys::EXPIRES_AT,
+                keys::BASE_VERSION,
+                keys::SLOT,
+                keys::STORED_VERSION,
+                keys::LAST_ERROR,
+                keys::RECOVERY,
+                keys::ANOMALY,
+                keys::NEXT_DUE,
+            ] {
+                custom.remove(key);
+            }
+            if let Some(due) = next_due(&policy, Some(now), now) {
+                custom.insert(keys::NEXT_DUE.into(), time(due));
+            }
+            for (key, value) in [
+                (keys::STATE, "ok".to_string()),
+                (
+                    keys::DAEMON,
+                    self.shared.rotation.config().daemon_id.clone(),
+                ),
+                (keys::ATTEMPT, "1".into()),
+                (keys::VERSION, version.to_string()),
+                (keys::ROTATED_AT, time(now)),
+                (keys::STRATEGY, "single".into()),
+                (keys::CLIENT_ID, client_id.to_string()),
+                (keys::JAMF_ID, jamf_id.to_string()),
+            ] {
+                custom.insert(key.into(), value);
+            }
+            vault.write_custom_metadata(path, &custom).await
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::warn!(instance = %self.name(), error = %e, "could not record the bootstrap in the rotation marker; the rotation job will rotate the new secret once more");
+            self.notes.push(format!(
+                "the new secret could not be marked as just rotated ({e}); the next rotation job rotates it once more"
+            ));
+        }
     }
 
     /// Writes `data` with check-and-set `cas`, retrying while Vault is unavailable for at most

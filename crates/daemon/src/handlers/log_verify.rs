@@ -10,7 +10,7 @@ use crate::head::load_vault_head;
 use crate::shared::Shared;
 
 pub async fn handle(shared: &Arc<Shared>) -> Response {
-    let head = match load_vault_head(&shared.vault).await {
+    let head = match load_vault_head(&shared.vault, &shared.vault_head_path).await {
         Ok(Some(h)) => Some(h),
         Ok(None) => local_head(shared),
         Err(e) => {

@@ -8,7 +8,7 @@ use warden_core::changelog::Actor;
 use warden_core::protocol::{ErrorCode, Response, RotateRequest, RotateResponse};
 
 use crate::jobs::management_client;
-use crate::rotation::{self, MANAGEMENT_NAME};
+use crate::rotation::{self, MANAGEMENT_NAME, RunFailure};
 use crate::shared::Shared;
 
 pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: RotateRequest) -> Response {
@@ -43,7 +43,9 @@ pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: RotateRequest) 
     let shared2 = Arc::clone(shared);
     let instance = request.instance.clone();
     let task = shared.jobs_tracker.spawn(async move {
-        let jamf = management_client(&shared2, &instance).await?;
+        let jamf = management_client(&shared2, &instance)
+            .await
+            .map_err(|m| RunFailure::new(ErrorCode::Unavailable, m))?;
         let result = rotation::run_one(&shared2, &jamf, &target, actor, false).await;
         if target.client.name == MANAGEMENT_NAME {
             let _ = management_client(&shared2, &instance).await;
@@ -61,10 +63,7 @@ pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: RotateRequest) 
         Ok(Ok(None)) => {
             Response::error(ErrorCode::Internal, "the rotation ended without an outcome")
         }
-        Ok(Err(message)) if message.contains("locked") || message.contains("held by") => {
-            Response::error(ErrorCode::Conflict, message)
-        }
-        Ok(Err(message)) => Response::error(ErrorCode::Unavailable, message),
+        Ok(Err(failure)) => Response::error(failure.code, failure.message),
         Err(e) => Response::error(ErrorCode::Internal, format!("rotation task failed: {e}")),
     }
 }

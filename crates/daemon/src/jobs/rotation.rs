@@ -1,7 +1,8 @@
 //! The scheduled rotation job of one instance: finish any interrupted rotation, then rotate
 //! every declared client whose policy says it is due (schedule and/or maximum age), and
-//! Warden's own management client last. Stops starting new rotations once the daemon stops;
-//! a rotation in progress always runs to its end.
+//! Warden's own management client last. It starts only once start-up recovery has finished, so
+//! the two never recover the same client at once. Stops starting new rotations once the daemon
+//! stops; a rotation in progress always runs to its end.
 
 use std::sync::Arc;
 
@@ -21,6 +22,12 @@ pub async fn run(shared: &Arc<Shared>, instance: &str) -> Result<String, String>
     let actor = Actor::Schedule {
         job: format!("rotation:{instance}"),
     };
+    // Start-up recovery finishes interrupted rotations first: recovering the same client from
+    // two tasks at once would fail one of them on the other's in-process guard.
+    tokio::select! {
+        _ = shared.startup_recovery.cancelled() => {}
+        _ = shared.shutdown.cancelled() => {}
+    }
     let (mut rotated, mut recovered, mut failed) = (0u32, 0u32, Vec::new());
     for target in rotation::targets(&inst) {
         if shared.shutdown.is_cancelled() {

@@ -30,6 +30,8 @@ use warden_core::protocol::{Request, Response, StatusReport, connect};
 use warden_daemon::{Clock, Control, RunOptions, StartError};
 use warden_testkit::OpenBao;
 
+pub mod rotation;
+
 /// The built daemon.
 pub const WARDEND: &str = env!("CARGO_BIN_EXE_wardend");
 
@@ -323,13 +325,26 @@ impl Env {
         Some(serde_json::from_str(&text).expect("head anchor is JSON"))
     }
 
-    /// The head anchor kept in Vault.
+    /// The head anchor kept in Vault (per daemon, under `_warden/changelog-head/<daemon id>`;
+    /// this fixture runs one daemon per prefix).
     pub async fn vault_head(&self) -> Option<Head> {
+        let list = self
+            .bao
+            .api(
+                reqwest::Method::from_bytes(b"LIST").expect("LIST is a method"),
+                &format!("secret/metadata/{PREFIX}/_warden/changelog-head"),
+                None,
+            )
+            .await
+            .ok()?;
+        let keys = list["data"]["keys"].as_array()?;
+        assert_eq!(keys.len(), 1, "one daemon, one head anchor: {keys:?}");
+        let key = keys[0].as_str()?;
         let v = self
             .bao
             .api(
                 reqwest::Method::GET,
-                &format!("secret/data/{PREFIX}/_warden/changelog-head"),
+                &format!("secret/data/{PREFIX}/_warden/changelog-head/{key}"),
                 None,
             )
             .await
