@@ -192,8 +192,9 @@ pub async fn run_one(
 ) -> Result<Option<(RotationOutcome, u64)>, RunFailure> {
     let internal = |message: String| RunFailure::new(ErrorCode::Internal, message);
     let _critical = shared.critical.read().await;
+    let mut slot = None;
     if !recover_only {
-        shared
+        slot = shared
             .rotation_rate
             .acquire(shared.config().daemon.max_rotations_per_minute)
             .await;
@@ -228,6 +229,13 @@ pub async fn run_one(
         }
         Ok(None) => Ok(None),
         Err(e) => {
+            if !e.secret_changed()
+                && let Some(at) = slot
+            {
+                // nothing was minted: the attempt does not count against the rate limit, so a
+                // drifted instance cannot starve healthy ones
+                shared.rotation_rate.release(at).await;
+            }
             let failure = RunFailure::of(&e);
             let _ = shared.record(e.change_entry(actor, target)).await;
             tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
@@ -243,10 +251,18 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// Waits for a slot under `per_minute` (0 means no limit).
-    pub async fn acquire(&self, per_minute: u32) {
+    /// Gives back a slot taken by [`acquire`](Self::acquire) for an attempt that minted nothing.
+    pub async fn release(&self, at: Instant) {
+        let mut recent = self.recent.lock().await;
+        if let Some(i) = recent.iter().position(|t| *t == at) {
+            recent.remove(i);
+        }
+    }
+
+    /// Waits for a slot under `per_minute` (0 means no limit); returns the slot's time stamp.
+    pub async fn acquire(&self, per_minute: u32) -> Option<Instant> {
         if per_minute == 0 {
-            return;
+            return None;
         }
         loop {
             let wait = {
@@ -260,7 +276,7 @@ impl RateLimit {
                 }
                 if recent.len() < per_minute as usize {
                     recent.push_back(now);
-                    return;
+                    return Some(now);
                 }
                 recent
                     .front()
@@ -269,5 +285,36 @@ impl RateLimit {
             };
             tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn released_slots_do_not_count() {
+        let rl = RateLimit::default();
+        let a = rl.acquire(2).await.expect("a slot");
+        let _b = rl.acquire(2).await.expect("a slot");
+        assert_eq!(rl.recent.lock().await.len(), 2);
+        rl.release(a).await;
+        assert_eq!(rl.recent.lock().await.len(), 1);
+        // a third acquire fits again without waiting for the minute to pass
+        assert!(rl.acquire(2).await.is_some());
+        assert_eq!(rl.recent.lock().await.len(), 2);
+        assert!(rl.acquire(0).await.is_none(), "0 means no limit");
+    }
+
+    #[test]
+    fn daemon_id_is_stable_path_safe_and_per_state_dir() {
+        let a = daemon_id(std::path::Path::new("/var/lib/jamf-warden"));
+        assert_eq!(a, daemon_id(std::path::Path::new("/var/lib/jamf-warden")));
+        assert_ne!(a, daemon_id(std::path::Path::new("/var/lib/other")));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+            "{a}"
+        );
     }
 }
