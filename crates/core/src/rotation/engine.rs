@@ -349,3 +349,38 @@ impl Drop for ActiveGuard<'_> {
         active.remove(&self.key);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rotation::MemoryStore;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The daemon spawns rotations: their futures must be `Send` for every store and hook.
+    #[allow(dead_code)]
+    fn rotation_futures_are_send<S: SecretStore, H: StepHook>(
+        engine: &RotationEngine<S, H>,
+        jamf: &JamfClient,
+        target: &RotationTarget,
+    ) {
+        assert_send(&engine.rotate(jamf, target));
+        assert_send(&engine.recover(jamf, target));
+        assert_send(&engine.status(target));
+    }
+
+    #[test]
+    fn lock_ttl_outlasts_the_retry_budget() {
+        let mut c = RotationConfig::new("d", Arc::new(|| DateTime::<Utc>::UNIX_EPOCH));
+        assert_eq!(c.effective_lock_ttl(), Duration::from_secs(900));
+        c.store_retry_budget = Duration::from_secs(600);
+        assert_eq!(c.effective_lock_ttl(), Duration::from_secs(1320));
+        let engine = RotationEngine::new(MemoryStore::new(), c);
+        assert_eq!(
+            engine.expiry(DateTime::<Utc>::UNIX_EPOCH),
+            DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(1320)
+        );
+        let dbg = format!("{engine:?}");
+        assert!(dbg.contains("daemon_id: \"d\""), "{dbg}");
+    }
+}

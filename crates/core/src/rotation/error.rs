@@ -314,3 +314,49 @@ impl fmt::Display for VerifyFailure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_lowercase_and_say_what_happened() {
+        let e = RotationError::SecretLost {
+            client: "Inventory Sync".into(),
+            vault_path: "jamf-warden/x".into(),
+            attempts: 7,
+            elapsed: Duration::from_secs(300),
+            source: VaultError::Unavailable {
+                address: "http://127.0.0.1:8200".into(),
+                detail: "connect failed".into(),
+            },
+        };
+        let msg = e.to_string();
+        assert!(msg.starts_with("secret lost: "), "{msg}");
+        assert!(msg.contains("recovery rotates again"));
+        assert!(e.secret_changed() && e.needs_recovery());
+        let e = RotationError::Preflight {
+            client: "c".into(),
+            failure: PreflightFailure::Disabled { name: "c".into() },
+        };
+        assert!(e.to_string().contains("nothing was changed"));
+        assert!(!e.secret_changed());
+        let e = RotationError::Locked {
+            client: "c".into(),
+            holder: "d2".into(),
+            since: DateTime::<Utc>::UNIX_EPOCH,
+            expires_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        assert!(e.to_string().contains("daemon d2"));
+        let f = VerifyFailure::ScopeMismatch {
+            expected: vec!["1".into()],
+            got: vec!["1".into(), "2".into()],
+        };
+        assert!(f.secret_is_bad());
+        assert!(!VerifyFailure::Unavailable { detail: "x".into() }.secret_is_bad());
+        assert_eq!(
+            f.to_string(),
+            "the token's roles [1, 2] are not the declared roles [1]"
+        );
+    }
+}

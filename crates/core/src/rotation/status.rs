@@ -149,3 +149,106 @@ impl fmt::Display for SecretStatus {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ClientRotation, DesiredClient};
+    use crate::rotation::{MemoryStore, keys};
+    use crate::schedule::Schedule;
+    use chrono::TimeZone;
+    use std::collections::BTreeMap;
+
+    fn target(strategy: RotationStrategy) -> RotationTarget {
+        RotationTarget::new(
+            "acme",
+            DesiredClient {
+                name: "Inventory Sync".into(),
+                roles: vec!["Inventory Read".into()],
+                enabled: true,
+                token_lifetime: 300,
+                owner: "o".into(),
+                purpose: "p".into(),
+                vault_path: "instances/acme/clients/inventory-sync".into(),
+                rotation: ClientRotation {
+                    schedule: Schedule::parse("0 4 * * SUN", None).unwrap(),
+                    max_age: Some(Duration::from_secs(3 * 86_400)),
+                    strategy,
+                },
+                source: Default::default(),
+            },
+        )
+    }
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn never_rotated_is_due_and_renders() {
+        let s = MemoryStore::new();
+        let st = secret_status(&s, &target(RotationStrategy::Single), at(3, 12))
+            .await
+            .unwrap();
+        assert_eq!(st.state, SecretState::Never);
+        assert_eq!((st.version, st.rotated_at, st.age), (None, None, None));
+        assert!(st.due);
+        assert_eq!(st.next_due, Some(at(3, 12)));
+        assert_eq!(
+            st.to_string(),
+            "Inventory Sync  never (due)  v-  rotated -  next due 2026-03-03T12:00:00Z  single  instances/acme/clients/inventory-sync"
+        );
+    }
+
+    #[tokio::test]
+    async fn ok_and_pending_states_render() {
+        let s = MemoryStore::new();
+        let t = target(RotationStrategy::Alternating);
+        let mut m = BTreeMap::new();
+        m.insert(keys::STATE.to_string(), "ok".to_string());
+        m.insert(
+            keys::ROTATED_AT.to_string(),
+            "2026-03-02T10:00:00Z".to_string(),
+        );
+        m.insert(keys::CURRENT.to_string(), "b".to_string());
+        m.insert(keys::DAEMON.to_string(), "d1".to_string());
+        s.write_custom_metadata(t.vault_path(), &m).await.unwrap();
+        let st = secret_status(&s, &t, at(3, 12)).await.unwrap();
+        assert_eq!(st.state, SecretState::Ok);
+        assert!(!st.due);
+        // max_age (3 days) is before the schedule's next Sunday slot
+        assert_eq!(st.next_due, Some(at(5, 10)));
+        assert_eq!(st.current_slot, Some(Slot::B));
+        assert_eq!(st.age, Some(Duration::from_secs(26 * 3600)));
+        assert_eq!(
+            st.to_string(),
+            "Inventory Sync  ok  v-  rotated 2026-03-02T10:00:00Z (1d2h ago)  next due 2026-03-05T10:00:00Z  alternating/b  instances/acme/clients/inventory-sync"
+        );
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["age_secs"], 26 * 3600);
+        assert_eq!(json["current_slot"], "b");
+
+        m.insert(keys::STATE.to_string(), "pending".to_string());
+        m.insert(
+            keys::PENDING_SINCE.to_string(),
+            "2026-03-03T11:59:00Z".to_string(),
+        );
+        m.insert(keys::LAST_ERROR.to_string(), "mint failed".to_string());
+        s.write_custom_metadata(t.vault_path(), &m).await.unwrap();
+        let st = secret_status(&s, &t, at(3, 12)).await.unwrap();
+        assert!(st.due, "an unfinished rotation is due for recovery");
+        let line = st.to_string();
+        assert!(
+            line.ends_with("in progress since 2026-03-03T11:59:00Z by d1  last error: mint failed"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn ages_are_short() {
+        assert_eq!(fmt_age(Duration::from_secs(42)), "42s");
+        assert_eq!(fmt_age(Duration::from_secs(7 * 60 + 5)), "7m");
+        assert_eq!(fmt_age(Duration::from_secs(5 * 3600 + 12 * 60)), "5h12m");
+        assert_eq!(fmt_age(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d4h");
+    }
+}
