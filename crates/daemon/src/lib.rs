@@ -1,5 +1,5 @@
 //! wardend: the Jamf Warden daemon. `main.rs` parses arguments and wires signals; everything
-//! else is here so that tests can call [`run`] with their own [`Control`].
+//! else is here so that tests can call [`run()`] with their own [`Control`].
 
 mod handlers;
 mod head;

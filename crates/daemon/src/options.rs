@@ -11,7 +11,7 @@ use warden_core::rotation::Step;
 /// The source of "now" for scheduling and records. Tests pass a controllable clock.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// Options of [`run`](crate::run).
+/// Options of [`run()`](crate::run()).
 #[derive(Clone)]
 pub struct RunOptions {
     /// "Now".
