@@ -4,6 +4,7 @@
 
 pub mod changelog;
 pub mod config;
+pub mod drift;
 pub mod jamf;
 pub mod protocol;
 pub mod rotation;

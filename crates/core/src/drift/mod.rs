@@ -1,0 +1,191 @@
+//! Desired state against live state: validation, drift detection, the ordered change plan,
+//! `terraform plan`-style rendering and `import` (live state as a desired-state file).
+//!
+//! Everything here is pure: the caller fetches the live state ([`Live`]) and applies the
+//! [`Plan`]. Scope rules:
+//!
+//! - Warden manages what the desired state declares. Other live roles and clients are reported
+//!   as unmanaged and only deleted when the instance sets `prune = true`.
+//! - `NATIVE_APP_OAUTH` clients, and undeclared roles that such a client uses (Jamf's own app
+//!   roles), are foreign: never touched, listed in [`DriftReport::foreign`].
+//! - A role declared `external = true` exists in Jamf but is not managed: its privileges never
+//!   drift.
+//!
+//! Names are matched exactly (Jamf's case-insensitive uniqueness is checked by the config
+//! merge); privileges and client roles compare as sets, since Jamf reorders them.
+
+mod detect;
+mod import;
+mod plan;
+mod render;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_plan;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::jamf::{ApiIntegration, ApiRole, AppType};
+
+pub use detect::detect;
+pub use import::import;
+pub use plan::{Action, Plan, PlanBody, PlanStep, plan};
+pub use render::{render_plan, render_report};
+pub use validate::{ValidationError, suggest, validate};
+
+/// Jamf's token lifetime when a client has none (`accessTokenLifetimeSeconds` omitted).
+pub const DEFAULT_TOKEN_LIFETIME: i64 = 300;
+
+/// The live state of one instance, as fetched from Jamf.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Live {
+    /// Every API role.
+    pub roles: Vec<ApiRole>,
+    /// Every API integration.
+    pub clients: Vec<ApiIntegration>,
+    /// The instance's privilege catalogue.
+    pub privileges: Vec<String>,
+}
+
+impl Live {
+    /// The role called exactly `name`.
+    pub fn role(&self, name: &str) -> Option<&ApiRole> {
+        self.roles.iter().find(|r| r.display_name == name)
+    }
+
+    /// The client called exactly `name`.
+    pub fn client(&self, name: &str) -> Option<&ApiIntegration> {
+        self.clients.iter().find(|c| c.display_name == name)
+    }
+
+    /// Names of the foreign roles: used by a `NATIVE_APP_OAUTH` client and not declared
+    /// (`declared` says whether a role name is declared).
+    pub fn foreign_roles(&self, declared: impl Fn(&str) -> bool) -> BTreeSet<String> {
+        self.clients
+            .iter()
+            .filter(|c| is_foreign_client(c))
+            .flat_map(|c| c.authorization_scopes.iter())
+            .filter(|r| !declared(r))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Whether a live client belongs to a Jamf app and is never touched.
+pub fn is_foreign_client(client: &ApiIntegration) -> bool {
+    client.app_type == AppType::NativeAppOauth
+}
+
+/// A client's effective token lifetime.
+pub fn lifetime(client: &ApiIntegration) -> i64 {
+    client
+        .access_token_lifetime_seconds
+        .unwrap_or(DEFAULT_TOKEN_LIFETIME)
+}
+
+/// What kind of object an item is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// An API role.
+    Role,
+    /// An API client (integration).
+    Client,
+}
+
+impl ObjectKind {
+    /// `"role"` or `"client"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Role => "role",
+            ObjectKind::Client => "client",
+        }
+    }
+}
+
+/// A kind of difference between desired and live state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// Declared but absent in Jamf.
+    Missing,
+    /// Present in Jamf but not declared (and not foreign).
+    Unmanaged,
+    /// Privileges the role should have but lacks (`after` lists them).
+    PrivilegesAdded,
+    /// Privileges the role has but should not (`before` lists them).
+    PrivilegesRemoved,
+    /// Roles the client should hold but lacks (`after` lists them).
+    RolesAdded,
+    /// Roles the client holds but should not (`before` lists them).
+    RolesRemoved,
+    /// `enabled` differs.
+    EnabledChanged,
+    /// `accessTokenLifetimeSeconds` differs.
+    LifetimeChanged,
+    /// An enabled declared client has no secret (`appType` `NONE`).
+    NoSecret,
+    /// A declared client's secret was never rotated by Warden.
+    NeverRotated,
+}
+
+impl DriftKind {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftKind::Missing => "missing",
+            DriftKind::Unmanaged => "unmanaged",
+            DriftKind::PrivilegesAdded => "privileges_added",
+            DriftKind::PrivilegesRemoved => "privileges_removed",
+            DriftKind::RolesAdded => "roles_added",
+            DriftKind::RolesRemoved => "roles_removed",
+            DriftKind::EnabledChanged => "enabled_changed",
+            DriftKind::LifetimeChanged => "lifetime_changed",
+            DriftKind::NoSecret => "no_secret",
+            DriftKind::NeverRotated => "never_rotated",
+        }
+    }
+}
+
+/// One difference, with the field's value before (live) and after (desired).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftItem {
+    /// What differs.
+    pub kind: DriftKind,
+    /// Role or client.
+    pub object: ObjectKind,
+    /// The object's display name.
+    pub name: String,
+    /// The field concerned (`privileges`, `roles`, `enabled`, `token_lifetime`, `secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The live value (for set changes: the members to remove).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<serde_json::Value>,
+    /// The desired value (for set changes: the members to add).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<serde_json::Value>,
+    /// Whether applying the plan acts on it (false: reported only, e.g. unmanaged without
+    /// prune, or a missing external role).
+    pub managed: bool,
+}
+
+/// Every difference of one instance.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    /// Differences, roles first, in desired then live order.
+    pub items: Vec<DriftItem>,
+    /// Foreign objects left alone, as `role "Name"` or `client "Name"`.
+    pub foreign: Vec<String>,
+}
+
+impl DriftReport {
+    /// Whether desired and live state agree.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}

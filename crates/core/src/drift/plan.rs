@@ -1,0 +1,221 @@
+//! The ordered list of Jamf calls that brings the live state to the desired state.
+//!
+//! Order, shaped by Jamf's rules (API-NOTES §6.3):
+//! 1. create roles (a new client's roles must exist first);
+//! 2. update role privileges (effective at once, no rotation needed);
+//! 3. create clients, each followed by a secret rotation if enabled (a new client has none);
+//! 4. update clients, followed by a rotation when the roles changed (a scope change only takes
+//!    effect with a new secret) or the client is enabled without a secret; disabling revokes the
+//!    secret, which the step's note says;
+//! 5. delete unmanaged clients (prune only);
+//! 6. delete unmanaged roles (prune only), after every client that used them has been updated
+//!    or deleted (409 otherwise); a role some remaining client still uses is kept.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Live, is_foreign_client, lifetime};
+use crate::config::{DesiredClient, DesiredState};
+use crate::jamf::{ApiIntegration, ApiIntegrationRequest, ApiRoleRequest, AppType, privilege_set};
+
+/// What a step does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `POST /api/v1/api-roles`.
+    CreateRole,
+    /// `PUT /api/v1/api-roles/{id}`.
+    UpdateRole,
+    /// `POST /api/v1/api-integrations`.
+    CreateClient,
+    /// `PUT /api/v1/api-integrations/{id}`.
+    UpdateClient,
+    /// `POST /api/v1/api-integrations/{id}/client-credentials`, storing the secret in Vault.
+    RotateSecret,
+    /// `DELETE /api/v1/api-integrations/{id}`.
+    DeleteClient,
+    /// `DELETE /api/v1/api-roles/{id}`.
+    DeleteRole,
+}
+
+/// A request body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanBody {
+    /// For role creates and updates.
+    Role(ApiRoleRequest),
+    /// For client creates and updates.
+    Client(ApiIntegrationRequest),
+}
+
+/// One Jamf call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStep {
+    /// What to do.
+    pub action: Action,
+    /// The role's or client's display name.
+    pub name: String,
+    /// The live id (role ids are strings of digits; client ids are rendered as strings), if the
+    /// object exists already. A rotation after a create has none: use the created id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The request body, for creates and updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<PlanBody>,
+    /// Why, or a consequence worth knowing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The steps, in the order they must run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Steps in order.
+    pub steps: Vec<PlanStep>,
+}
+
+impl Plan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// The plan that makes `live` match `desired`; `prune` adds deletions of unmanaged objects.
+/// Foreign objects and external roles are never part of it. Secrets that exist but were never
+/// rotated by Warden are left to the rotation scheduler.
+pub fn plan(desired: &DesiredState, live: &Live, prune: bool) -> Plan {
+    let mut steps = Vec::new();
+    let mut role_updates = Vec::new();
+    for role in desired.roles.iter().filter(|r| !r.external) {
+        let body = Some(PlanBody::Role(ApiRoleRequest {
+            display_name: role.name.clone(),
+            privileges: role.privileges.clone(),
+        }));
+        match live.role(&role.name) {
+            None => steps.push(step(Action::CreateRole, &role.name, None, body, None)),
+            Some(have) if !have.same_privileges(&role.privileges) => {
+                let id = Some(have.id.clone());
+                role_updates.push(step(Action::UpdateRole, &role.name, id, body, None));
+            }
+            Some(_) => {}
+        }
+    }
+    steps.extend(role_updates);
+    let mut creates = Vec::new();
+    let mut updates = Vec::new();
+    for client in &desired.clients {
+        match live.client(&client.name) {
+            None => {
+                let body = Some(PlanBody::Client(request(client)));
+                creates.push(step(Action::CreateClient, &client.name, None, body, None));
+                if client.enabled {
+                    let note = Some("initial secret for the new client".to_owned());
+                    creates.push(step(Action::RotateSecret, &client.name, None, None, note));
+                }
+            }
+            Some(have) if is_foreign_client(have) => {}
+            Some(have) => update_client(&mut updates, client, have),
+        }
+    }
+    steps.extend(creates);
+    steps.extend(updates);
+    if prune {
+        prune_steps(desired, live, &mut steps);
+    }
+    Plan { steps }
+}
+
+fn update_client(steps: &mut Vec<PlanStep>, client: &DesiredClient, have: &ApiIntegration) {
+    let roles_changed = privilege_set(&client.roles) != have.scope_set();
+    let changed = roles_changed
+        || client.enabled != have.enabled
+        || i64::from(client.token_lifetime) != lifetime(have);
+    let id = Some(have.id.to_string());
+    if changed {
+        let note = (!client.enabled && have.enabled).then(|| {
+            "disabling revokes the client's secret (appType becomes NONE); enabling it again \
+             needs a new secret"
+                .to_owned()
+        });
+        let body = Some(PlanBody::Client(request(client)));
+        steps.push(step(
+            Action::UpdateClient,
+            &client.name,
+            id.clone(),
+            body,
+            note,
+        ));
+    }
+    if !client.enabled {
+        return;
+    }
+    let note = if !have.enabled || have.app_type == AppType::None {
+        Some("the client has no secret")
+    } else if roles_changed {
+        Some("a role change takes effect only with a new secret")
+    } else {
+        None
+    };
+    if let Some(note) = note {
+        steps.push(step(
+            Action::RotateSecret,
+            &client.name,
+            id,
+            None,
+            Some(note.to_owned()),
+        ));
+    }
+}
+
+fn prune_steps(desired: &DesiredState, live: &Live, steps: &mut Vec<PlanStep>) {
+    let mut remaining: Vec<Vec<String>> = Vec::new();
+    for client in &live.clients {
+        if is_foreign_client(client) {
+            remaining.push(client.authorization_scopes.clone());
+        } else if let Some(want) = desired.client(&client.display_name) {
+            remaining.push(want.roles.clone());
+        } else {
+            let id = Some(client.id.to_string());
+            let name = &client.display_name;
+            steps.push(step(Action::DeleteClient, name, id, None, None));
+        }
+    }
+    let still_used: BTreeSet<&str> = remaining.iter().flatten().map(String::as_str).collect();
+    let foreign = live.foreign_roles(|n| desired.role(n).is_some());
+    for role in &live.roles {
+        let name = role.display_name.as_str();
+        if desired.role(name).is_some() || foreign.contains(name) || still_used.contains(name) {
+            continue;
+        }
+        let id = Some(role.id.clone());
+        steps.push(step(Action::DeleteRole, name, id, None, None));
+    }
+}
+
+/// The full-replace request for a desired client.
+fn request(client: &DesiredClient) -> ApiIntegrationRequest {
+    ApiIntegrationRequest {
+        authorization_scopes: client.roles.clone(),
+        display_name: client.name.clone(),
+        enabled: Some(client.enabled),
+        access_token_lifetime_seconds: Some(i64::from(client.token_lifetime)),
+    }
+}
+
+fn step(
+    action: Action,
+    name: &str,
+    id: Option<String>,
+    body: Option<PlanBody>,
+    note: Option<String>,
+) -> PlanStep {
+    PlanStep {
+        action,
+        name: name.to_owned(),
+        id,
+        body,
+        note,
+    }
+}

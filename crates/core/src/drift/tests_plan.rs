@@ -1,0 +1,268 @@
+//! Plan ordering rules, and plans applied to a simulated Jamf that enforces its rules.
+
+use std::collections::BTreeSet;
+
+use super::tests::{d_client, d_role, desired, l_client, l_role, matching_live, strings};
+use super::*;
+use crate::config::DesiredState;
+use crate::jamf::{ApiIntegration, ApiRole, AppType};
+
+/// Applies `plan` to `live` the way Jamf would, failing on what Jamf rejects (unknown role
+/// names, deleting a role in use, rotating a disabled client). Returns the rotated clients.
+fn apply(live: &mut Live, plan: &Plan) -> BTreeSet<String> {
+    let mut rotated = BTreeSet::new();
+    for step in &plan.steps {
+        let name = step.name.as_str();
+        match (&step.action, &step.body) {
+            (Action::CreateRole | Action::UpdateRole, Some(PlanBody::Role(body))) => {
+                if step.action == Action::CreateRole {
+                    assert!(live.role(name).is_none(), "400: duplicate role {name}");
+                    let id = (live.roles.len() + 100).to_string();
+                    live.roles.push(ApiRole {
+                        id,
+                        display_name: name.into(),
+                        privileges: vec![],
+                    });
+                }
+                let role = live
+                    .roles
+                    .iter_mut()
+                    .find(|r| r.display_name == name)
+                    .unwrap();
+                assert!(
+                    step.id.as_ref().is_none_or(|id| *id == role.id),
+                    "wrong role id"
+                );
+                role.privileges = body.privileges.clone();
+            }
+            (Action::CreateClient | Action::UpdateClient, Some(PlanBody::Client(body))) => {
+                for role in &body.authorization_scopes {
+                    assert!(
+                        live.role(role).is_some(),
+                        "400: client {name} uses unknown role {role}"
+                    );
+                }
+                assert!(!body.authorization_scopes.is_empty());
+                if step.action == Action::CreateClient {
+                    let id = i64::try_from(live.clients.len()).unwrap() + 100;
+                    live.clients.push(ApiIntegration {
+                        id,
+                        authorization_scopes: vec![],
+                        display_name: name.into(),
+                        enabled: false,
+                        access_token_lifetime_seconds: None,
+                        app_type: AppType::None,
+                        client_id: format!("uuid-{id}"),
+                    });
+                }
+                let client = live
+                    .clients
+                    .iter_mut()
+                    .find(|c| c.display_name == name)
+                    .unwrap();
+                assert_ne!(
+                    client.app_type,
+                    AppType::NativeAppOauth,
+                    "foreign client touched"
+                );
+                client.authorization_scopes = body.authorization_scopes.clone();
+                client.enabled = body.enabled.unwrap_or(false);
+                client.access_token_lifetime_seconds = body.access_token_lifetime_seconds;
+                if !client.enabled {
+                    client.app_type = AppType::None;
+                }
+            }
+            (Action::RotateSecret, None) => {
+                let client = live
+                    .clients
+                    .iter_mut()
+                    .find(|c| c.display_name == name)
+                    .unwrap();
+                assert!(client.enabled, "400: rotating disabled client {name}");
+                client.app_type = AppType::ClientCredentials;
+                rotated.insert(name.to_owned());
+            }
+            (Action::DeleteClient, None) => {
+                let c = live.client(name).unwrap();
+                assert_ne!(
+                    c.app_type,
+                    AppType::NativeAppOauth,
+                    "foreign client deleted"
+                );
+                live.clients.retain(|c| c.display_name != name);
+            }
+            (Action::DeleteRole, None) => {
+                let users: Vec<_> = live
+                    .clients
+                    .iter()
+                    .filter(|c| c.authorization_scopes.iter().any(|r| r == name))
+                    .collect();
+                assert!(users.is_empty(), "409: role {name} in use by {users:?}");
+                live.roles.retain(|r| r.display_name != name);
+            }
+            other => panic!("malformed step {other:?}"),
+        }
+    }
+    rotated
+}
+
+fn actions(plan: &Plan) -> Vec<(Action, &str)> {
+    plan.steps
+        .iter()
+        .map(|s| (s.action, s.name.as_str()))
+        .collect()
+}
+
+/// A live state that differs from [`desired`] in every way a plan handles.
+fn drifted() -> (DesiredState, Live) {
+    let mut desired = desired();
+    desired.roles.push(d_role("C", &["Read Users"]));
+    desired.clients.push(d_client("New", &["C"]));
+    desired.clients.push(d_client("Off", &["B"]));
+    desired.clients[2].enabled = false;
+    desired.clients[0].roles = strings(&["B", "C"]);
+    let mut live = matching_live();
+    live.roles[1].privileges = strings(&["Read Computers"]);
+    live.roles.push(l_role("5", "Stray", &["Read Users"]));
+    live.clients
+        .push(l_client(2, "Other", &["Stray"], AppType::ClientCredentials));
+    live.clients
+        .push(l_client(3, "Off", &["B"], AppType::ClientCredentials));
+    // Sync drops A; A stays declared. Sync also used Stray, which prune removes.
+    live.clients[0].authorization_scopes = strings(&["A", "Stray"]);
+    (desired, live)
+}
+
+#[test]
+fn plan_order_and_notes() {
+    let (desired, live) = drifted();
+    let plan = plan(&desired, &live, true);
+    use Action::*;
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (CreateRole, "C"),
+            (UpdateRole, "B"),
+            (CreateClient, "New"),
+            (RotateSecret, "New"),
+            (UpdateClient, "Sync"),
+            (RotateSecret, "Sync"),
+            (UpdateClient, "Off"),
+            (DeleteClient, "Other"),
+            (DeleteRole, "Stray"),
+        ]
+    );
+    let note = |i: usize| plan.steps[i].note.clone().unwrap_or_default();
+    assert!(note(5).contains("role change takes effect only with a new secret"));
+    assert!(note(6).contains("disabling revokes"));
+    assert_eq!(plan.steps[4].id.as_deref(), Some("1"));
+    assert_eq!(plan.steps[8].id.as_deref(), Some("5"));
+    let text = render_plan(&plan, false);
+    for line in [
+        "  1. + create role \"C\"",
+        "  2. ~ update role \"B\" (id 2)",
+        "  4. ~ rotate secret of client \"New\"",
+        "       note: disabling revokes",
+        "  9. - delete role \"Stray\" (id 5)",
+        "Plan: 2 to create, 5 to change, 2 to delete.",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(render_plan(&plan, true).contains("\x1b[31m-\x1b[0m delete role"));
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(json["steps"][1]["action"], "update_role");
+    assert_eq!(json["steps"][1]["body"]["role"]["displayName"], "B");
+}
+
+#[test]
+fn without_prune_unmanaged_and_foreign_are_untouched() {
+    let (desired, live) = drifted();
+    let plan = plan(&desired, &live, false);
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| !matches!(s.action, Action::DeleteClient | Action::DeleteRole))
+    );
+    assert!(plan.steps.iter().all(|s| {
+        !["Jamf Teacher", "Teacher", "Jamf Reset", "Other", "Stray"].contains(&s.name.as_str())
+    }));
+    let mut simulated = live.clone();
+    let rotated = apply(&mut simulated, &plan);
+    assert!(simulated.client("Other").is_some() && simulated.role("Stray").is_some());
+    let all = |n: &str| rotated.contains(n) || n == "Sync" || n == "Off";
+    let report = detect(&desired, &simulated, &all, false);
+    assert_eq!(
+        report.items.len(),
+        2,
+        "only the unmanaged remain: {report:?}"
+    );
+    assert!(
+        report
+            .items
+            .iter()
+            .all(|i| i.kind == DriftKind::Unmanaged && !i.managed)
+    );
+}
+
+#[test]
+fn applied_plan_leaves_no_drift_and_second_plan_is_empty() {
+    let (desired, mut live) = drifted();
+    let before = live.clone();
+    let first = plan(&desired, &live, true);
+    let rotated = apply(&mut live, &first);
+    assert_eq!(
+        rotated,
+        BTreeSet::from(["New".to_owned(), "Sync".to_owned()])
+    );
+    let report = detect(&desired, &live, &|n: &str| rotated.contains(n), true);
+    assert!(report.is_empty(), "{report:?}");
+    assert!(plan(&desired, &live, true).is_empty());
+    // Foreign objects survived unchanged.
+    assert_eq!(live.client("Jamf Teacher"), before.client("Jamf Teacher"));
+    assert_eq!(live.role("Teacher"), before.role("Teacher"));
+    assert!(render_plan(&Plan::default(), false).starts_with("No changes"));
+}
+
+#[test]
+fn role_in_use_by_kept_client_is_not_deleted() {
+    // A role that a client keeps after the plan is never deleted, even with prune: here a
+    // (not validated) desired client still references the undeclared role.
+    let mut desired = desired();
+    desired.clients[0].roles = strings(&["A", "Stray"]);
+    let mut live = matching_live();
+    live.roles.push(l_role("5", "Stray", &["Read Users"]));
+    live.clients[0].authorization_scopes.push("Stray".into());
+    let plan = plan(&desired, &live, true);
+    assert!(plan.is_empty(), "{plan:?}");
+    // A role used by a Jamf app client is foreign, never deleted.
+    let mut live = matching_live();
+    live.roles.push(l_role("5", "Stray", &["Read Users"]));
+    live.clients[1].authorization_scopes.push("Stray".into());
+    assert!(super::plan(&self::desired(), &live, true).is_empty());
+}
+
+#[test]
+fn enabling_a_disabled_client_rotates_after_update() {
+    let desired = desired();
+    let mut live = matching_live();
+    live.clients[0].enabled = false;
+    live.clients[0].app_type = AppType::None;
+    let p = plan(&desired, &live, false);
+    assert_eq!(
+        actions(&p),
+        vec![
+            (Action::UpdateClient, "Sync"),
+            (Action::RotateSecret, "Sync")
+        ]
+    );
+    assert!(
+        p.steps[1]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no secret")
+    );
+    live.clients[0].enabled = true;
+    let p = plan(&desired, &live, false);
+    assert_eq!(actions(&p), vec![(Action::RotateSecret, "Sync")]);
+}
