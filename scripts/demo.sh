@@ -133,6 +133,11 @@ code_old=$(token_with "$cid" "$old"); code_new=$(token_with "$cid" "$new")
 echo "  old secret: HTTP $code_old (Jamf invalidated it); new secret from OpenBao: HTTP $code_new"
 [ "$code_old" = 401 ] && [ "$code_new" = 200 ] || die "rotation did not replace the secret as expected"
 unset old new
+say "wardenctl drift (exit 1: drift found)"
+ctl drift || true
+say "wardenctl plan drifty (what apply would do; read-only)"
+ctl plan drifty || true
+
 say "wardenctl reload (SIGHUP does the same)"
 ctl reload || echo "  (reload needs your uid in daemon.admin_uids of config/demo.toml)"
 say "wardenctl log tail"

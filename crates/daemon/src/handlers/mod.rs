@@ -1,6 +1,7 @@
 //! One handler per request, one file per handler.
 
 mod bootstrap;
+mod drift;
 mod instances;
 mod log_tail;
 mod log_verify;
@@ -28,6 +29,8 @@ pub async fn handle(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Resp
         Request::LogTail(r) => log_tail::handle(shared, r.n).await,
         Request::LogVerify => log_verify::handle(shared).await,
         Request::Bootstrap(r) => bootstrap::handle(shared, actor(peer), r).await,
+        Request::Drift(r) => drift::drift(shared, r.instance).await,
+        Request::Plan(r) => drift::plan(shared, r.instance).await,
         Request::Secrets(r) => secrets::handle(shared, r.instance).await,
         Request::Rotate(r) => rotate::handle(shared, actor(peer), r).await,
         other => unsupported::handle(&other),
