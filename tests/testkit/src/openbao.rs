@@ -99,10 +99,16 @@ impl OpenBao {
     /// Starts a dev server and waits until `GET /v1/sys/health` answers 200.
     /// Panics are left to the caller: this returns an error with context instead.
     pub async fn start() -> anyhow::Result<OpenBao> {
+        Self::start_with_config(None).await
+    }
+
+    /// As [`OpenBao::start`], with an extra server `-config` file (HCL), e.g. declaring an audit
+    /// device: OpenBao 2.x refuses to enable audit devices over its API.
+    pub async fn start_with_config(config: Option<&Path>) -> anyhow::Result<OpenBao> {
         let bin = bao_bin()?;
         let mut last_err = None;
         for _ in 0..3 {
-            match Self::try_start(&bin).await {
+            match Self::try_start(&bin, config).await {
                 Ok(b) => return Ok(b),
                 Err(e) => last_err = Some(e),
             }
@@ -110,7 +116,7 @@ impl OpenBao {
         Err(last_err.unwrap_or_else(|| anyhow::anyhow!("openbao did not start")))
     }
 
-    async fn try_start(bin: &Path) -> anyhow::Result<OpenBao> {
+    async fn try_start(bin: &Path, config: Option<&Path>) -> anyhow::Result<OpenBao> {
         let port = free_port()?;
         let root_token = random_token();
         let home = tempfile::tempdir().context("creating a HOME for openbao")?;
@@ -123,6 +129,7 @@ impl OpenBao {
                 &format!("-dev-root-token-id={root_token}"),
                 &format!("-dev-listen-address=127.0.0.1:{port}"),
             ])
+            .args(config.map(|c| format!("-config={}", c.display())))
             .env_clear()
             .env("HOME", home.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -25,7 +25,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write as _};
-use std::net::TcpListener;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
@@ -38,13 +37,11 @@ use clap::Parser;
 use jamf_sim::{Sim, SimInstance, SimOptions};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 use warden_core::config::Config;
 use warden_core::config::defaults::MAX_ROTATIONS_PER_MINUTE_MAX;
 use warden_core::protocol::{JobKind, Request, Response, StatusReport, connect};
-use warden_testkit::openbao::{bao_bin, workspace_root};
+use warden_testkit::openbao::{OpenBao, workspace_root};
 
 /// Vault KV v2 mount and path prefix of the benchmark.
 const KV_MOUNT: &str = "secret";
@@ -269,7 +266,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let load_after = loadavg();
     let memory = proc_memory(daemon.pid())?;
     let daemon_cpu = proc_cpu_secs(daemon.pid())?;
-    let bao_cpu = proc_cpu_secs(bao.child.pid())?;
+    let bao_cpu = proc_cpu_secs(bao.server.pid())?;
     let own_cpu = proc_cpu_secs(std::process::id())?;
     let audit_end = bao.audit_log.as_deref().map(file_len).transpose()?;
     let jamf = JamfTally::collect(&fleet);
@@ -505,13 +502,10 @@ impl Drop for ChildGuard {
 // OpenBao with a file audit device
 // ---------------------------------------------------------------------------------------------
 
-/// A dev OpenBao on a free loopback port with a random root token and a file audit device.
-///
-/// Not the `warden_testkit::OpenBao` fixture: OpenBao 2.x refuses to enable audit devices over
-/// the API ("use declarative, config-based audit device management instead"), so the server is
-/// started with an extra `-config` file declaring the device, which the fixture cannot pass.
+/// A dev OpenBao (the test fixture) with, unless `--no-audit`, a file audit device declared in
+/// an extra `-config` file: OpenBao 2.x refuses to enable audit devices over the API.
 struct Bao {
-    child: ChildGuard,
+    server: OpenBao,
     api: VaultApi,
     /// `None` when started without the audit device.
     audit_log: Option<PathBuf>,
@@ -527,7 +521,6 @@ struct VaultApi {
 
 impl Bao {
     async fn start(dir: &Path, audit: bool) -> anyhow::Result<Bao> {
-        let bin = bao_bin()?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let audit_log = dir.join("audit.log");
         let hcl = dir.join("audit.hcl");
@@ -541,56 +534,18 @@ impl Bao {
             )
             .with_context(|| format!("writing {}", hcl.display()))?;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .context("finding a free loopback port")?
-            .port();
-        let token = format!("bench-{}", random_string(24));
-        let log = create(&dir.join("bao.log"))?;
-        let child = Command::new(&bin)
-            .args(["server", "-dev", "-dev-no-store-token"])
-            .arg(format!("-dev-root-token-id={token}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .args(audit.then(|| format!("-config={}", hcl.display())))
-            .env_clear()
-            .env("HOME", dir)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {} server -dev", bin.display()))?;
-        let mut bao = Bao {
-            child: ChildGuard::new("openbao", child),
+        let server = OpenBao::start_with_config(audit.then_some(hcl.as_path())).await?;
+        let bao = Bao {
             api: VaultApi {
-                addr: format!("http://127.0.0.1:{port}"),
-                token,
+                addr: server.addr().to_string(),
+                token: server.root_token().to_string(),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()?,
             },
+            server,
             audit_log: audit.then_some(audit_log),
         };
-        let start = Instant::now();
-        loop {
-            if let Some(s) = bao.child.try_wait()? {
-                bail!(
-                    "openbao exited at start ({s}); see {}",
-                    dir.join("bao.log").display()
-                );
-            }
-            if let Ok(r) = bao.api.http.get(bao.api.url("sys/health")).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            ensure!(
-                start.elapsed() < Duration::from_secs(30),
-                "openbao did not become healthy in 30 s; see {}",
-                dir.join("bao.log").display()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         if audit {
             let audits = bao
                 .api
@@ -1555,14 +1510,6 @@ fn fmt_age(d: Duration) -> String {
         7200..172_800 => format!("{} h", s / 3600),
         _ => format!("{} days", s / 86_400),
     }
-}
-
-fn random_string(n: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(n)
-        .map(char::from)
-        .collect()
 }
 
 fn nproc() -> usize {
