@@ -124,6 +124,9 @@ pub enum Action {
     Stop,
     /// The change log was repaired (torn tail cut).
     Repair,
+    /// Drift between desired and live state appeared, changed or was resolved (`after.status`
+    /// says which); recorded by the scheduled check only when it changes.
+    Drift,
     /// An action written by a newer version of Warden; only produced when reading.
     #[serde(other)]
     Other,

@@ -22,6 +22,10 @@ pub const CHANGELOG_FILE_NAME: &str = "changelog.jsonl";
 pub const MAX_ROTATIONS_PER_MINUTE: u32 = 10;
 /// Largest accepted `daemon.max_rotations_per_minute`.
 pub const MAX_ROTATIONS_PER_MINUTE_MAX: u32 = 1000;
+/// `daemon.max_concurrent_checks`.
+pub const MAX_CONCURRENT_CHECKS: u32 = 16;
+/// Largest accepted `daemon.max_concurrent_checks`.
+pub const MAX_CONCURRENT_CHECKS_MAX: u32 = 256;
 
 /// `vault.kv_mount`.
 pub const VAULT_KV_MOUNT: &str = "secret";

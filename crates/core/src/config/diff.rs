@@ -88,6 +88,10 @@ fn daemon_changes(old: &Daemon, new: &Daemon) -> (Vec<&'static str>, Vec<&'stati
             old.log_retention_days != new.log_retention_days,
         ),
         ("changelog", old.changelog != new.changelog),
+        (
+            "max_concurrent_checks",
+            old.max_concurrent_checks != new.max_concurrent_checks,
+        ),
     ];
     let live = [
         ("admin_uids", old.admin_uids != new.admin_uids),
@@ -130,6 +134,7 @@ fn instance_changes(old: &Instance, new: &Instance) -> Vec<&'static str> {
         ("desired", old.desired != new.desired),
         ("desired_state", old.desired_state != new.desired_state),
         ("prune", old.prune != new.prune),
+        ("remediation", old.remediation != new.remediation),
         ("schedules.rotation", a.rotation != b.rotation),
         ("schedules.drift", a.drift != b.drift),
         ("schedules.audit", a.audit != b.audit),

@@ -12,7 +12,7 @@ use super::defaults;
 use super::desired::{self, DesiredFile, MergeContext};
 use super::errors::{ConfigError, Location};
 use super::schema::{RawInstance, RawSchedules};
-use super::types::{Instance, Schedules};
+use super::types::{Instance, Remediation, Schedules};
 use super::validate::Ctx;
 use super::values::{check_instance_name, check_vault_path, parse_http_url};
 use crate::schedule::{JobKind, Schedule};
@@ -237,6 +237,21 @@ fn instance(
     );
     let ca_file = ctx.ca_file(raw.ca_file.as_ref(), "instance.ca_file");
     let schedules = schedules(ctx, defaults, &raw.schedules);
+    let remediation = match raw.remediation.as_ref() {
+        None => Remediation::default(),
+        Some(v) => match v.get_ref().as_str() {
+            "report" => Remediation::Report,
+            "auto" => Remediation::Auto,
+            other => {
+                ctx.invalid(
+                    &v.span(),
+                    "instance.remediation",
+                    format!("unknown remediation {other:?}: use \"report\" (the default) or \"auto\""),
+                );
+                Remediation::default()
+            }
+        },
+    };
     let desired = desired_files(ctx, raw, files);
     let merge_ctx = MergeContext {
         instance: &name,
@@ -259,6 +274,7 @@ fn instance(
         ca_file,
         desired,
         prune: raw.prune.unwrap_or(false),
+        remediation,
         schedules,
         desired_state,
     };

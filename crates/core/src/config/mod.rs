@@ -53,7 +53,9 @@ pub use desired::{
 pub use diff::{ConfigDiff, InstanceChange};
 pub use errors::{ConfigError, ConfigErrors, Location};
 pub use secret::read_secret_file;
-pub use types::{Config, Daemon, Instance, LogFormat, Schedules, SocketGroup, Vault, VaultAuth};
+pub use types::{
+    Config, Daemon, Instance, LogFormat, Remediation, Schedules, SocketGroup, Vault, VaultAuth,
+};
 
 use errors::Source;
 use schema::RawConfig;

@@ -42,6 +42,7 @@ pub(crate) struct RawDaemon {
     pub(crate) log_level: Option<Spanned<String>>,
     pub(crate) changelog: Option<Spanned<String>>,
     pub(crate) max_rotations_per_minute: Option<Spanned<i64>>,
+    pub(crate) max_concurrent_checks: Option<Spanned<i64>>,
 }
 
 /// `[vault]`.
@@ -103,6 +104,7 @@ pub(crate) struct RawInstance {
     #[serde(default)]
     pub(crate) desired: Vec<Spanned<String>>,
     pub(crate) prune: Option<bool>,
+    pub(crate) remediation: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) schedules: RawSchedules,
 }

@@ -67,6 +67,8 @@ pub struct Daemon {
     pub changelog: PathBuf,
     /// Global limit on secret rotations per minute, over all instances.
     pub max_rotations_per_minute: u32,
+    /// Instances checked (drift, audit, `drift --now` of all instances) at the same time.
+    pub max_concurrent_checks: u32,
 }
 
 /// Who owns the control socket's group.
@@ -169,11 +171,34 @@ pub struct Instance {
     pub desired: Vec<PathBuf>,
     /// Delete live roles and clients that no desired file declares.
     pub prune: bool,
+    /// What the scheduled drift check does about drift.
+    pub remediation: Remediation,
     /// When each job kind runs.
     pub schedules: Schedules,
     /// The merged desired state of `desired`.
     #[serde(skip)]
     pub desired_state: DesiredState,
+}
+
+/// What the scheduled drift check of an instance does about drift.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Remediation {
+    /// Report it (change log and `wardenctl drift`); change nothing.
+    #[default]
+    Report,
+    /// Apply the plan at each check (deletions only with `prune = true`).
+    Auto,
+}
+
+impl Remediation {
+    /// `"report"` or `"auto"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Remediation::Report => "report",
+            Remediation::Auto => "auto",
+        }
+    }
 }
 
 /// Effective schedules of one instance.

@@ -221,6 +221,12 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         1..=defaults::MAX_ROTATIONS_PER_MINUTE_MAX,
         defaults::MAX_ROTATIONS_PER_MINUTE,
     );
+    let max_concurrent_checks = ctx.int_in(
+        raw.max_concurrent_checks.as_ref(),
+        "daemon.max_concurrent_checks",
+        1..=defaults::MAX_CONCURRENT_CHECKS_MAX,
+        defaults::MAX_CONCURRENT_CHECKS,
+    );
     let admin_uids = raw
         .admin_uids
         .clone()
@@ -246,6 +252,7 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         log_level,
         changelog,
         max_rotations_per_minute,
+        max_concurrent_checks,
     }
 }
 

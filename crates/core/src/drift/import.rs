@@ -46,10 +46,18 @@ pub const PURPOSE_PLACEHOLDER: &str = "TODO: purpose";
 /// by the schema and Jamf does not know them, so they are placeholders to fill in.
 pub fn import(live: &Live, instance: &str) -> String {
     let foreign = live.foreign_roles(|_| false);
+    // a desired client needs at least one role; Jamf allows none (such a client cannot get a
+    // token), so those are listed in the header instead
+    let roleless: Vec<&str> = live
+        .clients
+        .iter()
+        .filter(|c| !is_foreign_client(c) && c.authorization_scopes.is_empty())
+        .map(|c| c.display_name.as_str())
+        .collect();
     let clients: Vec<Client> = live
         .clients
         .iter()
-        .filter(|c| !is_foreign_client(c))
+        .filter(|c| !is_foreign_client(c) && !c.authorization_scopes.is_empty())
         .map(|c| Client {
             name: c.display_name.clone(),
             roles: c.authorization_scopes.clone(),
@@ -86,13 +94,19 @@ pub fn import(live: &Live, instance: &str) -> String {
         role,
         client: clients,
     };
-    let header = format!(
+    let mut header = format!(
         "# Desired state of instance `{instance}`, imported from Jamf by `warden import`.\n\
          # `owner` and `purpose` are required for every client and unknown to Jamf: replace the\n\
          # \"{OWNER_PLACEHOLDER}\" and \"{PURPOSE_PLACEHOLDER}\" placeholders before use.\n\
          # Jamf app roles used by these clients are declared `external = true` (not managed);\n\
-         # NATIVE_APP_OAUTH clients are left out.\n\n"
+         # NATIVE_APP_OAUTH clients are left out.\n"
     );
+    for name in roleless {
+        header.push_str(&format!(
+            "# Left out: client {name:?} has no role in Jamf; declare it with a role to manage it.\n"
+        ));
+    }
+    header.push('\n');
     match toml::to_string_pretty(&file) {
         Ok(body) => header + &body,
         Err(e) => format!("# cannot render the imported state: {e}\n"),

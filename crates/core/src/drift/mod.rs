@@ -15,6 +15,7 @@
 //! merge); privileges and client roles compare as sets, since Jamf reorders them.
 
 mod detect;
+mod document;
 mod import;
 mod plan;
 mod render;
@@ -32,6 +33,11 @@ use serde::{Deserialize, Serialize};
 use crate::jamf::{ApiIntegration, ApiRole, AppType};
 
 pub use detect::detect;
+pub use document::{
+    APPLY_SCHEMA, ApplyReport, CatalogueInfo, CheckSource, DRIFT_SCHEMA, DriftDocument,
+    InstanceDrift, PLAN_SCHEMA, PlanDocument, StepResult, StepStatus, render_apply, render_drift,
+    render_plan_doc,
+};
 pub use import::import;
 pub use plan::{Action, Plan, PlanBody, PlanStep, plan};
 pub use render::{render_plan, render_report};

@@ -72,7 +72,7 @@ pub use client::{
 pub use error::ProtocolError;
 pub use frame::{Transport, encode};
 pub use request::{
-    ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, LogTailRequest,
+    ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest, LogTailRequest,
     PlanRequest, ReportFormat, Request, RotateRequest, SecretsRequest, SuppressRequest,
 };
 pub use response::{

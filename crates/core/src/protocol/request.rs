@@ -47,6 +47,9 @@ pub enum Request {
     Plan(PlanRequest),
     /// Make an instance match its declared state; answered by [`Response::Report`]. Mutating.
     Apply(ApplyRequest),
+    /// The live roles and clients of an instance as a desired-state file; answered by
+    /// [`Response::Report`] with the file's text as body.
+    Import(ImportRequest),
     /// Flag risky roles and clients; answered by [`Response::Report`].
     Audit(AuditRequest),
     /// Add or remove a suppression of an audit or drift finding; answered by [`Response::Ok`].
@@ -77,6 +80,7 @@ impl Request {
             | Self::Secrets(_)
             | Self::Drift(_)
             | Self::Plan(_)
+            | Self::Import(_)
             | Self::Audit(_) => false,
         }
     }
@@ -100,9 +104,23 @@ impl Request {
             Self::Status | Self::Instances | Self::Reload | Self::LogVerify => name.to_owned(),
             Self::LogTail(tail) => format!("log_tail n={}", tail.n),
             Self::Secrets(req) => scope(&req.instance),
-            Self::Drift(req) => scope(&req.instance),
+            Self::Drift(req) => {
+                let which = if req.instances.is_empty() {
+                    "all instances".to_owned()
+                } else {
+                    format!("instances={}", req.instances.join(","))
+                };
+                format!(
+                    "drift {which} now={} refresh_catalogue={}",
+                    req.now, req.refresh_catalogue
+                )
+            }
+            Self::Import(req) => format!("import instance={}", req.instance),
             Self::Audit(req) => format!("{} format={}", scope(&req.instance), req.format.as_str()),
-            Self::Plan(req) => format!("plan instance={}", req.instance),
+            Self::Plan(req) => format!(
+                "plan instance={} refresh_catalogue={}",
+                req.instance, req.refresh_catalogue
+            ),
             Self::Rotate(req) => format!(
                 "rotate instance={} client={} confirmed={}",
                 req.instance, req.client, req.confirmed
@@ -138,6 +156,7 @@ impl Message for Request {
         "rotate",
         "drift",
         "plan",
+        "import",
         "apply",
         "audit",
         "suppress",
@@ -156,6 +175,7 @@ impl Message for Request {
             Self::Rotate(_) => "rotate",
             Self::Drift(_) => "drift",
             Self::Plan(_) => "plan",
+            Self::Import(_) => "import",
             Self::Apply(_) => "apply",
             Self::Audit(_) => "audit",
             Self::Suppress(_) => "suppress",
@@ -232,14 +252,31 @@ pub struct RotateRequest {
 /// Payload of [`Request::Drift`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DriftRequest {
-    /// Only this instance; all instances if `None`.
+    /// Only these instances; all instances if empty.
     #[serde(default)]
-    pub instance: Option<String>,
+    pub instances: Vec<String>,
+    /// Check now against Jamf instead of answering with the last scheduled report.
+    #[serde(default)]
+    pub now: bool,
+    /// With `now`: fetch each instance's privilege catalogue again instead of using the cached
+    /// one.
+    #[serde(default)]
+    pub refresh_catalogue: bool,
 }
 
 /// Payload of [`Request::Plan`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanRequest {
+    /// Instance name from the configuration.
+    pub instance: String,
+    /// Fetch the privilege catalogue again instead of using the cached one.
+    #[serde(default)]
+    pub refresh_catalogue: bool,
+}
+
+/// Payload of [`Request::Import`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRequest {
     /// Instance name from the configuration.
     pub instance: String,
 }
@@ -382,6 +419,7 @@ impl_into_request!(
     DriftRequest => Drift,
     PlanRequest => Plan,
     ApplyRequest => Apply,
+    ImportRequest => Import,
     AuditRequest => Audit,
     SuppressRequest => Suppress,
     BootstrapRequest => Bootstrap,

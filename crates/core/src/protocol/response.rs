@@ -129,6 +129,8 @@ pub enum ReportKind {
     Plan,
     /// Changes `apply` made.
     Apply,
+    /// Live state as a desired-state file (`import`).
+    Import,
     /// Risky roles and clients.
     Audit,
     /// A kind from a newer daemon.
