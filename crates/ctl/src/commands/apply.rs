@@ -7,11 +7,12 @@ use warden_core::drift::{ApplyReport, render_apply, render_plan_doc};
 use warden_core::protocol::{ApplyRequest, Response};
 
 use crate::client::unexpected;
-use crate::confirm::confirm;
+use crate::confirm::{can_confirm, confirm};
 use crate::{Ctx, Exit};
 
 /// Shows the plan, confirms, asks the daemon to apply and prints what it did.
 pub async fn run(ctx: &Ctx, instance: String, yes: bool) -> anyhow::Result<Exit> {
+    can_confirm("apply the declared state to", &instance, yes)?;
     let mut client = ctx.connect().await?;
     if !yes || !ctx.json() {
         let (plan, _) = super::plan::fetch(&mut client, instance.clone(), false).await?;
