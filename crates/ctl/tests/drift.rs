@@ -1,6 +1,7 @@
 //! `wardenctl drift`, `plan`, `apply` and `import` end to end, against a fake daemon: what is
 //! sent, what is printed (text and `--json`), exit codes, confirmation and files written.
 
+#[allow(dead_code)]
 mod support;
 
 use chrono::Utc;
