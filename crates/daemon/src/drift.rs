@@ -74,6 +74,16 @@ pub async fn fetch(
         roles.retain(|r| r.display_name != MANAGEMENT_NAME);
     }
     if inst.desired_state.client(MANAGEMENT_NAME).is_none() {
+        // Undeclared roles Warden's own client holds are Warden's too: not unmanaged drift,
+        // and never pruned (Jamf refuses to delete a role in use, which would fail every apply).
+        let own: BTreeSet<String> = clients
+            .iter()
+            .filter(|c| c.display_name == MANAGEMENT_NAME)
+            .flat_map(|c| c.authorization_scopes.iter().cloned())
+            .collect();
+        roles.retain(|r| {
+            !own.contains(&r.display_name) || inst.desired_state.role(&r.display_name).is_some()
+        });
         clients.retain(|c| c.display_name != MANAGEMENT_NAME);
     }
     let twins: BTreeSet<String> = inst
