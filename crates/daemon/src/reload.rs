@@ -120,6 +120,9 @@ pub fn describe(diff: &ConfigDiff) -> String {
             diff.instances_removed.join(", ")
         ));
     }
+    if diff.audit_changed {
+        parts.push("audit settings changed".to_owned());
+    }
     for c in &diff.instances_changed {
         parts.push(format!(
             "instance {} changed: {}",
@@ -155,5 +158,6 @@ fn diff_json(diff: &ConfigDiff) -> serde_json::Value {
         "daemon_reloaded": diff.daemon_reloaded,
         "restart_required": diff.restart_required,
         "vault_changed": diff.vault_changed,
+        "audit_changed": diff.audit_changed,
     })
 }
