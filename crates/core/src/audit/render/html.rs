@@ -27,6 +27,7 @@ table { border-collapse: collapse; margin: .5em 0 1em; }
 th, td { border: 1px solid #bbb; padding: .25em .5em; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 td.n, th.n { text-align: right; }
+td.nw { white-space: nowrap; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em;
   word-break: break-all; }
 .sev { display: inline-block; min-width: 4.5em; text-align: center; font-weight: 600;
@@ -225,8 +226,9 @@ fn evidence(out: &mut String, report: &AuditReport) {
         );
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{checked}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{size}</td><td>{sha}</td><td>{fetched}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"nw\">{checked}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{size}</td><td>{sha}</td>\
+             <td class=\"nw\">{fetched}</td></tr>",
             escape(&inst.instance),
             escape(&inst.url),
             inst.roles,
@@ -293,7 +295,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
             );
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{by}</td></tr>",
+                "<tr><td class=\"nw\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{by}</td></tr>",
                 escape(&f.rule),
                 badge(f.severity),
                 escape(&subject_label(f)),
@@ -414,8 +416,8 @@ fn suppressions(out: &mut String, report: &AuditReport) {
         };
         let _ = writeln!(
             out,
-            "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td>\
-             <td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr><td class=\"n\">{}</td><td class=\"nw\">{}</td><td>{}</td><td>{}</td>\
+             <td>{state}</td><td>{}</td><td class=\"nw\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             i + 1,
             escape(&s.rule),
             escape(&s.instance),
@@ -440,7 +442,7 @@ fn rules(out: &mut String, report: &AuditReport) {
     for r in &report.rules {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"nw\">{}</td><td>{}</td><td>{}</td></tr>",
             escape(&r.id),
             badge(r.severity),
             escape(&r.title)
