@@ -2,6 +2,7 @@
 //! else is here so that tests can call [`run()`] with their own [`Control`].
 
 mod apply;
+mod audit;
 mod drift;
 mod handlers;
 mod head;

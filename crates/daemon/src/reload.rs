@@ -74,6 +74,10 @@ pub async fn reload(shared: &Arc<Shared>, actor: Actor) -> Result<String, String
         let mut drift = shared.drift_state();
         drift.retain(&configured);
         drift.save();
+        drop(drift);
+        let mut audit = shared.audit_state();
+        audit.retain(&configured);
+        audit.save();
     }
     shared.set_config(applied);
     shared.save_job_states();
