@@ -439,3 +439,31 @@ fn severities_and_categories_parse() {
             .contains("secret_disclosure")
     );
 }
+
+#[test]
+fn an_alternating_twin_is_not_a_second_holder_nor_a_client_without_secret() {
+    let (mut live, desired, secrets) = clean();
+    let mut twin = client(7, "Patch Dashboard (alternate)", &["Patch Reporting"]);
+    twin.app_type = AppType::None;
+    live.clients.push(twin);
+    let drift = drift::detect(&desired, &live, &|_| true, false);
+    let owned = BTreeSet::from(["Patch Dashboard (alternate)".to_owned()]);
+    let input = InstanceInput {
+        instance: "acme",
+        live: &live,
+        desired: &desired,
+        secrets: &secrets,
+        drift: &drift,
+        warden_owned: &owned,
+        now: now(),
+    };
+    let catalogue = RiskCatalogue::builtin().unwrap();
+    let (findings, privileges) = evaluate(&input, &catalogue, &AuditSettings::default());
+    assert!(findings.is_empty(), "{findings:#?}");
+    // it is still listed with its effective privileges
+    assert!(
+        privileges
+            .iter()
+            .any(|c| c.name == "Patch Dashboard (alternate)")
+    );
+}
