@@ -424,6 +424,43 @@ fn suppressions_apply_until_they_expire_and_are_all_listed() {
 }
 
 #[test]
+fn an_expired_suppression_is_reported_in_severity_order() {
+    let (mut live, desired, secrets) = clean();
+    live.roles.push(role("7", "Orphan", &["Read Computers"]));
+    let findings = run(&live, &desired, &secrets);
+    assert_eq!(
+        rules_of(&findings),
+        BTreeSet::from([("JW-HYG-006".to_owned(), "role:Orphan".to_owned())])
+    );
+    let settings = AuditSettings {
+        suppressions: vec![Suppression {
+            rule: "JW-HYG-006".into(),
+            instance: "*".into(),
+            object: "role:Orphan".into(),
+            reason: "kept for a migration".into(),
+            owner: "ops".into(),
+            expires: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
+        }],
+        ..AuditSettings::default()
+    };
+    let catalogue = RiskCatalogue::builtin().unwrap();
+    let ctx = ReportContext {
+        now: now(),
+        warden_version: "0.1.0",
+        catalogue: &catalogue,
+        settings: &settings,
+    };
+    let report = build_report(&ctx, vec![instance_of(findings, "acme")]);
+    // the expired suppression (medium) comes before the low finding it no longer hides
+    let order: Vec<&str> = report.instances[0]
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(order, ["JW-SUP-001", "JW-HYG-006"]);
+}
+
+#[test]
 fn severities_and_categories_parse() {
     assert_eq!("high".parse::<Severity>(), Ok(Severity::High));
     assert!("severe".parse::<Severity>().is_err());
