@@ -6,9 +6,9 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 use warden_core::changelog::{Head, Problem, ProblemKind, VerifyReport};
 use warden_core::protocol::{
-    ErrorCode, HelloResponse, InstanceStatus, InstanceSummary, JobKind, JobOutcome,
-    JobStatus, LogTailRequest, ReportFormat, ReportKind, ReportResponse, Request, Response,
-    RotateRequest, RotateResponse, StatusReport,
+    ErrorCode, HelloResponse, InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus,
+    LogTailRequest, ReportFormat, ReportKind, ReportResponse, Request, Response, RotateRequest,
+    RotateResponse, StatusReport,
 };
 
 use support::{FakeDaemon, Reply, ctl, ctl_cmd, is_root, stderr, stdout};
