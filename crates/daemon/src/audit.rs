@@ -159,17 +159,7 @@ impl AuditState {
     /// Loads the state from `state_dir`; a missing or unreadable file starts empty (logged).
     pub fn load(state_dir: &Path) -> AuditState {
         let path = state_dir.join(STATE_FILE);
-        let mut state = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(file = %path.display(), error = %e, "audit state unreadable; starting afresh (current findings are recorded as new)");
-                AuditState::default()
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => AuditState::default(),
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read the audit state; starting afresh");
-                AuditState::default()
-            }
-        };
+        let mut state: AuditState = crate::state_json::load(&path, "audit state");
         state.path = Some(path);
         state
     }
@@ -186,16 +176,8 @@ impl AuditState {
 
     /// Writes the state atomically; errors are logged (the next save retries).
     pub fn save(&self) {
-        let Some(path) = &self.path else { return };
-        let result = serde_json::to_vec(self)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| {
-                let tmp = path.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, path)
-            });
-        if let Err(e) = result {
-            tracing::error!(file = %path.display(), error = %e, "cannot save the audit state");
+        if let Some(path) = &self.path {
+            crate::state_json::save(path, self, "audit state");
         }
     }
 }

@@ -335,17 +335,7 @@ impl DriftState {
     /// Loads the state from `state_dir`; a missing or unreadable file starts empty (logged).
     pub fn load(state_dir: &Path) -> DriftState {
         let path = state_dir.join(STATE_FILE);
-        let mut state = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(file = %path.display(), error = %e, "drift state unreadable; starting afresh (the next change of drift is recorded again)");
-                DriftState::default()
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DriftState::default(),
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read the drift state; starting afresh");
-                DriftState::default()
-            }
-        };
+        let mut state: DriftState = crate::state_json::load(&path, "drift state");
         state.path = Some(path);
         state
     }
@@ -391,16 +381,8 @@ impl DriftState {
 
     /// Writes the state atomically; errors are logged (the next save retries).
     pub fn save(&self) {
-        let Some(path) = &self.path else { return };
-        let result = serde_json::to_vec(self)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| {
-                let tmp = path.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, path)
-            });
-        if let Err(e) = result {
-            tracing::error!(file = %path.display(), error = %e, "cannot save the drift state");
+        if let Some(path) = &self.path {
+            crate::state_json::save(path, self, "drift state");
         }
     }
 }

@@ -18,6 +18,7 @@ mod server;
 mod shared;
 pub mod signals;
 pub mod socket;
+mod state_json;
 
 pub use options::{Clock, RunOptions};
 pub use run::{Control, StartError, run};
