@@ -100,11 +100,34 @@ async fn handle_connection(stream: UnixStream, shared: Arc<Shared>) {
             }
             request => respond(&shared, &peer, request).await,
         };
-        if let Err(e) = transport.send(&response).await {
-            if !matches!(e, ProtocolError::ConnectionClosed) {
-                tracing::info!(uid = peer.uid, error = %e, "cannot answer client");
+        match transport.send(&response).await {
+            Ok(()) => {}
+            Err(ProtocolError::MessageTooLarge { len, max, .. }) => {
+                // nothing was sent: say why instead of closing without an answer
+                let refusal = Response::error(
+                    ErrorCode::Internal,
+                    format!(
+                        "the answer is {} MiB, over the control protocol's limit of {} MiB; ask \
+                         for fewer instances at a time (e.g. wardenctl audit INSTANCE...)",
+                        len.div_ceil(1024 * 1024),
+                        max / (1024 * 1024)
+                    ),
+                );
+                tracing::warn!(
+                    uid = peer.uid,
+                    bytes = len,
+                    "answer over the protocol limit"
+                );
+                if transport.send(&refusal).await.is_err() {
+                    return;
+                }
             }
-            return;
+            Err(e) => {
+                if !matches!(e, ProtocolError::ConnectionClosed) {
+                    tracing::info!(uid = peer.uid, error = %e, "cannot answer client");
+                }
+                return;
+            }
         }
     }
 }

@@ -87,8 +87,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest request frame payload, in bytes (1 MiB).
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
-/// Largest response frame payload, in bytes (16 MiB).
-pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest response frame payload, in bytes (256 MiB): a fleet audit is about 100 KiB per
+/// instance (bench-audit), so a report of a couple of thousand instances fits; a larger answer
+/// is refused with an error that says to ask for fewer instances.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 /// A message type of this protocol ([`Request`] or [`Response`]).
 pub trait Message: Serialize + DeserializeOwned {
