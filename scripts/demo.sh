@@ -133,10 +133,16 @@ code_old=$(token_with "$cid" "$old"); code_new=$(token_with "$cid" "$new")
 echo "  old secret: HTTP $code_old (Jamf invalidated it); new secret from OpenBao: HTTP $code_new"
 [ "$code_old" = 401 ] && [ "$code_new" = 200 ] || die "rotation did not replace the secret as expected"
 unset old new
-say "wardenctl drift (exit 1: drift found)"
-ctl drift || true
-say "wardenctl plan drifty (what apply would do; read-only)"
+say "wardenctl drift --now (exit 1: drift found; read-only)"
+ctl drift --now || true
+say "wardenctl plan drifty (what apply would do; read-only; exit 1: changes pending)"
 ctl plan drifty || true
+say "wardenctl apply drifty --yes (prune = true on drifty: unmanaged objects go too)"
+ctl apply drifty --yes || die "apply of drifty failed"
+say "wardenctl plan drifty (after apply: nothing left to do)"
+ctl plan drifty || die "apply did not converge: the plan is not empty"
+say "wardenctl import clean (the live estate as a desired-state file, first lines)"
+ctl import clean | head -n 12
 
 say "wardenctl reload (SIGHUP does the same)"
 ctl reload || echo "  (reload needs your uid in daemon.admin_uids of config/demo.toml)"

@@ -2,6 +2,7 @@
 //! state, scheduling, secret rotation, the change log and the control protocol. The binaries
 //! (`wardend`, `wardenctl`) are thin layers over this crate.
 
+pub mod audit;
 pub mod changelog;
 pub mod config;
 pub mod drift;

@@ -75,23 +75,46 @@ pub enum Command {
         #[arg(short = 'y', long)]
         yes: bool,
     },
-    /// Compare declared and live API roles and clients (exit 1 on drift).
+    /// Declared versus live API roles and clients: the last scheduled check, or --now (exit 1
+    /// on drift).
     Drift {
-        /// Only this instance.
-        instance: Option<String>,
+        /// Only these instances [default: all].
+        instances: Vec<String>,
+        /// Check now against Jamf instead of showing the last scheduled check.
+        #[arg(long)]
+        now: bool,
+        /// With --now: fetch the privilege catalogue again instead of the cached one.
+        #[arg(long, requires = "now")]
+        refresh_catalogue: bool,
     },
-    /// Show the changes `apply` would make to an instance.
+    /// Show the changes `apply` would make to an instance (exit 1 when there are any).
     Plan {
         /// The instance.
         instance: String,
+        /// Fetch the privilege catalogue again instead of the cached one.
+        #[arg(long)]
+        refresh_catalogue: bool,
     },
-    /// Make an instance match its declared state (admins only).
+    /// Make an instance match its declared state: shows the plan and asks, unless --yes
+    /// (admins only).
     Apply {
         /// The instance.
         instance: String,
         /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
+    },
+    /// Write an instance's live roles and clients as a desired-state file, to adopt an existing
+    /// estate.
+    Import {
+        /// The instance.
+        instance: String,
+        /// Write to this file instead of stdout (refuses to overwrite without --force).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite --output if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Flag risky API roles and clients (exit 1 on findings).
     Audit {

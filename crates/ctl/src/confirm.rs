@@ -9,13 +9,19 @@ pub(crate) fn confirm(action: &str, name: &str, yes: bool) -> anyhow::Result<()>
     if yes {
         return Ok(());
     }
-    let stdin = io::stdin();
-    if !stdin.is_terminal() {
+    can_confirm(action, name, yes)?;
+    confirm_with(action, name, &mut io::stdin().lock(), &mut io::stderr())
+}
+
+/// Fails early (before asking the daemon anything) when [`confirm`] would refuse for want of a
+/// terminal.
+pub(crate) fn can_confirm(action: &str, name: &str, yes: bool) -> anyhow::Result<()> {
+    if !yes && !io::stdin().is_terminal() {
         anyhow::bail!(
             "refusing to {action} {name} without confirmation: stdin is not a terminal; pass --yes to confirm"
         );
     }
-    confirm_with(action, name, &mut stdin.lock(), &mut io::stderr())
+    Ok(())
 }
 
 /// [`confirm`]'s prompt, reading the answer from `input` and prompting on `prompt`.

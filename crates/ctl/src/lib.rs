@@ -127,6 +127,14 @@ impl Ctx {
         self.global.json
     }
 
+    /// Whether to colour the output: text on a terminal, unless `NO_COLOR` is set.
+    pub fn color(&self) -> bool {
+        use std::io::IsTerminal as _;
+        !self.json()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && io::stdout().is_terminal()
+    }
+
     /// Writes `text` to stdout as is.
     pub fn print(&self, text: &str) -> anyhow::Result<()> {
         let mut out = io::stdout().lock();

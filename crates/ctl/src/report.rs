@@ -46,6 +46,7 @@ pub fn render(report: &ReportResponse) -> String {
         ReportKind::Drift => "drift",
         ReportKind::Plan => "plan",
         ReportKind::Apply => "apply",
+        ReportKind::Import => "import",
         ReportKind::Audit => "audit",
         ReportKind::Other => "report",
     };

@@ -1,6 +1,8 @@
 //! wardend: the Jamf Warden daemon. `main.rs` parses arguments and wires signals; everything
 //! else is here so that tests can call [`run()`] with their own [`Control`].
 
+mod apply;
+mod drift;
 mod handlers;
 mod head;
 mod jobs;

@@ -65,8 +65,15 @@ pub async fn reload(shared: &Arc<Shared>, actor: Actor) -> Result<String, String
                 // url, timeouts or credentials may have changed: rebuild the client on next use
                 rt.client = None;
                 rt.credentials_version = None;
+                // the url or the declared clients may have changed
+                rt.catalogue = None;
+                rt.rotated = None;
             }
         }
+        let configured = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut drift = shared.drift_state();
+        drift.retain(&configured);
+        drift.save();
     }
     shared.set_config(applied);
     shared.save_job_states();

@@ -21,8 +21,8 @@ use warden_core::config::{ClientRotation, DesiredClient, Instance, RotationStrat
 use warden_core::jamf::JamfClient;
 use warden_core::protocol::ErrorCode;
 use warden_core::rotation::{
-    RotationConfig, RotationEngine, RotationError, RotationOutcome, RotationTarget, Step,
-    StepContext, StepHook,
+    PreflightFailure, RotationConfig, RotationEngine, RotationError, RotationOutcome,
+    RotationTarget, Step, StepContext, StepHook,
 };
 use warden_core::vault::Vault;
 
@@ -148,6 +148,9 @@ pub fn targets(inst: &Instance) -> Vec<RotationTarget> {
 pub struct RunFailure {
     pub code: ErrorCode,
     pub message: String,
+    /// The engine found no such client in Jamf (nothing changed): `apply` retries this briefly
+    /// right after creating the client.
+    pub client_missing: bool,
 }
 
 impl RunFailure {
@@ -156,6 +159,7 @@ impl RunFailure {
         RunFailure {
             code,
             message: message.into(),
+            client_missing: false,
         }
     }
 
@@ -170,7 +174,15 @@ impl RunFailure {
             RotationError::Preflight { .. } => ErrorCode::Conflict,
             _ => ErrorCode::Unavailable,
         };
-        RunFailure::new(code, e.to_string())
+        let mut failure = RunFailure::new(code, e.to_string());
+        failure.client_missing = matches!(
+            e,
+            RotationError::Preflight {
+                failure: PreflightFailure::ClientMissing { .. },
+                ..
+            }
+        );
+        failure
     }
 }
 
@@ -219,6 +231,7 @@ pub async fn run_one(
                 .record(outcome.change_entry(actor))
                 .await
                 .map_err(internal)?;
+            shared.note_rotated(&target.instance, &target.client.name);
             tracing::info!(
                 instance = %target.instance,
                 client = %target.client.name,

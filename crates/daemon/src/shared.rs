@@ -2,7 +2,7 @@
 //!
 //! Short critical sections with std mutexes, never held across an `.await`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use warden_core::changelog::{ChangeEntry, ChangeLog, Record};
 use warden_core::config::Config;
+use warden_core::drift::{CatalogueInfo, InstanceDrift};
 use warden_core::jamf::JamfClient;
 use warden_core::schedule::{JobTable, StateFile};
 use warden_core::vault::Vault;
@@ -34,6 +35,22 @@ pub struct InstanceRuntime {
     /// Live roles and clients seen by the last successful job.
     pub live_roles: Option<usize>,
     pub live_clients: Option<usize>,
+    /// The instance's privilege catalogue, fetched daily or on demand.
+    pub catalogue: Option<Catalogue>,
+    /// Declared clients whose secrets Warden has rotated, read from Vault at most hourly and
+    /// updated by every rotation; `None` until first read.
+    pub rotated: Option<(BTreeSet<String>, Instant)>,
+}
+
+/// A cached privilege catalogue.
+#[derive(Clone)]
+pub struct Catalogue {
+    /// The privilege names.
+    pub privileges: Arc<Vec<String>>,
+    /// Size, hash and fetch time.
+    pub info: CatalogueInfo,
+    /// When it was fetched (monotonic, for the age check).
+    pub fetched: Instant,
 }
 
 /// Everything the daemon's tasks share.
@@ -70,6 +87,12 @@ pub struct Shared {
     pub critical: tokio::sync::RwLock<()>,
     /// Where this daemon's change-log head anchor lives in Vault.
     pub vault_head_path: String,
+    /// Bounds the instances checked at once (`daemon.max_concurrent_checks`).
+    pub check_slots: Arc<tokio::sync::Semaphore>,
+    /// The last drift report of each instance and what the scheduled check last recorded.
+    pub drift: Mutex<crate::drift::DriftState>,
+    /// One apply per instance at a time (manual or automatic remediation).
+    pub apply_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Shared {
@@ -87,6 +110,8 @@ impl Shared {
         vault_head_path: String,
     ) -> Shared {
         let started_at = (options.clock)();
+        let slots = config.daemon.max_concurrent_checks as usize;
+        let drift = crate::drift::DriftState::load(&config.daemon.state_dir);
         Shared {
             config_path: config.path.clone(),
             config: RwLock::new(Arc::new(config)),
@@ -108,6 +133,9 @@ impl Shared {
             startup_recovery: CancellationToken::new(),
             critical: tokio::sync::RwLock::new(()),
             vault_head_path,
+            check_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            drift: Mutex::new(drift),
+            apply_locks: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -152,6 +180,34 @@ impl Shared {
                 tracing::error!(error = %e, "cannot write the change log");
                 Err(format!("cannot write the change log: {e}"))
             }
+        }
+    }
+
+    /// The drift state (last reports, recorded fingerprints).
+    pub fn drift_state(&self) -> MutexGuard<'_, crate::drift::DriftState> {
+        self.drift.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The last drift report of `instance`, or one saying it was never checked.
+    pub fn last_drift(&self, instance: &str) -> InstanceDrift {
+        self.drift_state()
+            .last(instance)
+            .unwrap_or_else(|| InstanceDrift::never_checked(instance))
+    }
+
+    /// The lock that serializes applies to `instance`.
+    pub fn apply_lock(&self, instance: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.apply_locks.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(instance.to_owned()).or_default())
+    }
+
+    /// Notes that Warden rotated `client` of `instance` (keeps the drift check's cache current).
+    pub fn note_rotated(&self, instance: &str, client: &str) {
+        let mut runtime = self.instances();
+        if let Some(rt) = runtime.get_mut(instance)
+            && let Some((set, _)) = rt.rotated.as_mut()
+        {
+            set.insert(client.to_owned());
         }
     }
 

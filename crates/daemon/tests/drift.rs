@@ -8,14 +8,26 @@ mod common;
 
 use common::rotation::{NO_JOBS, ROLE, desired_toml};
 use common::{Cfg, Env, send};
+use warden_core::drift::{DriftDocument, PlanDocument, render_drift, render_plan_doc};
 use warden_core::protocol::{DriftRequest, ErrorCode, PlanRequest, ReportKind, Request, Response};
 
+/// Findings and the report rendered as `wardenctl` prints it (no colour).
 fn report_text(response: &Response) -> (u64, String) {
     match response {
-        Response::Report(r) => (
-            r.findings,
-            r.body.as_str().expect("a text report").to_string(),
-        ),
+        Response::Report(r) => {
+            let text = match r.kind {
+                ReportKind::Drift => {
+                    let doc: DriftDocument = serde_json::from_value(r.body.clone()).unwrap();
+                    render_drift(&doc, false)
+                }
+                ReportKind::Plan => {
+                    let doc: PlanDocument = serde_json::from_value(r.body.clone()).unwrap();
+                    render_plan_doc(&doc, false)
+                }
+                other => panic!("unexpected report kind {other:?}"),
+            };
+            (r.findings, text)
+        }
         other => panic!("expected a report, got {other:?}"),
     }
 }
@@ -49,7 +61,9 @@ async fn drift_and_plan_report_differences_without_changing_anything() {
     let drift = send(
         &daemon.socket,
         Request::Drift(DriftRequest {
-            instance: Some("alpha".into()),
+            instances: vec!["alpha".into()],
+            now: true,
+            refresh_catalogue: false,
         }),
     )
     .await;
@@ -70,6 +84,7 @@ async fn drift_and_plan_report_differences_without_changing_anything() {
         &daemon.socket,
         Request::Plan(PlanRequest {
             instance: "alpha".into(),
+            refresh_catalogue: false,
         }),
     )
     .await;
@@ -100,6 +115,7 @@ async fn drift_and_plan_report_differences_without_changing_anything() {
         &daemon.socket,
         Request::Plan(PlanRequest {
             instance: "nope".into(),
+            refresh_catalogue: false,
         }),
     )
     .await;
@@ -128,6 +144,7 @@ async fn misspelt_privileges_are_rejected_with_suggestions() {
         &daemon.socket,
         Request::Plan(PlanRequest {
             instance: "alpha".into(),
+            refresh_catalogue: false,
         }),
     )
     .await;
@@ -142,7 +159,11 @@ async fn misspelt_privileges_are_rejected_with_suggestions() {
     }
     let drift = send(
         &daemon.socket,
-        Request::Drift(DriftRequest { instance: None }),
+        Request::Drift(DriftRequest {
+            instances: vec![],
+            now: true,
+            refresh_catalogue: false,
+        }),
     )
     .await;
     let (findings, text) = report_text(&drift);

@@ -239,18 +239,20 @@ fn instance(
     let schedules = schedules(ctx, defaults, &raw.schedules);
     let remediation = match raw.remediation.as_ref() {
         None => Remediation::default(),
-        Some(v) => match v.get_ref().as_str() {
-            "report" => Remediation::Report,
-            "auto" => Remediation::Auto,
-            other => {
-                ctx.invalid(
+        Some(v) => {
+            match v.get_ref().as_str() {
+                "report" => Remediation::Report,
+                "auto" => Remediation::Auto,
+                other => {
+                    ctx.invalid(
                     &v.span(),
                     "instance.remediation",
                     format!("unknown remediation {other:?}: use \"report\" (the default) or \"auto\""),
                 );
-                Remediation::default()
+                    Remediation::default()
+                }
             }
-        },
+        }
     };
     let desired = desired_files(ctx, raw, files);
     let merge_ctx = MergeContext {

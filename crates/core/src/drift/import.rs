@@ -95,7 +95,7 @@ pub fn import(live: &Live, instance: &str) -> String {
         client: clients,
     };
     let mut header = format!(
-        "# Desired state of instance `{instance}`, imported from Jamf by `warden import`.\n\
+        "# Desired state of instance `{instance}`, imported from Jamf by `wardenctl import`.\n\
          # `owner` and `purpose` are required for every client and unknown to Jamf: replace the\n\
          # \"{OWNER_PLACEHOLDER}\" and \"{PURPOSE_PLACEHOLDER}\" placeholders before use.\n\
          # Jamf app roles used by these clients are declared `external = true` (not managed);\n\

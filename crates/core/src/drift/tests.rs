@@ -343,3 +343,139 @@ fn import_round_trip_shows_no_drift() {
     let names: BTreeSet<&str> = desired.clients.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, BTreeSet::from(["Sync", "Mixed \"quoted\"", "Off"]));
 }
+
+#[test]
+fn import_lists_roleless_clients_instead_of_writing_an_invalid_file() {
+    let mut live = matching_live();
+    live.clients
+        .push(l_client(7, "No Roles", &[], AppType::ClientCredentials));
+    let text = import(&live, "acme");
+    assert!(
+        text.contains("# Left out: client \"No Roles\" has no role in Jamf"),
+        "{text}"
+    );
+    // the file still passes the real checker
+    let desired = load_imported(&text);
+    assert!(desired.client("No Roles").is_none());
+}
+
+fn drift_of(items: Vec<DriftItem>, invalid: Vec<String>) -> InstanceDrift {
+    InstanceDrift {
+        instance: "acme".into(),
+        source: CheckSource::Scheduled,
+        checked_at: Some(chrono::Utc::now()),
+        error: None,
+        invalid,
+        report: DriftReport {
+            items,
+            foreign: Vec::new(),
+        },
+        catalogue: None,
+    }
+}
+
+#[test]
+fn fingerprint_depends_on_the_drift_only() {
+    let mut live = matching_live();
+    live.roles[0].privileges.push("Read Users".into());
+    let report = detect(&desired(), &live, &all_rotated, false);
+    let a = drift_of(report.items.clone(), Vec::new());
+    let mut b = a.clone();
+    b.checked_at = Some(chrono::Utc::now() + chrono::Duration::hours(3));
+    b.source = CheckSource::Now;
+    b.catalogue = Some(CatalogueInfo::of(&live.privileges, chrono::Utc::now()));
+    assert_eq!(a.fingerprint(), b.fingerprint());
+    assert!(a.has_drift());
+    assert_eq!(a.findings(), 1);
+    let c = drift_of(report.items, vec!["unknown privilege".into()]);
+    assert_ne!(a.fingerprint(), c.fingerprint());
+    assert_eq!(c.findings(), 2);
+    let failed = InstanceDrift {
+        error: Some("unreachable".into()),
+        ..drift_of(Vec::new(), Vec::new())
+    };
+    assert!(!failed.has_drift());
+    assert_eq!(failed.findings(), 1);
+    assert_eq!(InstanceDrift::never_checked("acme").findings(), 0);
+}
+
+#[test]
+fn catalogue_hash_ignores_order() {
+    let now = chrono::Utc::now();
+    let a = CatalogueInfo::of(&strings(&["Read Users", "Read Computers"]), now);
+    let b = CatalogueInfo::of(&strings(&["Read Computers", "Read Users"]), now);
+    assert_eq!(a, b);
+    assert_eq!(a.size, 2);
+    assert_eq!(a.sha256.len(), 64);
+    let c = CatalogueInfo::of(&strings(&["Read Computers"]), now);
+    assert_ne!(a.sha256, c.sha256);
+}
+
+#[test]
+fn documents_render_for_people() {
+    let mut live = matching_live();
+    live.roles[0].privileges.push("Read Users".into());
+    let report = detect(&desired(), &live, &all_rotated, false);
+    let doc = DriftDocument::new(vec![
+        drift_of(report.items, vec!["role \"B\": unknown privilege".into()]),
+        InstanceDrift::never_checked("beta"),
+        InstanceDrift {
+            instance: "gamma".into(),
+            error: Some("connection refused".into()),
+            ..drift_of(Vec::new(), Vec::new())
+        },
+    ]);
+    assert_eq!(doc.schema, DRIFT_SCHEMA);
+    assert_eq!(doc.findings(), 3);
+    let text = render_drift(&doc, false);
+    assert!(
+        text.contains("# instance acme: scheduled check at"),
+        "{text}"
+    );
+    assert!(text.contains("- privilege \"Read Users\""), "{text}");
+    assert!(text.contains("unknown privilege"), "{text}");
+    assert!(text.contains("# instance beta: not checked yet"), "{text}");
+    assert!(
+        text.contains("! cannot check gamma: connection refused"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "no colour unless asked");
+    assert!(render_drift(&doc, true).contains("\x1b[31m-\x1b[0m"));
+
+    let steps = plan(&desired(), &live, false).steps;
+    let mut results: Vec<StepResult> = steps
+        .into_iter()
+        .map(|step| StepResult {
+            step,
+            status: StepStatus::Done,
+            error: None,
+            change_seq: Some(7),
+        })
+        .collect();
+    let report = ApplyReport {
+        schema: APPLY_SCHEMA.into(),
+        instance: "acme".into(),
+        started_at: chrono::Utc::now(),
+        steps: results.clone(),
+    };
+    let text = render_apply(&report, false);
+    assert!(
+        text.contains("update role \"A\" (id 1): done [change #7]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply complete: 1 of 1 step(s) done."),
+        "{text}"
+    );
+    results[0].status = StepStatus::Failed;
+    results[0].error = Some("503".into());
+    let failed = ApplyReport {
+        steps: results,
+        ..report
+    };
+    assert!(failed.failed());
+    let text = render_apply(&failed, false);
+    assert!(text.contains("FAILED"), "{text}");
+    assert!(text.contains("error: 503"), "{text}");
+    assert!(text.contains("0 of 1 step(s) done, 0 not run"), "{text}");
+}

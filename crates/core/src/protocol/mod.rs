@@ -72,8 +72,9 @@ pub use client::{
 pub use error::ProtocolError;
 pub use frame::{Transport, encode};
 pub use request::{
-    ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest, LogTailRequest,
-    PlanRequest, ReportFormat, Request, RotateRequest, SecretsRequest, SuppressRequest,
+    ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest,
+    LogTailRequest, PlanRequest, ReportFormat, Request, RotateRequest, SecretsRequest,
+    SuppressRequest,
 };
 pub use response::{
     BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportKind, ReportResponse,

@@ -9,10 +9,10 @@ use serde_json::json;
 use warden_core::changelog::{GENESIS_PREV, Head, Problem, ProblemKind, VerifyReport};
 use warden_core::protocol::{
     ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, DriftRequest, ErrorCode,
-    HelloRequest, HelloResponse, InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus,
-    LogTailRequest, Message, ObjectChange, PROTOCOL_VERSION, PlanRequest, ProtocolError,
-    ReportFormat, ReportKind, ReportResponse, Request, Response, RotateRequest, RotateResponse,
-    SecretsRequest, StatusReport, SuppressRequest, decode, encode,
+    HelloRequest, HelloResponse, ImportRequest, InstanceStatus, InstanceSummary, JobKind,
+    JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange, PROTOCOL_VERSION, PlanRequest,
+    ProtocolError, ReportFormat, ReportKind, ReportResponse, Request, Response, RotateRequest,
+    RotateResponse, SecretsRequest, StatusReport, SuppressRequest, decode, encode,
 };
 
 /// The admin password of the bootstrap sample.
@@ -31,6 +31,7 @@ fn request_is_covered(request: &Request) {
         | Request::Rotate(_)
         | Request::Drift(_)
         | Request::Plan(_)
+        | Request::Import(_)
         | Request::Apply(_)
         | Request::Audit(_)
         | Request::Suppress(_)
@@ -72,10 +73,17 @@ fn requests() -> Vec<Request> {
         }
         .into(),
         DriftRequest {
-            instance: Some(prod()),
+            instances: vec![prod()],
+            now: true,
+            refresh_catalogue: false,
         }
         .into(),
-        PlanRequest { instance: prod() }.into(),
+        PlanRequest {
+            instance: prod(),
+            refresh_catalogue: true,
+        }
+        .into(),
+        ImportRequest { instance: prod() }.into(),
         ApplyRequest {
             instance: prod(),
             confirmed: false,
@@ -348,6 +356,7 @@ fn mutating_requests() {
         ("rotate", true),
         ("drift", false),
         ("plan", false),
+        ("import", false),
         ("apply", true),
         ("audit", false),
         ("suppress", true),
@@ -369,9 +378,15 @@ fn log_safe_rendering() {
         "rotate instance=prod client=backup confirmed=true"
     );
     assert_eq!(rendered[6], "secrets all instances");
-    assert_eq!(rendered[11], "audit all instances format=markdown");
-    assert!(!rendered[12].contains("vendor"), "{}", rendered[12]);
-    assert_eq!(rendered[13], "bootstrap instance=prod force=false");
+    assert_eq!(
+        rendered[8],
+        "drift instances=prod now=true refresh_catalogue=false"
+    );
+    assert_eq!(rendered[9], "plan instance=prod refresh_catalogue=true");
+    assert_eq!(rendered[10], "import instance=prod");
+    assert_eq!(rendered[12], "audit all instances format=markdown");
+    assert!(!rendered[13].contains("vendor"), "{}", rendered[13]);
+    assert_eq!(rendered[14], "bootstrap instance=prod force=false");
 }
 
 #[test]

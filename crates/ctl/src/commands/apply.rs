@@ -1,18 +1,68 @@
-//! `wardenctl apply INSTANCE [--yes]`: make an instance match its declared state. Asks for
-//! confirmation on a terminal; refuses without one unless `--yes`.
+//! `wardenctl apply INSTANCE [--yes]`: make an instance match its declared state. Shows the
+//! plan first and asks on a terminal (typing the instance's name); without a terminal it
+//! refuses unless `--yes`. Prints each step's result; a failed step exits 2 after saying what
+//! was and was not done.
 
-use warden_core::protocol::ApplyRequest;
+use warden_core::drift::{ApplyReport, render_apply, render_plan_doc};
+use warden_core::protocol::{ApplyRequest, Response};
 
-use crate::confirm::confirm;
-use crate::{Ctx, Exit, report};
+use crate::client::unexpected;
+use crate::confirm::{can_confirm, confirm};
+use crate::{Ctx, Exit};
 
-/// Confirms, then asks the daemon to apply and prints what it did.
+/// Shows the plan, confirms, asks the daemon to apply and prints what it did.
 pub async fn run(ctx: &Ctx, instance: String, yes: bool) -> anyhow::Result<Exit> {
-    confirm("apply the declared state to", &instance, yes)?;
+    can_confirm("apply the declared state to", &instance, yes)?;
+    let mut client = ctx.connect().await?;
+    if !yes || !ctx.json() {
+        let (plan, _) = super::plan::fetch(&mut client, instance.clone(), false).await?;
+        if plan.plan.is_empty() {
+            if ctx.json() {
+                ctx.print_json(&empty(&instance, plan.checked_at))?;
+            } else {
+                ctx.print(&render_plan_doc(&plan, ctx.color()))?;
+            }
+            return Ok(Exit::Ok);
+        }
+        if !ctx.json() {
+            ctx.print(&render_plan_doc(&plan, ctx.color()))?;
+        }
+        confirm("apply this plan to", &instance, yes)?;
+    }
+    // the daemon plans again from the live state it reads now and applies that
     let mut client = ctx.connect().await?;
     let request = ApplyRequest {
         instance,
         confirmed: true,
     };
-    report::fetch_and_print(ctx, &mut client, "apply", request, false).await
+    let report = match client.call("apply", request).await? {
+        Response::Report(report) => report,
+        other => return Err(unexpected("report", &other)),
+    };
+    let parsed: ApplyReport = serde_json::from_value(report.body.clone()).map_err(|e| {
+        anyhow::anyhow!("the daemon sent an apply report this wardenctl cannot read: {e}")
+    })?;
+    if ctx.json() {
+        ctx.print_json(&report.body)?;
+    } else {
+        ctx.print(&render_apply(&parsed, ctx.color()))?;
+    }
+    if parsed.failed() {
+        anyhow::bail!(
+            "apply of {} stopped at a failed step ({} of {} done); see above and `wardenctl log tail`",
+            parsed.instance,
+            parsed.done(),
+            parsed.steps.len()
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+fn empty(instance: &str, at: chrono::DateTime<chrono::Utc>) -> ApplyReport {
+    ApplyReport {
+        schema: warden_core::drift::APPLY_SCHEMA.to_owned(),
+        instance: instance.to_owned(),
+        started_at: at,
+        steps: Vec::new(),
+    }
 }

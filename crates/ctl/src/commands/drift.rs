@@ -1,11 +1,41 @@
-//! `wardenctl drift [INSTANCE]`: declared versus live API roles and clients; exit 1 on drift.
+//! `wardenctl drift [INSTANCE...] [--now] [--refresh-catalogue]`: declared versus live API roles
+//! and clients, as the last scheduled check found them or checked now; exit 1 on drift (or when
+//! an instance could not be checked or was never checked).
 
-use warden_core::protocol::DriftRequest;
+use warden_core::drift::{DriftDocument, render_drift};
+use warden_core::protocol::{DriftRequest, Response};
 
-use crate::{Ctx, Exit, report};
+use crate::client::unexpected;
+use crate::{Ctx, Exit};
 
-/// Asks for the drift report and prints it.
-pub async fn run(ctx: &Ctx, instance: Option<String>) -> anyhow::Result<Exit> {
+/// Asks for the drift document and prints it.
+pub async fn run(
+    ctx: &Ctx,
+    instances: Vec<String>,
+    now: bool,
+    refresh_catalogue: bool,
+) -> anyhow::Result<Exit> {
     let mut client = ctx.connect().await?;
-    report::fetch_and_print(ctx, &mut client, "drift", DriftRequest { instance }, true).await
+    let request = DriftRequest {
+        instances,
+        now,
+        refresh_catalogue,
+    };
+    let report = match client.call("drift", request).await? {
+        Response::Report(report) => report,
+        other => return Err(unexpected("report", &other)),
+    };
+    if ctx.json() {
+        ctx.print_json(&report.body)?;
+    } else {
+        let doc: DriftDocument = serde_json::from_value(report.body.clone()).map_err(|e| {
+            anyhow::anyhow!("the daemon sent a drift report this wardenctl cannot read: {e}")
+        })?;
+        ctx.print(&render_drift(&doc, ctx.color()))?;
+    }
+    Ok(if report.findings > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod completions;
 pub mod drift;
+pub mod import;
 pub mod instances;
 pub mod log;
 pub mod plan;
@@ -28,8 +29,20 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
         Command::Log(LogCommand::Verify) => log::verify(ctx).await,
         Command::Secrets { instance } => secrets::run(ctx, instance).await,
         Command::Rotate { target, yes } => rotate::run(ctx, target, yes).await,
-        Command::Drift { instance } => drift::run(ctx, instance).await,
-        Command::Plan { instance } => plan::run(ctx, instance).await,
+        Command::Drift {
+            instances,
+            now,
+            refresh_catalogue,
+        } => drift::run(ctx, instances, now, refresh_catalogue).await,
+        Command::Plan {
+            instance,
+            refresh_catalogue,
+        } => plan::run(ctx, instance, refresh_catalogue).await,
+        Command::Import {
+            instance,
+            output,
+            force,
+        } => import::run(ctx, instance, output, force).await,
         Command::Apply { instance, yes } => apply::run(ctx, instance, yes).await,
         Command::Audit { instance, format } => audit::run(ctx, instance, format).await,
         Command::Suppress(args) => suppress::run(ctx, args).await,

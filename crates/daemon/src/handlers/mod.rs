@@ -1,10 +1,13 @@
 //! One handler per request, one file per handler.
 
+mod apply;
 mod bootstrap;
 mod drift;
+mod import;
 mod instances;
 mod log_tail;
 mod log_verify;
+mod plan;
 mod reload;
 mod rotate;
 mod secrets;
@@ -14,7 +17,9 @@ mod unsupported;
 use std::sync::Arc;
 
 use warden_core::changelog::Actor;
-use warden_core::protocol::{ErrorCode, Request, Response};
+use warden_core::protocol::{
+    ErrorCode, ReportFormat, ReportKind, ReportResponse, Request, Response,
+};
 
 use crate::shared::Shared;
 use crate::socket::Peer;
@@ -29,8 +34,10 @@ pub async fn handle(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Resp
         Request::LogTail(r) => log_tail::handle(shared, r.n).await,
         Request::LogVerify => log_verify::handle(shared).await,
         Request::Bootstrap(r) => bootstrap::handle(shared, actor(peer), r).await,
-        Request::Drift(r) => drift::drift(shared, r.instance).await,
-        Request::Plan(r) => drift::plan(shared, r.instance).await,
+        Request::Drift(r) => drift::handle(shared, r).await,
+        Request::Plan(r) => plan::handle(shared, r).await,
+        Request::Apply(r) => apply::handle(shared, actor(peer), r).await,
+        Request::Import(r) => import::handle(shared, r).await,
         Request::Secrets(r) => secrets::handle(shared, r.instance).await,
         Request::Rotate(r) => rotate::handle(shared, actor(peer), r).await,
         other => unsupported::handle(&other),
@@ -43,5 +50,35 @@ pub fn actor(peer: &Peer) -> Actor {
         uid: peer.uid,
         user: peer.user.clone(),
         pid: peer.pid,
+    }
+}
+
+/// "No such instance", naming it.
+pub(crate) fn no_instance(name: &str) -> Response {
+    Response::error(
+        ErrorCode::NotFound,
+        format!("no instance named {name} is configured (see `wardenctl instances`)"),
+    )
+}
+
+/// A structured report; a body that cannot be encoded is an internal error.
+pub(crate) fn report<T: serde::Serialize>(
+    kind: ReportKind,
+    instance: Option<String>,
+    findings: u64,
+    body: &T,
+) -> Response {
+    match serde_json::to_value(body) {
+        Ok(body) => Response::Report(ReportResponse {
+            kind,
+            instance,
+            format: ReportFormat::Json,
+            findings,
+            body,
+        }),
+        Err(e) => Response::error(
+            ErrorCode::Internal,
+            format!("cannot encode the {kind:?} report: {e}"),
+        ),
     }
 }

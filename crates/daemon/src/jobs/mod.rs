@@ -1,12 +1,14 @@
 //! Scheduled jobs: what runs for one (instance, job kind).
 //!
 //! Every job uses Warden's management credentials (read from Vault). The rotation job
-//! (`rotation.rs`) rotates the secrets that are due. The drift and audit jobs make sure the
-//! instance is reachable and take a live inventory of roles and clients; the drift comparison
-//! and the risk audit build on that inventory as they land, and until then those runs are
-//! exactly this reachability and inventory check, and say so in their result.
+//! (`rotation.rs`) rotates the secrets that are due; the drift job (`drift.rs`) checks drift,
+//! records changes of it and, with `remediation = "auto"`, applies the plan. The audit job makes
+//! sure the instance is reachable and takes a live inventory of roles and clients; the risk
+//! audit builds on that inventory as it lands, and until then those runs are exactly this
+//! reachability and inventory check, and say so in their result.
 
 mod client;
+mod drift;
 mod rotation;
 
 use std::sync::Arc;
@@ -20,8 +22,10 @@ pub use client::{client_config, management_client};
 
 /// Runs one job; `Ok` carries a one-line summary, `Err` a message saying what to do.
 pub async fn run(shared: &Arc<Shared>, instance: &str, kind: JobKind) -> Result<String, String> {
-    if kind == JobKind::Rotation {
-        return rotation::run(shared, instance).await;
+    match kind {
+        JobKind::Rotation => return rotation::run(shared, instance).await,
+        JobKind::Drift => return drift::run(shared, instance).await,
+        _ => {}
     }
     let client = management_client(shared, instance).await?;
     let inventory = async {

@@ -30,6 +30,7 @@ use warden_core::protocol::{Request, Response, StatusReport, connect};
 use warden_daemon::{Clock, Control, RunOptions, StartError};
 use warden_testkit::OpenBao;
 
+pub mod drift;
 pub mod rotation;
 
 /// The built daemon.
@@ -84,6 +85,8 @@ pub struct Cfg {
     pub vault_address: Option<String>,
     /// Extra lines in `[daemon]` (e.g. an unknown key, to break the file).
     pub daemon_extra: String,
+    /// Extra lines in an instance's table, by instance name (e.g. `prune = true`).
+    pub instance_extra: Vec<(String, String)>,
 }
 
 impl Cfg {
@@ -97,7 +100,15 @@ impl Cfg {
             schedules: "jitter = \"0s\"".into(),
             vault_address: None,
             daemon_extra: String::new(),
+            instance_extra: Vec::new(),
         }
+    }
+
+    /// Adds `line` to the table of instance `name`.
+    pub fn instance_line(mut self, name: &str, line: &str) -> Cfg {
+        self.instance_extra
+            .push((name.to_string(), line.to_string()));
+        self
     }
 }
 
@@ -227,6 +238,10 @@ impl Env {
                  request_timeout = \"10s\"\n",
                 inst.url
             ));
+            for (_, line) in cfg.instance_extra.iter().filter(|(n, _)| n == name) {
+                text.push_str(line);
+                text.push('\n');
+            }
         }
         text
     }

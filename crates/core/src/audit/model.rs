@@ -1,0 +1,422 @@
+//! The audit report: schema `warden.audit/1` (documented in `docs/schemas/`), the one structure
+//! every format is rendered from.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::drift::CatalogueInfo;
+
+/// Schema id of [`AuditReport`]; bumped on incompatible changes.
+pub const AUDIT_SCHEMA: &str = "warden.audit/1";
+
+/// How bad a finding is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Hygiene worth fixing.
+    #[default]
+    Low,
+    /// Weakens the estate.
+    Medium,
+    /// A client can do serious harm.
+    High,
+    /// A client is effectively an admin.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// `low`, `medium`, `high` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown severity {s:?}: use low, medium, high or critical"))
+    }
+}
+
+/// A risk category of privileges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Makes a client effectively an admin (API roles and clients, accounts, SSO, LDAP...).
+    PrivilegeEscalation,
+    /// Runs code as root on managed devices (policies, scripts, packages, profiles...).
+    CodeExecution,
+    /// Discloses device secrets (FileVault keys, LAPS passwords, lock PINs, keystores...).
+    SecretDisclosure,
+    /// Wipes, locks or unmanages devices, or deletes their records.
+    Destructive,
+    /// Changes the server's trust and plumbing (push certificates, PKI, webhooks...).
+    Infrastructure,
+}
+
+impl Category {
+    /// Every category, most severe first.
+    pub const ALL: [Category; 5] = [
+        Category::PrivilegeEscalation,
+        Category::CodeExecution,
+        Category::SecretDisclosure,
+        Category::Destructive,
+        Category::Infrastructure,
+    ];
+
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::PrivilegeEscalation => "privilege_escalation",
+            Category::CodeExecution => "code_execution",
+            Category::SecretDisclosure => "secret_disclosure",
+            Category::Destructive => "destructive",
+            Category::Infrastructure => "infrastructure",
+        }
+    }
+
+    /// A short human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::PrivilegeEscalation => "privilege escalation",
+            Category::CodeExecution => "code execution on devices",
+            Category::SecretDisclosure => "secret disclosure",
+            Category::Destructive => "destructive device actions",
+            Category::Infrastructure => "server infrastructure",
+        }
+    }
+}
+
+impl std::str::FromStr for Category {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+                format!("unknown category {s:?}: use one of {}", names.join(", "))
+            })
+    }
+}
+
+/// What a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Subject {
+    /// `role`, `client`, `instance` or `suppression`.
+    pub kind: SubjectKind,
+    /// The display name (for a suppression: its rule and object).
+    pub name: String,
+}
+
+/// The kind of a [`Subject`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// An API role.
+    Role,
+    /// An API client.
+    Client,
+    /// The instance as a whole.
+    Instance,
+    /// A suppression in the configuration.
+    Suppression,
+}
+
+impl SubjectKind {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Role => "role",
+            SubjectKind::Client => "client",
+            SubjectKind::Instance => "instance",
+            SubjectKind::Suppression => "suppression",
+        }
+    }
+}
+
+impl Subject {
+    /// A role.
+    pub fn role(name: &str) -> Subject {
+        Subject {
+            kind: SubjectKind::Role,
+            name: name.to_owned(),
+        }
+    }
+
+    /// A client.
+    pub fn client(name: &str) -> Subject {
+        Subject {
+            kind: SubjectKind::Client,
+            name: name.to_owned(),
+        }
+    }
+
+    /// `role:NAME`, the form suppressions use.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.name)
+    }
+}
+
+/// Why a finding applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The exact privileges behind the finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub privileges: Vec<String>,
+    /// Roles involved (a client's roles, or the role a client finding comes from).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Clients that hold the role (enabled or not), so the reader sees who can use it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<String>,
+    /// Measured values, e.g. `{"share": 0.62, "held": 324, "catalogue": 522}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, serde_json::Value>,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule id, e.g. `JW-ESC-001`.
+    pub rule: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The rule's title.
+    pub title: String,
+    /// The instance.
+    pub instance: String,
+    /// What it is about.
+    pub subject: Subject,
+    /// Why it matters (the rule's rationale, made specific).
+    pub rationale: String,
+    /// The facts behind it.
+    pub evidence: Evidence,
+    /// What to do.
+    pub fix: String,
+    /// Set when an active suppression covers the finding: its index in
+    /// [`AuditReport::suppressions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<usize>,
+}
+
+impl Finding {
+    /// `RULE/instance/kind:name`: identifies a finding across runs (new and resolved findings).
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.rule, self.instance, self.subject.key())
+    }
+}
+
+/// One client's effective privileges: the union over its roles, grouped by risk category.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientPrivileges {
+    /// The client's display name.
+    pub name: String,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// `appType`: `CLIENT_CREDENTIALS`, `NATIVE_APP_OAUTH` or `NONE`.
+    pub app_type: String,
+    /// Whether the desired state declares it.
+    pub declared: bool,
+    /// Its roles.
+    pub roles: Vec<String>,
+    /// Token lifetime in seconds.
+    pub token_lifetime: i64,
+    /// Every privilege it holds, sorted.
+    pub privileges: Vec<String>,
+    /// The risky ones, by category.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_category: BTreeMap<Category, Vec<String>>,
+    /// Privileges the risk catalogue does not know.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unclassified: Vec<String>,
+}
+
+/// The audit of one instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceAudit {
+    /// The instance's name.
+    pub instance: String,
+    /// Its Jamf Pro URL.
+    pub url: String,
+    /// When its live state was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+    /// Why it could not be audited; nothing else is then filled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The privilege catalogue the audit used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue: Option<CatalogueInfo>,
+    /// Live roles and clients counted.
+    pub roles: usize,
+    /// Live clients counted.
+    pub clients: usize,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Every client's effective privileges.
+    pub client_privileges: Vec<ClientPrivileges>,
+}
+
+/// Whether a suppression applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionState {
+    /// In force.
+    Active,
+    /// Past its expiry date: no longer suppresses, and reported (`JW-SUP-001`).
+    Expired,
+}
+
+/// A suppression (from the configuration, or built into Warden) and whether it applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressionStatus {
+    /// The rule it suppresses.
+    pub rule: String,
+    /// The instance (`*`: every instance).
+    pub instance: String,
+    /// `role:NAME`, `client:NAME` or `*`.
+    pub object: String,
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: String,
+    /// Last day it applies (UTC); `None`: no expiry (built-in suppressions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<NaiveDate>,
+    /// Built into Warden (not from the configuration).
+    #[serde(default)]
+    pub builtin: bool,
+    /// In force or expired.
+    pub state: SuppressionState,
+    /// Findings it suppressed in this report.
+    pub matched: usize,
+}
+
+/// Findings counted by severity (suppressed findings are not counted).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Critical findings.
+    pub critical: usize,
+    /// High findings.
+    pub high: usize,
+    /// Medium findings.
+    pub medium: usize,
+    /// Low findings.
+    pub low: usize,
+    /// Findings an active suppression covers.
+    pub suppressed: usize,
+    /// Instances that could not be audited.
+    pub errors: usize,
+}
+
+impl Summary {
+    /// Unsuppressed findings in total.
+    pub fn total(&self) -> usize {
+        self.critical + self.high + self.medium + self.low
+    }
+
+    /// Unsuppressed findings at or above `severity`.
+    pub fn at_or_above(&self, severity: Severity) -> usize {
+        Severity::ALL
+            .into_iter()
+            .filter(|s| *s >= severity)
+            .map(|s| match s {
+                Severity::Critical => self.critical,
+                Severity::High => self.high,
+                Severity::Medium => self.medium,
+                Severity::Low => self.low,
+            })
+            .sum()
+    }
+}
+
+/// A rule's description, as listed in the report (SARIF needs them too).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleInfo {
+    /// Stable id.
+    pub id: String,
+    /// Default severity.
+    pub severity: Severity,
+    /// Title.
+    pub title: String,
+    /// Why it matters.
+    pub rationale: String,
+    /// What to do.
+    pub fix: String,
+}
+
+/// The whole report: schema `warden.audit/1`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// [`AUDIT_SCHEMA`].
+    pub schema: String,
+    /// When it was generated.
+    pub generated_at: DateTime<Utc>,
+    /// Warden's version.
+    pub warden_version: String,
+    /// Version of the rule pack.
+    pub rule_pack: String,
+    /// Version of the risk catalogue (built-in, plus `[[audit.classify]]` entries counted).
+    pub risk_catalogue: String,
+    /// Settings the rules used (thresholds).
+    pub settings: serde_json::Value,
+    /// Counts.
+    pub summary: Summary,
+    /// The instances, in configuration order.
+    pub instances: Vec<InstanceAudit>,
+    /// Every suppression and whether it applied.
+    pub suppressions: Vec<SuppressionStatus>,
+    /// The rules of the pack.
+    pub rules: Vec<RuleInfo>,
+}
+
+impl AuditReport {
+    /// Every finding over all instances.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.instances.iter().flat_map(|i| i.findings.iter())
+    }
+
+    /// Recomputes [`AuditReport::summary`] from the findings.
+    pub fn recount(&mut self) {
+        let mut s = Summary {
+            errors: self.instances.iter().filter(|i| i.error.is_some()).count(),
+            ..Summary::default()
+        };
+        for f in self.instances.iter().flat_map(|i| i.findings.iter()) {
+            if f.suppressed_by.is_some() {
+                s.suppressed += 1;
+                continue;
+            }
+            match f.severity {
+                Severity::Critical => s.critical += 1,
+                Severity::High => s.high += 1,
+                Severity::Medium => s.medium += 1,
+                Severity::Low => s.low += 1,
+            }
+        }
+        self.summary = s;
+    }
+}

@@ -1,0 +1,1 @@
+//! Tests of the rule pack and report building.
