@@ -151,6 +151,13 @@ ctl log tail -n 10
 say "wardenctl log verify"
 ctl log verify
 
+say "wardenctl audit client 'drifty/Legacy Provisioning Script' (what can this client do?)"
+ctl audit client "drifty/Legacy Provisioning Script" || true
+say "wardenctl audit --format markdown / html (reports for the security review)"
+ctl audit --format markdown --output "$demo/audit.md" --fail-on never
+ctl audit --format html --output "$demo/audit.html" --fail-on never
+echo "  target/demo/audit.md: $(wc -l < "$demo/audit.md") lines; target/demo/audit.html: one self-contained file, $(wc -c < "$demo/audit.html") bytes"
+
 say "no secret or password in any log or output"
 found=0
 for inst in clean drifty; do
@@ -165,11 +172,20 @@ for path in $("$bao" kv list -format=json secret/jamf-warden-demo/instances/clea
     echo "  LEAK: the secret of clean/$path appears in target/demo" >&2; found=1
   fi
 done
+for report in "$demo/audit.md" "$demo/audit.html"; do
+  for inst in clean drifty; do
+    secret=$("$bao" kv get -field=client_secret "secret/jamf-warden-demo/instances/$inst/management")
+    if grep -qF -- "$secret" "$report"; then echo "  LEAK: a secret appears in $report" >&2; found=1; fi
+  done
+done
 if grep -rqF -- "$admin_pw" "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then
   echo "  LEAK: the jamf admin password appears in target/demo" >&2; found=1
 fi
 [ "$found" = 0 ] || die "a secret leaked"
 echo "  checked: no management secret or admin password in target/demo logs, outputs or state"
+
+say "wardenctl audit (both instances; exit 1: findings at or above --fail-on, default low)"
+ctl audit || true
 
 say "stop wardend (SIGTERM)"
 kill -TERM "$wardend_pid"

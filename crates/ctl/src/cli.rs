@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use warden_core::config::defaults::SOCKET;
-use warden_core::protocol::ReportFormat;
 
 const LONG_ABOUT: &str = "\
 wardenctl is the command-line client of wardend, the Jamf Warden daemon. It talks to the \
@@ -116,16 +114,10 @@ pub enum Command {
         #[arg(long, requires = "output")]
         force: bool,
     },
-    /// Flag risky API roles and clients (exit 1 on findings).
-    Audit {
-        /// Only this instance.
-        instance: Option<String>,
-        /// How the daemon renders the report [default: text, or json with --json].
-        #[arg(long, value_enum)]
-        format: Option<FormatArg>,
-    },
-    /// Accept (suppress) an audit or drift finding, or remove a suppression (admins only).
-    Suppress(SuppressArgs),
+    /// Risk audit of API roles and clients for security reviews (exit 1 on findings at or above
+    /// --fail-on).
+    #[command(long_about = AUDIT_ABOUT)]
+    Audit(AuditArgs),
     /// Set up Warden's own management role and client on an instance with a Jamf Pro admin
     /// account, once (admins only).
     #[command(long_about = BOOTSTRAP_ABOUT)]
@@ -136,6 +128,21 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 }
+
+const AUDIT_ABOUT: &str = "\
+Risk audit of every instance's API roles and clients for security reviews: privilege escalation, \
+code execution on devices, secret disclosure, destructive device actions, server \
+infrastructure, breadth (share of the catalogue, full CRUD, near-full admin), privileges the \
+risk catalogue does not know, and hygiene (shared roles, several roles per client, long token \
+lifetimes, clients without secrets, disabled clients with roles, unused roles, undeclared \
+clients, stale secrets, drift that widens privileges). Each finding names the exact \
+privileges behind it and what to do. Suppressions live in wardend.toml ([[audit.suppression]] \
+with a reason, an owner and an expiry date) and every report lists them.
+
+Audits now (read-only) unless --last. Formats: table (default), json (schema \
+warden.audit/1), markdown, html, csv, sarif; --output FILE writes the report to a file. \
+Exit status: 0 without findings at or above --fail-on (default low), 1 with, 2 on errors \
+(including an instance that could not be audited).";
 
 const BOOTSTRAP_ABOUT: &str = "\
 Set up Warden's own management role and client on an instance, once, with a Jamf Pro admin \
@@ -189,45 +196,107 @@ pub enum LogCommand {
     Verify,
 }
 
-/// `wardenctl suppress …`.
+/// `wardenctl audit …`.
 #[derive(Debug, Clone, Args)]
-pub struct SuppressArgs {
-    /// The finding (rule) id, e.g. role.full_access.
-    pub finding: String,
-    /// Only on this instance [default: all instances].
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    /// `audit client INSTANCE/CLIENT`.
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only these instances [default: all].
+    pub instances: Vec<String>,
+    /// Show the reports of the last scheduled audit instead of auditing now.
     #[arg(long)]
-    pub instance: Option<String>,
-    /// Only for this role or client [default: every object].
-    #[arg(long)]
-    pub object: Option<String>,
-    /// Why the finding is accepted; recorded in the change log (required unless --remove).
-    #[arg(long, required_unless_present = "remove")]
-    pub reason: Option<String>,
-    /// When the suppression lapses: RFC 3339 time or YYYY-MM-DD (midnight UTC) [default: never].
-    #[arg(long, value_name = "TIME", value_parser = parse_until, conflicts_with = "remove")]
-    pub until: Option<DateTime<Utc>>,
-    /// Remove the suppression instead of adding it.
-    #[arg(long)]
-    pub remove: bool,
+    pub last: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: AuditOutput,
+}
+
+/// `wardenctl audit client …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// One client's effective privileges (the union over its roles) and why each finding
+    /// applies to it.
+    Client {
+        /// The API client, as INSTANCE/CLIENT (its display name).
+        target: RotateTarget,
+        /// Output options.
+        #[command(flatten)]
+        output: AuditOutput,
+    },
+}
+
+/// How `audit` writes its report.
+#[derive(Debug, Clone, Args)]
+pub struct AuditOutput {
+    /// Report format [default: table, or json with --json].
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
+    /// Write the report to this file (replaced atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when an unsuppressed finding at or above this severity exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
 }
 
 /// `--format` of `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Plain text.
-    Text,
-    /// Structured JSON.
+pub enum AuditFormat {
+    /// A terminal table.
+    Table,
+    /// The report as JSON (schema warden.audit/1).
     Json,
-    /// Markdown, e.g. for a ticket.
+    /// Markdown, ready to paste into a review ticket.
     Markdown,
+    /// One self-contained HTML file, printable.
+    Html,
+    /// One row per finding.
+    Csv,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
 }
 
-impl From<FormatArg> for ReportFormat {
-    fn from(format: FormatArg) -> Self {
+impl From<AuditFormat> for warden_core::audit::render::Format {
+    fn from(format: AuditFormat) -> Self {
+        use warden_core::audit::render::Format;
         match format {
-            FormatArg::Text => Self::Text,
-            FormatArg::Json => Self::Json,
-            FormatArg::Markdown => Self::Markdown,
+            AuditFormat::Table => Format::Table,
+            AuditFormat::Json => Format::Json,
+            AuditFormat::Markdown => Format::Markdown,
+            AuditFormat::Html => Format::Html,
+            AuditFormat::Csv => Format::Csv,
+            AuditFormat::Sarif => Format::Sarif,
+        }
+    }
+}
+
+/// `--fail-on` of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Low,
+    /// Medium, high or critical findings.
+    Medium,
+    /// High or critical findings.
+    High,
+    /// Critical findings only.
+    Critical,
+    /// Never exit 1 for findings.
+    Never,
+}
+
+impl FailOn {
+    /// The lowest severity that fails, if any.
+    pub fn severity(self) -> Option<warden_core::audit::Severity> {
+        use warden_core::audit::Severity;
+        match self {
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
         }
     }
 }
@@ -276,20 +345,6 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Parses `--until`: RFC 3339, or a date meaning midnight UTC.
-fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(s) {
-        return Ok(time.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|time| time.and_utc())
-        .ok_or_else(|| {
-            format!("expected an RFC 3339 time or YYYY-MM-DD, e.g. 2026-06-30, got `{s}`")
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -320,28 +375,39 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_and_dates() {
+    fn timeouts() {
         assert_eq!(parse_timeout("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_timeout("0").is_err());
         assert!(parse_timeout("x").is_err());
-        assert_eq!(
-            parse_until("2026-06-30").unwrap().to_rfc3339(),
-            "2026-06-30T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_until("2026-06-30T12:00:00+02:00")
-                .unwrap()
-                .to_rfc3339(),
-            "2026-06-30T10:00:00+00:00"
-        );
-        assert!(parse_until("tomorrow").is_err());
     }
 
     #[test]
-    fn suppress_needs_a_reason_unless_removing() {
-        assert!(Cli::try_parse_from(["wardenctl", "suppress", "role.full_access"]).is_err());
-        assert!(
-            Cli::try_parse_from(["wardenctl", "suppress", "role.full_access", "--remove"]).is_ok()
-        );
+    fn audit_arguments() {
+        let cli = Cli::try_parse_from(["wardenctl", "audit", "prod", "stage", "--fail-on", "high"])
+            .unwrap();
+        let Command::Audit(args) = cli.command else {
+            panic!("audit")
+        };
+        assert_eq!(args.instances, ["prod", "stage"]);
+        assert_eq!(args.output.fail_on, FailOn::High);
+        assert!(args.command.is_none());
+        let cli = Cli::try_parse_from([
+            "wardenctl",
+            "audit",
+            "client",
+            "prod/CMDB Sync",
+            "--format",
+            "markdown",
+        ])
+        .unwrap();
+        let Command::Audit(args) = cli.command else {
+            panic!("audit")
+        };
+        let Some(AuditCommand::Client { target, output }) = args.command else {
+            panic!("client")
+        };
+        assert_eq!(target.client, "CMDB Sync");
+        assert_eq!(output.format, Some(AuditFormat::Markdown));
+        assert!(Cli::try_parse_from(["wardenctl", "audit", "--fail-on", "severe"]).is_err());
     }
 }

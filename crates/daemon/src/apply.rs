@@ -144,8 +144,6 @@ pub async fn apply(
         end = end.error(f.error.clone().unwrap_or_default());
     }
     shared.record(end).await.map_err(internal)?;
-    // the live state changed: the next check must not use the cached set of rotated clients
-    // for a client it just created (the rotation engine noted those it rotated)
     Ok(report)
 }
 
@@ -228,49 +226,50 @@ fn failed(step: PlanStep, error: String, seq: Option<u64>) -> StepResult {
 /// The Jamf call of a step; answers the object as Jamf returned it (`null` for deletes).
 async fn call(jamf: &JamfClient, step: &PlanStep) -> Result<Value, String> {
     let id = step.id.as_deref().unwrap_or_default();
+    let jamf_err = |e: JamfError| explain(step, &e);
     let client_id = || {
         id.parse::<i64>()
             .map_err(|_| format!("client id {id:?} of {:?} is not a number", step.name))
     };
-    let jamf_call = async {
-        match (&step.action, &step.body) {
-            (StepAction::CreateRole, Some(PlanBody::Role(r))) => {
-                Ok(json!(jamf.create_role(r).await?))
-            }
-            (StepAction::UpdateRole, Some(PlanBody::Role(r))) => {
-                Ok(json!(jamf.update_role(id, r).await?))
-            }
-            (StepAction::DeleteRole, _) => jamf.delete_role(id).await.map(|()| Value::Null),
-            (StepAction::CreateClient, Some(PlanBody::Client(c))) => {
-                Ok(json!(jamf.create_integration(c).await?))
-            }
-            (StepAction::UpdateClient, Some(PlanBody::Client(c))) => {
-                let id = match client_id() {
-                    Ok(id) => id,
-                    Err(e) => return Ok(Err(e)),
-                };
-                Ok(json!(jamf.update_integration(id, c).await?))
-            }
-            (StepAction::DeleteClient, _) => {
-                let id = match client_id() {
-                    Ok(id) => id,
-                    Err(e) => return Ok(Err(e)),
-                };
-                jamf.delete_integration(id).await.map(|()| Value::Null)
-            }
-            _ => {
-                return Ok(Err(format!(
-                    "plan step {:?} of {:?} has no request body",
-                    step.action, step.name
-                )));
-            }
+    match (&step.action, &step.body) {
+        (StepAction::CreateRole, Some(PlanBody::Role(r))) => jamf
+            .create_role(r)
+            .await
+            .map(|v| json!(v))
+            .map_err(jamf_err),
+        (StepAction::UpdateRole, Some(PlanBody::Role(r))) => jamf
+            .update_role(id, r)
+            .await
+            .map(|v| json!(v))
+            .map_err(jamf_err),
+        (StepAction::DeleteRole, _) => jamf
+            .delete_role(id)
+            .await
+            .map(|()| Value::Null)
+            .map_err(jamf_err),
+        (StepAction::CreateClient, Some(PlanBody::Client(c))) => jamf
+            .create_integration(c)
+            .await
+            .map(|v| json!(v))
+            .map_err(jamf_err),
+        (StepAction::UpdateClient, Some(PlanBody::Client(c))) => {
+            let id = client_id()?;
+            jamf.update_integration(id, c)
+                .await
+                .map(|v| json!(v))
+                .map_err(jamf_err)
         }
-        .map(Ok)
-    };
-    match jamf_call.await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e),
-        Err(e) => Err(explain(step, &e)),
+        (StepAction::DeleteClient, _) => {
+            let id = client_id()?;
+            jamf.delete_integration(id)
+                .await
+                .map(|()| Value::Null)
+                .map_err(jamf_err)
+        }
+        _ => Err(format!(
+            "plan step {:?} of {:?} has no request body",
+            step.action, step.name
+        )),
     }
 }
 

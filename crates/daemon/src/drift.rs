@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
@@ -42,9 +43,14 @@ pub struct Checked {
     /// Live roles and clients (Warden's own and the alternates excluded) and the catalogue.
     pub live: Live,
     /// Declared clients Warden has rotated.
-    pub rotated: BTreeSet<String>,
+    pub rotated: BTreeMap<String, DateTime<Utc>>,
     /// The catalogue's evidence.
     pub catalogue: CatalogueInfo,
+    /// The live state as Jamf has it, Warden's own objects included (for the audit).
+    pub full: Live,
+    /// Names Warden keeps itself and `live` leaves out: its management client and the roles
+    /// only it holds, and the `(alternate)` twins.
+    pub warden_owned: BTreeSet<String>,
 }
 
 /// Fetches the live state of `inst` with the management client.
@@ -62,8 +68,21 @@ pub async fn fetch(
                 None => jamf.list_privileges().await.map(Some),
             }
         });
-    let (mut roles, mut clients) = (roles.map_err(describe)?, clients.map_err(describe)?);
-    let catalogue = match (cached, fetched.map_err(describe)?) {
+    let unreachable = |e: JamfError| {
+        let mut runtime = shared.instances();
+        let rt = runtime.entry(inst.name.clone()).or_default();
+        rt.reachable = Some(!matches!(e, JamfError::Transport { .. }));
+        rt.last_error = Some(e.to_string());
+        e.to_string()
+    };
+    let (mut roles, mut clients) = (roles.map_err(unreachable)?, clients.map_err(unreachable)?);
+    let full_roles = roles.clone();
+    let full_clients = clients.clone();
+    let (roles_before, clients_before): (BTreeSet<String>, BTreeSet<String>) = (
+        roles.iter().map(|r| r.display_name.clone()).collect(),
+        clients.iter().map(|c| c.display_name.clone()).collect(),
+    );
+    let catalogue = match (cached, fetched.map_err(unreachable)?) {
         (Some(c), _) => c,
         (None, Some(privileges)) => store_catalogue(shared, &inst.name, privileges),
         (None, None) => return Err("internal: no catalogue".to_owned()),
@@ -94,6 +113,15 @@ pub async fn fetch(
         .map(|c| alternate_name(&c.name))
         .collect();
     clients.retain(|c| !twins.contains(&c.display_name));
+    let mut warden_owned: BTreeSet<String> = roles_before
+        .into_iter()
+        .filter(|n| !roles.iter().any(|r| &r.display_name == n))
+        .collect();
+    warden_owned.extend(
+        clients_before
+            .into_iter()
+            .filter(|n| !clients.iter().any(|c| &c.display_name == n)),
+    );
     {
         let mut runtime = shared.instances();
         let rt = runtime.entry(inst.name.clone()).or_default();
@@ -103,19 +131,22 @@ pub async fn fetch(
         rt.live_clients = Some(clients.len());
     }
     let rotated = rotated(shared, inst).await;
+    let privileges = catalogue.privileges.as_ref().clone();
     Ok(Checked {
+        full: Live {
+            roles: full_roles,
+            clients: full_clients,
+            privileges: privileges.clone(),
+        },
         live: Live {
             roles,
             clients,
-            privileges: catalogue.privileges.as_ref().clone(),
+            privileges,
         },
         rotated,
         catalogue: catalogue.info,
+        warden_owned,
     })
-}
-
-fn describe(e: JamfError) -> String {
-    e.to_string()
 }
 
 fn cached_catalogue(shared: &Shared, instance: &str, refresh: bool) -> Option<Catalogue> {
@@ -139,7 +170,7 @@ fn store_catalogue(shared: &Shared, instance: &str, privileges: Vec<String>) -> 
 }
 
 /// Declared clients Warden has rotated (cached; see [`ROTATED_MAX_AGE`]).
-async fn rotated(shared: &Arc<Shared>, inst: &Instance) -> BTreeSet<String> {
+async fn rotated(shared: &Arc<Shared>, inst: &Instance) -> BTreeMap<String, DateTime<Utc>> {
     {
         let runtime = shared.instances();
         if let Some((set, at)) = runtime.get(&inst.name).and_then(|rt| rt.rotated.as_ref())
@@ -148,14 +179,15 @@ async fn rotated(shared: &Arc<Shared>, inst: &Instance) -> BTreeSet<String> {
             return set.clone();
         }
     }
-    let mut set = BTreeSet::new();
+    let mut set = BTreeMap::new();
     let mut complete = true;
     for target in targets(inst) {
         match shared.rotation.status(&target).await {
-            Ok(s) if s.rotated_at.is_some() => {
-                set.insert(target.client.name.clone());
+            Ok(s) => {
+                if let Some(at) = s.rotated_at {
+                    set.insert(target.client.name.clone(), at);
+                }
             }
-            Ok(_) => {}
             Err(_) => complete = false,
         }
     }
@@ -212,7 +244,7 @@ pub async fn check(
     out.report = drift::detect(
         &inst.desired_state,
         &checked.live,
-        &|name: &str| checked.rotated.contains(name),
+        &|name: &str| checked.rotated.contains_key(name),
         inst.prune,
     );
     out.catalogue = Some(checked.catalogue);
@@ -303,17 +335,7 @@ impl DriftState {
     /// Loads the state from `state_dir`; a missing or unreadable file starts empty (logged).
     pub fn load(state_dir: &Path) -> DriftState {
         let path = state_dir.join(STATE_FILE);
-        let mut state = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(file = %path.display(), error = %e, "drift state unreadable; starting afresh (the next change of drift is recorded again)");
-                DriftState::default()
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DriftState::default(),
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read the drift state; starting afresh");
-                DriftState::default()
-            }
-        };
+        let mut state: DriftState = crate::state_json::load(&path, "drift state");
         state.path = Some(path);
         state
     }
@@ -359,16 +381,8 @@ impl DriftState {
 
     /// Writes the state atomically; errors are logged (the next save retries).
     pub fn save(&self) {
-        let Some(path) = &self.path else { return };
-        let result = serde_json::to_vec(self)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| {
-                let tmp = path.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, path)
-            });
-        if let Err(e) = result {
-            tracing::error!(file = %path.display(), error = %e, "cannot save the drift state");
+        if let Some(path) = &self.path {
+            crate::state_json::save(path, self, "drift state");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! else is here so that tests can call [`run()`] with their own [`Control`].
 
 mod apply;
+mod audit;
 mod drift;
 mod handlers;
 mod head;
@@ -17,6 +18,7 @@ mod server;
 mod shared;
 pub mod signals;
 pub mod socket;
+mod state_json;
 
 pub use options::{Clock, RunOptions};
 pub use run::{Control, StartError, run};

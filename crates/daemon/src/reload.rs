@@ -74,6 +74,10 @@ pub async fn reload(shared: &Arc<Shared>, actor: Actor) -> Result<String, String
         let mut drift = shared.drift_state();
         drift.retain(&configured);
         drift.save();
+        drop(drift);
+        let mut audit = shared.audit_state();
+        audit.retain(&configured);
+        audit.save();
     }
     shared.set_config(applied);
     shared.save_job_states();
@@ -120,6 +124,9 @@ pub fn describe(diff: &ConfigDiff) -> String {
             diff.instances_removed.join(", ")
         ));
     }
+    if diff.audit_changed {
+        parts.push("audit settings changed".to_owned());
+    }
     for c in &diff.instances_changed {
         parts.push(format!(
             "instance {} changed: {}",
@@ -155,5 +162,6 @@ fn diff_json(diff: &ConfigDiff) -> serde_json::Value {
         "daemon_reloaded": diff.daemon_reloaded,
         "restart_required": diff.restart_required,
         "vault_changed": diff.vault_changed,
+        "audit_changed": diff.audit_changed,
     })
 }

@@ -2,7 +2,7 @@
 //!
 //! Short critical sections with std mutexes, never held across an `.await`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
@@ -39,7 +39,7 @@ pub struct InstanceRuntime {
     pub catalogue: Option<Catalogue>,
     /// Declared clients whose secrets Warden has rotated, read from Vault at most hourly and
     /// updated by every rotation; `None` until first read.
-    pub rotated: Option<(BTreeSet<String>, Instant)>,
+    pub rotated: Option<(BTreeMap<String, DateTime<Utc>>, Instant)>,
 }
 
 /// A cached privilege catalogue.
@@ -91,6 +91,8 @@ pub struct Shared {
     pub check_slots: Arc<tokio::sync::Semaphore>,
     /// The last drift report of each instance and what the scheduled check last recorded.
     pub drift: Mutex<crate::drift::DriftState>,
+    /// The last audit of each instance and the findings last recorded.
+    pub audit: Mutex<crate::audit::AuditState>,
     /// One apply per instance at a time (manual or automatic remediation).
     pub apply_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -112,6 +114,7 @@ impl Shared {
         let started_at = (options.clock)();
         let slots = config.daemon.max_concurrent_checks as usize;
         let drift = crate::drift::DriftState::load(&config.daemon.state_dir);
+        let audit = crate::audit::AuditState::load(&config.daemon.state_dir);
         Shared {
             config_path: config.path.clone(),
             config: RwLock::new(Arc::new(config)),
@@ -135,6 +138,7 @@ impl Shared {
             vault_head_path,
             check_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             drift: Mutex::new(drift),
+            audit: Mutex::new(audit),
             apply_locks: Mutex::new(BTreeMap::new()),
         }
     }
@@ -188,6 +192,11 @@ impl Shared {
         self.drift.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The audit state (last audits, recorded findings).
+    pub fn audit_state(&self) -> MutexGuard<'_, crate::audit::AuditState> {
+        self.audit.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The last drift report of `instance`, or one saying it was never checked.
     pub fn last_drift(&self, instance: &str) -> InstanceDrift {
         self.drift_state()
@@ -203,11 +212,12 @@ impl Shared {
 
     /// Notes that Warden rotated `client` of `instance` (keeps the drift check's cache current).
     pub fn note_rotated(&self, instance: &str, client: &str) {
+        let now = self.now();
         let mut runtime = self.instances();
         if let Some(rt) = runtime.get_mut(instance)
             && let Some((set, _)) = rt.rotated.as_mut()
         {
-            set.insert(client.to_owned());
+            set.insert(client.to_owned(), now);
         }
     }
 

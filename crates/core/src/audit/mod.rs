@@ -160,6 +160,11 @@ pub fn build_report(ctx: &ReportContext<'_>, mut instances: Vec<InstanceAudit>) 
             suppressed_by: None,
         });
     }
+    // Keep each instance's findings most severe first (stable: the rule pack's order stays
+    // within a severity), expired-suppression findings included.
+    for inst in &mut instances {
+        inst.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    }
     let mut report = AuditReport {
         schema: AUDIT_SCHEMA.to_owned(),
         generated_at: ctx.now,

@@ -211,7 +211,12 @@ pub fn evaluate(
             };
             out.push(&UNCLASSIFIED, Subject::role(name), evidence, None);
         }
-        if clients.len() > 1 {
+        // an alternating client and its `(alternate)` twin share a role by design: one client
+        let sharing = clients
+            .iter()
+            .filter(|c| !input.warden_owned.contains(*c))
+            .count();
+        if sharing > 1 {
             out.push(&SHARED_ROLE, Subject::role(name), base.clone(), None);
         } else if clients.is_empty() {
             out.push(&UNUSED_ROLE, Subject::role(name), base.clone(), None);
@@ -248,7 +253,9 @@ pub fn evaluate(
             );
             out.push(&LONG_TOKEN, Subject::client(name), e, None);
         }
-        if client.enabled && client.app_type == AppType::None {
+        // Warden's own twins get their secret at their first alternating rotation
+        if client.enabled && client.app_type == AppType::None && !input.warden_owned.contains(name)
+        {
             out.push(&NO_SECRET, Subject::client(name), evidence.clone(), None);
         }
         if !client.enabled && !client.authorization_scopes.is_empty() {

@@ -1,1 +1,506 @@
-//! Tests of the rule pack and report building.
+//! Tests of the rule pack and report building: every rule fires on a crafted estate and the
+//! clean estate has no finding; suppressions, their expiry and the built-in one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+
+use super::*;
+use crate::config::{ClientRotation, DesiredClient, DesiredRole, DesiredState, RotationStrategy};
+use crate::drift::{self, Live};
+use crate::jamf::{ApiIntegration, ApiRole, AppType};
+use crate::schedule::Schedule;
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn role(id: &str, name: &str, privileges: &[&str]) -> ApiRole {
+    ApiRole {
+        id: id.into(),
+        display_name: name.into(),
+        privileges: strings(privileges),
+    }
+}
+
+fn client(id: i64, name: &str, roles: &[&str]) -> ApiIntegration {
+    ApiIntegration {
+        id,
+        authorization_scopes: strings(roles),
+        display_name: name.into(),
+        enabled: true,
+        access_token_lifetime_seconds: Some(300),
+        app_type: AppType::ClientCredentials,
+        client_id: format!("uuid-{id}"),
+    }
+}
+
+fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
+    DesiredClient {
+        name: name.into(),
+        roles: strings(roles),
+        enabled: true,
+        token_lifetime: 300,
+        owner: "it@example.com".into(),
+        purpose: "tests".into(),
+        vault_path: format!("clients/{name}"),
+        rotation: ClientRotation {
+            schedule: Schedule::off(),
+            max_age: Some(Duration::days(30).to_std().unwrap()),
+            strategy: RotationStrategy::Single,
+        },
+        source: Default::default(),
+    }
+}
+
+fn d_role(name: &str, privileges: &[&str]) -> DesiredRole {
+    DesiredRole {
+        name: name.into(),
+        privileges: strings(privileges),
+        description: None,
+        external: false,
+        source: Default::default(),
+    }
+}
+
+/// The whole built-in catalogue as the instance's privilege list.
+fn catalogue_privileges() -> Vec<String> {
+    let text = include_str!("../../data/risk-catalogue.toml");
+    let mut out: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"'))
+        .filter_map(|l| l.strip_suffix("\","))
+        .map(str::to_owned)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+}
+
+/// A clean estate: one read-only role per client, declared, rotated recently.
+fn clean() -> (Live, DesiredState, BTreeMap<String, SecretFacts>) {
+    let live = Live {
+        roles: vec![
+            role(
+                "1",
+                "Inventory Read",
+                &["Read Computers", "Read Mobile Devices"],
+            ),
+            role(
+                "2",
+                "Patch Reporting",
+                &["Read Patch Management Software Titles"],
+            ),
+        ],
+        clients: vec![
+            client(1, "CMDB Sync", &["Inventory Read"]),
+            client(2, "Patch Dashboard", &["Patch Reporting"]),
+        ],
+        privileges: catalogue_privileges(),
+    };
+    let desired = DesiredState {
+        roles: vec![
+            d_role("Inventory Read", &["Read Computers", "Read Mobile Devices"]),
+            d_role(
+                "Patch Reporting",
+                &["Read Patch Management Software Titles"],
+            ),
+        ],
+        clients: vec![
+            d_client("CMDB Sync", &["Inventory Read"]),
+            d_client("Patch Dashboard", &["Patch Reporting"]),
+        ],
+    };
+    let secrets = ["CMDB Sync", "Patch Dashboard"]
+        .into_iter()
+        .map(|n| {
+            (
+                n.to_owned(),
+                SecretFacts {
+                    rotated_at: Some(now() - Duration::days(2)),
+                    max_age: Some(Duration::days(30)),
+                },
+            )
+        })
+        .collect();
+    (live, desired, secrets)
+}
+
+fn run(
+    live: &Live,
+    desired: &DesiredState,
+    secrets: &BTreeMap<String, SecretFacts>,
+) -> Vec<Finding> {
+    let drift = drift::detect(desired, live, &|_| true, false);
+    let owned = BTreeSet::from([WARDEN_MANAGEMENT.to_owned()]);
+    let input = InstanceInput {
+        instance: "acme",
+        live,
+        desired,
+        secrets,
+        drift: &drift,
+        warden_owned: &owned,
+        now: now(),
+    };
+    let catalogue = RiskCatalogue::builtin().unwrap();
+    evaluate(&input, &catalogue, &AuditSettings::default()).0
+}
+
+fn rules_of(findings: &[Finding]) -> BTreeSet<(String, String)> {
+    findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.subject.key()))
+        .collect()
+}
+
+#[test]
+fn the_clean_estate_has_no_finding() {
+    let (live, desired, secrets) = clean();
+    let findings = run(&live, &desired, &secrets);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn every_rule_fires_on_a_crafted_estate() {
+    let (mut live, desired, mut secrets) = clean();
+    let all = catalogue_privileges();
+    let add_role = |live: &mut Live, id: &str, name: &str, privileges: Vec<String>| {
+        live.roles.push(ApiRole {
+            id: id.into(),
+            display_name: name.into(),
+            privileges,
+        });
+    };
+    // one role per category, each used by one undeclared client
+    let cases = [
+        ("Escalator", "Update API Integrations"),
+        ("Deployer", "Create Scripts"),
+        ("Escrow", "View Disk Encryption Recovery Key"),
+        ("Wiper", "Send Computer Remote Wipe Command"),
+        ("Plumber", "Update Webhooks"),
+    ];
+    for (n, (name, privilege)) in cases.iter().enumerate() {
+        add_role(&mut live, &format!("1{n}"), name, strings(&[privilege]));
+        live.clients
+            .push(client(10 + n as i64, &format!("{name} Client"), &[name]));
+    }
+    // breadth: 60% of the catalogue; near-admin: all of it; CRUD over many types
+    let share: Vec<String> = all.iter().take(all.len() * 6 / 10).cloned().collect();
+    add_role(&mut live, "20", "Broad", share);
+    add_role(&mut live, "21", "Everything", all.clone());
+    let crud: Vec<String> = all
+        .iter()
+        .filter(|p| {
+            [
+                "Buildings",
+                "Categories",
+                "Departments",
+                "Sites",
+                "Printers",
+                "Dock Items",
+                "Directory Bindings",
+                "Disk Encryption Configurations",
+                "Network Segments",
+                "Classes",
+            ]
+            .iter()
+            .any(|t| p.ends_with(t))
+        })
+        .cloned()
+        .collect();
+    add_role(&mut live, "22", "Many Writes", crud);
+    live.clients
+        .push(client(30, "Bagel", &["Broad", "Everything", "Many Writes"]));
+    // unclassified privilege, a role nobody uses, a shared role
+    live.privileges.push("Read Quantum Flux".into());
+    add_role(&mut live, "23", "Orphan", strings(&["Read Quantum Flux"]));
+    live.clients
+        .push(client(31, "Second Reader", &["Inventory Read"]));
+    // long token, no secret, disabled with roles
+    live.clients[0].access_token_lifetime_seconds = Some(86_400);
+    let mut no_secret = client(32, "Idle", &["Patch Reporting"]);
+    no_secret.app_type = AppType::None;
+    live.clients.push(no_secret);
+    let mut disabled = client(33, "Retired", &["Patch Reporting"]);
+    disabled.enabled = false;
+    disabled.app_type = AppType::None;
+    live.clients.push(disabled);
+    // secrets: one never rotated, one past max_age
+    secrets.insert("CMDB Sync".into(), SecretFacts::default());
+    secrets.insert(
+        "Patch Dashboard".into(),
+        SecretFacts {
+            rotated_at: Some(now() - Duration::days(90)),
+            max_age: Some(Duration::days(30)),
+        },
+    );
+    // widening drift: a declared role grew a privilege
+    live.roles[1].privileges.push("Read Computers".into());
+
+    let findings = run(&live, &desired, &secrets);
+    let got = rules_of(&findings);
+    let expect = [
+        ("JW-ESC-001", "role:Escalator"),
+        ("JW-EXE-001", "role:Deployer"),
+        ("JW-SEC-001", "role:Escrow"),
+        ("JW-DST-001", "role:Wiper"),
+        ("JW-INF-001", "role:Plumber"),
+        ("JW-BRD-001", "role:Broad"),
+        ("JW-BRD-003", "role:Everything"),
+        ("JW-BRD-003", "client:Bagel"),
+        ("JW-BRD-002", "role:Many Writes"),
+        ("JW-CAT-001", "role:Orphan"),
+        ("JW-HYG-006", "role:Orphan"),
+        ("JW-HYG-001", "role:Inventory Read"),
+        ("JW-HYG-002", "client:Bagel"),
+        ("JW-HYG-003", "client:CMDB Sync"),
+        ("JW-HYG-004", "client:Idle"),
+        ("JW-HYG-005", "client:Retired"),
+        ("JW-HYG-007", "client:Bagel"),
+        ("JW-HYG-008", "client:CMDB Sync"),
+        ("JW-HYG-008", "client:Patch Dashboard"),
+        ("JW-HYG-009", "role:Patch Reporting"),
+    ];
+    for (rule, subject) in expect {
+        assert!(
+            got.contains(&(rule.to_owned(), subject.to_owned())),
+            "{rule} on {subject} missing; got {got:#?}"
+        );
+    }
+    // every rule of the pack but the expired-suppression one fired
+    let fired: BTreeSet<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    for r in RULES.iter().filter(|r| r.id != "JW-SUP-001") {
+        assert!(fired.contains(r.id), "{} never fired", r.id);
+    }
+    // evidence: the exact privileges behind a finding, and who holds the role
+    let esc = findings
+        .iter()
+        .find(|f| f.rule == "JW-ESC-001" && f.subject.name == "Escalator")
+        .unwrap();
+    assert_eq!(esc.evidence.privileges, vec!["Update API Integrations"]);
+    assert_eq!(esc.evidence.clients, vec!["Escalator Client"]);
+    assert_eq!(esc.severity, Severity::Critical);
+    let widening = findings.iter().find(|f| f.rule == "JW-HYG-009").unwrap();
+    assert_eq!(widening.evidence.privileges, vec!["Read Computers"]);
+    // most severe first
+    assert!(findings.windows(2).all(|w| w[0].severity >= w[1].severity));
+}
+
+#[test]
+fn foreign_and_warden_owned_clients_are_not_undeclared() {
+    let (mut live, desired, secrets) = clean();
+    let mut teacher = client(9, "Jamf Teacher", &["Teacher"]);
+    teacher.app_type = AppType::NativeAppOauth;
+    live.clients.push(teacher);
+    live.roles
+        .push(role("9", "Teacher", &["Read Teacher App Settings"]));
+    live.clients
+        .push(client(8, WARDEN_MANAGEMENT, &[WARDEN_MANAGEMENT]));
+    live.roles.push(role(
+        "8",
+        WARDEN_MANAGEMENT,
+        &[
+            "Read API Roles",
+            "Create API Roles",
+            "Update API Integrations",
+        ],
+    ));
+    let findings = run(&live, &desired, &secrets);
+    let got = rules_of(&findings);
+    assert!(!got.iter().any(|(r, _)| r == "JW-HYG-007"), "{got:?}");
+    // Warden's own role is found (and suppressed by the built-in suppression below)
+    assert!(got.contains(&("JW-ESC-001".into(), format!("role:{WARDEN_MANAGEMENT}"))));
+}
+
+fn instance_of(findings: Vec<Finding>, name: &str) -> InstanceAudit {
+    InstanceAudit {
+        instance: name.into(),
+        url: format!("https://{name}.jamfcloud.com"),
+        checked_at: Some(now()),
+        error: None,
+        catalogue: None,
+        roles: 0,
+        clients: 0,
+        findings,
+        client_privileges: Vec::new(),
+    }
+}
+
+#[test]
+fn suppressions_apply_until_they_expire_and_are_all_listed() {
+    let (mut live, desired, secrets) = clean();
+    live.roles
+        .push(role("5", "Escrow", &["View Disk Encryption Recovery Key"]));
+    live.roles
+        .push(role("6", "Wiper", &["Send Computer Remote Wipe Command"]));
+    live.roles
+        .push(role("8", WARDEN_MANAGEMENT, &["Create API Roles"]));
+    for (id, name) in [(5, "Escrow"), (6, "Wiper"), (8, WARDEN_MANAGEMENT)] {
+        live.clients
+            .push(client(id, &format!("{name} User"), &[name]));
+    }
+    let findings = run(&live, &desired, &secrets);
+    let settings = AuditSettings {
+        suppressions: vec![
+            Suppression {
+                rule: "JW-SEC-001".into(),
+                instance: "acme".into(),
+                object: "role:Escrow".into(),
+                reason: "escrow to the key vault".into(),
+                owner: "secops".into(),
+                expires: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            },
+            Suppression {
+                rule: "JW-DST-001".into(),
+                instance: "*".into(),
+                object: "*".into(),
+                reason: "temporary".into(),
+                owner: "ops".into(),
+                expires: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            },
+            Suppression {
+                rule: "JW-SEC-001".into(),
+                instance: "other".into(),
+                object: "*".into(),
+                reason: "another instance".into(),
+                owner: "ops".into(),
+                expires: NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+            },
+        ],
+        ..AuditSettings::default()
+    };
+    let catalogue = RiskCatalogue::builtin().unwrap();
+    let ctx = ReportContext {
+        now: now(),
+        warden_version: "0.1.0",
+        catalogue: &catalogue,
+        settings: &settings,
+    };
+    let report = build_report(&ctx, vec![instance_of(findings, "acme")]);
+    // built-in + the two that concern acme; the one for "other" is not listed
+    assert_eq!(report.suppressions.len(), 3, "{:#?}", report.suppressions);
+    assert!(report.suppressions[0].builtin);
+    assert_eq!(report.suppressions[0].matched, 1, "Warden's own role");
+    assert_eq!(report.suppressions[1].state, SuppressionState::Active);
+    assert_eq!(report.suppressions[1].matched, 1);
+    assert_eq!(report.suppressions[2].state, SuppressionState::Expired);
+    assert_eq!(
+        report.suppressions[2].matched, 0,
+        "expired: suppresses nothing"
+    );
+    let find = |rule: &str| {
+        report
+            .findings()
+            .filter(|f| f.rule == rule)
+            .collect::<Vec<_>>()
+    };
+    assert!(find("JW-SEC-001")[0].suppressed_by.is_some());
+    assert!(find("JW-DST-001")[0].suppressed_by.is_none());
+    let expired = find("JW-SUP-001");
+    assert_eq!(expired.len(), 1);
+    assert!(
+        expired[0].subject.name.contains("JW-DST-001"),
+        "{:?}",
+        expired[0]
+    );
+    // counts exclude suppressed findings
+    assert_eq!(report.summary.suppressed, 2);
+    assert_eq!(report.summary.high, 1, "the destructive role");
+    assert_eq!(
+        report.summary.medium, 4,
+        "the expired suppression and the three undeclared clients"
+    );
+    assert_eq!(report.summary.at_or_above(Severity::High), 1);
+    assert_eq!(
+        report.summary.at_or_above(Severity::Low),
+        report.summary.total()
+    );
+    assert_eq!(report.schema, AUDIT_SCHEMA);
+    assert_eq!(report.rules.len(), RULES.len());
+}
+
+#[test]
+fn an_expired_suppression_is_reported_in_severity_order() {
+    let (mut live, desired, secrets) = clean();
+    live.roles.push(role("7", "Orphan", &["Read Computers"]));
+    let findings = run(&live, &desired, &secrets);
+    assert_eq!(
+        rules_of(&findings),
+        BTreeSet::from([("JW-HYG-006".to_owned(), "role:Orphan".to_owned())])
+    );
+    let settings = AuditSettings {
+        suppressions: vec![Suppression {
+            rule: "JW-HYG-006".into(),
+            instance: "*".into(),
+            object: "role:Orphan".into(),
+            reason: "kept for a migration".into(),
+            owner: "ops".into(),
+            expires: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
+        }],
+        ..AuditSettings::default()
+    };
+    let catalogue = RiskCatalogue::builtin().unwrap();
+    let ctx = ReportContext {
+        now: now(),
+        warden_version: "0.1.0",
+        catalogue: &catalogue,
+        settings: &settings,
+    };
+    let report = build_report(&ctx, vec![instance_of(findings, "acme")]);
+    // the expired suppression (medium) comes before the low finding it no longer hides
+    let order: Vec<&str> = report.instances[0]
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(order, ["JW-SUP-001", "JW-HYG-006"]);
+}
+
+#[test]
+fn severities_and_categories_parse() {
+    assert_eq!("high".parse::<Severity>(), Ok(Severity::High));
+    assert!("severe".parse::<Severity>().is_err());
+    assert!(Severity::Critical > Severity::High && Severity::Medium > Severity::Low);
+    assert_eq!(
+        "secret_disclosure".parse::<Category>(),
+        Ok(Category::SecretDisclosure)
+    );
+    assert!(
+        "secrets"
+            .parse::<Category>()
+            .unwrap_err()
+            .contains("secret_disclosure")
+    );
+}
+
+#[test]
+fn an_alternating_twin_is_not_a_second_holder_nor_a_client_without_secret() {
+    let (mut live, desired, secrets) = clean();
+    let mut twin = client(7, "Patch Dashboard (alternate)", &["Patch Reporting"]);
+    twin.app_type = AppType::None;
+    live.clients.push(twin);
+    let drift = drift::detect(&desired, &live, &|_| true, false);
+    let owned = BTreeSet::from(["Patch Dashboard (alternate)".to_owned()]);
+    let input = InstanceInput {
+        instance: "acme",
+        live: &live,
+        desired: &desired,
+        secrets: &secrets,
+        drift: &drift,
+        warden_owned: &owned,
+        now: now(),
+    };
+    let catalogue = RiskCatalogue::builtin().unwrap();
+    let (findings, privileges) = evaluate(&input, &catalogue, &AuditSettings::default());
+    assert!(findings.is_empty(), "{findings:#?}");
+    // it is still listed with its effective privileges
+    assert!(
+        privileges
+            .iter()
+            .any(|c| c.name == "Patch Dashboard (alternate)")
+    );
+}

@@ -127,6 +127,9 @@ pub enum Action {
     /// Drift between desired and live state appeared, changed or was resolved (`after.status`
     /// says which); recorded by the scheduled check only when it changes.
     Drift,
+    /// The scheduled audit found new findings or some were resolved (`after.new`,
+    /// `after.resolved`); recorded only when the set of findings changes.
+    Audit,
     /// An action written by a newer version of Warden; only produced when reading.
     #[serde(other)]
     Other,

@@ -18,6 +18,8 @@ pub struct ConfigDiff {
     pub restart_required: Vec<&'static str>,
     /// `[daemon]` settings that changed and apply at once (admin ids, log level, rate limit).
     pub daemon_reloaded: Vec<&'static str>,
+    /// `[audit]` changed (thresholds, classifications, suppressions): applies to the next audit.
+    pub audit_changed: bool,
 }
 
 /// One changed instance.
@@ -47,6 +49,7 @@ impl Config {
         let (restart_required, daemon_reloaded) = daemon_changes(&old.daemon, &new.daemon);
         let mut diff = ConfigDiff {
             vault_changed: old.vault != new.vault,
+            audit_changed: old.audit != new.audit,
             restart_required,
             daemon_reloaded,
             ..ConfigDiff::default()

@@ -34,6 +34,7 @@
 //!   start-up error, not a config error.
 //! - CA files and desired-state files are read and checked at load.
 
+mod audit;
 pub mod defaults;
 mod desired;
 mod diff;

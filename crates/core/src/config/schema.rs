@@ -23,6 +23,8 @@ pub(crate) struct RawConfig {
     pub(crate) defaults: RawDefaults,
     #[serde(default, rename = "instance")]
     pub(crate) instances: Vec<RawInstance>,
+    #[serde(default)]
+    pub(crate) audit: super::audit::RawAudit,
 }
 
 /// `[daemon]`.

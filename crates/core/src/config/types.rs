@@ -26,6 +26,9 @@ pub struct Config {
     /// `[[instance]]`: the Jamf Pro instances, in file order.
     #[serde(rename = "instance")]
     pub instances: Vec<Instance>,
+    /// `[audit]`: risk-rule thresholds, site classifications, suppressions.
+    #[serde(serialize_with = "super::audit::ser_audit")]
+    pub audit: crate::audit::AuditSettings,
     /// Things worth logging at start that are not errors (e.g. a high `max_in_flight`).
     #[serde(skip)]
     pub warnings: Vec<String>,

@@ -155,6 +155,8 @@ pub(crate) fn validate(
     let daemon = daemon(&mut ctx, &raw.daemon);
     let vault = vault(&mut ctx, &raw.vault);
     let instances = instances::instances(&mut ctx, &raw.defaults.schedules, &raw.instances);
+    let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+    let audit = super::audit::audit(&mut ctx, &raw.audit, &names);
     let vault = match vault {
         Some(vault) if ctx.errors.is_empty() => vault,
         _ => return Err(in_file_order(ctx.errors, &src.path)),
@@ -165,6 +167,7 @@ pub(crate) fn validate(
         daemon,
         vault,
         instances,
+        audit,
         warnings: ctx.warnings,
     })
 }

@@ -74,7 +74,6 @@ pub use frame::{Transport, encode};
 pub use request::{
     ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest,
     LogTailRequest, PlanRequest, ReportFormat, Request, RotateRequest, SecretsRequest,
-    SuppressRequest,
 };
 pub use response::{
     BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportKind, ReportResponse,

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -52,9 +51,6 @@ pub enum Request {
     Import(ImportRequest),
     /// Flag risky roles and clients; answered by [`Response::Report`].
     Audit(AuditRequest),
-    /// Add or remove a suppression of an audit or drift finding; answered by [`Response::Ok`].
-    /// Mutating.
-    Suppress(SuppressRequest),
     /// Create Warden's own management role and client on an instance with a Jamf Pro admin
     /// account, mint its secret into Vault and verify it; answered by
     /// [`Response::Bootstrapped`]. Mutating. Carries the admin password.
@@ -67,11 +63,7 @@ impl Request {
     pub fn is_mutating(&self) -> bool {
         // No wildcard: a new variant must be classified here.
         match self {
-            Self::Reload
-            | Self::Rotate(_)
-            | Self::Apply(_)
-            | Self::Suppress(_)
-            | Self::Bootstrap(_) => true,
+            Self::Reload | Self::Rotate(_) | Self::Apply(_) | Self::Bootstrap(_) => true,
             Self::Hello(_)
             | Self::Status
             | Self::Instances
@@ -86,7 +78,7 @@ impl Request {
     }
 
     /// A short rendering for the daemon's log, e.g. `rotate instance=prod client=backup
-    /// confirmed=true`. Free text (suppression reasons) is left out, and so are the user name and
+    /// confirmed=true`. The user name and
     /// password of `bootstrap`.
     pub fn log_safe(&self) -> String {
         let name = self.type_name();
@@ -116,7 +108,16 @@ impl Request {
                 )
             }
             Self::Import(req) => format!("import instance={}", req.instance),
-            Self::Audit(req) => format!("{} format={}", scope(&req.instance), req.format.as_str()),
+            Self::Audit(req) => format!(
+                "audit instances={} client={} last={}",
+                if req.instances.is_empty() {
+                    "*".to_owned()
+                } else {
+                    req.instances.join(",")
+                },
+                req.client.as_deref().unwrap_or("-"),
+                req.last
+            ),
             Self::Plan(req) => format!(
                 "plan instance={} refresh_catalogue={}",
                 req.instance, req.refresh_catalogue
@@ -128,13 +129,6 @@ impl Request {
             Self::Apply(req) => format!(
                 "apply instance={} confirmed={}",
                 req.instance, req.confirmed
-            ),
-            Self::Suppress(req) => format!(
-                "{} finding={} object={} remove={}",
-                scope(&req.instance),
-                req.finding,
-                req.object.as_deref().unwrap_or("*"),
-                req.remove
             ),
             Self::Bootstrap(req) => {
                 format!("bootstrap instance={} force={}", req.instance, req.force)
@@ -159,7 +153,6 @@ impl Message for Request {
         "import",
         "apply",
         "audit",
-        "suppress",
         "bootstrap",
     ];
 
@@ -178,7 +171,6 @@ impl Message for Request {
             Self::Import(_) => "import",
             Self::Apply(_) => "apply",
             Self::Audit(_) => "audit",
-            Self::Suppress(_) => "suppress",
             Self::Bootstrap(_) => "bootstrap",
         }
     }
@@ -292,15 +284,20 @@ pub struct ApplyRequest {
     pub confirmed: bool,
 }
 
-/// Payload of [`Request::Audit`].
+/// Payload of [`Request::Audit`]. Answered with the report (`warden.audit/1`) as JSON;
+/// `wardenctl` renders it in the format asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AuditRequest {
-    /// Only this instance; all instances if `None`.
+    /// Only these instances; all instances if empty.
     #[serde(default)]
-    pub instance: Option<String>,
-    /// How the daemon renders the report body.
+    pub instances: Vec<String>,
+    /// Only this client of the (single) instance: its effective privileges and the findings
+    /// that apply to it (`wardenctl audit client INSTANCE/CLIENT`).
     #[serde(default)]
-    pub format: ReportFormat,
+    pub client: Option<String>,
+    /// The reports kept by the scheduled audit instead of auditing now.
+    #[serde(default)]
+    pub last: bool,
 }
 
 /// How a report body is rendered by the daemon.
@@ -325,28 +322,6 @@ impl ReportFormat {
             Self::Markdown => "markdown",
         }
     }
-}
-
-/// Payload of [`Request::Suppress`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SuppressRequest {
-    /// Only this instance; all instances if `None`.
-    #[serde(default)]
-    pub instance: Option<String>,
-    /// Finding (rule) id, e.g. `role.full_access`.
-    pub finding: String,
-    /// The role or client the suppression applies to; every object if `None`.
-    #[serde(default)]
-    pub object: Option<String>,
-    /// Why the finding is accepted; recorded in the change log.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// When the suppression lapses; never if `None`.
-    #[serde(default)]
-    pub until: Option<DateTime<Utc>>,
-    /// Remove the suppression instead of adding it.
-    #[serde(default)]
-    pub remove: bool,
 }
 
 /// Payload of [`Request::Bootstrap`]: `wardenctl bootstrap INSTANCE`.
@@ -421,6 +396,5 @@ impl_into_request!(
     ApplyRequest => Apply,
     ImportRequest => Import,
     AuditRequest => Audit,
-    SuppressRequest => Suppress,
     BootstrapRequest => Bootstrap,
 );

@@ -44,7 +44,7 @@ pub enum Response {
     /// Answers [`Request::Bootstrap`](super::Request::Bootstrap) once the management secret is
     /// in Vault and verified.
     Bootstrapped(Box<BootstrapResponse>),
-    /// Generic success, e.g. for [`Request::Suppress`](super::Request::Suppress).
+    /// Generic success with a message.
     Ok {
         /// What was done.
         message: String,

@@ -1,5 +1,6 @@
 //! `warden_core::config`: the example configs, success cases and every error case.
 
+mod audit;
 mod common;
 mod desired;
 mod diff;

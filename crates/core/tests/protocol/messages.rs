@@ -12,7 +12,7 @@ use warden_core::protocol::{
     HelloRequest, HelloResponse, ImportRequest, InstanceStatus, InstanceSummary, JobKind,
     JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange, PROTOCOL_VERSION, PlanRequest,
     ProtocolError, ReportFormat, ReportKind, ReportResponse, Request, Response, RotateRequest,
-    RotateResponse, SecretsRequest, StatusReport, SuppressRequest, decode, encode,
+    RotateResponse, SecretsRequest, StatusReport, decode, encode,
 };
 
 /// The admin password of the bootstrap sample.
@@ -34,7 +34,6 @@ fn request_is_covered(request: &Request) {
         | Request::Import(_)
         | Request::Apply(_)
         | Request::Audit(_)
-        | Request::Suppress(_)
         | Request::Bootstrap(_) => {}
     }
 }
@@ -90,17 +89,9 @@ fn requests() -> Vec<Request> {
         }
         .into(),
         AuditRequest {
-            instance: None,
-            format: ReportFormat::Markdown,
-        }
-        .into(),
-        SuppressRequest {
-            instance: Some(prod()),
-            finding: "role.full_access".to_owned(),
-            object: Some("Backup role".to_owned()),
-            reason: Some("vendor needs it until Q3".to_owned()),
-            until: Some(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()),
-            remove: false,
+            instances: vec![prod()],
+            client: Some("Backup".to_owned()),
+            last: false,
         }
         .into(),
         bootstrap_request().into(),
@@ -359,7 +350,6 @@ fn mutating_requests() {
         ("import", false),
         ("apply", true),
         ("audit", false),
-        ("suppress", true),
         ("bootstrap", true),
     ];
     let samples = requests();
@@ -384,9 +374,11 @@ fn log_safe_rendering() {
     );
     assert_eq!(rendered[9], "plan instance=prod refresh_catalogue=true");
     assert_eq!(rendered[10], "import instance=prod");
-    assert_eq!(rendered[12], "audit all instances format=markdown");
-    assert!(!rendered[13].contains("vendor"), "{}", rendered[13]);
-    assert_eq!(rendered[14], "bootstrap instance=prod force=false");
+    assert_eq!(
+        rendered[12],
+        "audit instances=prod client=Backup last=false"
+    );
+    assert_eq!(rendered[13], "bootstrap instance=prod force=false");
 }
 
 #[test]

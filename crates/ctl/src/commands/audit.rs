@@ -1,45 +1,224 @@
-//! `wardenctl audit [INSTANCE] [--format text|json|markdown]`: risky roles and clients; exit 1
-//! on findings.
+//! `wardenctl audit [INSTANCE...] [--last]` and `wardenctl audit client INSTANCE/CLIENT`: the
+//! risk audit, rendered here from the daemon's `warden.audit/1` report in the format asked for,
+//! to stdout or a file. Exit 1 when an unsuppressed finding at or above `--fail-on` exists;
+//! exit 2 when an instance could not be audited.
 
-use warden_core::protocol::{AuditRequest, ReportFormat};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
 
-use crate::cli::FormatArg;
-use crate::{Ctx, Exit, report};
+use anyhow::Context as _;
+use warden_core::audit::render::{Format, render};
+use warden_core::audit::{AuditReport, Category, Finding};
+use warden_core::protocol::{AuditRequest, Response};
 
-/// Asks for the audit report and prints it.
-pub async fn run(
-    ctx: &Ctx,
-    instance: Option<String>,
-    format: Option<FormatArg>,
-) -> anyhow::Result<Exit> {
-    let format = format.map_or_else(|| default_format(ctx.json()), ReportFormat::from);
-    let mut client = ctx.connect().await?;
-    report::fetch_and_print(
-        ctx,
-        &mut client,
-        "audit",
-        AuditRequest { instance, format },
-        true,
-    )
-    .await
+use crate::cli::{AuditArgs, AuditCommand, AuditFormat, AuditOutput, RotateTarget};
+use crate::client::unexpected;
+use crate::{Ctx, Exit};
+
+/// Runs `audit` or `audit client`.
+pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
+    let (request, output, client) = match args.command {
+        Some(AuditCommand::Client { target, output }) => {
+            let RotateTarget { instance, client } = target;
+            let request = AuditRequest {
+                instances: vec![instance],
+                client: Some(client.clone()),
+                last: args.last,
+            };
+            (request, output, Some(client))
+        }
+        None => {
+            let request = AuditRequest {
+                instances: args.instances,
+                client: None,
+                last: args.last,
+            };
+            (request, args.output, None)
+        }
+    };
+    let mut conn = ctx.connect().await?;
+    let answer = match conn.call("audit", request).await? {
+        Response::Report(report) => report,
+        other => return Err(unexpected("report", &other)),
+    };
+    let report: AuditReport = serde_json::from_value(answer.body).map_err(|e| {
+        anyhow::anyhow!("the daemon sent an audit report this wardenctl cannot read: {e}")
+    })?;
+    emit(ctx, &report, &output, client.as_deref())?;
+    let errors: Vec<String> = report
+        .instances
+        .iter()
+        .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.instance)))
+        .collect();
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "{} instance(s) could not be audited:\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        );
+    }
+    let failing = output
+        .fail_on
+        .severity()
+        .map_or(0, |s| report.summary.at_or_above(s));
+    Ok(if failing > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
 }
 
-/// Text for people, structured JSON for `--json`.
-fn default_format(json: bool) -> ReportFormat {
-    if json {
-        ReportFormat::Json
+/// Renders the report and writes it to stdout or `--output`.
+fn emit(
+    ctx: &Ctx,
+    report: &AuditReport,
+    output: &AuditOutput,
+    client: Option<&str>,
+) -> anyhow::Result<()> {
+    let format = output.format.unwrap_or(if ctx.json() {
+        AuditFormat::Json
     } else {
-        ReportFormat::Text
+        AuditFormat::Table
+    });
+    let to_terminal = output.output.is_none();
+    let text = match (format, client) {
+        (AuditFormat::Table, Some(name)) => render_client(report, name, to_terminal && ctx.color()),
+        (format, _) => render(report, Format::from(format), to_terminal && ctx.color()),
+    };
+    match &output.output {
+        None => ctx.print(&text),
+        Some(path) => {
+            write_atomically(path, text.as_bytes())?;
+            if !ctx.global.quiet {
+                eprintln!(
+                    "wardenctl: wrote the {} report to {}",
+                    Format::from(format).as_str(),
+                    path.display()
+                );
+            }
+            Ok(())
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a reader
+/// never sees half a report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
 
-    #[test]
-    fn default_formats() {
-        assert_eq!(default_format(true), ReportFormat::Json);
-        assert_eq!(default_format(false), ReportFormat::Text);
+/// "What can this client do?": its effective privileges by risk category, then each finding
+/// that applies to it and why.
+pub fn render_client(report: &AuditReport, client: &str, color: bool) -> String {
+    let mut out = String::new();
+    let Some(inst) = report.instances.first() else {
+        return "no instance audited\n".to_owned();
+    };
+    let Some(c) = inst.client_privileges.iter().find(|c| c.name == client) else {
+        return format!("no API client named {client:?} on {}\n", inst.instance);
+    };
+    let _ = writeln!(
+        out,
+        "Client {:?} on {} ({}): {}, {}, token lifetime {} s, {}",
+        c.name,
+        inst.instance,
+        inst.url,
+        if c.enabled { "enabled" } else { "disabled" },
+        c.app_type,
+        c.token_lifetime,
+        if c.declared {
+            "declared in the desired state"
+        } else {
+            "NOT declared in the desired state"
+        }
+    );
+    let _ = writeln!(out, "Roles: {}", c.roles.join(", "));
+    let _ = writeln!(
+        out,
+        "Effective privileges: {} (the union over its roles)",
+        c.privileges.len()
+    );
+    for category in Category::ALL {
+        if let Some(list) = c.by_category.get(&category) {
+            let _ = writeln!(out, "  {} ({}):", category.label(), list.len());
+            for p in list {
+                let _ = writeln!(out, "    - {p}");
+            }
+        }
+    }
+    if !c.unclassified.is_empty() {
+        let _ = writeln!(out, "  unclassified ({}):", c.unclassified.len());
+        for p in &c.unclassified {
+            let _ = writeln!(out, "    - {p}");
+        }
+    }
+    let risky: usize = c.by_category.values().map(Vec::len).sum();
+    let _ = writeln!(
+        out,
+        "  other privileges: {}",
+        c.privileges.len() - risky - c.unclassified.len()
+    );
+    out.push('\n');
+    if inst.findings.is_empty() {
+        out.push_str("No finding applies to this client.\n");
+        return out;
+    }
+    let _ = writeln!(out, "Findings that apply ({}):", inst.findings.len());
+    for f in &inst.findings {
+        write_finding(&mut out, f, report, color);
+    }
+    out
+}
+
+fn write_finding(out: &mut String, f: &Finding, report: &AuditReport, color: bool) {
+    let severity = f.severity.as_str().to_uppercase();
+    let severity = if color {
+        let code = match f.severity {
+            warden_core::audit::Severity::Critical => "\x1b[1;31m",
+            warden_core::audit::Severity::High => "\x1b[31m",
+            warden_core::audit::Severity::Medium => "\x1b[33m",
+            warden_core::audit::Severity::Low => "\x1b[36m",
+        };
+        format!("{code}{severity}\x1b[0m")
+    } else {
+        severity
+    };
+    let via = match f.subject.kind {
+        warden_core::audit::SubjectKind::Role => format!(" (through role {:?})", f.subject.name),
+        _ => String::new(),
+    };
+    let _ = writeln!(out, "- {severity} {} {}{via}", f.rule, f.title);
+    let _ = writeln!(out, "    why: {}", f.rationale);
+    if !f.evidence.privileges.is_empty() {
+        let _ = writeln!(out, "    privileges: {}", f.evidence.privileges.join(", "));
+    }
+    for (k, v) in &f.evidence.facts {
+        let _ = writeln!(out, "    {k}: {v}");
+    }
+    let _ = writeln!(out, "    fix: {}", f.fix);
+    if let Some(s) = f.suppressed_by.and_then(|i| report.suppressions.get(i)) {
+        let _ = writeln!(
+            out,
+            "    suppressed by {} until {}: {}",
+            s.owner,
+            s.expires
+                .map_or_else(|| "never".to_owned(), |d| d.to_string()),
+            s.reason
+        );
     }
 }

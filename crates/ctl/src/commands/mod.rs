@@ -14,7 +14,6 @@ pub mod reload;
 pub mod rotate;
 pub mod secrets;
 pub mod status;
-pub mod suppress;
 
 use crate::cli::{Command, LogCommand};
 use crate::{Ctx, Exit};
@@ -44,8 +43,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
             force,
         } => import::run(ctx, instance, output, force).await,
         Command::Apply { instance, yes } => apply::run(ctx, instance, yes).await,
-        Command::Audit { instance, format } => audit::run(ctx, instance, format).await,
-        Command::Suppress(args) => suppress::run(ctx, args).await,
+        Command::Audit(args) => audit::run(ctx, args).await,
         Command::Bootstrap(args) => bootstrap::run(ctx, args).await,
         Command::Completions { shell } => completions::run(ctx, shell),
     }

@@ -1,6 +1,7 @@
 //! One handler per request, one file per handler.
 
 mod apply;
+mod audit;
 mod bootstrap;
 mod drift;
 mod import;
@@ -12,7 +13,6 @@ mod reload;
 mod rotate;
 mod secrets;
 mod status;
-mod unsupported;
 
 use std::sync::Arc;
 
@@ -38,9 +38,9 @@ pub async fn handle(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Resp
         Request::Plan(r) => plan::handle(shared, r).await,
         Request::Apply(r) => apply::handle(shared, actor(peer), r).await,
         Request::Import(r) => import::handle(shared, r).await,
+        Request::Audit(r) => audit::handle(shared, r).await,
         Request::Secrets(r) => secrets::handle(shared, r.instance).await,
         Request::Rotate(r) => rotate::handle(shared, actor(peer), r).await,
-        other => unsupported::handle(&other),
     }
 }
 

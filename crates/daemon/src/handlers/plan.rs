@@ -42,7 +42,7 @@ pub async fn handle(shared: &Arc<Shared>, request: PlanRequest) -> Response {
     let report = drift::detect(
         &inst.desired_state,
         &checked.live,
-        &|name: &str| checked.rotated.contains(name),
+        &|name: &str| checked.rotated.contains_key(name),
         inst.prune,
     );
     let unresolved = report

@@ -87,6 +87,9 @@ pub struct Cfg {
     pub daemon_extra: String,
     /// Extra lines in an instance's table, by instance name (e.g. `prune = true`).
     pub instance_extra: Vec<(String, String)>,
+    /// Top-level tables after `[defaults.schedules]` (e.g. `[audit]` and
+    /// `[[audit.suppression]]`).
+    pub tables: String,
 }
 
 impl Cfg {
@@ -101,6 +104,7 @@ impl Cfg {
             vault_address: None,
             daemon_extra: String::new(),
             instance_extra: Vec::new(),
+            tables: String::new(),
         }
     }
 
@@ -231,6 +235,11 @@ impl Env {
             extra = cfg.daemon_extra,
             schedules = cfg.schedules,
         );
+        if !cfg.tables.is_empty() {
+            text.push('\n');
+            text.push_str(&cfg.tables);
+            text.push('\n');
+        }
         for name in &cfg.instances {
             let inst = self.instance(name);
             text.push_str(&format!(

@@ -1,27 +1,242 @@
 //! The audit report in each output format. JSON is the report itself (schema
-//! `warden.audit/1`); the others are rendered from it.
+//! `warden.audit/1`, `docs/schemas/warden.audit-1.schema.json`); the others are rendered from
+//! it, so `wardenctl` can render a report the daemon sent in any format:
+//!
+//! - [`Format::Table`]: the terminal view (summary line, then a compact table per instance);
+//! - [`Format::Markdown`]: ready to paste into a review ticket;
+//! - [`Format::Html`]: one self-contained file (inline CSS, no scripts, no external assets)
+//!   that prints readably;
+//! - [`Format::Csv`]: one row per finding (RFC 4180);
+//! - [`Format::Sarif`]: SARIF 2.1.0, one run.
 
-use super::AuditReport;
+mod csv;
+mod html;
+mod markdown;
+mod sarif;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use super::{AuditReport, Finding, InstanceAudit, Severity, SuppressionState, SuppressionStatus};
 
 /// An output format of `wardenctl audit`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// A terminal table (the default).
+    #[default]
+    Table,
     /// The report as JSON (`warden.audit/1`).
     Json,
+    /// Markdown for a review ticket.
+    Markdown,
+    /// One self-contained HTML5 file.
+    Html,
+    /// One CSV row per finding.
+    Csv,
+    /// SARIF 2.1.0.
+    Sarif,
 }
 
-/// Renders `report` as `format`.
-pub fn render(report: &AuditReport, format: Format) -> String {
+impl Format {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Json,
+        Format::Markdown,
+        Format::Html,
+        Format::Csv,
+        Format::Sarif,
+    ];
+
+    /// `table`, `json`, `markdown`, `html`, `csv` or `sarif`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Csv => "csv",
+            Format::Sarif => "sarif",
+        }
+    }
+
+    /// The usual file extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Table => "txt",
+            Format::Json => "json",
+            Format::Markdown => "md",
+            Format::Html => "html",
+            Format::Csv => "csv",
+            Format::Sarif => "sarif",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown report format {s:?}: use table, json, markdown, html, csv or sarif"
+                )
+            })
+    }
+}
+
+/// Renders `report` as `format`. `color` only affects [`Format::Table`] (ANSI colours for the
+/// severities; pass `true` only when writing to a terminal).
+pub fn render(report: &AuditReport, format: Format, color: bool) -> String {
     match format {
+        Format::Table => table::render(report, color),
         Format::Json => json(report),
+        Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
+        Format::Csv => csv::render(report),
+        Format::Sarif => sarif::render(report),
     }
 }
 
 /// Pretty JSON with a final newline.
 fn json(report: &AuditReport) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+    pretty(report)
+}
+
+/// `value` as pretty JSON with a final newline (an error object if it cannot be encoded,
+/// which serde_json only does for non-string map keys: none of the report's types has them).
+fn pretty<T: serde::Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|e| {
         serde_json::json!({ "error": format!("cannot encode the report: {e}") }).to_string()
     });
     s.push('\n');
     s
+}
+
+/// A timestamp as RFC 3339 in UTC to the second (`2026-11-20T09:30:00Z`).
+fn stamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `Critical`, `High`, `Medium` or `Low`.
+fn severity_label(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "Critical",
+        Severity::High => "High",
+        Severity::Medium => "Medium",
+        Severity::Low => "Low",
+    }
+}
+
+/// The instance's unsuppressed findings grouped by severity, most severe first; empty groups
+/// are left out.
+fn by_severity(inst: &InstanceAudit) -> Vec<(Severity, Vec<&Finding>)> {
+    Severity::ALL
+        .into_iter()
+        .rev()
+        .map(|sev| {
+            let list: Vec<&Finding> = inst
+                .findings
+                .iter()
+                .filter(|f| f.severity == sev && f.suppressed_by.is_none())
+                .collect();
+            (sev, list)
+        })
+        .filter(|(_, list)| !list.is_empty())
+        .collect()
+}
+
+/// The instance's suppressed findings.
+fn suppressed(inst: &InstanceAudit) -> Vec<&Finding> {
+    inst.findings
+        .iter()
+        .filter(|f| f.suppressed_by.is_some())
+        .collect()
+}
+
+/// The suppression covering `finding`, if any.
+fn suppression_of<'a>(report: &'a AuditReport, finding: &Finding) -> Option<&'a SuppressionStatus> {
+    finding
+        .suppressed_by
+        .and_then(|i| report.suppressions.get(i))
+}
+
+/// `built-in`, `active` or `expired`.
+fn suppression_state(s: &SuppressionStatus) -> &'static str {
+    match (s.builtin, s.state) {
+        (_, SuppressionState::Expired) => "expired",
+        (true, SuppressionState::Active) => "built-in",
+        (false, SuppressionState::Active) => "active",
+    }
+}
+
+/// `role NAME`, `client NAME`, ...
+fn subject_label(finding: &Finding) -> String {
+    format!("{} {}", finding.subject.kind.as_str(), finding.subject.name)
+}
+
+/// A fact's value for people: strings without quotes, everything else as JSON.
+fn fact_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "none".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// `key: value` for each fact of a finding.
+fn facts(finding: &Finding) -> Vec<String> {
+    finding
+        .evidence
+        .facts
+        .iter()
+        .map(|(k, v)| format!("{}: {}", k.replace('_', " "), fact_value(v)))
+        .collect()
+}
+
+/// The report's settings (thresholds) as `key = value` pairs, in the report's order.
+fn settings(report: &AuditReport) -> Vec<String> {
+    match &report.settings {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", fact_value(v)))
+            .collect(),
+        Value::Null => Vec::new(),
+        other => vec![other.to_string()],
+    }
+}
+
+/// How many of a client's privileges the catalogue classifies as risky.
+fn risky_count(client: &super::ClientPrivileges) -> usize {
+    client.by_category.values().map(Vec::len).sum()
+}
+
+/// `s` cut to at most `width` characters, ending with `…` when cut.
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let cut: String = s.chars().take(width - 1).collect();
+    let mut out = cut.trim_end().to_owned();
+    out.push('…');
+    out
 }

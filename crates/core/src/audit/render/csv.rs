@@ -1,0 +1,103 @@
+//! One CSV row per finding (suppressed ones included, flagged), after a header row; RFC 4180:
+//! CRLF line ends, fields with a comma, quote or line break in double quotes, quotes doubled.
+//! Lists (privileges, clients, roles) are joined with `; `.
+//!
+//! A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
+//! tab or a carriage return) is prefixed with `'`: names come from Jamf and are not trusted.
+
+use super::suppression_of;
+use crate::audit::{AuditReport, Finding};
+
+/// The header row.
+pub(super) const COLUMNS: [&str; 13] = [
+    "instance",
+    "url",
+    "rule",
+    "severity",
+    "title",
+    "subject_kind",
+    "subject",
+    "privileges",
+    "clients",
+    "roles",
+    "suppressed",
+    "suppression_reason",
+    "fix",
+];
+
+pub(super) fn render(report: &AuditReport) -> String {
+    let mut out = String::new();
+    row(&mut out, COLUMNS.iter().map(|c| (*c).to_owned()));
+    for inst in &report.instances {
+        for f in &inst.findings {
+            row(&mut out, fields(report, &inst.url, f).into_iter());
+        }
+    }
+    out
+}
+
+fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 13] {
+    let suppression = suppression_of(report, f);
+    [
+        f.instance.clone(),
+        url.to_owned(),
+        f.rule.clone(),
+        f.severity.as_str().to_owned(),
+        f.title.clone(),
+        f.subject.kind.as_str().to_owned(),
+        f.subject.name.clone(),
+        f.evidence.privileges.join("; "),
+        f.evidence.clients.join("; "),
+        f.evidence.roles.join("; "),
+        f.suppressed_by.is_some().to_string(),
+        suppression.map_or_else(String::new, |s| s.reason.clone()),
+        f.fix.clone(),
+    ]
+}
+
+fn row(out: &mut String, fields: impl Iterator<Item = String>) {
+    for (i, field) in fields.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&quote(&defuse(field)));
+    }
+    out.push_str("\r\n");
+}
+
+/// `field` with a `'` in front when a spreadsheet would evaluate it.
+fn defuse(field: String) -> String {
+    match field.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{field}"),
+        _ => field,
+    }
+}
+
+/// `field` as an RFC 4180 field: quoted when it holds a comma, a quote or a line break.
+fn quote(field: &str) -> String {
+    if field.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_as_rfc_4180_says() {
+        assert_eq!(quote("plain"), "plain");
+        assert_eq!(quote("a, b"), "\"a, b\"");
+        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quote("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(defuse("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(defuse("@SUM(A1)".into()), "'@SUM(A1)");
+        assert_eq!(defuse("Read Computers".into()), "Read Computers");
+    }
+}

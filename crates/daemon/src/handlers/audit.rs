@@ -1,0 +1,109 @@
+//! `wardenctl audit [INSTANCE...] [--last]` and `wardenctl audit client INSTANCE/CLIENT`: the
+//! risk audit, now (read-only, nothing recorded) or as the scheduled audit last found it, with
+//! the configuration's suppressions applied. Answers the report (`warden.audit/1`) as JSON;
+//! `wardenctl` renders it.
+
+use std::sync::Arc;
+
+use warden_core::audit::{AuditReport, InstanceAudit, SubjectKind};
+use warden_core::config::Instance;
+use warden_core::protocol::{AuditRequest, ErrorCode, ReportKind, Response};
+
+use crate::audit::{audit_many, report};
+use crate::shared::Shared;
+
+pub async fn handle(shared: &Arc<Shared>, request: AuditRequest) -> Response {
+    let config = shared.config();
+    let unknown: Vec<&str> = request
+        .instances
+        .iter()
+        .filter(|n| config.instance(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return super::no_instance(&unknown.join(", "));
+    }
+    if request.client.is_some() && request.instances.len() != 1 {
+        return Response::error(
+            ErrorCode::BadRequest,
+            "a client audit names one instance: wardenctl audit client INSTANCE/CLIENT",
+        );
+    }
+    let selected: Vec<Instance> = config
+        .instances
+        .iter()
+        .filter(|i| request.instances.is_empty() || request.instances.contains(&i.name))
+        .cloned()
+        .collect();
+    let audits = if request.last {
+        let state = shared.audit_state();
+        selected
+            .iter()
+            .map(|i| state.last(&i.name).unwrap_or_else(|| never_audited(i)))
+            .collect()
+    } else {
+        match audit_many(shared, selected).await {
+            Ok(a) => a,
+            Err(e) => return Response::error(ErrorCode::Internal, e),
+        }
+    };
+    let mut built = match report(shared, audits) {
+        Ok(r) => r,
+        Err(e) => return Response::error(ErrorCode::Internal, e),
+    };
+    if let Some(client) = &request.client
+        && let Err(message) = only_client(&mut built, client)
+    {
+        return Response::error(ErrorCode::NotFound, message);
+    }
+    let instance = (request.instances.len() == 1).then(|| request.instances[0].clone());
+    let findings = built.summary.total() as u64;
+    super::report(ReportKind::Audit, instance, findings, &built)
+}
+
+/// An audit saying the scheduled audit has not run yet.
+fn never_audited(inst: &Instance) -> InstanceAudit {
+    InstanceAudit {
+        instance: inst.name.clone(),
+        url: inst.url.to_string(),
+        checked_at: None,
+        error: Some(
+            "not audited yet: the scheduled audit has not run; audit now without --last".to_owned(),
+        ),
+        catalogue: None,
+        roles: 0,
+        clients: 0,
+        findings: Vec::new(),
+        client_privileges: Vec::new(),
+    }
+}
+
+/// Keeps only what concerns `client`: its effective privileges, its own findings and those of
+/// the roles it holds (each of which applies to it through that role).
+fn only_client(report: &mut AuditReport, client: &str) -> Result<(), String> {
+    let Some(inst) = report.instances.first_mut() else {
+        return Err("no instance audited".to_owned());
+    };
+    if let Some(e) = &inst.error {
+        return Err(format!("cannot audit {}: {e}", inst.instance));
+    }
+    let Some(privileges) = inst
+        .client_privileges
+        .iter()
+        .find(|c| c.name == client)
+        .cloned()
+    else {
+        return Err(format!(
+            "no API client named {client:?} on {} (names are case-sensitive; see wardenctl audit {})",
+            inst.instance, inst.instance
+        ));
+    };
+    inst.findings.retain(|f| match f.subject.kind {
+        SubjectKind::Client => f.subject.name == client,
+        SubjectKind::Role => privileges.roles.contains(&f.subject.name),
+        _ => false,
+    });
+    inst.client_privileges = vec![privileges];
+    report.recount();
+    Ok(())
+}
