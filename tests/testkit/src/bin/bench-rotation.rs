@@ -24,41 +24,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::{BufRead, Read, Seek, SeekFrom, Write as _};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::process::{ExitCode, ExitStatus};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail, ensure};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use jamf_sim::{Sim, SimInstance, SimOptions};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use serde_json::{Value, json};
+use serde_json::Value;
 use warden_core::config::Config;
 use warden_core::config::defaults::MAX_ROTATIONS_PER_MINUTE_MAX;
-use warden_core::protocol::{JobKind, Request, Response, StatusReport, connect};
-use warden_testkit::openbao::{OpenBao, workspace_root};
+use warden_core::protocol::{JobKind, StatusReport};
+use warden_testkit::bench::{
+    Bao, JamfTally, KV_MOUNT, MANAGEMENT, Memory, PREFIX, Wardend, add_management, cpu_model,
+    file_len, kernel, loadavg, locate_wardend, nproc, proc_cpu_secs, proc_memory, secs, status,
+    step, wait_ready, write_private,
+};
 
-/// Vault KV v2 mount and path prefix of the benchmark.
-const KV_MOUNT: &str = "secret";
-const PREFIX: &str = "bench";
-/// Display name of Warden's own management role and client.
-const MANAGEMENT: &str = "Jamf Warden";
-/// The least privileges Warden's management client needs.
-const MANAGEMENT_PRIVILEGES: [&str; 8] = [
-    "Read API Roles",
-    "Create API Roles",
-    "Update API Roles",
-    "Delete API Roles",
-    "Read API Integrations",
-    "Create API Integrations",
-    "Update API Integrations",
-    "Delete API Integrations",
-];
 /// Privileges of every benchmark role (two reads, as a typical read-only integration).
 const BENCH_PRIVILEGES: [&str; 2] = ["Read Computers", "Read Mobile Devices"];
 
@@ -116,10 +101,6 @@ async fn main() -> ExitCode {
     }
 }
 
-fn step(what: &str) {
-    println!("== {what}");
-}
-
 /// Runs the benchmark; `Ok(false)` when the run shows failures.
 async fn run(args: Args) -> anyhow::Result<bool> {
     let started = Instant::now();
@@ -130,13 +111,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .context("creating a temp dir in /tmp")?;
     let d = dir.path().to_path_buf();
     println!("bench-rotation: temp dir {}", d.display());
-    println!("bench-rotation: wardend {}", wardend.describe());
-    if let Some(newer) = wardend.older_than_sources() {
-        println!(
-            "bench-rotation: WARNING: wardend is older than {}; rebuild it (cargo build --release -p warden-daemon) to measure the current code",
-            newer.display()
-        );
-    }
+    wardend.announce();
 
     step("set-up (not timed)");
     let bao = Bao::start(&d.join("bao"), !args.no_audit)
@@ -202,22 +177,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let load_before = loadavg();
     let t0_utc = Utc::now();
     let t0 = Instant::now();
-    let mut daemon = ChildGuard::new(
-        "wardend",
-        Command::new(&wardend.path)
-            .arg("--config")
-            .arg(&config_path)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &d)
-            .stdin(Stdio::null())
-            .stdout(create(&d.join("wardend.out"))?)
-            .stderr(create(&d.join("wardend.err"))?)
-            .spawn()
-            .with_context(|| format!("starting {}", wardend.path.display()))?,
-    );
+    let mut daemon = wardend.spawn(&config_path, &d)?;
     let socket = d.join("w.sock");
-    wait_ready(&mut daemon, &socket, &d.join("wardend.err")).await?;
+    wait_ready(
+        &mut daemon,
+        &socket,
+        &d.join("wardend.err"),
+        Duration::from_secs(60),
+    )
+    .await?;
     println!(
         "  wardend pid {} answering after {:.2} s",
         daemon.pid(),
@@ -269,7 +237,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let bao_cpu = proc_cpu_secs(bao.server.pid())?;
     let own_cpu = proc_cpu_secs(std::process::id())?;
     let audit_end = bao.audit_log.as_deref().map(file_len).transpose()?;
-    let jamf = JamfTally::collect(&fleet);
+    let jamf = JamfTally::collect(fleet.instances.iter().map(|i| &i.sim));
     println!(
         "  every rotation job finished after {:.2} s; stopping wardend (SIGTERM)",
         jobs_done.as_secs_f64()
@@ -316,303 +284,6 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The wardend binary
-// ---------------------------------------------------------------------------------------------
-
-struct Wardend {
-    path: PathBuf,
-    profile: &'static str,
-    modified: Option<SystemTime>,
-}
-
-impl Wardend {
-    fn describe(&self) -> String {
-        let age = self
-            .modified
-            .and_then(|m| m.elapsed().ok())
-            .map(|a| format!(", built {} ago", fmt_age(a)))
-            .unwrap_or_default();
-        format!("{} build {}{age}", self.profile, self.path.display())
-    }
-
-    /// A source file of the daemon or the core library changed after the binary was built.
-    fn older_than_sources(&self) -> Option<PathBuf> {
-        let built = self.modified?;
-        let root = workspace_root();
-        let mut newest: Option<(SystemTime, PathBuf)> = None;
-        let mut dirs = vec![root.join("crates/core"), root.join("crates/daemon")];
-        while let Some(dir) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    if p.file_name().is_some_and(|n| n != "tests") {
-                        dirs.push(p);
-                    }
-                } else if p.extension().is_some_and(|x| x == "rs" || x == "toml")
-                    && let Ok(m) = e.metadata().and_then(|m| m.modified())
-                    && newest.as_ref().is_none_or(|(t, _)| m > *t)
-                {
-                    newest = Some((m, p));
-                }
-            }
-        }
-        newest.filter(|(t, _)| *t > built).map(|(_, p)| p)
-    }
-}
-
-/// `--wardend`, else `target/release/wardend`, else `target/debug/wardend`, looking in
-/// `CARGO_TARGET_DIR`, next to this program, and in the workspace's `target/`.
-fn locate_wardend(explicit: Option<&Path>) -> anyhow::Result<Wardend> {
-    let with_meta = |path: PathBuf, profile: &'static str| {
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        Wardend {
-            path,
-            profile,
-            modified,
-        }
-    };
-    if let Some(p) = explicit {
-        ensure!(p.is_file(), "--wardend {} is not a file", p.display());
-        let profile = if p.components().any(|c| c.as_os_str() == "release") {
-            "release"
-        } else if p.components().any(|c| c.as_os_str() == "debug") {
-            "debug"
-        } else {
-            "given"
-        };
-        return Ok(with_meta(p.to_path_buf(), profile));
-    }
-    let mut target_dirs: Vec<PathBuf> = Vec::new();
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        target_dirs.push(PathBuf::from(t));
-    }
-    // this program is target/<profile>/bench-rotation
-    if let Some(t) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
-    {
-        target_dirs.push(t);
-    }
-    target_dirs.push(workspace_root().join("target"));
-    for profile in ["release", "debug"] {
-        for t in &target_dirs {
-            let p = t.join(profile).join("wardend");
-            if p.is_file() {
-                return Ok(with_meta(p, profile));
-            }
-        }
-    }
-    bail!(
-        "no wardend binary found in {}: run `cargo build --release -p warden-daemon` first \
-         (or pass --wardend PATH)",
-        target_dirs
-            .iter()
-            .map(|t| t.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes
-// ---------------------------------------------------------------------------------------------
-
-/// A child process stopped (SIGTERM, then SIGKILL) and reaped when dropped.
-struct ChildGuard {
-    name: &'static str,
-    child: Child,
-    exited: Option<ExitStatus>,
-}
-
-impl ChildGuard {
-    fn new(name: &'static str, child: Child) -> ChildGuard {
-        ChildGuard {
-            name,
-            child,
-            exited: None,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn try_wait(&mut self) -> anyhow::Result<Option<ExitStatus>> {
-        if self.exited.is_none() {
-            self.exited = self
-                .child
-                .try_wait()
-                .with_context(|| format!("checking on {}", self.name))?;
-        }
-        Ok(self.exited)
-    }
-
-    fn signal(&self, signal: Signal) -> anyhow::Result<()> {
-        let pid = i32::try_from(self.pid()).context("pid out of range")?;
-        kill(Pid::from_raw(pid), signal)
-            .with_context(|| format!("sending {signal} to {} (pid {pid})", self.name))
-    }
-
-    /// SIGTERM, then up to `grace` for the exit, then SIGKILL.
-    async fn terminate(&mut self, grace: Duration) -> anyhow::Result<ExitStatus> {
-        if let Some(s) = self.try_wait()? {
-            return Ok(s);
-        }
-        self.signal(Signal::SIGTERM)?;
-        let start = Instant::now();
-        while start.elapsed() < grace {
-            if let Some(s) = self.try_wait()? {
-                return Ok(s);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        eprintln!(
-            "bench-rotation: {} did not stop within {grace:?} of SIGTERM; killing it",
-            self.name
-        );
-        self.child.kill().ok();
-        let status = self.child.wait().context("reaping a killed child")?;
-        self.exited = Some(status);
-        Ok(status)
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if matches!(self.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        let _ = self.signal(Signal::SIGTERM);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// OpenBao with a file audit device
-// ---------------------------------------------------------------------------------------------
-
-/// A dev OpenBao (the test fixture) with, unless `--no-audit`, a file audit device declared in
-/// an extra `-config` file: OpenBao 2.x refuses to enable audit devices over the API.
-struct Bao {
-    server: OpenBao,
-    api: VaultApi,
-    /// `None` when started without the audit device.
-    audit_log: Option<PathBuf>,
-}
-
-/// Root-token HTTP access to the dev server.
-#[derive(Clone)]
-struct VaultApi {
-    addr: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Bao {
-    async fn start(dir: &Path, audit: bool) -> anyhow::Result<Bao> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let audit_log = dir.join("audit.log");
-        let hcl = dir.join("audit.hcl");
-        if audit {
-            std::fs::write(
-                &hcl,
-                format!(
-                    "audit \"file\" \"bench\" {{\n  options {{\n    file_path = {:?}\n  }}\n}}\n",
-                    audit_log.display().to_string()
-                ),
-            )
-            .with_context(|| format!("writing {}", hcl.display()))?;
-        }
-        let server = OpenBao::start_with_config(audit.then_some(hcl.as_path())).await?;
-        let bao = Bao {
-            api: VaultApi {
-                addr: server.addr().to_string(),
-                token: server.root_token().to_string(),
-                http: reqwest::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()?,
-            },
-            server,
-            audit_log: audit.then_some(audit_log),
-        };
-        if audit {
-            let audits = bao
-                .api
-                .call(reqwest::Method::GET, "sys/audit", None)
-                .await?;
-            ensure!(
-                audits.get("bench/").is_some() || audits["data"].get("bench/").is_some(),
-                "the file audit device is not enabled: {audits}"
-            );
-        }
-        Ok(bao)
-    }
-}
-
-impl VaultApi {
-    fn url(&self, path: &str) -> String {
-        format!("{}/v1/{}", self.addr, path.trim_start_matches('/'))
-    }
-
-    /// A root-token call; `None` on 404, an error on any other non-2xx answer.
-    async fn api_opt(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Option<Value>> {
-        let mut req = self
-            .http
-            .request(method.clone(), self.url(path))
-            .header("X-Vault-Token", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("{method} {path}"))?;
-        let status = resp.status();
-        let text = resp.text().await?;
-        if status.as_u16() == 404 {
-            return Ok(None);
-        }
-        ensure!(
-            status.is_success(),
-            "{method} {path} answered {status}: {text}"
-        );
-        if text.trim().is_empty() {
-            return Ok(Some(Value::Null));
-        }
-        Ok(Some(serde_json::from_str(&text).with_context(|| {
-            format!("{method} {path}: the answer is not JSON")
-        })?))
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        self.api_opt(method.clone(), path, body)
-            .await?
-            .ok_or_else(|| anyhow!("{method} {path} answered 404"))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The simulated fleet and the config
 // ---------------------------------------------------------------------------------------------
 
@@ -653,22 +324,7 @@ impl Fleet {
                 !inst.faults().is_empty() || args.latency_ms == 0,
                 "instance {name} has no latency rule"
             );
-            inst.create_role(MANAGEMENT, MANAGEMENT_PRIVILEGES)
-                .map_err(|e| anyhow!("{name}: creating the management role: {e}"))?;
-            let (management_id, client_id) = inst
-                .create_client(MANAGEMENT, [MANAGEMENT], true, 300)
-                .map_err(|e| anyhow!("{name}: creating the management client: {e}"))?;
-            let secret = inst
-                .mint_secret(management_id)
-                .map_err(|e| anyhow!("{name}: minting the management secret: {e}"))?;
-            bao.api
-                .call(
-                    reqwest::Method::POST,
-                    &format!("{KV_MOUNT}/data/{PREFIX}/instances/{name}/management"),
-                    Some(json!({"data": {"client_id": client_id, "client_secret": secret}})),
-                )
-                .await
-                .with_context(|| format!("{name}: storing the management credentials in Vault"))?;
+            let management_id = add_management(&inst, &bao.api).await?;
 
             let mut desired =
                 String::from("# bench-rotation: one role and one client per number\nversion = 1\n");
@@ -732,47 +388,6 @@ fn write_config(dir: &Path, bao: &Bao, fleet: &Fleet, args: &Args) -> anyhow::Re
     let path = dir.join("wardend.toml");
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Waiting on the daemon
-// ---------------------------------------------------------------------------------------------
-
-async fn wait_ready(daemon: &mut ChildGuard, socket: &Path, stderr: &Path) -> anyhow::Result<()> {
-    let start = Instant::now();
-    loop {
-        if let Some(s) = daemon.try_wait()? {
-            bail!(
-                "wardend exited at start ({s}): {}",
-                std::fs::read_to_string(stderr).unwrap_or_default().trim()
-            );
-        }
-        if let Ok(mut conn) = connect(socket).await
-            && conn.request(Request::Status).await.is_ok()
-        {
-            return Ok(());
-        }
-        ensure!(
-            start.elapsed() < Duration::from_secs(60),
-            "wardend did not answer on {} within 60 s",
-            socket.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn status(socket: &Path) -> anyhow::Result<StatusReport> {
-    let mut conn = connect(socket)
-        .await
-        .with_context(|| format!("connecting to wardend at {}", socket.display()))?;
-    match conn
-        .request(Request::Status)
-        .await
-        .context("status request")?
-    {
-        Response::Status(s) => Ok(s),
-        other => bail!("status answered {other:?}"),
-    }
 }
 
 /// Every instance's rotation job has run (and is not running again).
@@ -840,105 +455,6 @@ impl ChangeLogTail {
             }
         }
         Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Measurements
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    hwm_kib: u64,
-    rss_kib: u64,
-}
-
-fn proc_memory(pid: u32) -> anyhow::Result<Memory> {
-    let path = format!("/proc/{pid}/status");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let field = |name: &str| -> anyhow::Result<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| anyhow!("no {name} in {path}"))
-    };
-    Ok(Memory {
-        hwm_kib: field("VmHWM:")?,
-        rss_kib: field("VmRSS:")?,
-    })
-}
-
-/// User plus system CPU seconds of a process (`/proc/<pid>/stat`).
-fn proc_cpu_secs(pid: u32) -> anyhow::Result<f64> {
-    let path = format!("/proc/{pid}/stat");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    // fields after the command name (which may contain spaces) start at field 3
-    let rest = text
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or_else(|| anyhow!("unexpected {path}"))?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| -> anyhow::Result<u64> {
-        fields
-            .get(i)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| anyhow!("unexpected {path}"))
-    };
-    // utime is field 14, stime field 15 (1-based); `rest` starts at field 3
-    let total = ticks(14 - 3)? + ticks(15 - 3)?;
-    Ok(total as f64 / clock_ticks_per_sec())
-}
-
-fn clock_ticks_per_sec() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .unwrap_or(100.0)
-}
-
-/// Jamf requests of the run, summed over instances, per (method, route).
-struct JamfTally {
-    by_route: BTreeMap<(String, String), u64>,
-    non_2xx: u64,
-    total: u64,
-    peak_in_flight_max: u64,
-}
-
-impl JamfTally {
-    fn collect(fleet: &Fleet) -> JamfTally {
-        let mut tally = JamfTally {
-            by_route: BTreeMap::new(),
-            non_2xx: 0,
-            total: 0,
-            peak_in_flight_max: 0,
-        };
-        for inst in &fleet.instances {
-            let stats = inst.sim.stats();
-            tally.total += stats.total();
-            tally.peak_in_flight_max = tally.peak_in_flight_max.max(stats.peak_in_flight);
-            for r in &stats.requests {
-                *tally
-                    .by_route
-                    .entry((r.method.clone(), r.route.clone()))
-                    .or_default() += r.count;
-                if !(200..300).contains(&r.status) {
-                    tally.non_2xx += r.count;
-                }
-            }
-        }
-        tally
-    }
-
-    fn count(&self, method: &str, route: &str) -> u64 {
-        self.by_route
-            .get(&(method.to_string(), route.to_string()))
-            .copied()
-            .unwrap_or(0)
     }
 }
 
@@ -1492,75 +1008,4 @@ impl Figures<'_> {
             before.len() as f64 / w.max(f64::EPSILON)
         );
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-// ---------------------------------------------------------------------------------------------
-
-fn secs(d: chrono::TimeDelta) -> f64 {
-    d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6
-}
-
-fn fmt_age(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..120 => format!("{s} s"),
-        120..7200 => format!("{} min", s / 60),
-        7200..172_800 => format!("{} h", s / 3600),
-        _ => format!("{} days", s / 86_400),
-    }
-}
-
-fn nproc() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
-
-fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| format!("Linux {}", s.trim()))
-        .unwrap_or_else(|_| "unknown kernel".into())
-}
-
-fn file_len(path: &Path) -> anyhow::Result<u64> {
-    Ok(std::fs::metadata(path)
-        .with_context(|| format!("reading the size of {}", path.display()))?
-        .len())
-}
-
-fn create(path: &Path) -> anyhow::Result<std::fs::File> {
-    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))
 }
