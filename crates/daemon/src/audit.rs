@@ -20,7 +20,7 @@ use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, 
 use warden_core::config::{Config, Instance};
 use warden_core::drift;
 
-use crate::drift::fetch;
+use crate::drift::fetch_full;
 use crate::shared::Shared;
 
 /// File of [`AuditState`] in the state directory.
@@ -51,7 +51,7 @@ pub async fn audit_instance(
         findings: Vec::new(),
         client_privileges: Vec::new(),
     };
-    let checked = match fetch(shared, inst, false).await {
+    let checked = match fetch_full(shared, inst).await {
         Ok(c) => c,
         Err(e) => {
             out.error = Some(e);
@@ -76,9 +76,13 @@ pub async fn audit_instance(
             (c.name.clone(), facts)
         })
         .collect();
+    let Some(full) = &checked.full else {
+        out.error = Some("internal: the full live state was not kept".to_owned());
+        return out;
+    };
     let input = InstanceInput {
         instance: &inst.name,
-        live: &checked.full,
+        live: full,
         desired: &inst.desired_state,
         secrets: &secrets,
         drift: &report,
@@ -87,8 +91,8 @@ pub async fn audit_instance(
     };
     let (findings, client_privileges) = audit::evaluate(&input, catalogue, &config.audit);
     out.catalogue = Some(checked.catalogue);
-    out.roles = checked.full.roles.len();
-    out.clients = checked.full.clients.len();
+    out.roles = full.roles.len();
+    out.clients = full.clients.len();
     out.findings = findings;
     out.client_privileges = client_privileges;
     out

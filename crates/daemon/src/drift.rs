@@ -46,8 +46,9 @@ pub struct Checked {
     pub rotated: BTreeMap<String, DateTime<Utc>>,
     /// The catalogue's evidence.
     pub catalogue: CatalogueInfo,
-    /// The live state as Jamf has it, Warden's own objects included (for the audit).
-    pub full: Live,
+    /// The live state as Jamf has it, Warden's own objects included; only for the audit
+    /// ([`fetch_full`]), `None` otherwise (a drift check never reads it).
+    pub full: Option<Live>,
     /// Names Warden keeps itself and `live` leaves out: its management client and the roles
     /// only it holds, and the `(alternate)` twins.
     pub warden_owned: BTreeSet<String>,
@@ -58,6 +59,20 @@ pub async fn fetch(
     shared: &Arc<Shared>,
     inst: &Instance,
     refresh: bool,
+) -> Result<Checked, String> {
+    fetch_with(shared, inst, refresh, false).await
+}
+
+/// [`fetch`], also keeping the full live state (Warden's own objects included) for the audit.
+pub async fn fetch_full(shared: &Arc<Shared>, inst: &Instance) -> Result<Checked, String> {
+    fetch_with(shared, inst, false, true).await
+}
+
+async fn fetch_with(
+    shared: &Arc<Shared>,
+    inst: &Instance,
+    refresh: bool,
+    keep_full: bool,
 ) -> Result<Checked, String> {
     let jamf = management_client(shared, &inst.name).await?;
     let cached = cached_catalogue(shared, &inst.name, refresh);
@@ -76,8 +91,7 @@ pub async fn fetch(
         e.to_string()
     };
     let (mut roles, mut clients) = (roles.map_err(unreachable)?, clients.map_err(unreachable)?);
-    let full_roles = roles.clone();
-    let full_clients = clients.clone();
+    let full = keep_full.then(|| (roles.clone(), clients.clone()));
     let (roles_before, clients_before): (BTreeSet<String>, BTreeSet<String>) = (
         roles.iter().map(|r| r.display_name.clone()).collect(),
         clients.iter().map(|c| c.display_name.clone()).collect(),
@@ -133,11 +147,11 @@ pub async fn fetch(
     let rotated = rotated(shared, inst).await;
     let privileges = catalogue.privileges.as_ref().clone();
     Ok(Checked {
-        full: Live {
-            roles: full_roles,
-            clients: full_clients,
+        full: full.map(|(roles, clients)| Live {
+            roles,
+            clients,
             privileges: privileges.clone(),
-        },
+        }),
         live: Live {
             roles,
             clients,

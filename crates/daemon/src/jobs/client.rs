@@ -13,10 +13,11 @@ use crate::shared::Shared;
 /// The management client of `instance`, current with the credentials in Vault.
 pub async fn management_client(shared: &Arc<Shared>, instance: &str) -> Result<JamfClient, String> {
     let config = shared.config();
+    // borrowed from the config snapshot: cloning the instance would copy its desired state on
+    // every call
     let inst = config
         .instance(instance)
-        .ok_or_else(|| format!("instance {instance} is no longer configured"))?
-        .clone();
+        .ok_or_else(|| format!("instance {instance} is no longer configured"))?;
     let path = inst.credentials.clone();
     let full = shared.vault.settings().full_path(&path);
     let secret = shared.vault.read_secret(&path).await.map_err(|e| {
@@ -48,7 +49,7 @@ pub async fn management_client(shared: &Arc<Shared>, instance: &str) -> Result<J
         client_id: id.expose_secret().to_string(),
         client_secret: SecretString::from(sec.expose_secret().to_string()),
     };
-    let client = JamfClient::new(client_config(&inst), credentials)
+    let client = JamfClient::new(client_config(inst), credentials)
         .map_err(|e| format!("cannot build the jamf client of {instance}: {e}"))?;
     let mut runtime = shared.instances();
     let rt = runtime.entry(instance.to_string()).or_default();
