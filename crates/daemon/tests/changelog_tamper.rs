@@ -59,7 +59,9 @@ async fn tampered_logs_are_detected_and_refused() {
     let env = Env::start(&["alpha"]).await;
     // A freshly bootstrapped management secret: no rotation is due.
     env.mark_management_rotated("alpha").await;
-    let cfg = Cfg::new(&["alpha"]);
+    let mut cfg = Cfg::new(&["alpha"]);
+    // no drift or audit runs: they would record findings of the simulator's built-in app role
+    cfg.schedules = "jitter = \"0s\"\ndrift = \"off\"\naudit = \"off\"".into();
     let mut daemon = env.start_daemon(&cfg).await;
     for _ in 0..3 {
         match common::send(&env.socket(), Request::Reload).await {

@@ -11,6 +11,10 @@ use nix::sys::signal::Signal;
 use warden_core::changelog::verify;
 use warden_core::protocol::{LogTailRequest, Request, Response};
 
+/// Default rotation schedule; no drift or audit runs (they would record findings of the
+/// simulator's built-in app role).
+const QUIET_JOBS: &str = "jitter = \"0s\"\ndrift = \"off\"\naudit = \"off\"";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_serves_status_and_stops_cleanly_on_sigterm() {
     let env = Env::start(&["alpha", "beta"]).await;
@@ -64,8 +68,16 @@ async fn starts_serves_status_and_stops_cleanly_on_sigterm() {
     }
     match common::send(&socket, Request::LogTail(LogTailRequest { n: 10 })).await {
         Response::LogTail { records } => {
-            assert_eq!(records.len(), 1, "{records:?}");
+            // the start record, then only what the scheduled audit recorded: the new finding
+            // of each instance (the simulator's built-in Jamf Reset app role can wipe devices)
             assert_eq!(records[0].seq, 1);
+            assert_eq!(records[0].action, warden_core::changelog::Action::Start);
+            let audits = records[1..]
+                .iter()
+                .filter(|r| r.action == warden_core::changelog::Action::Audit)
+                .count();
+            assert_eq!(audits, records.len() - 1, "{records:?}");
+            assert_eq!(audits, 2, "{records:?}");
         }
         other => panic!("log tail answered {other:?}"),
     }
@@ -85,14 +97,14 @@ async fn starts_serves_status_and_stops_cleanly_on_sigterm() {
         .iter()
         .map(|r| r["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["start", "stop"]);
+    assert_eq!(actions, ["start", "audit", "audit", "stop"]);
     assert_eq!(
         records[0]["after"]["instances"],
         serde_json::json!(["alpha", "beta"])
     );
     let head = env.file_head().expect("a local head anchor");
-    assert_eq!(head.seq, 2);
-    assert_eq!(head.hash, records[1]["hash"].as_str().unwrap());
+    assert_eq!(head.seq, 4, "anchored at the stop record");
+    assert_eq!(head.hash, records[3]["hash"].as_str().unwrap());
     assert_eq!(
         env.vault_head().await,
         Some(head.clone()),
@@ -100,7 +112,7 @@ async fn starts_serves_status_and_stops_cleanly_on_sigterm() {
     );
     let report = verify(&env.changelog(), Some(head));
     assert!(report.is_ok(), "{report}");
-    assert_eq!(report.records, 2);
+    assert_eq!(report.records, 4);
 
     env.assert_no_secret_leaks();
 }
@@ -113,7 +125,9 @@ async fn a_second_daemon_on_the_same_state_is_refused_and_the_log_stays_intact()
     let env = Env::start(&["alpha"]).await;
     // A freshly bootstrapped management secret: no rotation is due.
     env.mark_management_rotated("alpha").await;
-    let mut first = env.start_daemon(&Cfg::new(&["alpha"])).await;
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = QUIET_JOBS.into();
+    let mut first = env.start_daemon(&cfg).await;
     let before = std::fs::read_to_string(env.changelog()).unwrap();
 
     let out = env.run_to_exit(&[]).await;
