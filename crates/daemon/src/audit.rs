@@ -101,20 +101,23 @@ pub async fn audit_instance(
 /// Audits `instances` now, at most `daemon.max_concurrent_checks` at a time, in the order given.
 pub async fn audit_many(
     shared: &Arc<Shared>,
-    instances: Vec<Instance>,
+    config: &Arc<Config>,
+    selected: Vec<usize>,
 ) -> Result<Vec<InstanceAudit>, String> {
-    let config = shared.config();
-    let catalogue = Arc::new(catalogue(&config)?);
+    let catalogue = Arc::new(catalogue(config)?);
     let mut tasks = tokio::task::JoinSet::new();
-    for (n, inst) in instances.into_iter().enumerate() {
+    for (n, index) in selected.into_iter().enumerate() {
         let (shared, catalogue, config) = (
             Arc::clone(shared),
             Arc::clone(&catalogue),
-            Arc::clone(&config),
+            Arc::clone(config),
         );
+        // a task starts only with a slot: a thousand parked audit futures cost megabytes
+        let slot = Arc::clone(&shared.check_slots).acquire_owned().await;
         tasks.spawn(async move {
-            let _slot = shared.check_slots.acquire().await;
-            (n, audit_instance(&shared, &inst, &catalogue, &config).await)
+            let _slot = slot;
+            let inst = &config.instances[index];
+            (n, audit_instance(&shared, inst, &catalogue, &config).await)
         });
     }
     let mut out = Vec::new();

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
-use warden_core::config::{Instance, RotationStrategy};
+use warden_core::config::{Config, Instance, RotationStrategy};
 use warden_core::drift::{self, CatalogueInfo, CheckSource, InstanceDrift, Live};
 use warden_core::jamf::JamfError;
 use warden_core::rotation::alternate_name;
@@ -145,7 +145,7 @@ async fn fetch_with(
         rt.live_clients = Some(clients.len());
     }
     let rotated = rotated(shared, inst).await;
-    let privileges = catalogue.privileges.as_ref().clone();
+    let privileges = catalogue.privileges;
     Ok(Checked {
         full: full.map(|(roles, clients)| Live {
             roles,
@@ -173,9 +173,26 @@ fn cached_catalogue(shared: &Shared, instance: &str, refresh: bool) -> Option<Ca
 }
 
 fn store_catalogue(shared: &Shared, instance: &str, privileges: Vec<String>) -> Catalogue {
+    let info = CatalogueInfo::of(&privileges, shared.now());
+    let privileges = {
+        let mut interned = shared.catalogues.lock().unwrap_or_else(|p| p.into_inner());
+        interned.retain(|_, weak| weak.strong_count() > 0);
+        match interned
+            .get(&info.sha256)
+            .and_then(std::sync::Weak::upgrade)
+        {
+            // the hash covers every name in order: the same catalogue
+            Some(same) if *same == privileges => same,
+            _ => {
+                let fresh = Arc::new(privileges);
+                interned.insert(info.sha256.clone(), Arc::downgrade(&fresh));
+                fresh
+            }
+        }
+    };
     let catalogue = Catalogue {
-        info: CatalogueInfo::of(&privileges, shared.now()),
-        privileges: Arc::new(privileges),
+        info,
+        privileges,
         fetched: Instant::now(),
     };
     let mut runtime = shared.instances();
@@ -206,10 +223,15 @@ async fn rotated(shared: &Arc<Shared>, inst: &Instance) -> BTreeMap<String, Date
         }
     }
     if complete {
-        let mut runtime = shared.instances();
-        runtime.entry(inst.name.clone()).or_default().rotated = Some((set.clone(), Instant::now()));
+        remember_rotated(shared, &inst.name, set.clone());
     }
     set
+}
+
+/// Caches which clients of `instance` Warden has rotated, as read from Vault just now.
+pub fn remember_rotated(shared: &Shared, instance: &str, set: BTreeMap<String, DateTime<Utc>>) {
+    let mut runtime = shared.instances();
+    runtime.entry(instance.to_owned()).or_default().rotated = Some((set, Instant::now()));
 }
 
 /// Checks one instance now: fetch, validate, detect. Never fails: a failure is the report's
@@ -277,15 +299,20 @@ fn catalogue_older_than(shared: &Shared, instance: &str, age: Duration) -> bool 
 /// as the instance's last one; answers in the order given.
 pub async fn check_many(
     shared: &Arc<Shared>,
-    instances: Vec<Instance>,
+    config: &Arc<Config>,
+    selected: Vec<usize>,
     refresh: bool,
 ) -> Vec<InstanceDrift> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (n, inst) in instances.into_iter().enumerate() {
-        let shared = Arc::clone(shared);
+    for (n, index) in selected.into_iter().enumerate() {
+        // the tasks share the config snapshot: copying an instance copies its desired state
+        let (shared, config) = (Arc::clone(shared), Arc::clone(config));
+        // a task starts only with a slot: a thousand parked check futures cost megabytes
+        let slot = Arc::clone(&shared.check_slots).acquire_owned().await;
         tasks.spawn(async move {
-            let _slot = shared.check_slots.acquire().await;
-            let report = check(&shared, &inst, CheckSource::Now, refresh).await;
+            let _slot = slot;
+            let inst = &config.instances[index];
+            let report = check(&shared, inst, CheckSource::Now, refresh).await;
             (n, report)
         });
     }

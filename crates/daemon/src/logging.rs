@@ -36,6 +36,9 @@ pub fn filter(level: &str) -> EnvFilter {
     ))
 }
 
+/// Log lines queued for the log file's writer thread.
+const LOG_QUEUE_LINES: usize = 16 * 1024;
+
 /// Installs the global subscriber. `dir = None` logs to stderr only.
 pub fn init(
     level: &str,
@@ -55,7 +58,11 @@ pub fn init(
                 .max_log_files(retention_days.max(1))
                 .build(dir)
                 .map_err(|e| anyhow::anyhow!("cannot open log files in {}: {e}", dir.display()))?;
-            let (nb, g) = tracing_appender::non_blocking(appender);
+            // 16k queued lines (the default 128k preallocates 4 MiB); when the disk cannot
+            // keep up, lines beyond that are dropped rather than blocking the daemon
+            let (nb, g) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(LOG_QUEUE_LINES)
+                .finish(appender);
             guard = Some(g);
             Some(nb)
         }

@@ -242,37 +242,70 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     Ok(())
 }
 
+/// Finds and finishes rotations a stopped daemon left unfinished. The same pass over Vault
+/// tells which clients Warden has rotated: it primes the first drift check's cache, so a
+/// start does not read every client's metadata twice.
 async fn recover_interrupted(shared: &Arc<Shared>) {
     let config = shared.config();
-    for inst in &config.instances {
-        for target in crate::rotation::targets(inst) {
-            if shared.shutdown.is_cancelled() {
-                return;
-            }
-            // only touch Jamf when Vault says a rotation was interrupted
-            match shared.rotation.status(&target).await {
-                Ok(s) if matches!(s.state.as_str(), "pending" | "stored") => {}
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(instance = %inst.name, client = %target.client.name, error = %e, "cannot check for an interrupted rotation");
-                    continue;
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..config.instances.len() {
+        // a few instances at a time: each is a sequence of Vault reads, recoveries are rare
+        if tasks.len() >= RECOVERY_SCAN_INSTANCES {
+            let _ = tasks.join_next().await;
+        }
+        let (shared, config) = (Arc::clone(shared), Arc::clone(&config));
+        tasks.spawn(async move { recover_instance(&shared, &config.instances[index]).await });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Instances the start-up scan goes through at the same time.
+const RECOVERY_SCAN_INSTANCES: usize = 8;
+
+async fn recover_instance(shared: &Arc<Shared>, inst: &warden_core::config::Instance) {
+    let mut unfinished = Vec::new();
+    let mut rotated = std::collections::BTreeMap::new();
+    let mut complete = true;
+    for target in crate::rotation::targets(inst) {
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        match shared.rotation.status(&target).await {
+            Ok(s) => {
+                if let Some(at) = s.rotated_at {
+                    rotated.insert(target.client.name.clone(), at);
+                }
+                // only touch Jamf when Vault says a rotation was interrupted
+                if matches!(s.state.as_str(), "pending" | "stored") {
+                    unfinished.push(target);
                 }
             }
-            let jamf = match crate::jobs::management_client(shared, &inst.name).await {
-                Ok(j) => j,
-                Err(e) => {
-                    tracing::warn!(instance = %inst.name, error = %e, "cannot recover interrupted rotations");
-                    break;
-                }
-            };
-            if let Err(e) =
-                crate::rotation::run_one(shared, &jamf, &target, Actor::Daemon, true).await
-            {
-                tracing::error!(instance = %inst.name, client = %target.client.name, error = %e, "recovery of an interrupted rotation failed");
+            Err(e) => {
+                complete = false;
+                tracing::warn!(instance = %inst.name, client = %target.client.name, error = %e, "cannot check for an interrupted rotation");
             }
-            if target.client.name == crate::rotation::MANAGEMENT_NAME {
-                let _ = crate::jobs::management_client(shared, &inst.name).await;
+        }
+    }
+    if complete {
+        crate::drift::remember_rotated(shared, &inst.name, rotated);
+    }
+    for target in unfinished {
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        let jamf = match crate::jobs::management_client(shared, &inst.name).await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(instance = %inst.name, error = %e, "cannot recover interrupted rotations");
+                break;
             }
+        };
+        if let Err(e) = crate::rotation::run_one(shared, &jamf, &target, Actor::Daemon, true).await
+        {
+            tracing::error!(instance = %inst.name, client = %target.client.name, error = %e, "recovery of an interrupted rotation failed");
+        }
+        if target.client.name == crate::rotation::MANAGEMENT_NAME {
+            let _ = crate::jobs::management_client(shared, &inst.name).await;
         }
     }
 }

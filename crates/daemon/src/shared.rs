@@ -95,6 +95,8 @@ pub struct Shared {
     pub audit: Mutex<crate::audit::AuditState>,
     /// One apply per instance at a time (manual or automatic remediation).
     pub apply_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Privilege catalogues by SHA-256: instances on the same Jamf version share one copy.
+    pub catalogues: Mutex<BTreeMap<String, std::sync::Weak<Vec<String>>>>,
 }
 
 impl Shared {
@@ -140,6 +142,7 @@ impl Shared {
             drift: Mutex::new(drift),
             audit: Mutex::new(audit),
             apply_locks: Mutex::new(BTreeMap::new()),
+            catalogues: Mutex::new(BTreeMap::new()),
         }
     }
 

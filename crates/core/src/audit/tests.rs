@@ -2,6 +2,7 @@
 //! clean estate has no finding; suppressions, their expiry and the built-in one.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
@@ -100,7 +101,7 @@ fn clean() -> (Live, DesiredState, BTreeMap<String, SecretFacts>) {
             client(1, "CMDB Sync", &["Inventory Read"]),
             client(2, "Patch Dashboard", &["Patch Reporting"]),
         ],
-        privileges: catalogue_privileges(),
+        privileges: Arc::new(catalogue_privileges()),
     };
     let desired = DesiredState {
         roles: vec![
@@ -216,7 +217,7 @@ fn every_rule_fires_on_a_crafted_estate() {
     live.clients
         .push(client(30, "Bagel", &["Broad", "Everything", "Many Writes"]));
     // unclassified privilege, a role nobody uses, a shared role
-    live.privileges.push("Read Quantum Flux".into());
+    Arc::make_mut(&mut live.privileges).push("Read Quantum Flux".into());
     add_role(&mut live, "23", "Orphan", strings(&["Read Quantum Flux"]));
     live.clients
         .push(client(31, "Second Reader", &["Inventory Read"]));

@@ -27,6 +27,7 @@ mod tests;
 mod tests_plan;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +54,9 @@ pub struct Live {
     pub roles: Vec<ApiRole>,
     /// Every API integration.
     pub clients: Vec<ApiIntegration>,
-    /// The instance's privilege catalogue.
-    pub privileges: Vec<String>,
+    /// The instance's privilege catalogue (shared: instances on the same Jamf version have the
+    /// same one, and a check must not copy 500-odd names).
+    pub privileges: Arc<Vec<String>>,
 }
 
 impl Live {

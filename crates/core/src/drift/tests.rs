@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::*;
 use crate::config::{ClientRotation, DesiredClient, DesiredRole, DesiredState, RotationStrategy};
@@ -92,7 +93,11 @@ pub(super) fn matching_live() -> Live {
             l_client(1, "Sync", &["A"], AppType::ClientCredentials),
             l_client(9, "Jamf Teacher", &["Teacher"], AppType::NativeAppOauth),
         ],
-        privileges: strings(&["Read Computers", "Read Mobile Devices", "Read Users"]),
+        privileges: Arc::new(strings(&[
+            "Read Computers",
+            "Read Mobile Devices",
+            "Read Users",
+        ])),
     }
 }
 

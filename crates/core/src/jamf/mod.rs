@@ -1,8 +1,8 @@
 //! Jamf Pro API client for API roles, API clients (integrations) and their authentication.
 //!
-//! [`JamfClient`] is cheap to clone (an `Arc` inside); every clone shares one HTTP connection
-//! pool, one concurrency limit ([`JamfClientConfig::max_in_flight`], Jamf's guidance is 5), one
-//! token cache and one sticky-session cookie store.
+//! [`JamfClient`] is cheap to clone (an `Arc` inside); every clone shares one concurrency limit ([`JamfClientConfig::max_in_flight`], Jamf's guidance is 5), one
+//! token cache and one sticky-session cookie store. Clients with the same TLS and connect
+//! settings share one HTTP connection pool (see `http.rs`).
 //!
 //! Behaviour worth knowing:
 //! - Transient failures (connect errors, timeouts, 429, 502, 503, 504) are retried with
@@ -23,6 +23,7 @@ mod cookies;
 mod endpoint;
 mod error;
 mod error_body;
+mod http;
 mod integrations;
 mod oneshot;
 mod paging;
@@ -96,25 +97,14 @@ impl JamfClient {
     /// and builds the HTTP client; makes no request.
     pub fn new(config: JamfClientConfig, credentials: Credentials) -> Result<Self, JamfError> {
         let base_url = config.validate()?;
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("jamf-warden/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            builder = builder.tls_certs_merge(load_ca_file(path)?);
-        }
+        let ca = match &config.ca_file {
+            Some(path) => Some((path.as_path(), http::read_ca_file(path)?)),
+            None => None,
+        };
+        let http = http::client(config.connect_timeout, ca)?;
         let cookies = config
             .sticky_sessions
             .then(|| Arc::new(StickyCookieStore::new()));
-        if let Some(store) = &cookies {
-            builder = builder.cookie_provider(Arc::clone(store));
-        }
-        let http = builder.build().map_err(|e| {
-            JamfError::Config(format!(
-                "cannot build the http client: {e}; check ca_file and the system's ca certificates"
-            ))
-        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 permits: Semaphore::new(config.max_in_flight),
@@ -160,29 +150,6 @@ impl JamfClient {
     pub fn session_cookies(&self) -> Option<&StickyCookieStore> {
         self.inner.cookies.as_deref()
     }
-}
-
-/// Reads a PEM bundle of extra trusted CA certificates.
-fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, JamfError> {
-    let pem = std::fs::read(path).map_err(|e| {
-        JamfError::Config(format!(
-            "cannot read ca_file {}: {e}; check the path and its permissions",
-            path.display()
-        ))
-    })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        JamfError::Config(format!(
-            "ca_file {} is not a valid pem bundle: {e}",
-            path.display()
-        ))
-    })?;
-    if certs.is_empty() {
-        return Err(JamfError::Config(format!(
-            "ca_file {} contains no pem certificate",
-            path.display()
-        )));
-    }
-    Ok(certs)
 }
 
 #[cfg(test)]

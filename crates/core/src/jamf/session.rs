@@ -208,6 +208,16 @@ impl JamfClient {
             .ok_or_else(|| JamfError::Config("no token after authenticating".into()))
     }
 
+    /// Whether a request made now would use the cached token as it is: no token request,
+    /// no keep-alive, so no use of the credentials.
+    pub async fn has_fresh_token(&self) -> bool {
+        let state = self.inner.auth.lock().await;
+        let now = Instant::now();
+        state.token.as_ref().is_some_and(|t| {
+            t.is_fresh(now, self.inner.config.token_margin) && !t.wants_keep_alive(now)
+        })
+    }
+
     /// Describes the cached token (never the token itself).
     pub async fn token_info(&self) -> Option<TokenInfo> {
         let state = self.inner.auth.lock().await;

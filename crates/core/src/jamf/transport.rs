@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
+use reqwest::cookie::CookieStore as _;
 use reqwest::header::{DATE, HeaderMap, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
@@ -324,7 +325,13 @@ impl JamfClient {
             .inner
             .http
             .request(call.endpoint.method(), call.url.clone())
+            .timeout(self.inner.config.request_timeout)
             .header(reqwest::header::ACCEPT, "application/json");
+        // the HTTP client is shared by instances: this instance's cookies go by hand
+        let cookies = self.inner.cookies.as_deref();
+        if let Some(value) = cookies.and_then(|c| c.cookies(&call.url)) {
+            req = req.header(reqwest::header::COOKIE, value);
+        }
         if !call.query.is_empty() {
             req = req.query(&call.query);
         }
@@ -343,6 +350,12 @@ impl JamfClient {
             Body::Form(fields) => req.form(fields),
         };
         let mut resp = req.send().await?;
+        if let Some(store) = cookies {
+            store.set_cookies(
+                &mut resp.headers().get_all(reqwest::header::SET_COOKIE).iter(),
+                &call.url,
+            );
+        }
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let mut body = Vec::new();

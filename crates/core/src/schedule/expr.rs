@@ -98,7 +98,11 @@ pub struct Schedule {
 #[derive(Clone, Debug)]
 enum Rule {
     Off,
-    Cron { cron: Box<Cron>, wall_clock: bool },
+    /// Shared: every client that inherits its instance's schedule holds the same parsed cron.
+    Cron {
+        cron: std::sync::Arc<Cron>,
+        wall_clock: bool,
+    },
 }
 
 impl PartialEq for Schedule {
@@ -172,7 +176,7 @@ impl Schedule {
             expr,
             tz,
             rule: Rule::Cron {
-                cron: Box::new(cron),
+                cron: std::sync::Arc::new(cron),
                 wall_clock,
             },
         };

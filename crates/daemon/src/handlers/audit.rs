@@ -29,20 +29,20 @@ pub async fn handle(shared: &Arc<Shared>, request: AuditRequest) -> Response {
             "a client audit names one instance: wardenctl audit client INSTANCE/CLIENT",
         );
     }
-    let selected: Vec<Instance> = config
-        .instances
-        .iter()
-        .filter(|i| request.instances.is_empty() || request.instances.contains(&i.name))
-        .cloned()
-        .collect();
+    let selected = super::select(&config, &request.instances);
     let audits = if request.last {
         let state = shared.audit_state();
         selected
             .iter()
-            .map(|i| state.last(&i.name).unwrap_or_else(|| never_audited(i)))
+            .map(|&i| {
+                let inst = &config.instances[i];
+                state
+                    .last(&inst.name)
+                    .unwrap_or_else(|| never_audited(inst))
+            })
             .collect()
     } else {
-        match audit_many(shared, selected).await {
+        match audit_many(shared, &config, selected).await {
             Ok(a) => a,
             Err(e) => return Response::error(ErrorCode::Internal, e),
         }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use warden_core::config::Instance;
 use warden_core::drift::DriftDocument;
 use warden_core::protocol::{DriftRequest, ErrorCode, ReportKind, Response};
 
@@ -22,12 +21,7 @@ pub async fn handle(shared: &Arc<Shared>, request: DriftRequest) -> Response {
     if !unknown.is_empty() {
         return super::no_instance(&unknown.join(", "));
     }
-    let selected: Vec<Instance> = config
-        .instances
-        .iter()
-        .filter(|i| request.instances.is_empty() || request.instances.contains(&i.name))
-        .cloned()
-        .collect();
+    let selected = super::select(&config, &request.instances);
     if request.refresh_catalogue && !request.now {
         return Response::error(
             ErrorCode::BadRequest,
@@ -35,11 +29,11 @@ pub async fn handle(shared: &Arc<Shared>, request: DriftRequest) -> Response {
         );
     }
     let reports = if request.now {
-        check_many(shared, selected, request.refresh_catalogue).await
+        check_many(shared, &config, selected, request.refresh_catalogue).await
     } else {
         selected
             .iter()
-            .map(|i| shared.last_drift(&i.name))
+            .map(|&i| shared.last_drift(&config.instances[i].name))
             .collect()
     };
     let doc = DriftDocument::new(reports);

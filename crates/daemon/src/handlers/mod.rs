@@ -61,6 +61,18 @@ pub(crate) fn no_instance(name: &str) -> Response {
     )
 }
 
+/// Indices into `config.instances` of the instances `names` lists (all when empty), in config
+/// order. Indices, not copies: an instance carries its whole desired state.
+pub(crate) fn select(config: &warden_core::config::Config, names: &[String]) -> Vec<usize> {
+    config
+        .instances
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| names.is_empty() || names.contains(&i.name))
+        .map(|(n, _)| n)
+        .collect()
+}
+
 /// A structured report; a body that cannot be encoded is an internal error.
 pub(crate) fn report<T: serde::Serialize>(
     kind: ReportKind,

@@ -1,6 +1,13 @@
 //! Warden's own Jamf client per instance, built from the management credentials in Vault and
 //! rebuilt when their Vault version changes (after Warden rotates its own secret, or after an
 //! operator replaces them).
+//!
+//! Vault is read only when the cached client would need its credentials: while its token is
+//! fresh, a request uses the token and nothing else (Jamf keeps issued tokens valid until they
+//! expire, even after a new secret), so a drift check of a fleet costs no Vault read per
+//! instance. Once the token is due, Vault is read and a changed version rebuilds the client; a
+//! token request refused with the old credentials leaves no token, so the next call reads
+//! Vault again.
 
 use std::sync::Arc;
 
@@ -18,6 +25,15 @@ pub async fn management_client(shared: &Arc<Shared>, instance: &str) -> Result<J
     let inst = config
         .instance(instance)
         .ok_or_else(|| format!("instance {instance} is no longer configured"))?;
+    let cached = shared
+        .instances()
+        .get(instance)
+        .and_then(|rt| rt.client.clone());
+    if let Some(client) = cached
+        && client.has_fresh_token().await
+    {
+        return Ok(client);
+    }
     let path = inst.credentials.clone();
     let full = shared.vault.settings().full_path(&path);
     let secret = shared.vault.read_secret(&path).await.map_err(|e| {

@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail, ensure};
@@ -923,7 +924,7 @@ fn generate(
         full: Live {
             roles,
             clients,
-            privileges: privileges.all.clone(),
+            privileges: Arc::new(privileges.all.clone()),
         },
         desired: DesiredState {
             roles: desired_roles,

@@ -112,10 +112,33 @@ struct Args {
     /// device costs OpenBao CPU time, which slows the checks down on a small machine).
     #[arg(long)]
     audit: bool,
+    /// How the desired state is declared: `shared` (one file listed by every instance, as a
+    /// managed service provider's baseline: the drift is in Jamf, so every instance declares
+    /// the same) or `per-instance` (a copy of that file per instance: the config is 1,000 times
+    /// bigger in memory).
+    #[arg(long, value_enum, default_value_t = DesiredLayout::Shared)]
+    desired: DesiredLayout,
     /// Keep the temp dir (config, desired-state files, daemon logs, drift documents) and print
     /// its path.
     #[arg(long)]
     keep: bool,
+}
+
+/// See [`Args::desired`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DesiredLayout {
+    Shared,
+    PerInstance,
+}
+
+impl DesiredLayout {
+    /// The desired-state file of `instance`, relative to the temp dir.
+    fn file(self, instance: &str) -> String {
+        match self {
+            DesiredLayout::Shared => "fleet.toml".to_owned(),
+            DesiredLayout::PerInstance => format!("{instance}.toml"),
+        }
+    }
 }
 
 #[tokio::main]
@@ -187,6 +210,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         fleet.drifted_clients.len(),
         args.latency_ms,
         setup.elapsed().as_secs_f64()
+    );
+    println!(
+        "  desired state: {}",
+        match args.desired {
+            DesiredLayout::Shared => "one file, fleet.toml, listed by every instance",
+            DesiredLayout::PerInstance => "one file per instance (identical copies)",
+        }
     );
     let config_path = write_config(&d, &bao, &fleet, &args)?;
     let config = Config::load(&config_path)
@@ -428,9 +458,11 @@ impl Fleet {
                     })
                     .await?;
             }
-            let file = dir.join(format!("{name}.toml"));
-            std::fs::write(&file, desired)
-                .with_context(|| format!("writing {}", file.display()))?;
+            let file = dir.join(args.desired.file(&name));
+            if args.desired == DesiredLayout::PerInstance || !file.exists() {
+                std::fs::write(&file, desired)
+                    .with_context(|| format!("writing {}", file.display()))?;
+            }
             fleet.instances.push(BenchInstance {
                 name,
                 url,
@@ -513,9 +545,11 @@ fn write_config(dir: &Path, bao: &Bao, fleet: &Fleet, args: &Args) -> anyhow::Re
     for inst in &fleet.instances {
         write!(
             text,
-            "\n[[instance]]\nname = \"{}\"\nurl = \"{}\"\ndesired = [\"{}.toml\"]\n\
+            "\n[[instance]]\nname = \"{}\"\nurl = \"{}\"\ndesired = [\"{}\"]\n\
              connect_timeout = \"5s\"\nrequest_timeout = \"30s\"\n",
-            inst.name, inst.url, inst.name
+            inst.name,
+            inst.url,
+            args.desired.file(&inst.name)
         )?;
     }
     let path = dir.join("wardend.toml");

@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -169,7 +170,7 @@ fn live() -> Live {
                 AppType::ClientCredentials,
             ),
         ],
-        privileges,
+        privileges: Arc::new(privileges),
     }
 }
 
