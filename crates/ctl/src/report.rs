@@ -34,8 +34,8 @@ pub(crate) async fn fetch_and_print(
 
 /// A text body as is; a structured body under a one-line heading, as indented JSON.
 pub fn render(report: &ReportResponse) -> String {
-    if let serde_json::Value::String(text) = &report.body {
-        let mut out = text.clone();
+    if let Some(text) = report.body.text() {
+        let mut out = text;
         if !out.ends_with('\n') {
             out.push('\n');
         }
@@ -51,8 +51,11 @@ pub fn render(report: &ReportResponse) -> String {
         ReportKind::Other => "report",
     };
     let scope = report.instance.as_deref().unwrap_or("all instances");
-    let body =
-        serde_json::to_string_pretty(&report.body).unwrap_or_else(|_| report.body.to_string());
+    let body = report
+        .body
+        .decode::<serde_json::Value>()
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| report.body.json().to_owned());
     format!(
         "{kind} of {scope}: {}\n{body}\n",
         count(report.findings, "finding")
@@ -80,7 +83,8 @@ mod tests {
             instance: Some("prod".into()),
             format: ReportFormat::Json,
             findings: 1,
-            body: serde_json::json!({"roles": ["x"]}),
+            body: warden_core::protocol::ReportBody::encode(&serde_json::json!({"roles": ["x"]}))
+                .unwrap(),
         };
         assert_eq!(
             render(&json),

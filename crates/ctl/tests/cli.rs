@@ -495,7 +495,7 @@ fn generic_reports_print_their_text() {
             instance: None,
             format: ReportFormat::Text,
             findings: 2,
-            body: json!("2 secrets\n"),
+            body: "2 secrets\n".into(),
         })
         .into()
     });

@@ -12,8 +12,8 @@ use warden_core::drift::{
     StepStatus,
 };
 use warden_core::protocol::{
-    ApplyRequest, DriftRequest, ErrorCode, ImportRequest, PlanRequest, ReportFormat, ReportKind,
-    ReportResponse, Request, Response,
+    ApplyRequest, DriftRequest, ErrorCode, ImportRequest, PlanRequest, ReportBody, ReportFormat,
+    ReportKind, ReportResponse, Request, Response,
 };
 
 use support::{FakeDaemon, stderr, stdout};
@@ -24,7 +24,7 @@ fn report(kind: ReportKind, findings: u64, body: serde_json::Value) -> Response 
         instance: None,
         format: ReportFormat::Json,
         findings,
-        body,
+        body: ReportBody::encode(&body).unwrap(),
     })
 }
 
@@ -283,7 +283,7 @@ fn import_writes_a_new_file_and_never_overwrites_without_force() {
             instance: Some("prod".into()),
             format: ReportFormat::Text,
             findings: 0,
-            body: json!(FILE),
+            body: FILE.into(),
         })
         .into(),
         _ => Response::error(ErrorCode::Unsupported, "no").into(),

@@ -101,6 +101,7 @@ fn hex_prefix(bytes: &[u8]) -> String {
 pub fn management_target(inst: &Instance) -> RotationTarget {
     RotationTarget::new(
         inst.name.clone(),
+        &inst.schedules.rotation,
         DesiredClient {
             name: MANAGEMENT_NAME.into(),
             roles: vec![MANAGEMENT_NAME.into()],
@@ -108,9 +109,9 @@ pub fn management_target(inst: &Instance) -> RotationTarget {
             token_lifetime: 300,
             owner: "jamf-warden".into(),
             purpose: "Jamf Warden's own management client".into(),
-            vault_path: inst.credentials.clone(),
+            vault_path: Some(inst.credentials.clone()),
             rotation: ClientRotation {
-                schedule: inst.schedules.rotation.clone(),
+                schedule: None,
                 max_age: None,
                 strategy: RotationStrategy::Single,
             },
@@ -125,7 +126,13 @@ pub fn target(inst: &Instance, client: &str) -> Option<RotationTarget> {
     if client == MANAGEMENT_NAME && inst.desired_state.client(client).is_none() {
         return Some(management_target(inst));
     }
-    RotationTarget::declared(&inst.name, &inst.desired_state, client).ok()
+    RotationTarget::declared(
+        &inst.name,
+        &inst.schedules.rotation,
+        &inst.desired_state,
+        client,
+    )
+    .ok()
 }
 
 /// Every rotation target of `inst`: its declared clients, then the management client (last, so
@@ -135,7 +142,7 @@ pub fn targets(inst: &Instance) -> Vec<RotationTarget> {
         .desired_state
         .clients
         .iter()
-        .map(|c| RotationTarget::new(inst.name.clone(), c.clone()))
+        .map(|c| RotationTarget::new(inst.name.clone(), &inst.schedules.rotation, c.clone()))
         .collect();
     if inst.desired_state.client(MANAGEMENT_NAME).is_none() {
         out.push(management_target(inst));

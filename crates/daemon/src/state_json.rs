@@ -22,15 +22,18 @@ pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
     }
 }
 
-/// Writes `value` to `path` atomically.
+/// Writes `value` to `path` atomically, encoding straight into the file (the kept reports of
+/// a large fleet are megabytes; no copy of them is built in memory).
 pub fn save<T: Serialize>(path: &Path, value: &T, what: &str) {
-    let result = serde_json::to_vec(value)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| {
-            let tmp = path.with_extension("json.tmp");
-            std::fs::write(&tmp, bytes)?;
-            std::fs::rename(&tmp, path)
-        });
+    let write = || -> std::io::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    let result = write();
     if let Err(e) = result {
         tracing::error!(file = %path.display(), error = %e, "cannot save the {what}");
     }

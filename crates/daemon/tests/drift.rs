@@ -17,11 +17,11 @@ fn report_text(response: &Response) -> (u64, String) {
         Response::Report(r) => {
             let text = match r.kind {
                 ReportKind::Drift => {
-                    let doc: DriftDocument = serde_json::from_value(r.body.clone()).unwrap();
+                    let doc: DriftDocument = r.body.decode().unwrap();
                     render_drift(&doc, false)
                 }
                 ReportKind::Plan => {
-                    let doc: PlanDocument = serde_json::from_value(r.body.clone()).unwrap();
+                    let doc: PlanDocument = r.body.decode().unwrap();
                     render_plan_doc(&doc, false)
                 }
                 other => panic!("unexpected report kind {other:?}"),

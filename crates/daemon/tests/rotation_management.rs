@@ -32,7 +32,7 @@ async fn secrets_report(env: &Env, secrets: &[String]) -> (String, u64) {
         panic!("secrets answered {response:?}");
     };
     assert_eq!(report.kind, ReportKind::Secrets);
-    (report.body.as_str().unwrap().to_string(), report.findings)
+    (report.body.text().unwrap(), report.findings)
 }
 
 /// `[strategy, state, version]` of `client`'s line in the report.

@@ -15,6 +15,7 @@ use warden_core::rotation::{
     Anomaly, MemoryStore, PreflightFailure, RotationAction, RotationEngine, RotationError,
     RotationTarget, SecretState, SecretStore, Step, StepContext, StepHook, keys, secret_status,
 };
+use warden_core::schedule::Schedule;
 use warden_testkit::OpenBao;
 
 async fn bao_get(bao: &OpenBao, field: &str) -> String {
@@ -164,7 +165,7 @@ async fn preflight_refusals_change_nothing() {
     c.enabled = false;
     let f = refused(
         engine
-            .rotate(&w.jamf, &RotationTarget::new(INSTANCE, c))
+            .rotate(&w.jamf, &RotationTarget::new(INSTANCE, &Schedule::off(), c))
             .await,
     );
     assert_eq!(f, PreflightFailure::DeclaredDisabled);
@@ -174,7 +175,7 @@ async fn preflight_refusals_change_nothing() {
     c.name = "Nobody".into();
     let f = refused(
         engine
-            .rotate(&w.jamf, &RotationTarget::new(INSTANCE, c))
+            .rotate(&w.jamf, &RotationTarget::new(INSTANCE, &Schedule::off(), c))
             .await,
     );
     assert!(matches!(f, PreflightFailure::ClientMissing { .. }));
@@ -184,7 +185,7 @@ async fn preflight_refusals_change_nothing() {
     c.name = "Jamf Reset".into();
     c.roles = vec!["Jamf Reset".into()];
     match engine
-        .rotate(&w.jamf, &RotationTarget::new(INSTANCE, c))
+        .rotate(&w.jamf, &RotationTarget::new(INSTANCE, &Schedule::off(), c))
         .await
     {
         Err(e @ RotationError::Foreign { .. }) => {
@@ -209,8 +210,9 @@ fn a_client_that_is_not_declared_is_refused() {
         roles: vec![],
         clients: vec![declared(RotationStrategy::Single)],
     };
-    assert!(RotationTarget::declared(INSTANCE, &desired, CLIENT).is_ok());
-    let err = RotationTarget::declared(INSTANCE, &desired, "Shadow IT").unwrap_err();
+    assert!(RotationTarget::declared(INSTANCE, &Schedule::off(), &desired, CLIENT).is_ok());
+    let err =
+        RotationTarget::declared(INSTANCE, &Schedule::off(), &desired, "Shadow IT").unwrap_err();
     assert!(matches!(err, RotationError::NotDeclared { .. }));
     assert!(err.to_string().contains("declare it"), "{err}");
 }

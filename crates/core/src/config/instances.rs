@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use toml::Spanned;
 
 use super::defaults;
-use super::desired::{self, DesiredFile, MergeContext};
+use super::desired::{self, DesiredFile, DesiredState, MergeContext};
 use super::errors::{ConfigError, Location};
 use super::schema::{RawInstance, RawSchedules};
 use super::types::{Instance, Remediation, Schedules};
@@ -42,6 +43,7 @@ pub(crate) fn instances(
     let mut files: BTreeMap<PathBuf, Option<DesiredFile>> = BTreeMap::new();
     let mut names: BTreeMap<&str, Range<usize>> = BTreeMap::new();
     let mut vault_paths: BTreeMap<String, Location> = BTreeMap::new();
+    let mut merged = MergedStates::default();
     let mut out = Vec::new();
     for raw in raw {
         let name = raw.name.get_ref();
@@ -59,15 +61,34 @@ pub(crate) fn instances(
         } else {
             names.insert(name, raw.name.span());
         }
-        if let Some((instance, client_locations)) = instance(ctx, &defaults, raw, &mut files) {
+        if let Some((mut instance, client_locations)) = instance(ctx, &defaults, raw, &mut files) {
             // A duplicate's Vault paths collide with the first's; one error is enough.
             if duplicate.is_none() {
                 claim_vault_paths(ctx, &instance, raw, &client_locations, &mut vault_paths);
             }
+            instance.desired_state = merged.share(&instance.desired, instance.desired_state);
             out.push(instance);
         }
     }
     out
+}
+
+/// Merged desired states by desired-file list: instances whose merge came out the same share
+/// one copy (a fleet on one baseline holds it once, not once per instance).
+#[derive(Default)]
+struct MergedStates {
+    by_files: BTreeMap<Vec<PathBuf>, Vec<Arc<DesiredState>>>,
+}
+
+impl MergedStates {
+    fn share(&mut self, files: &[PathBuf], state: Arc<DesiredState>) -> Arc<DesiredState> {
+        let same_files = self.by_files.entry(files.to_vec()).or_default();
+        if let Some(same) = same_files.iter().find(|s| ***s == *state) {
+            return Arc::clone(same);
+        }
+        same_files.push(Arc::clone(&state));
+        state
+    }
 }
 
 fn check_defaults(ctx: &mut Ctx<'_>, raw: &RawSchedules) -> Defaults {
@@ -258,7 +279,6 @@ fn instance(
     let merge_ctx = MergeContext {
         instance: &name,
         timezone: schedules.timezone.as_deref(),
-        rotation: &schedules.rotation,
     };
     let loaded: Vec<&DesiredFile> = desired
         .iter()
@@ -278,7 +298,7 @@ fn instance(
         prune: raw.prune.unwrap_or(false),
         remediation,
         schedules,
-        desired_state,
+        desired_state: Arc::new(desired_state),
     };
     Some((instance, client_locations))
 }
@@ -344,7 +364,7 @@ fn claim_vault_paths(
     )];
     for (client, location) in instance.desired_state.clients.iter().zip(client_locations) {
         claims.push((
-            client.vault_path.clone(),
+            client.vault_path_in(&instance.name),
             location.clone(),
             format!(
                 "the secret of client `{}` of instance `{}`",

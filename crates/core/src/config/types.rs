@@ -3,6 +3,7 @@
 //! [`Config::render_effective`](super::Config::render_effective)).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -178,9 +179,10 @@ pub struct Instance {
     pub remediation: Remediation,
     /// When each job kind runs.
     pub schedules: Schedules,
-    /// The merged desired state of `desired`.
+    /// The merged desired state of `desired`; shared by the instances whose files merge to the
+    /// same state (nothing in it depends on the instance).
     #[serde(skip)]
-    pub desired_state: DesiredState,
+    pub desired_state: Arc<DesiredState>,
 }
 
 /// What the scheduled drift check of an instance does about drift.

@@ -38,9 +38,9 @@ pub(super) fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
         token_lifetime: 300,
         owner: "it@example.com".into(),
         purpose: "tests".into(),
-        vault_path: format!("clients/{name}"),
+        vault_path: Some(format!("clients/{name}")),
         rotation: ClientRotation {
-            schedule: Schedule::off(),
+            schedule: Some(Schedule::off()),
             max_age: None,
             strategy: RotationStrategy::Single,
         },

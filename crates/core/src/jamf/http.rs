@@ -19,8 +19,10 @@ use super::error::JamfError;
 /// not hold thousands of idle sockets and their buffers in between.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Idle connections kept per host: enough for the two lists a drift check fetches at once.
-pub const POOL_MAX_IDLE_PER_HOST: usize = 2;
+/// Idle connections kept per host: one, for the next request of a sequence (token, list,
+/// apply steps). Each idle connection holds its buffers; a fleet of a thousand instances with
+/// two each held about 10 MiB more (bench-drift).
+pub const POOL_MAX_IDLE_PER_HOST: usize = 1;
 
 /// What makes two HTTP clients different: the connect timeout and the extra CA certificates
 /// (the PEM bytes, so a changed file gets a new client).

@@ -76,8 +76,8 @@ pub use request::{
     LogTailRequest, PlanRequest, ReportFormat, Request, RotateRequest, SecretsRequest,
 };
 pub use response::{
-    BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportKind, ReportResponse,
-    Response, RotateResponse,
+    BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportKind,
+    ReportResponse, Response, RotateResponse,
 };
 pub use status::{InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, StatusReport};
 

@@ -155,8 +155,75 @@ pub struct ReportResponse {
     pub findings: u64,
     /// The report: structured JSON for [`ReportFormat::Json`], otherwise a JSON string holding
     /// the rendered document.
-    pub body: serde_json::Value,
+    pub body: ReportBody,
 }
+
+/// A report's JSON, kept as encoded text: the daemon encodes a fleet's document once, straight
+/// from its types, instead of building a `serde_json::Value` tree of it first (for a thousand
+/// instances that tree is tens of megabytes). On the wire it is plain JSON.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct ReportBody(Box<serde_json::value::RawValue>);
+
+/// Decoding goes through a `serde_json::Value`: `Response` is an internally tagged enum, whose
+/// buffered content a raw value cannot be read from (a reader's side cost only).
+impl<'de> Deserialize<'de> for ReportBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ReportBody, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        ReportBody::encode(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ReportBody {
+    /// Encodes `body`.
+    pub fn encode<T: Serialize + ?Sized>(body: &T) -> Result<ReportBody, serde_json::Error> {
+        serde_json::value::to_raw_value(body).map(ReportBody)
+    }
+
+    /// Decodes it as `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The encoded JSON.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The text of a rendered document (a JSON string), `None` for structured JSON.
+    pub fn text(&self) -> Option<String> {
+        self.decode::<String>().ok()
+    }
+}
+
+/// A rendered document (text) as a body.
+impl From<&str> for ReportBody {
+    fn from(text: &str) -> ReportBody {
+        // a string always encodes as JSON; the fallback is unreachable
+        ReportBody::encode(text).unwrap_or_else(|_| ReportBody::empty_text())
+    }
+}
+
+impl From<String> for ReportBody {
+    fn from(text: String) -> ReportBody {
+        ReportBody::from(text.as_str())
+    }
+}
+
+impl ReportBody {
+    fn empty_text() -> ReportBody {
+        ReportBody(serde_json::value::RawValue::NULL.to_owned())
+    }
+}
+
+impl PartialEq for ReportBody {
+    fn eq(&self, other: &Self) -> bool {
+        // the same value, however it was spaced
+        self.decode::<serde_json::Value>().ok() == other.decode::<serde_json::Value>().ok()
+    }
+}
+
+impl Eq for ReportBody {}
 
 /// Payload of [`Response::Rotated`]. Never contains the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,8 @@ pub fn next_due(
     let Some(last) = last_rotated_at else {
         return Some(now);
     };
-    let by_schedule = policy.schedule.next_after(last);
+    // `None` only outside a rotation target, whose client has its instance's schedule
+    let by_schedule = policy.schedule.as_ref().and_then(|s| s.next_after(last));
     let by_age = policy
         .max_age
         .and_then(|age| TimeDelta::from_std(age).ok())
@@ -54,7 +55,7 @@ mod tests {
 
     fn policy(schedule: &str, max_age: Option<Duration>) -> ClientRotation {
         ClientRotation {
-            schedule: Schedule::parse(schedule, None).unwrap(),
+            schedule: Some(Schedule::parse(schedule, None).unwrap()),
             max_age,
             strategy: RotationStrategy::Single,
         }

@@ -162,6 +162,7 @@ mod tests {
     fn target(strategy: RotationStrategy) -> RotationTarget {
         RotationTarget::new(
             "acme",
+            &Schedule::off(),
             DesiredClient {
                 name: "Inventory Sync".into(),
                 roles: vec!["Inventory Read".into()],
@@ -169,9 +170,9 @@ mod tests {
                 token_lifetime: 300,
                 owner: "o".into(),
                 purpose: "p".into(),
-                vault_path: "instances/acme/clients/inventory-sync".into(),
+                vault_path: None,
                 rotation: ClientRotation {
-                    schedule: Schedule::parse("0 4 * * SUN", None).unwrap(),
+                    schedule: Some(Schedule::parse("0 4 * * SUN", None).unwrap()),
                     max_age: Some(Duration::from_secs(3 * 86_400)),
                     strategy,
                 },

@@ -4,6 +4,7 @@ use super::error::RotationError;
 use super::lock::lock_path;
 use super::marker::Slot;
 use crate::config::{DesiredClient, DesiredState};
+use crate::schedule::Schedule;
 
 /// A declared client of one instance. Only declared clients can be rotated: build one with
 /// [`RotationTarget::declared`], which refuses an undeclared name with
@@ -12,7 +13,8 @@ use crate::config::{DesiredClient, DesiredState};
 pub struct RotationTarget {
     /// Instance name.
     pub instance: String,
-    /// The client as declared (name, roles, Vault path, rotation policy).
+    /// The client as declared (name, roles, rotation policy), with the instance's defaults
+    /// filled in: `vault_path` and `rotation.schedule` are always `Some`.
     pub client: DesiredClient,
 }
 
@@ -20,29 +22,42 @@ impl RotationTarget {
     /// The declared client `name` of `instance`, or [`RotationError::NotDeclared`].
     pub fn declared(
         instance: &str,
+        instance_schedule: &Schedule,
         desired: &DesiredState,
         name: &str,
     ) -> Result<RotationTarget, RotationError> {
         desired
             .client(name)
-            .map(|c| RotationTarget::new(instance, c.clone()))
+            .map(|c| RotationTarget::new(instance, instance_schedule, c.clone()))
             .ok_or_else(|| RotationError::NotDeclared {
                 instance: instance.to_string(),
                 client: name.to_string(),
             })
     }
 
-    /// A target from an already declared client.
-    pub fn new(instance: impl Into<String>, client: DesiredClient) -> RotationTarget {
-        RotationTarget {
-            instance: instance.into(),
-            client,
+    /// A target from an already declared client of `instance`, whose rotation schedule
+    /// applies unless the client has its own.
+    pub fn new(
+        instance: impl Into<String>,
+        instance_schedule: &Schedule,
+        mut client: DesiredClient,
+    ) -> RotationTarget {
+        let instance = instance.into();
+        client.vault_path = Some(client.vault_path_in(&instance));
+        if client.rotation.schedule.is_none() {
+            client.rotation.schedule = Some(instance_schedule.clone());
         }
+        RotationTarget { instance, client }
     }
 
     /// `<vault_path>`: where consumers read the current credentials (relative to the prefix).
     pub fn vault_path(&self) -> &str {
-        self.client.vault_path.trim_matches('/')
+        // always `Some` in a target (see `new`)
+        self.client
+            .vault_path
+            .as_deref()
+            .unwrap_or_default()
+            .trim_matches('/')
     }
 
     /// `<vault_path>/slots/<a|b>` (alternating).

@@ -93,7 +93,8 @@ fn client_roles_must_exist_or_be_external() {
         .desired_state
         .client("Sync")
         .expect("client");
-    assert_eq!(sync.vault_path, "instances/acme/clients/sync");
+    assert_eq!(sync.vault_path, None, "the default is the instance's");
+    assert_eq!(sync.vault_path_in("acme"), "instances/acme/clients/sync");
     assert!(sync.enabled);
 }
 
@@ -256,11 +257,68 @@ fn merged_state_renders_as_a_desired_file() {
             "[[role]]",
             "[[client]]",
             "token_lifetime = 300",
-            "vault_path = \"instances/acme/clients/sync\"",
-            "schedule = \"0 3 * * MON\"",
             "strategy = \"single\"",
         ],
     );
+    // the instance's defaults stay implicit: the file fits any instance
+    assert!(!rendered.contains("vault_path"), "{rendered}");
+    assert!(!rendered.contains("schedule"), "{rendered}");
     let path = dir.write("rendered.toml", &rendered);
     check_desired_file(&path).unwrap_or_else(|e| panic!("{e}\n{rendered}"));
+}
+
+#[test]
+fn instances_on_the_same_files_share_one_merged_state() {
+    let dir = Dir::new();
+    let client =
+        "[[client]]\nname = \"Sync\"\nroles = [\"Reader\"]\nowner = \"o\"\npurpose = \"p\"\n";
+    let scheduled = "[[client]]\nname = \"Nightly\"\nroles = [\"Reader\"]\nowner = \"o\"\npurpose = \"p\"\n[client.rotation]\nschedule = \"0 3 * * *\"\n";
+    dir.write("base.toml", &format!("{ROLE_A}{client}{scheduled}"));
+    dir.write(
+        "extra.toml",
+        "version = 1\n[[role]]\nname = \"Extra\"\nprivileges = [\"Read Users\"]\n",
+    );
+    let instance = |name: &str, files: &str, tz: &str| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\nurl = \"https://{name}.example\"\ndesired = [{files}]\n{tz}"
+        )
+    };
+    let config = dir
+        .load(&with(
+            &[
+                instance("a", "\"base.toml\"", ""),
+                instance("b", "\"base.toml\"", ""),
+                instance("c", "\"base.toml\", \"extra.toml\"", ""),
+                // a written schedule is read in the instance's time zone: not the same state
+                instance(
+                    "d",
+                    "\"base.toml\"",
+                    "[instance.schedules]\ntimezone = \"Europe/Berlin\"\n",
+                ),
+            ]
+            .concat(),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let state = |n: usize| &config.instances[n].desired_state;
+    assert!(std::sync::Arc::ptr_eq(state(0), state(1)), "a and b share");
+    assert!(!std::sync::Arc::ptr_eq(state(0), state(2)), "c has more");
+    assert!(
+        !std::sync::Arc::ptr_eq(state(0), state(3)),
+        "d has another zone"
+    );
+    // the per-instance parts are filled in where they are used
+    let sync = state(1).client("Sync").expect("client");
+    assert_eq!(sync.vault_path_in("b"), "instances/b/clients/sync");
+    assert_eq!(sync.rotation.schedule, None);
+    assert_eq!(
+        state(3)
+            .client("Nightly")
+            .unwrap()
+            .rotation
+            .schedule
+            .as_ref()
+            .unwrap()
+            .timezone(),
+        Some("Europe/Berlin")
+    );
 }

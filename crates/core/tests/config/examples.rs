@@ -141,7 +141,7 @@ fn demo_config() {
         .client("Legacy Provisioning Script")
         .expect("client");
     assert_eq!(
-        legacy.vault_path,
+        legacy.vault_path_in("drifty"),
         "instances/drifty/clients/legacy-provisioning-script"
     );
     assert_eq!(legacy.token_lifetime, 3600);
@@ -151,8 +151,8 @@ fn demo_config() {
         .client("Recovery Key Export")
         .expect("client");
     assert_eq!(
-        export.vault_path,
-        "instances/drifty/clients/filevault-export"
+        export.vault_path.as_deref(),
+        Some("instances/drifty/clients/filevault-export")
     );
     assert_eq!(
         export.rotation.max_age,
@@ -162,13 +162,19 @@ fn demo_config() {
         .desired_state
         .client("CMDB Inventory Sync")
         .expect("client");
-    assert_eq!(cmdb.rotation.schedule, clean.schedules.rotation);
+    assert_eq!(
+        cmdb.rotation.schedule, None,
+        "the instance's schedule applies"
+    );
     assert_eq!(cmdb.rotation.strategy, RotationStrategy::Single);
     let patch = clean
         .desired_state
         .client("Patch Dashboard")
         .expect("client");
-    assert_eq!(patch.rotation.schedule.expr(), "0 4 * * SUN");
+    assert_eq!(
+        patch.rotation.schedule.as_ref().map(|s| s.expr()),
+        Some("0 4 * * SUN")
+    );
     assert_eq!(patch.rotation.strategy, RotationStrategy::Alternating);
     assert_eq!(patch.token_lifetime, 300);
 }

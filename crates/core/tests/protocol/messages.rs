@@ -11,8 +11,8 @@ use warden_core::protocol::{
     ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, DriftRequest, ErrorCode,
     HelloRequest, HelloResponse, ImportRequest, InstanceStatus, InstanceSummary, JobKind,
     JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange, PROTOCOL_VERSION, PlanRequest,
-    ProtocolError, ReportFormat, ReportKind, ReportResponse, Request, Response, RotateRequest,
-    RotateResponse, SecretsRequest, StatusReport, decode, encode,
+    ProtocolError, ReportBody, ReportFormat, ReportKind, ReportResponse, Request, Response,
+    RotateRequest, RotateResponse, SecretsRequest, StatusReport, decode, encode,
 };
 
 /// The admin password of the bootstrap sample.
@@ -199,7 +199,7 @@ fn responses() -> Vec<Response> {
             instance: Some("prod".to_owned()),
             format: ReportFormat::Json,
             findings: 1,
-            body: json!({"roles": {"changed": ["Backup role"]}}),
+            body: ReportBody::encode(&json!({"roles": {"changed": ["Backup role"]}})).unwrap(),
         }),
         Response::Rotated(RotateResponse {
             instance: "prod".to_owned(),

@@ -39,11 +39,15 @@ pub async fn run(ctx: &Ctx, instance: String, yes: bool) -> anyhow::Result<Exit>
         Response::Report(report) => report,
         other => return Err(unexpected("report", &other)),
     };
-    let parsed: ApplyReport = serde_json::from_value(report.body.clone()).map_err(|e| {
+    let parsed: ApplyReport = report.body.decode().map_err(|e| {
         anyhow::anyhow!("the daemon sent an apply report this wardenctl cannot read: {e}")
     })?;
     if ctx.json() {
-        ctx.print_json(&report.body)?;
+        let body: serde_json::Value = report
+            .body
+            .decode()
+            .map_err(|e| anyhow::anyhow!("the daemon sent a report that is not json: {e}"))?;
+        ctx.print_json(&body)?;
     } else {
         ctx.print(&render_apply(&parsed, ctx.color()))?;
     }

@@ -42,7 +42,7 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
         Response::Report(report) => report,
         other => return Err(unexpected("report", &other)),
     };
-    let report: AuditReport = serde_json::from_value(answer.body).map_err(|e| {
+    let report: AuditReport = answer.body.decode().map_err(|e| {
         anyhow::anyhow!("the daemon sent an audit report this wardenctl cannot read: {e}")
     })?;
     emit(ctx, &report, &output, client.as_deref())?;

@@ -26,9 +26,13 @@ pub async fn run(
         other => return Err(unexpected("report", &other)),
     };
     if ctx.json() {
-        ctx.print_json(&report.body)?;
+        let body: serde_json::Value = report
+            .body
+            .decode()
+            .map_err(|e| anyhow::anyhow!("the daemon sent a report that is not json: {e}"))?;
+        ctx.print_json(&body)?;
     } else {
-        let doc: DriftDocument = serde_json::from_value(report.body.clone()).map_err(|e| {
+        let doc: DriftDocument = report.body.decode().map_err(|e| {
             anyhow::anyhow!("the daemon sent a drift report this wardenctl cannot read: {e}")
         })?;
         ctx.print(&render_drift(&doc, ctx.color()))?;

@@ -22,12 +22,12 @@ pub async fn run(
         Response::Report(report) => report,
         other => return Err(unexpected("report", &other)),
     };
-    let serde_json::Value::String(text) = &report.body else {
+    let Some(text) = report.body.text() else {
         anyhow::bail!("the daemon sent an import that is not a file's text");
     };
     match output {
         None if ctx.json() => ctx.print_json(&report)?,
-        None => ctx.print(text)?,
+        None => ctx.print(&text)?,
         Some(path) => {
             let mut options = std::fs::OpenOptions::new();
             options.write(true);

@@ -37,7 +37,13 @@ pub(crate) async fn fetch(
         Response::Report(report) => report,
         other => return Err(unexpected("report", &other)),
     };
-    let doc = serde_json::from_value(report.body.clone())
+    let doc = report
+        .body
+        .decode()
         .map_err(|e| anyhow::anyhow!("the daemon sent a plan this wardenctl cannot read: {e}"))?;
-    Ok((doc, report.body))
+    let body = report
+        .body
+        .decode()
+        .map_err(|e| anyhow::anyhow!("the daemon sent a report that is not json: {e}"))?;
+    Ok((doc, body))
 }

@@ -29,7 +29,7 @@ pub async fn handle(shared: &Arc<Shared>, request: ImportRequest) -> Response {
                 instance: Some(inst.name.clone()),
                 format: ReportFormat::Text,
                 findings: 0,
-                body: serde_json::Value::String(file),
+                body: file.into(),
             })
         }
         Err(e) => Response::error(

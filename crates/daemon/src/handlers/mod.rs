@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use warden_core::changelog::Actor;
 use warden_core::protocol::{
-    ErrorCode, ReportFormat, ReportKind, ReportResponse, Request, Response,
+    ErrorCode, ReportBody, ReportFormat, ReportKind, ReportResponse, Request, Response,
 };
 
 use crate::shared::Shared;
@@ -80,7 +80,7 @@ pub(crate) fn report<T: serde::Serialize>(
     findings: u64,
     body: &T,
 ) -> Response {
-    match serde_json::to_value(body) {
+    match ReportBody::encode(body) {
         Ok(body) => Response::Report(ReportResponse {
             kind,
             instance,

@@ -73,6 +73,6 @@ pub async fn handle(shared: &Arc<Shared>, instance: Option<String>) -> Response 
         instance,
         format: ReportFormat::Text,
         findings: problems,
-        body: serde_json::Value::String(lines.join("\n") + "\n"),
+        body: (lines.join("\n") + "\n").into(),
     })
 }

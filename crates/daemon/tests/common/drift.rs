@@ -27,7 +27,7 @@ pub fn report_body<T: DeserializeOwned>(response: Response, kind: ReportKind) ->
             assert_eq!(r.kind, kind, "report kind");
             (
                 r.findings,
-                serde_json::from_value(r.body).expect("the report body decodes"),
+                r.body.decode().expect("the report body decodes"),
             )
         }
         other => panic!("expected a {kind:?} report, got {other:?}"),
@@ -105,10 +105,7 @@ pub async fn import(socket: &Path, instance: &str) -> String {
     match response {
         Response::Report(r) => {
             assert_eq!(r.kind, ReportKind::Import);
-            r.body
-                .as_str()
-                .expect("the import body is the file's text")
-                .to_string()
+            r.body.text().expect("the import body is the file's text")
         }
         other => panic!("import answered {other:?}"),
     }

@@ -754,7 +754,7 @@ fn generate(
     // the desired state: 90% of clients declared (with their roles); every role a declared
     // client holds, and half of the others
     let rotation = |max_age: Option<u64>| ClientRotation {
-        schedule: Schedule::off(),
+        schedule: Some(Schedule::off()),
         max_age: max_age.map(|d| Duration::from_secs(d * 86_400)),
         strategy: RotationStrategy::Single,
     };
@@ -792,7 +792,7 @@ fn generate(
             token_lifetime: u32::try_from(lifetime).unwrap_or(300),
             owner: "it-platform@example.com".to_owned(),
             purpose: format!("{} for {name}", c.display_name),
-            vault_path: format!("instances/{name}/clients/c{:03}", c.id),
+            vault_path: Some(format!("instances/{name}/clients/c{:03}", c.id)),
             rotation: rotation(max_age),
             source: PathBuf::from("desired/fleet.toml"),
         });
@@ -833,7 +833,7 @@ fn generate(
             token_lifetime: 300,
             owner: "it-platform@example.com".to_owned(),
             purpose: "deleted in Jamf by hand".to_owned(),
-            vault_path: format!("instances/{name}/clients/decommissioned"),
+            vault_path: Some(format!("instances/{name}/clients/decommissioned")),
             rotation: rotation(None),
             source: PathBuf::from("desired/fleet.toml"),
         });

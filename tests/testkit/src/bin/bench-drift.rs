@@ -671,17 +671,12 @@ impl Check {
             }
             other => bail!("the {label} drift check answered {other:?}"),
         };
-        let doc: DriftDocument = match &report.body {
-            Value::String(s) => serde_json::from_str(s).map_err(|e| {
-                anyhow!(
-                    "the {label} drift check answered a text report, not a {DRIFT_SCHEMA} document \
-                     ({e}); is wardend older than the drift-check code?"
-                )
-            })?,
-            v => serde_json::from_value(v.clone()).with_context(|| {
-                format!("the {label} drift check: not a {DRIFT_SCHEMA} document")
-            })?,
-        };
+        let doc: DriftDocument = report.body.decode().with_context(|| {
+            format!(
+                "the {label} drift check: not a {DRIFT_SCHEMA} document; is wardend older than \
+                 the drift-check code?"
+            )
+        })?;
         let file = dir.join(format!("drift-{label}.json"));
         std::fs::write(&file, serde_json::to_vec_pretty(&doc)?)
             .with_context(|| format!("writing {}", file.display()))?;

@@ -172,9 +172,9 @@ pub fn declared(strategy: RotationStrategy) -> DesiredClient {
         token_lifetime: 300,
         owner: "it@example.com".into(),
         purpose: "tests".into(),
-        vault_path: VAULT_PATH.into(),
+        vault_path: Some(VAULT_PATH.into()),
         rotation: ClientRotation {
-            schedule: Schedule::parse("0 4 * * SUN", None).unwrap(),
+            schedule: Some(Schedule::parse("0 4 * * SUN", None).unwrap()),
             max_age: None,
             strategy,
         },
@@ -183,7 +183,7 @@ pub fn declared(strategy: RotationStrategy) -> DesiredClient {
 }
 
 pub fn target(strategy: RotationStrategy) -> RotationTarget {
-    RotationTarget::new(INSTANCE, declared(strategy))
+    RotationTarget::new(INSTANCE, &Schedule::off(), declared(strategy))
 }
 
 pub fn config(daemon: &str) -> RotationConfig {

@@ -75,9 +75,9 @@ fn declared(name: &str, roles: &[&str]) -> DesiredClient {
         token_lifetime: 300,
         owner: "it@example.com".into(),
         purpose: "tests".into(),
-        vault_path: format!("clients/{name}"),
+        vault_path: Some(format!("clients/{name}")),
         rotation: ClientRotation {
-            schedule: Schedule::off(),
+            schedule: Some(Schedule::off()),
             max_age: None,
             strategy: RotationStrategy::Single,
         },

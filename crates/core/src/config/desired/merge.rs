@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use super::file::{DesiredFile, RawClient};
 use super::{ClientRotation, DesiredClient, DesiredRole, DesiredState};
 use crate::config::errors::{ConfigError, Location, Source};
-use crate::config::values::slug;
 use crate::schedule::Schedule;
 
 /// What the merge needs to know about the instance.
@@ -14,8 +13,6 @@ pub(crate) struct MergeContext<'a> {
     pub(crate) instance: &'a str,
     /// The instance's (valid) time zone for client schedules.
     pub(crate) timezone: Option<&'a str>,
-    /// The instance's rotation schedule, for clients that do not set their own.
-    pub(crate) rotation: &'a Schedule,
 }
 
 /// A merged object and where its winning definition is.
@@ -210,17 +207,15 @@ fn check_role_refs(
 fn effective_client(ctx: &MergeContext<'_>, entry: &Entry<'_, &RawClient>) -> DesiredClient {
     let raw = entry.value;
     let name = raw.name.get_ref().clone();
-    let vault_path = match &raw.vault_path {
-        Some(path) => path.get_ref().clone(),
-        None => format!("instances/{}/clients/{}", ctx.instance, slug(&name)),
-    };
-    // A schedule that failed to parse was reported with its file; fall back to the instance's.
+    // Nothing here depends on the instance but the time zone of a written schedule: the
+    // default Vault path and schedule are the instance's, filled in where they are used.
+    let vault_path = raw.vault_path.as_ref().map(|p| p.get_ref().clone());
+    // A schedule that failed to parse was reported with its file; the instance's applies.
     let schedule = raw
         .rotation
         .schedule
         .as_ref()
-        .and_then(|s| Schedule::parse(s.get_ref(), ctx.timezone).ok())
-        .unwrap_or_else(|| ctx.rotation.clone());
+        .and_then(|s| Schedule::parse(s.get_ref(), ctx.timezone).ok());
     let max_age = raw
         .rotation
         .max_age

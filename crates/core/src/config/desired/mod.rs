@@ -70,7 +70,8 @@ impl DesiredState {
         self.clients.iter().find(|c| c.name == name)
     }
 
-    /// The merged state as a desired-state TOML file (every default filled in).
+    /// The merged state as a desired-state TOML file (every default filled in, except a
+    /// client's Vault path and schedule when they are the instance's).
     pub fn render(&self) -> String {
         #[derive(Serialize)]
         struct Rendered<'a> {
@@ -121,21 +122,48 @@ pub struct DesiredClient {
     pub owner: String,
     /// What it is for.
     pub purpose: String,
-    /// Vault path (relative to `vault.path_prefix`) where its secret is stored.
-    pub vault_path: String,
-    /// Rotation settings, with the instance's schedule filled in when not overridden.
+    /// Vault path (relative to `vault.path_prefix`) where its secret is stored, as written;
+    /// `None`: the instance's default, [`default_vault_path`] (see [`Self::vault_path_in`]).
+    /// Nothing in a merged client depends on the instance, so instances listing the same
+    /// desired files share one merged state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_path: Option<String>,
+    /// Rotation settings as written (the schedule `None` when it is the instance's).
     pub rotation: ClientRotation,
     /// The desired file that defines it (after overrides).
     #[serde(skip)]
     pub source: PathBuf,
 }
 
+impl DesiredClient {
+    /// Where its secret is stored on `instance`: the declared path or the default.
+    pub fn vault_path_in(&self, instance: &str) -> String {
+        match &self.vault_path {
+            Some(path) => path.clone(),
+            None => default_vault_path(instance, &self.name),
+        }
+    }
+}
+
+/// `instances/<instance>/clients/<slug of name>`: where a client's secret is stored unless its
+/// desired file says otherwise.
+pub fn default_vault_path(instance: &str, client: &str) -> String {
+    format!(
+        "instances/{instance}/clients/{}",
+        crate::config::values::slug(client)
+    )
+}
+
 /// `[client.rotation]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClientRotation {
-    /// When the secret is rotated (the client's own schedule, else the instance's).
-    #[serde(serialize_with = "ser_schedule")]
-    pub schedule: Schedule,
+    /// When the secret is rotated: the client's own schedule, or `None` for the instance's
+    /// (a [`RotationTarget`](crate::rotation::RotationTarget) has it filled in).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_schedule"
+    )]
+    pub schedule: Option<Schedule>,
     /// Rotate when the current secret is older than this, whatever the schedule says.
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -156,6 +184,16 @@ pub enum RotationStrategy {
     /// Two clients take turns, so consumers of the previous secret keep working until their
     /// next read.
     Alternating,
+}
+
+fn ser_opt_schedule<S: serde::Serializer>(
+    schedule: &Option<Schedule>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match schedule {
+        Some(schedule) => ser_schedule(schedule, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
