@@ -168,9 +168,19 @@ async fn jamf_step(
     if let Some(id) = &step.id {
         object = object.with_id(id);
     }
+    // by id when the step has one: a rename changes the name
+    let id = step.id.as_deref();
     let before = match kind {
-        ObjectKind::Role => live.role(&step.name).map(|r| json!(r)),
-        _ => live.client(&step.name).map(|c| json!(c)),
+        ObjectKind::Role => live
+            .roles
+            .iter()
+            .find(|r| id.map_or(r.display_name == step.name, |id| r.id == id))
+            .map(|r| json!(r)),
+        _ => live
+            .clients
+            .iter()
+            .find(|c| id.map_or(c.display_name == step.name, |id| c.id.to_string() == id))
+            .map(|c| json!(c)),
     }
     .unwrap_or(Value::Null);
     let body = match &step.body {

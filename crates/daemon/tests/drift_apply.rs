@@ -831,3 +831,88 @@ async fn apply_with_a_misspelt_privilege_is_refused_and_changes_nothing() {
     secrets.push(("the managed secret", managed.initial_secret.clone()));
     env.assert_absent_from(&env.daemon_files(), &secrets);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_differ_in_case_alone_are_renamed_in_place_and_keep_working() {
+    let env = Env::start(&["alpha"]).await;
+    env.mark_management_rotated("alpha").await;
+    let managed = env.add_managed_client("alpha", "Inventory Sync").await;
+    let inst = env.instance("alpha");
+    let sim = &inst.sim;
+    // Jamf has both objects under names that differ from the declared ones in case alone.
+    let live_role = sim.role_by_name(ROLE).unwrap();
+    sim.update_role(&live_role.id, "inventory read", ["Read Computers"])
+        .unwrap();
+    sim.update_client(
+        managed.id,
+        ClientPatch {
+            display_name: Some("INVENTORY SYNC".into()),
+            ..ClientPatch::default()
+        },
+    )
+    .unwrap();
+    let desired = format!(
+        "version = 1\n{}{}",
+        role(ROLE, &["Read Computers"]),
+        client("Inventory Sync", &[ROLE], ""),
+    );
+    let mut cfg = Cfg::new(&["alpha"]).instance_line("alpha", "prune = true");
+    cfg.schedules = NO_JOBS.into();
+    env.write_rotation_config(&cfg, &desired);
+    let daemon = env.start_wardend(None).await;
+    let socket = &daemon.socket;
+
+    let drift = drift_of(socket, "alpha", true).await;
+    let items: Vec<(DriftKind, &str, Option<&Value>)> = drift
+        .report
+        .items
+        .iter()
+        .filter(|i| i.kind != DriftKind::NeverRotated)
+        .map(|i| (i.kind, i.name.as_str(), i.before.as_ref()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (DriftKind::Renamed, ROLE, Some(&json!("inventory read"))),
+            (
+                DriftKind::Renamed,
+                "Inventory Sync",
+                Some(&json!("INVENTORY SYNC"))
+            ),
+        ],
+        "no missing object, no unmanaged twin, no scope change: {:?}",
+        drift.report.items
+    );
+    let records_before = env.records().len();
+    let report = apply(socket, "alpha").await;
+    assert_eq!(
+        applied_steps(&report),
+        steps(&[
+            (Action::UpdateRole, ROLE),
+            (Action::UpdateClient, "Inventory Sync")
+        ]),
+        "renamed in place: nothing created, deleted (even with prune) or rotated"
+    );
+    assert!(report.steps.iter().all(|s| s.status == StepStatus::Done));
+    let role_now = sim.role_by_name(ROLE).expect("renamed role");
+    assert_eq!(role_now.id, live_role.id, "the same role");
+    let client_now = sim
+        .client_by_name("Inventory Sync")
+        .expect("renamed client");
+    assert_eq!(client_now.id, managed.id, "the same client");
+    assert_eq!(client_now.authorization_scopes, [ROLE]);
+    assert!(sim.role_by_name("inventory read").is_none());
+    // the consumer's secret still works: no rotation was needed
+    assert_eq!(
+        token_status(&inst.url, &managed.client_id, &managed.initial_secret).await,
+        200
+    );
+    let records = since(&env, records_before);
+    let update = records
+        .iter()
+        .find(|r| r["action"] == "update" && r["object"]["name"] == ROLE && r["outcome"] == "ok")
+        .expect("the role's update record");
+    assert_eq!(update["before"]["displayName"], "inventory read");
+    assert_eq!(update["after"]["displayName"], ROLE);
+    assert!(plan(socket, "alpha").await.plan.steps.is_empty());
+}

@@ -10,7 +10,7 @@ use super::catalogue::{Class, RiskCatalogue};
 use super::model::{Category, ClientPrivileges, Evidence, Finding, RuleInfo, Severity, Subject};
 use super::settings::AuditSettings;
 use crate::config::DesiredState;
-use crate::drift::{DriftKind, DriftReport, Live, ObjectKind, lifetime};
+use crate::drift::{DriftKind, DriftReport, Live, ObjectKind, Renames, lifetime};
 use crate::jamf::AppType;
 
 /// Version of the rule pack; bumped when a rule is added, removed or changes meaning.
@@ -224,6 +224,9 @@ pub fn evaluate(
     }
 
     let mut client_privileges = Vec::new();
+    // a client whose name differs from a declared one in case alone is that client (drift
+    // renames it)
+    let renames = Renames::find(input.desired, live);
     for client in &live.clients {
         let name = client.display_name.as_str();
         let effective = effective_privileges(live, &client.authorization_scopes);
@@ -267,12 +270,13 @@ pub fn evaluate(
             );
         }
         let foreign = client.app_type == AppType::NativeAppOauth;
-        let declared = input.desired.client(name).is_some();
+        let declared_name = renames.client_renamed_from(name).unwrap_or(name);
+        let declared = input.desired.client(declared_name).is_some();
         if !declared && !foreign && !input.warden_owned.contains(name) {
             out.push(&UNDECLARED, Subject::client(name), evidence.clone(), None);
         }
         if declared && client.enabled && client.app_type == AppType::ClientCredentials {
-            stale_secret(&mut out, name, input, &evidence);
+            stale_secret(&mut out, declared_name, input, &evidence);
         }
         let by_cat: BTreeMap<Category, Vec<String>> =
             by_category(&effective, catalogue).into_iter().collect();

@@ -505,3 +505,17 @@ fn an_alternating_twin_is_not_a_second_holder_nor_a_client_without_secret() {
             .any(|c| c.name == "Patch Dashboard (alternate)")
     );
 }
+
+#[test]
+fn a_client_named_in_another_case_is_the_declared_one() {
+    let (mut live, desired, secrets) = clean();
+    live.clients[0].display_name = live.clients[0].display_name.to_uppercase();
+    live.roles[0].display_name = live.roles[0].display_name.to_lowercase();
+    let scope = live.roles[0].display_name.clone();
+    live.clients[0].authorization_scopes = vec![scope];
+    let findings = run(&live, &desired, &secrets);
+    assert!(
+        findings.is_empty(),
+        "neither undeclared nor a never-rotated secret: {findings:#?}"
+    );
+}

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::{DriftItem, DriftKind, DriftReport, Live, ObjectKind, is_foreign_client, lifetime};
+use super::{
+    DriftItem, DriftKind, DriftReport, Live, ObjectKind, Renames, is_foreign_client, lifetime,
+};
 use crate::config::DesiredState;
 use crate::jamf::{AppType, privilege_set};
 
@@ -18,9 +20,10 @@ pub fn detect(
 ) -> DriftReport {
     let mut report = DriftReport::default();
     let foreign_roles = live.foreign_roles(|n| desired.role(n).is_some());
+    let renames = Renames::find(desired, live);
 
     for role in &desired.roles {
-        let Some(have) = live.role(&role.name) else {
+        let Some((have, renamed)) = renames.role(live, &role.name) else {
             report.items.push(item(
                 DriftKind::Missing,
                 ObjectKind::Role,
@@ -32,6 +35,13 @@ pub fn detect(
             ));
             continue;
         };
+        if renamed {
+            report.items.push(renamed_item(
+                ObjectKind::Role,
+                &role.name,
+                &have.display_name,
+            ));
+        }
         if role.external {
             continue;
         }
@@ -63,7 +73,7 @@ pub fn detect(
     }
     for role in &live.roles {
         let name = &role.display_name;
-        if desired.role(name).is_some() {
+        if desired.role(name).is_some() || renames.renames_role(name) {
             continue;
         }
         if foreign_roles.contains(name) {
@@ -74,7 +84,7 @@ pub fn detect(
     }
 
     for client in &desired.clients {
-        let Some(have) = live.client(&client.name) else {
+        let Some((have, renamed)) = renames.client(live, &client.name) else {
             report.items.push(item(
                 DriftKind::Missing,
                 ObjectKind::Client,
@@ -90,13 +100,20 @@ pub fn detect(
             // Declared, but Jamf's own: leave it alone.
             continue;
         }
-        client_drift(&mut report, client, have, rotated);
+        if renamed {
+            report.items.push(renamed_item(
+                ObjectKind::Client,
+                &client.name,
+                &have.display_name,
+            ));
+        }
+        client_drift(&mut report, client, have, &renames, rotated);
     }
     for client in &live.clients {
         let name = &client.display_name;
         if is_foreign_client(client) {
             report.foreign.push(format!("client {name:?}"));
-        } else if desired.client(name).is_none() {
+        } else if desired.client(name).is_none() && !renames.renames_client(name) {
             report
                 .items
                 .push(unmanaged(ObjectKind::Client, name, prune));
@@ -109,11 +126,13 @@ fn client_drift(
     report: &mut DriftReport,
     client: &crate::config::DesiredClient,
     have: &crate::jamf::ApiIntegration,
+    renames: &Renames,
     rotated: &dyn Fn(&str) -> bool,
 ) {
     let name = &client.name;
     let want = privilege_set(&client.roles);
-    let got = have.scope_set();
+    // a role renamed by case is the same role: Jamf shows the client its new name
+    let got = renames.scopes(have);
     let (added, removed) = set_diff(&want, &got);
     let obj = ObjectKind::Client;
     if !added.is_empty() {
@@ -180,7 +199,7 @@ fn client_drift(
             );
             report.items.push(i);
         }
-    } else if !rotated(name) {
+    } else if !rotated(name) && !rotated(&have.display_name) {
         let before = Some(json!(have.app_type.as_str()));
         let i = item(
             DriftKind::NeverRotated,
@@ -200,6 +219,18 @@ pub(crate) fn set_diff(want: &BTreeSet<&str>, got: &BTreeSet<&str>) -> (Vec<Stri
     let added = want.difference(got).map(|s| (*s).to_owned()).collect();
     let removed = got.difference(want).map(|s| (*s).to_owned()).collect();
     (added, removed)
+}
+
+fn renamed_item(object: ObjectKind, name: &str, live_name: &str) -> DriftItem {
+    item(
+        DriftKind::Renamed,
+        object,
+        name,
+        Some("name"),
+        Some(json!(live_name)),
+        Some(json!(name)),
+        true,
+    )
 }
 
 fn unmanaged(object: ObjectKind, name: &str, prune: bool) -> DriftItem {

@@ -11,12 +11,15 @@
 //! - A role declared `external = true` exists in Jamf but is not managed: its privileges never
 //!   drift.
 //!
-//! Names are matched exactly (Jamf's case-insensitive uniqueness is checked by the config
-//! merge); privileges and client roles compare as sets, since Jamf reorders them.
+//! Names are matched exactly, except that a live object whose name differs from a declared
+//! one in case alone is renamed in place ([`Renames`]; the config merge refuses declared
+//! names that differ in case alone); privileges and client roles compare as sets, since Jamf
+//! reorders them.
 
 mod detect;
 mod document;
 mod import;
+mod matching;
 mod plan;
 mod render;
 mod validate;
@@ -40,6 +43,7 @@ pub use document::{
     render_plan_doc,
 };
 pub use import::import;
+pub use matching::Renames;
 pub use plan::{Action, Plan, PlanBody, PlanStep, plan};
 pub use render::{render_plan, render_report};
 pub use validate::{ValidationError, suggest, validate};
@@ -139,6 +143,9 @@ pub enum DriftKind {
     NoSecret,
     /// A declared client's secret was never rotated by Warden.
     NeverRotated,
+    /// The live object's name differs from the declared one in case alone (`before` is the
+    /// live name): it is renamed in place, not created again.
+    Renamed,
 }
 
 impl DriftKind {
@@ -155,6 +162,7 @@ impl DriftKind {
             DriftKind::LifetimeChanged => "lifetime_changed",
             DriftKind::NoSecret => "no_secret",
             DriftKind::NeverRotated => "never_rotated",
+            DriftKind::Renamed => "renamed",
         }
     }
 }

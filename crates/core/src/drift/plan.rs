@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Live, is_foreign_client, lifetime};
+use super::{Live, Renames, is_foreign_client, lifetime};
 use crate::config::{DesiredClient, DesiredState};
 use crate::jamf::{ApiIntegration, ApiIntegrationRequest, ApiRoleRequest, AppType, privilege_set};
 
@@ -88,16 +88,18 @@ impl Plan {
 pub fn plan(desired: &DesiredState, live: &Live, prune: bool) -> Plan {
     let mut steps = Vec::new();
     let mut role_updates = Vec::new();
+    let renames = Renames::find(desired, live);
     for role in desired.roles.iter().filter(|r| !r.external) {
         let body = Some(PlanBody::Role(ApiRoleRequest {
             display_name: role.name.clone(),
             privileges: role.privileges.clone(),
         }));
-        match live.role(&role.name) {
+        match renames.role(live, &role.name) {
             None => steps.push(step(Action::CreateRole, &role.name, None, body, None)),
-            Some(have) if !have.same_privileges(&role.privileges) => {
+            Some((have, renamed)) if renamed || !have.same_privileges(&role.privileges) => {
                 let id = Some(have.id.clone());
-                role_updates.push(step(Action::UpdateRole, &role.name, id, body, None));
+                let note = renamed.then(|| rename_note(&have.display_name));
+                role_updates.push(step(Action::UpdateRole, &role.name, id, body, note));
             }
             Some(_) => {}
         }
@@ -106,7 +108,7 @@ pub fn plan(desired: &DesiredState, live: &Live, prune: bool) -> Plan {
     let mut creates = Vec::new();
     let mut updates = Vec::new();
     for client in &desired.clients {
-        match live.client(&client.name) {
+        match renames.client(live, &client.name) {
             None => {
                 let body = Some(PlanBody::Client(request(client)));
                 creates.push(step(Action::CreateClient, &client.name, None, body, None));
@@ -115,30 +117,46 @@ pub fn plan(desired: &DesiredState, live: &Live, prune: bool) -> Plan {
                     creates.push(step(Action::RotateSecret, &client.name, None, None, note));
                 }
             }
-            Some(have) if is_foreign_client(have) => {}
-            Some(have) => update_client(&mut updates, client, have),
+            Some((have, _)) if is_foreign_client(have) => {}
+            Some((have, renamed)) => update_client(&mut updates, client, have, renamed, &renames),
         }
     }
     steps.extend(creates);
     steps.extend(updates);
     if prune {
-        prune_steps(desired, live, &mut steps);
+        prune_steps(desired, live, &renames, &mut steps);
     }
     Plan { steps }
 }
 
-fn update_client(steps: &mut Vec<PlanStep>, client: &DesiredClient, have: &ApiIntegration) {
-    let roles_changed = privilege_set(&client.roles) != have.scope_set();
+fn rename_note(live_name: &str) -> String {
+    format!("renames {live_name:?}: the names differ in case alone; the id is kept")
+}
+
+fn update_client(
+    steps: &mut Vec<PlanStep>,
+    client: &DesiredClient,
+    have: &ApiIntegration,
+    renamed: bool,
+    renames: &Renames,
+) {
+    // a role renamed by case is the same role (Jamf shows the client its new name)
+    let roles_changed = privilege_set(&client.roles) != renames.scopes(have);
     let changed = roles_changed
+        || renamed
         || client.enabled != have.enabled
         || i64::from(client.token_lifetime) != lifetime(have);
     let id = Some(have.id.to_string());
     if changed {
-        let note = (!client.enabled && have.enabled).then(|| {
-            "disabling revokes the client's secret (appType becomes NONE); enabling it again \
-             needs a new secret"
-                .to_owned()
-        });
+        let note = if !client.enabled && have.enabled {
+            Some(
+                "disabling revokes the client's secret (appType becomes NONE); enabling it again \
+                 needs a new secret"
+                    .to_owned(),
+            )
+        } else {
+            renamed.then(|| rename_note(&have.display_name))
+        };
         let body = Some(PlanBody::Client(request(client)));
         steps.push(step(
             Action::UpdateClient,
@@ -169,12 +187,17 @@ fn update_client(steps: &mut Vec<PlanStep>, client: &DesiredClient, have: &ApiIn
     }
 }
 
-fn prune_steps(desired: &DesiredState, live: &Live, steps: &mut Vec<PlanStep>) {
+fn prune_steps(desired: &DesiredState, live: &Live, renames: &Renames, steps: &mut Vec<PlanStep>) {
     let mut remaining: Vec<Vec<String>> = Vec::new();
     for client in &live.clients {
         if is_foreign_client(client) {
             remaining.push(client.authorization_scopes.clone());
-        } else if let Some(want) = desired.client(&client.display_name) {
+        } else if let Some(want) = desired.client(&client.display_name).or_else(|| {
+            // renamed in place: it holds its declared roles afterwards
+            renames
+                .client_renamed_from(&client.display_name)
+                .and_then(|new| desired.client(new))
+        }) {
             remaining.push(want.roles.clone());
         } else {
             let id = Some(client.id.to_string());
@@ -186,7 +209,11 @@ fn prune_steps(desired: &DesiredState, live: &Live, steps: &mut Vec<PlanStep>) {
     let foreign = live.foreign_roles(|n| desired.role(n).is_some());
     for role in &live.roles {
         let name = role.display_name.as_str();
-        if desired.role(name).is_some() || foreign.contains(name) || still_used.contains(name) {
+        if desired.role(name).is_some()
+            || renames.renames_role(name)
+            || foreign.contains(name)
+            || still_used.contains(name)
+        {
             continue;
         }
         let id = Some(role.id.clone());

@@ -1,6 +1,7 @@
 //! Plan ordering rules, and plans applied to a simulated Jamf that enforces its rules.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::tests::{d_client, d_role, desired, l_client, l_role, matching_live, strings};
 use super::*;
@@ -24,16 +25,25 @@ fn apply(live: &mut Live, plan: &Plan) -> BTreeSet<String> {
                         privileges: vec![],
                     });
                 }
+                // an update finds the role by id (a rename changes its name), a create by name
                 let role = live
                     .roles
                     .iter_mut()
-                    .find(|r| r.display_name == name)
+                    .find(|r| match &step.id {
+                        Some(id) => *id == r.id,
+                        None => r.display_name == name,
+                    })
                     .unwrap();
-                assert!(
-                    step.id.as_ref().is_none_or(|id| *id == role.id),
-                    "wrong role id"
-                );
+                let old = std::mem::replace(&mut role.display_name, body.display_name.clone());
                 role.privileges = body.privileges.clone();
+                // Jamf renders a client's scopes from its roles' current names
+                for client in &mut live.clients {
+                    for scope in &mut client.authorization_scopes {
+                        if *scope == old {
+                            scope.clone_from(&body.display_name);
+                        }
+                    }
+                }
             }
             (Action::CreateClient | Action::UpdateClient, Some(PlanBody::Client(body))) => {
                 for role in &body.authorization_scopes {
@@ -58,13 +68,17 @@ fn apply(live: &mut Live, plan: &Plan) -> BTreeSet<String> {
                 let client = live
                     .clients
                     .iter_mut()
-                    .find(|c| c.display_name == name)
+                    .find(|c| match &step.id {
+                        Some(id) => *id == c.id.to_string(),
+                        None => c.display_name == name,
+                    })
                     .unwrap();
                 assert_ne!(
                     client.app_type,
                     AppType::NativeAppOauth,
                     "foreign client touched"
                 );
+                client.display_name.clone_from(&body.display_name);
                 client.authorization_scopes = body.authorization_scopes.clone();
                 client.enabled = body.enabled.unwrap_or(false);
                 client.access_token_lifetime_seconds = body.access_token_lifetime_seconds;
@@ -265,4 +279,86 @@ fn enabling_a_disabled_client_rotates_after_update() {
     live.clients[0].enabled = true;
     let p = plan(&desired, &live, false);
     assert_eq!(actions(&p), vec![(Action::RotateSecret, "Sync")]);
+}
+
+#[test]
+fn names_that_differ_in_case_alone_are_renamed_in_place() {
+    let desired = DesiredState {
+        roles: vec![d_role("Inventory Read", &["Read Computers"])],
+        clients: vec![d_client("Sync", &["Inventory Read"])],
+    };
+    let mut live = Live {
+        roles: vec![l_role("7", "inventory read", &["Read Computers"])],
+        clients: vec![
+            l_client(3, "SYNC", &["inventory read"], AppType::ClientCredentials),
+            l_client(4, "Other", &["inventory read"], AppType::ClientCredentials),
+        ],
+        privileges: Arc::new(strings(&["Read Computers"])),
+    };
+    let report = detect(&desired, &live, &|_| true, true);
+    let kinds: Vec<_> = report
+        .items
+        .iter()
+        .map(|i| (i.kind, i.object, i.name.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (DriftKind::Renamed, ObjectKind::Role, "Inventory Read"),
+            (DriftKind::Renamed, ObjectKind::Client, "Sync"),
+            (DriftKind::Unmanaged, ObjectKind::Client, "Other"),
+        ],
+        "no missing, no unmanaged twin, no scope change: {report:?}"
+    );
+    assert_eq!(
+        report.items[0].before,
+        Some(serde_json::json!("inventory read"))
+    );
+
+    let plan = plan(&desired, &live, true);
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (Action::UpdateRole, "Inventory Read"),
+            (Action::UpdateClient, "Sync"),
+            (Action::DeleteClient, "Other"),
+        ],
+        "updated in place by id, no rotation (the scope is the same role), the renamed role kept"
+    );
+    assert_eq!(plan.steps[0].id.as_deref(), Some("7"));
+    assert_eq!(plan.steps[1].id.as_deref(), Some("3"));
+    assert!(
+        plan.steps[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("\"inventory read\"")
+    );
+    assert!(apply(&mut live, &plan).is_empty());
+    assert!(detect(&desired, &live, &|_| true, true).items.is_empty());
+    assert!(super::plan(&desired, &live, true).is_empty());
+}
+
+#[test]
+fn an_exact_match_wins_over_a_case_twin() {
+    let desired = DesiredState {
+        roles: vec![d_role("A", &["Read Computers"])],
+        clients: vec![],
+    };
+    let live = Live {
+        roles: vec![
+            l_role("1", "a", &["Read Computers"]),
+            l_role("2", "A", &["Read Computers"]),
+        ],
+        clients: vec![],
+        privileges: Arc::new(strings(&["Read Computers"])),
+    };
+    let report = detect(&desired, &live, &|_| true, false);
+    assert_eq!(report.items.len(), 1, "{report:?}");
+    assert_eq!(
+        (report.items[0].kind, report.items[0].name.as_str()),
+        (DriftKind::Unmanaged, "a")
+    );
+    let plan = plan(&desired, &live, true);
+    assert_eq!(actions(&plan), vec![(Action::DeleteRole, "a")]);
 }
