@@ -100,7 +100,14 @@ async fn handle_connection(stream: UnixStream, shared: Arc<Shared>) {
             }
             request => respond(&shared, &peer, request).await,
         };
-        match transport.send(&response).await {
+        // a report (a fleet's drift or audit) is the big allocation: give it back once sent
+        let report = matches!(response, Response::Report(_));
+        let sent = transport.send(&response).await;
+        drop(response);
+        if report {
+            crate::trim::release_free_memory();
+        }
+        match sent {
             Ok(()) => {}
             Err(ProtocolError::MessageTooLarge { len, max, .. }) => {
                 // nothing was sent: say why instead of closing without an answer
