@@ -1,0 +1,6 @@
+//! The ctl integration tests, one binary (one link, one copy of the dependencies).
+
+mod bootstrap;
+mod cli;
+mod drift;
+mod support;

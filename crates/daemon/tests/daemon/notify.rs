@@ -1,0 +1,117 @@
+//! systemd readiness protocol (`Type=notify`): READY=1 once the socket accepts, RELOADING=1
+//! then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM.
+
+use crate::common;
+
+use std::os::unix::net::UnixDatagram;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{Cfg, DEADLINE, Env};
+use nix::sys::signal::Signal;
+use warden_core::protocol::connect;
+
+/// Collects notification datagrams (each a set of `KEY=VALUE` lines) on a socket.
+struct Notifications {
+    rx: mpsc::Receiver<Vec<String>>,
+}
+
+impl Notifications {
+    fn bind(path: &std::path::Path) -> Notifications {
+        let sock = UnixDatagram::bind(path).expect("bind the notify socket");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = sock.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        });
+        Notifications { rx }
+    }
+
+    /// The next datagram holding `key` (earlier ones without it are skipped).
+    async fn next_with(&self, key: &str) -> Vec<String> {
+        let deadline = std::time::Instant::now() + DEADLINE;
+        loop {
+            match self.rx.try_recv() {
+                Ok(msg) if msg.iter().any(|l| l == key) => return msg,
+                Ok(msg) => assert!(
+                    !msg.iter().any(|l| l == "STOPPING=1"),
+                    "got STOPPING=1 while waiting for {key}: {msg:?}"
+                ),
+                Err(mpsc::TryRecvError::Empty) => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "timed out waiting for {key}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("notify socket reader stopped: {e}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_reloading_and_stopping_reach_the_notify_socket() {
+    let env = Env::start(&["alpha"]).await;
+    env.write_config(&Cfg::new(&["alpha"]));
+    let notify_path = env.path("n.sock");
+    let notes = Notifications::bind(&notify_path);
+    let mut daemon = env.spawn(&[], &[("NOTIFY_SOCKET", notify_path.to_str().unwrap())]);
+
+    // READY=1 means ready: the socket answers as soon as it arrives.
+    let ready = notes.next_with("READY=1").await;
+    assert!(
+        ready.iter().any(|l| l.starts_with("STATUS=")),
+        "READY without a status line: {ready:?}"
+    );
+    connect(&env.socket())
+        .await
+        .expect("the socket answers once READY=1 was sent");
+
+    // SIGHUP: RELOADING=1 (with the monotonic time systemd expects), then READY=1 again.
+    daemon.signal(Signal::SIGHUP);
+    let reloading = notes.next_with("RELOADING=1").await;
+    assert!(
+        reloading.iter().any(|l| l.starts_with("MONOTONIC_USEC=")),
+        "{reloading:?}"
+    );
+    let ready = notes.next_with("READY=1").await;
+    assert!(
+        !ready.iter().any(|l| l == "RELOADING=1"),
+        "READY in the reloading message: {ready:?}"
+    );
+    assert!(daemon.is_running());
+
+    // A failed reload still ends with READY=1 (systemd would otherwise wait forever).
+    let mut broken = Cfg::new(&["alpha"]);
+    broken.daemon_extra = "bogus_key = 1".into();
+    env.write_config(&broken);
+    daemon.signal(Signal::SIGHUP);
+    notes.next_with("RELOADING=1").await;
+    notes.next_with("READY=1").await;
+    assert!(daemon.is_running());
+
+    // SIGTERM: STOPPING=1, then a clean exit.
+    daemon.signal(Signal::SIGTERM);
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        match notes.rx.try_recv() {
+            Ok(msg) if msg.iter().any(|l| l == "STOPPING=1") => break,
+            Ok(_) => {}
+            Err(_) => {
+                assert!(std::time::Instant::now() < deadline, "no STOPPING=1");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    assert_eq!(daemon.wait_exit().await.code(), Some(0));
+    env.assert_no_secret_leaks();
+}

@@ -1,0 +1,156 @@
+//! The control socket as a security boundary, with real peers of other uids: a 0660 socket
+//! owned by the configured group; a member of that group may read but not change (peer
+//! credentials, refusal logged with uid and pid); a uid outside the group cannot connect.
+
+use crate::common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+use common::{Cfg, Env};
+use serde_json::Value;
+
+const SETPRIV: &str = "/usr/bin/setpriv";
+const PYTHON: &str = "/usr/bin/python3";
+/// nogroup / nobody on Debian.
+const NOGROUP: u32 = 65534;
+
+/// A protocol client: prints `{"pid": N}`, then one line per answer (or `{"closed": true}`),
+/// or `{"connect_error": errno}`.
+const CLIENT: &str = r#"
+import json, os, socket, struct, sys
+print(json.dumps({"pid": os.getpid()}), flush=True)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print(json.dumps({"connect_error": e.errno}), flush=True)
+    sys.exit(0)
+def recv_exact(n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+for req in sys.argv[2:]:
+    data = req.encode()
+    s.sendall(struct.pack(">I", len(data)) + data)
+    hdr = recv_exact(4)
+    if hdr is None:
+        print(json.dumps({"closed": True}), flush=True)
+        break
+    (n,) = struct.unpack(">I", hdr)
+    print(recv_exact(n).decode(), flush=True)
+"#;
+
+/// Runs the client under `setpriv` with `ids`; returns its pid and the answers.
+async fn run_client_as(ids: &[&str], socket: &Path, requests: &[&str]) -> (i64, Vec<Value>) {
+    let mut cmd = Command::new(SETPRIV);
+    cmd.args(ids)
+        .arg("--clear-groups")
+        .arg(PYTHON)
+        .arg("-c")
+        .arg(CLIENT)
+        .arg(socket)
+        .args(requests)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    let out = tokio::process::Command::from(cmd)
+        .output()
+        .await
+        .expect("run the python client under setpriv");
+    assert!(
+        out.status.success(),
+        "client failed: {}",
+        common::text(&out.stderr)
+    );
+    let mut lines = common::text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("client prints JSON"))
+        .collect::<Vec<_>>();
+    let pid = lines.remove(0)["pid"].as_i64().unwrap();
+    (pid, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_members_read_but_may_not_change_and_others_cannot_connect() {
+    assert!(
+        Path::new(SETPRIV).exists() && Path::new(PYTHON).exists(),
+        "this test needs {SETPRIV} and {PYTHON}"
+    );
+    assert!(
+        nix::unistd::getuid().is_root(),
+        "this test switches uids with setpriv and must run as root (as CI does)"
+    );
+    let env = Env::start(&["alpha"]).await;
+    // Let other uids reach the socket inside the temp dir.
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.socket_mode = "0660".into();
+    cfg.socket_group = Some(NOGROUP);
+    let _daemon = env.start_daemon(&cfg).await;
+    let socket = env.socket();
+
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), NOGROUP, "socket group");
+    assert_eq!(meta.uid(), 0);
+
+    // nobody, in group nogroup: hello and status are served, reload is refused.
+    let hello = r#"{"type":"hello","protocol_version":1,"client":"test"}"#;
+    let (pid, answers) = run_client_as(
+        &["--reuid=nobody", "--regid=nogroup"],
+        &socket,
+        &[hello, r#"{"type":"status"}"#, r#"{"type":"reload"}"#],
+    )
+    .await;
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(answers[0]["type"], "hello", "{answers:?}");
+    assert_eq!(answers[1]["type"], "status", "{answers:?}");
+    assert_eq!(answers[1]["instances"][0]["name"], "alpha");
+    assert_eq!(answers[2]["type"], "error", "{answers:?}");
+    assert_eq!(answers[2]["code"], "permission_denied", "{answers:?}");
+    assert!(
+        answers[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("uid 65534"),
+        "{answers:?}"
+    );
+
+    // The refusal is logged with who asked: uid and pid.
+    let line = env
+        .wait_log_line(&["refused a changing request", "uid=65534"])
+        .await;
+    assert!(line.contains(&format!("pid=Some({pid})")), "{line}");
+    assert!(line.contains("reload"), "{line}");
+    // Nothing was reloaded on its behalf.
+    assert!(
+        env.records().iter().all(|r| r["action"] != "reload"),
+        "a refused reload reached the change log"
+    );
+
+    // A uid that is neither the owner nor in the socket's group cannot connect at all.
+    let (_, answers) = run_client_as(
+        &["--reuid=65534", "--regid=65533"],
+        &socket,
+        &[hello, r#"{"type":"status"}"#],
+    )
+    .await;
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(
+        answers[0]["connect_error"],
+        nix::libc::EACCES,
+        "{answers:?}"
+    );
+
+    // Root (an admin uid) may still reload.
+    match common::send(&socket, warden_core::protocol::Request::Reload).await {
+        warden_core::protocol::Response::Reloaded { .. } => {}
+        other => panic!("reload by root answered {other:?}"),
+    }
+    env.assert_no_secret_leaks();
+}

@@ -1,0 +1,143 @@
+//! Start-up failures of the real `wardend` are exit code 2 with a message that names the
+//! problem, before the control socket exists; `--check-config` validates without reading any
+//! secret.
+
+use crate::common;
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+
+use common::{Cfg, Env, text, write_private};
+
+/// Exit 2, the message on stderr, no socket, plain text (no terminal colour codes).
+fn assert_start_error(env: &Env, out: &Output, needles: &[&str]) -> String {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "stderr lacks {n:?}: {stderr}");
+    }
+    assert!(
+        !env.socket().exists(),
+        "the socket exists after a failed start"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes on a non-terminal: {stderr:?}"
+    );
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_and_broken_config_files() {
+    let env = Env::start(&["alpha"]).await;
+    let token = env.bao.root_token().to_string();
+
+    // --check-config: valid → 0, the effective config on stdout, the token file by path only.
+    env.write_config(&Cfg::new(&["alpha"]));
+    let out = env.run_to_exit(&["--check-config"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is valid"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[daemon]") && stdout.contains("[[instance]]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("name = \"alpha\""), "{stdout}");
+    assert!(
+        stdout.contains(&env.token_file().display().to_string()),
+        "the token file path is missing: {stdout}"
+    );
+    assert!(
+        !stdout.contains(&token),
+        "--check-config printed the vault token"
+    );
+    assert!(!text(&out.stderr).contains(&token));
+    // It did not start anything.
+    assert!(!env.socket().exists() && !env.changelog().exists());
+
+    // A broken file: an unknown key, reported as file:line:column, by --check-config and at
+    // start, both exit 2.
+    let mut broken = Cfg::new(&["alpha"]);
+    broken.daemon_extra = "bogus_key = 1".into();
+    env.write_config(&broken);
+    let line = env
+        .config_text(&broken)
+        .lines()
+        .position(|l| l.starts_with("bogus_key"))
+        .unwrap()
+        + 1;
+    let location = format!("{}:{line}:1", env.config_path().display());
+    let out = env.run_to_exit(&["--check-config"]).await;
+    assert_start_error(&env, &out, &[&location, "bogus_key"]);
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let out = env.run_to_exit(&[]).await;
+    assert_start_error(&env, &out, &[&location, "bogus_key"]);
+    assert!(
+        !env.state_dir().exists(),
+        "a broken config created the state dir"
+    );
+
+    // A missing file.
+    std::fs::remove_file(env.config_path()).unwrap();
+    let out = env.run_to_exit(&[]).await;
+    assert_start_error(&env, &out, &[&env.config_path().display().to_string()]);
+    env.assert_no_secret_leaks();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vault_problems_stop_start_up_before_the_socket() {
+    let env = Env::start(&["alpha"]).await;
+
+    // Vault down: a port nobody listens on.
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.vault_address = Some(dead.clone());
+    env.write_config(&cfg);
+    let out = env.run_to_exit(&[]).await;
+    assert_start_error(&env, &out, &["vault", &dead, "unreachable"]);
+    assert!(
+        !env.changelog().exists(),
+        "a change log was created without vault"
+    );
+
+    // The live Vault, but token-file problems.
+    env.write_config(&Cfg::new(&["alpha"]));
+    let token_file = env.token_file().display().to_string();
+
+    // A token readable by everyone is refused (treated as leaked), without using it.
+    std::fs::set_permissions(env.token_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run_to_exit(&[]).await;
+    assert_start_error(
+        &env,
+        &out,
+        &["vault credentials", &token_file, "every user"],
+    );
+
+    // A missing token file.
+    std::fs::remove_file(env.token_file()).unwrap();
+    let out = env.run_to_exit(&[]).await;
+    assert_start_error(&env, &out, &["vault credentials", &token_file]);
+
+    // A wrong token: authentication refused; the wrong token is not echoed.
+    let wrong = "s.this-token-does-not-exist-0123456789";
+    write_private(&env.token_file(), wrong.as_bytes());
+    let out = env.run_to_exit(&[]).await;
+    let stderr = assert_start_error(&env, &out, &["vault authentication failed"]);
+    assert!(!stderr.contains(wrong), "the token was printed: {stderr}");
+    assert!(!env.changelog().exists());
+
+    // With the right token it starts (so the failures above were the token's).
+    write_private(&env.token_file(), env.bao.root_token().as_bytes());
+    let mut daemon = env.start_daemon(&Cfg::new(&["alpha"])).await;
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(daemon.wait_exit().await.code(), Some(0));
+    env.assert_no_secret_leaks();
+}
