@@ -1,0 +1,158 @@
+//! JSON (against its schema) and SARIF (against SARIF 2.1.0).
+
+use super::*;
+
+#[test]
+fn json_is_the_report_and_matches_its_schema() {
+    let r = report();
+    let text = render(&r, Format::Json, true);
+    assert!(!text.contains('\x1b'), "colour never applies to JSON");
+    let doc: Value = serde_json::from_str(&text).expect("valid JSON");
+    let schema = validator(&repo_file("../../docs/schemas/warden.audit-1.schema.json"));
+    assert_eq!(errors(&schema, &doc), Vec::<String>::new());
+    let back: AuditReport = serde_json::from_value(doc.clone()).expect("reads back");
+    assert_eq!(back, r);
+
+    // The schema is strict: a wrong enum value, a missing field, an unknown field and a bad
+    // suppressed_by are refused.
+    let mut bad = doc.clone();
+    bad["instances"][0]["findings"][0]["severity"] = "severe".into();
+    assert!(!schema.is_valid(&bad));
+    let mut bad = doc.clone();
+    bad.as_object_mut().map(|o| o.remove("rule_pack"));
+    assert!(!schema.is_valid(&bad));
+    let mut bad = doc.clone();
+    bad["summary"]["info"] = 3.into();
+    assert!(!schema.is_valid(&bad));
+    let mut bad = doc.clone();
+    bad["instances"][0]["findings"][0]["suppressed_by"] = (-1).into();
+    assert!(!schema.is_valid(&bad));
+    let mut bad = doc;
+    bad["suppressions"][1]["state"] = "lapsed".into();
+    assert!(!schema.is_valid(&bad));
+}
+
+#[test]
+fn sarif_matches_the_sarif_2_1_0_schema() {
+    let r = report();
+    let text = render(&r, Format::Sarif, false);
+    let log: Value = serde_json::from_str(&text).expect("valid JSON");
+    let schema = sarif_validator();
+    assert_eq!(errors(&schema, &log), Vec::<String>::new());
+
+    // The validator is not vacuous: an unknown level is refused.
+    let mut bad = log.clone();
+    bad["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(!schema.is_valid(&bad));
+
+    assert_eq!(log["version"], "2.1.0");
+    assert!(
+        log["$schema"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("sarif-schema-2.1.0.json"))
+    );
+    let runs = log["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "Jamf Warden");
+    assert_eq!(driver["version"], "0.1.0");
+    let rules = driver["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), r.rules.len());
+    let esc = &rules[0];
+    assert_eq!(esc["id"], "JW-ESC-001");
+    assert_eq!(esc["name"], "RoleCanEscalatePrivileges");
+    assert_eq!(esc["defaultConfiguration"]["level"], "error");
+    assert_eq!(esc["properties"]["security-severity"], "9.5");
+    assert_eq!(esc["fullDescription"]["text"], r.rules[0].rationale);
+    assert_eq!(esc["help"]["text"], r.rules[0].fix);
+
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), r.findings().count());
+    for (result, finding) in results.iter().zip(r.findings()) {
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[index]["id"], finding.rule);
+        assert_eq!(result["ruleId"], finding.rule);
+        assert_eq!(
+            result["partialFingerprints"]["wardenFindingKey/v1"],
+            finding.key()
+        );
+        let location = &result["locations"][0]["logicalLocations"][0];
+        assert_eq!(
+            location["fullyQualifiedName"],
+            format!("prod/{}", finding.subject.key())
+        );
+        assert_eq!(location["kind"], "object");
+        let text = result["message"]["text"].as_str().expect("message");
+        assert!(
+            text.contains(&format!("{:?}", finding.subject.name)),
+            "{text}"
+        );
+        for p in &finding.evidence.privileges {
+            assert!(text.contains(p.as_str()), "{text} lacks {p}");
+        }
+        assert_eq!(
+            result["suppressions"].is_array(),
+            finding.suppressed_by.is_some()
+        );
+    }
+
+    let wipe = results
+        .iter()
+        .find(|x| x["ruleId"] == "JW-DST-001")
+        .expect("the wipe role's finding");
+    assert_eq!(wipe["level"], "error");
+    assert_eq!(
+        wipe["properties"]["privileges"][0],
+        "Send Computer Remote Wipe Command"
+    );
+    assert!(
+        wipe.get("suppressions").is_none(),
+        "an expired suppression hides nothing"
+    );
+    let expired = results
+        .iter()
+        .find(|x| x["ruleId"] == "JW-SUP-001")
+        .expect("the expired suppression's finding");
+    assert_eq!(expired["level"], "warning");
+    let escrow = results
+        .iter()
+        .find(|x| x["ruleId"] == "JW-SEC-001")
+        .expect("the escrow finding");
+    assert_eq!(escrow["suppressions"][0]["kind"], "external");
+    assert_eq!(escrow["suppressions"][0]["status"], "accepted");
+    assert_eq!(
+        escrow["suppressions"][0]["justification"],
+        "escrow is this client's purpose, see ticket SEC-42"
+    );
+    let long_token = results
+        .iter()
+        .find(|x| x["ruleId"] == "JW-HYG-003")
+        .expect("the long token finding");
+    assert_eq!(long_token["level"], "warning");
+    let unclassified = results
+        .iter()
+        .find(|x| x["ruleId"] == "JW-CAT-001")
+        .expect("the unclassified finding");
+    assert_eq!(unclassified["level"], "note");
+
+    let props = &run["properties"];
+    assert_eq!(props["generatedAt"], "2026-11-20T09:30:00Z");
+    assert_eq!(props["rulePack"], r.rule_pack);
+    let catalogue = r.instances[0].catalogue.as_ref().expect("catalogue");
+    assert_eq!(
+        props["instances"][0]["catalogue"]["sha256"],
+        catalogue.sha256
+    );
+    assert_eq!(props["instances"][0]["catalogue"]["size"], catalogue.size);
+    assert_eq!(props["instances"][0]["url"], "https://prod.example.com");
+    let invocation = &run["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let note = invocation["toolExecutionNotifications"][0]["message"]["text"]
+        .as_str()
+        .expect("notification");
+    assert!(
+        note.contains("staging") && note.contains("connection refused"),
+        "{note}"
+    );
+}

@@ -1,0 +1,257 @@
+//! HTML, CSV, Markdown and the terminal table.
+
+use super::*;
+
+#[test]
+fn html_is_self_contained_escaped_and_complete() {
+    let r = report();
+    let text = render(&r, Format::Html, true);
+    assert!(text.starts_with("<!DOCTYPE html>\n"));
+    assert!(!text.contains('\x1b'));
+    let lower = text.to_lowercase();
+    for banned in [
+        "<script", "src=", "href=", "<link", "<img", "<iframe", "url(", "@import",
+    ] {
+        assert!(!lower.contains(banned), "the HTML contains {banned}");
+    }
+    assert!(text.contains("@media print"));
+
+    let doc = scraper::Html::parse_document(&text);
+    assert!(doc.errors.is_empty(), "parse errors: {:?}", doc.errors);
+    let select = |css: &str| scraper::Selector::parse(css).expect("a valid selector");
+    assert_eq!(
+        doc.select(&select("[src], [href], script, link")).count(),
+        0
+    );
+    assert_eq!(doc.select(&select("style")).count(), 1);
+    // The escrow role's name is text, not markup.
+    assert_eq!(doc.select(&select("body b")).count(), 0);
+    let body_text: String = doc.select(&select("body")).flat_map(|b| b.text()).collect();
+    assert!(body_text.contains(ESCROW_ROLE));
+    assert!(body_text.contains(OLD_ROLE));
+
+    // Every unsuppressed finding is an article holding its exact privileges.
+    let articles: Vec<_> = doc.select(&select("article.finding")).collect();
+    // In report order: instances, then severities, most severe first.
+    let shown: Vec<_> = r
+        .instances
+        .iter()
+        .flat_map(crate::audit::render::by_severity)
+        .flat_map(|(_, list)| list)
+        .collect();
+    assert_eq!(shown.len(), r.summary.total());
+    assert_eq!(articles.len(), shown.len());
+    for (article, finding) in articles.iter().zip(&shown) {
+        let items: Vec<String> = article
+            .select(&select("dd ul.items li"))
+            .map(|li| li.text().collect())
+            .collect();
+        for p in &finding.evidence.privileges {
+            assert!(items.contains(p), "{} lacks {p}", finding.key());
+        }
+        let text: String = article.text().collect();
+        assert!(text.contains(&finding.rule) && text.contains(&finding.fix));
+    }
+    // The evidence: versions, time, each instance's URL and catalogue.
+    let catalogue = r.instances[0].catalogue.as_ref().expect("catalogue");
+    for needle in [
+        "2026-11-20T09:30:00Z",
+        "0.1.0",
+        r.rule_pack.as_str(),
+        r.risk_catalogue.as_str(),
+        "https://prod.example.com",
+        "https://staging.example.com",
+        catalogue.sha256.as_str(),
+        "not audited: cannot reach Jamf Pro: connection refused",
+    ] {
+        assert!(body_text.contains(needle), "the HTML lacks {needle}");
+    }
+    // Every suppression is listed, the built-in and the expired one included.
+    let rows: Vec<String> = doc
+        .select(&select("#suppressions tbody tr"))
+        .map(|tr| tr.text().collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(rows[0].contains("built-in") && rows[0].contains(WARDEN_MANAGEMENT));
+    assert!(rows[2].contains("expired") && rows[2].contains("2026-10-31"));
+    // Each client's effective privileges.
+    let clients: Vec<String> = doc
+        .select(&select("div.client h4"))
+        .map(|h| h.text().collect())
+        .collect();
+    assert_eq!(clients.len(), 5);
+    assert!(
+        clients.contains(&"Deploy Nightly".to_owned()),
+        "{clients:?}"
+    );
+}
+
+#[test]
+fn csv_parses_back_one_row_per_finding() {
+    let r = report();
+    let text = render(&r, Format::Csv, true);
+    assert!(text.ends_with("\r\n"));
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, crate::audit::render::csv::COLUMNS);
+    let rows: Vec<::csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("every row parses");
+    let findings: Vec<_> = r.findings().collect();
+    assert_eq!(rows.len(), findings.len());
+    for (row, f) in rows.iter().zip(&findings) {
+        assert_eq!(row.len(), 13);
+        assert_eq!(&row[0], "prod");
+        assert_eq!(&row[1], "https://prod.example.com");
+        assert_eq!(&row[2], f.rule);
+        assert_eq!(&row[3], f.severity.as_str());
+        assert_eq!(&row[5], f.subject.kind.as_str());
+        assert_eq!(&row[7], f.evidence.privileges.join("; "));
+        assert_eq!(
+            &row[10],
+            if f.suppressed_by.is_some() {
+                "true"
+            } else {
+                "false"
+            }
+        );
+        assert_eq!(&row[12], f.fix);
+    }
+    // Names with a comma, quotes or a newline come back whole; one starting with `=` is
+    // defused for spreadsheets.
+    let subject = |rule: &str| -> String {
+        rows.iter()
+            .find(|row| &row[2] == rule)
+            .map(|row| row[6].to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(subject("JW-DST-001"), format!("'{OLD_ROLE}"));
+    assert_eq!(subject("JW-HYG-002"), NIGHTLY);
+    assert_eq!(subject("JW-HYG-003"), "Escrow | Bot");
+    let shared = rows
+        .iter()
+        .find(|row| &row[2] == "JW-HYG-001")
+        .expect("the shared role");
+    assert_eq!(&shared[8], format!("Deploy CI; {NIGHTLY}"));
+    // Suppressed rows say so and why.
+    let suppressed: Vec<_> = rows.iter().filter(|row| &row[10] == "true").collect();
+    assert_eq!(suppressed.len(), r.summary.suppressed);
+    assert!(suppressed.iter().all(|row| !row[11].is_empty()));
+    assert!(
+        text.contains(",\"'=Old, \"\"Wipe\"\"\","),
+        "quoted as RFC 4180 says"
+    );
+}
+
+#[test]
+fn markdown_matches_its_snapshot() {
+    let r = report();
+    let text = render(&r, Format::Markdown, true);
+    let path = repo_file("tests/snapshots/audit.md");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &text).expect("write the snapshot");
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_SNAPSHOTS=1 writes it)", path.display()));
+    assert!(
+        text == expected,
+        "the Markdown differs from {}; if the change is intended, rerun with UPDATE_SNAPSHOTS=1 \
+         and review the diff\n--- rendered ---\n{text}",
+        path.display()
+    );
+    // What a reviewer relies on, checked outright as well.
+    assert!(text.contains("| High | 2 |"));
+    assert!(text.contains("## Instance prod"));
+    assert!(
+        text.contains("Escrow \\<b\\>\\&\\</b\\>"),
+        "HTML in names is escaped"
+    );
+    assert!(
+        text.contains("Escrow \\| Bot"),
+        "pipes in names are escaped"
+    );
+    assert!(
+        text.contains("Deploy Nightly"),
+        "newlines in names become spaces"
+    );
+    assert!(text.contains("\\[\\[audit.classify\\]\\]"));
+    assert!(text.contains("- **Privileges (1):** Send Computer Remote Wipe Command"));
+    assert!(text.contains("**Not audited:** cannot reach Jamf Pro: connection refused"));
+    assert!(text.contains("expired: no longer suppresses, reported as JW-SUP-001"));
+    let catalogue = r.instances[0].catalogue.as_ref().expect("catalogue");
+    assert!(text.contains(&format!("`{}`", catalogue.sha256)));
+}
+
+#[test]
+fn table_fits_100_columns_and_colours_only_when_asked() {
+    let r = report();
+    let plain = render(&r, Format::Table, false);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    for line in plain.lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line:?}");
+    }
+    let mut lines = plain.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "0 critical, 2 high, 5 medium, 5 low (12 finding(s)); 2 suppressed; 1 instance(s) not audited"
+        )
+    );
+    assert!(plain.contains("\n  SEVERITY  RULE        SUBJECT"));
+    assert!(plain.contains("2 suppressed finding(s) not shown"));
+    assert!(plain.contains("  not audited: cannot reach Jamf Pro: connection refused"));
+    // A row, then its exact privileges under it.
+    let rows: Vec<&str> = plain.lines().collect();
+    let wipe = rows
+        .iter()
+        .position(|l| l.contains("JW-DST-001  role"))
+        .expect("the wipe row");
+    assert!(
+        rows[wipe].starts_with("  high      JW-DST-001  role =Old, \"Wipe\""),
+        "{}",
+        rows[wipe]
+    );
+    assert!(rows[wipe].ends_with("Role can wipe, lock or unmanage devices"));
+    assert_eq!(
+        rows[wipe + 1],
+        "            privileges: Send Computer Remote Wipe Command"
+    );
+    assert!(plain.contains("\n            privileges: Create Policies, Update Scripts\n"));
+    // Suppressed findings are counted, not listed.
+    assert!(!plain.lines().any(|l| l.contains("JW-SEC-001")));
+    // A newline in a name does not break a row.
+    assert!(plain.contains("client Deploy Nightly"));
+
+    let colored = render(&r, Format::Table, true);
+    assert!(colored.contains("\x1b[31mhigh    \x1b[0m"), "{colored}");
+    assert!(colored.contains("\x1b[33mmedium  \x1b[0m"));
+    assert!(colored.contains("\x1b[36mlow     \x1b[0m"));
+    // Without the escape codes it is the same text.
+    let stripped = strip_ansi(&colored);
+    assert_eq!(stripped, plain);
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
