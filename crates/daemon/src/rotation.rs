@@ -115,7 +115,7 @@ pub fn management_target(inst: &Instance) -> RotationTarget {
                 max_age: None,
                 strategy: RotationStrategy::Single,
             },
-            source: Default::default(),
+            source: std::path::Path::new("").into(),
         },
     )
 }

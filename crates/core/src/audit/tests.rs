@@ -50,7 +50,7 @@ fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
             max_age: Some(Duration::days(30).to_std().unwrap()),
             strategy: RotationStrategy::Single,
         },
-        source: Default::default(),
+        source: std::path::Path::new("").into(),
     }
 }
 
@@ -60,7 +60,7 @@ fn d_role(name: &str, privileges: &[&str]) -> DesiredRole {
         privileges: strings(privileges),
         description: None,
         external: false,
-        source: Default::default(),
+        source: std::path::Path::new("").into(),
     }
 }
 

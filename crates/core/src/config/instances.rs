@@ -44,8 +44,9 @@ pub(crate) fn instances(
     let mut names: BTreeMap<&str, Range<usize>> = BTreeMap::new();
     let mut vault_paths: BTreeMap<String, Location> = BTreeMap::new();
     let mut merged = MergedStates::default();
+    let last_use = last_use_of_files(ctx, raw);
     let mut out = Vec::new();
-    for raw in raw {
+    for (index, raw) in raw.iter().enumerate() {
         let name = raw.name.get_ref();
         let duplicate = names.get(name.as_str()).cloned();
         if let Some(first) = &duplicate {
@@ -69,8 +70,25 @@ pub(crate) fn instances(
             instance.desired_state = merged.share(&instance.desired, instance.desired_state);
             out.push(instance);
         }
+        // A file no later instance lists is merged for good: drop its parsed form, so that a
+        // fleet with a file per instance holds one parsed file at a time, not all of them.
+        files.retain(|path, _| last_use.get(path).is_some_and(|&last| last > index));
     }
     out
+}
+
+/// For each desired file (resolved as `desired_files` resolves it), the index of the last
+/// instance that lists it.
+fn last_use_of_files(ctx: &Ctx<'_>, raw: &[RawInstance]) -> BTreeMap<PathBuf, usize> {
+    let mut last_use = BTreeMap::new();
+    for (index, instance) in raw.iter().enumerate() {
+        for value in &instance.desired {
+            if let Some(path) = ctx.resolve(value.get_ref()) {
+                last_use.insert(path, index);
+            }
+        }
+    }
+    last_use
 }
 
 /// Merged desired states by desired-file list: instances whose merge came out the same share

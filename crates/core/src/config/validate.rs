@@ -39,6 +39,11 @@ impl Ctx<'_> {
             .push(format!("{location}: `{field}`: {message}"));
     }
 
+    /// Resolves a non-credential path as [`Self::path`] does, without reporting an error.
+    pub(crate) fn resolve(&self, raw: &str) -> Option<PathBuf> {
+        resolve_path(&self.base_dir, raw, self.credentials_dir, false).ok()
+    }
+
     /// Resolves a path value (see [`resolve_path`]).
     pub(crate) fn path(
         &mut self,

@@ -1,7 +1,7 @@
 //! Tests of validation, detection, rendering and import; fixtures shared with `tests_plan`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
@@ -19,7 +19,7 @@ pub(super) fn d_role(name: &str, privileges: &[&str]) -> DesiredRole {
         privileges: strings(privileges),
         description: None,
         external: false,
-        source: PathBuf::new(),
+        source: Path::new("").into(),
     }
 }
 
@@ -44,7 +44,7 @@ pub(super) fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
             max_age: None,
             strategy: RotationStrategy::Single,
         },
-        source: PathBuf::new(),
+        source: Path::new("").into(),
     }
 }
 

@@ -176,7 +176,7 @@ mod tests {
                     max_age: Some(Duration::from_secs(3 * 86_400)),
                     strategy,
                 },
-                source: Default::default(),
+                source: std::path::Path::new("").into(),
             },
         )
     }

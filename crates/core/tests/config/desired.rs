@@ -51,7 +51,7 @@ fn override_replaces_the_earlier_definition() {
     let state = &config.instances[0].desired_state;
     assert_eq!(state.roles.len(), 1);
     assert_eq!(state.roles[0].privileges, ["Read Mobile Devices"]);
-    assert_eq!(state.roles[0].source, dir.path().join("acme.toml"));
+    assert_eq!(*state.roles[0].source, *dir.path().join("acme.toml"));
 
     // `override = true` with nothing to override is a mistake.
     let (msg, _) = dir.errors(&instance_with(&["acme.toml"]));
@@ -321,4 +321,48 @@ fn instances_on_the_same_files_share_one_merged_state() {
             .timezone(),
         Some("Europe/Berlin")
     );
+}
+
+#[test]
+fn a_file_listed_again_after_other_instances_is_still_merged_and_its_errors_reported_once() {
+    // Parsed files are released after the last instance that lists them: a file listed by the
+    // first and the third instance (spelt differently) must still be there for the third, and
+    // a broken file listed twice is reported once.
+    let dir = Dir::new();
+    dir.write("base.toml", ROLE_A);
+    dir.write(
+        "extra.toml",
+        "version = 1\n[[role]]\nname = \"Extra\"\nprivileges = [\"Read Users\"]\n",
+    );
+    let instance = |name: &str, files: &str| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\nurl = \"https://{name}.example\"\ndesired = [{files}]\n"
+        )
+    };
+    let good = [
+        instance("a", "\"base.toml\""),
+        instance("b", "\"extra.toml\""),
+        instance("c", "\"./base.toml\""),
+    ]
+    .concat();
+    let config = dir.load(&with(&good)).unwrap_or_else(|e| panic!("{e}"));
+    let state = |n: usize| &config.instances[n].desired_state;
+    assert_eq!(state(2).roles.len(), 1);
+    assert_eq!(state(2).roles[0].name, "Reader");
+    assert!(std::sync::Arc::ptr_eq(state(0), state(2)), "a and c share");
+    assert_eq!(state(1).roles[0].name, "Extra");
+
+    dir.write(
+        "broken.toml",
+        "version = 1\n[[role]]\nprivileges = [\"Read Users\"]\n",
+    );
+    let broken = [
+        instance("a", "\"broken.toml\""),
+        instance("b", "\"extra.toml\""),
+        instance("c", "\"broken.toml\", \"base.toml\""),
+    ]
+    .concat();
+    let (msg, n) = dir.errors(&with(&broken));
+    assert_eq!(n, 1, "{msg}");
+    assert_contains(&msg, &["broken.toml", "name"]);
 }

@@ -794,7 +794,7 @@ fn generate(
             purpose: format!("{} for {name}", c.display_name),
             vault_path: Some(format!("instances/{name}/clients/c{:03}", c.id)),
             rotation: rotation(max_age),
-            source: PathBuf::from("desired/fleet.toml"),
+            source: Path::new("desired/fleet.toml").into(),
         });
         let rotated_at = match rng.below(100) {
             0..80 => Some(now - chrono::Duration::days(rng.range(1, 80) as i64)),
@@ -835,7 +835,7 @@ fn generate(
             purpose: "deleted in Jamf by hand".to_owned(),
             vault_path: Some(format!("instances/{name}/clients/decommissioned")),
             rotation: rotation(None),
-            source: PathBuf::from("desired/fleet.toml"),
+            source: Path::new("desired/fleet.toml").into(),
         });
     }
     let mut desired_roles = Vec::new();
@@ -863,7 +863,7 @@ fn generate(
             privileges: want,
             description: None,
             external: false,
-            source: PathBuf::from("desired/fleet.toml"),
+            source: Path::new("desired/fleet.toml").into(),
         });
     }
 

@@ -1,6 +1,8 @@
 //! Merging an instance's desired files, in order, into one [`DesiredState`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use super::file::{DesiredFile, RawClient};
 use super::{ClientRotation, DesiredClient, DesiredRole, DesiredState};
@@ -20,6 +22,8 @@ struct Entry<'f, T> {
     value: T,
     loc: Location,
     source: &'f Source,
+    /// `source.path`, shared by every object of the file.
+    path: Arc<Path>,
 }
 
 /// Merges `files` in order. Pushes every cross-file problem onto `errors` and returns the merged
@@ -35,18 +39,20 @@ pub(crate) fn merge(
     let mut client_index = BTreeMap::new();
     for file in files {
         let source = &file.source;
+        let path: Arc<Path> = Arc::from(source.path.as_path());
         for raw in &file.roles {
             let role = DesiredRole {
                 name: raw.name.get_ref().clone(),
                 privileges: raw.privileges.iter().map(|p| p.get_ref().clone()).collect(),
                 description: raw.description.clone(),
                 external: raw.external,
-                source: source.path.clone(),
+                source: Arc::clone(&path),
             };
             let entry = Entry {
                 value: role,
                 loc: source.loc(&raw.name.span()),
                 source,
+                path: Arc::clone(&path),
             };
             place(
                 ctx,
@@ -64,6 +70,7 @@ pub(crate) fn merge(
                 value: raw,
                 loc: source.loc(&raw.name.span()),
                 source,
+                path: Arc::clone(&path),
             };
             place(
                 ctx,
@@ -99,7 +106,11 @@ pub(crate) fn merge(
         state.clients.push(effective_client(ctx, entry));
         client_locations.push(entry.loc.clone());
     }
+    // Collected in place, the roles would keep the bigger allocation of their entries; a fleet
+    // holds a merged state per instance for as long as the daemon runs.
     state.roles = roles.into_iter().map(|e| e.value).collect();
+    state.roles.shrink_to_fit();
+    state.clients.shrink_to_fit();
     (state, client_locations)
 }
 
@@ -243,6 +254,6 @@ fn effective_client(ctx: &MergeContext<'_>, entry: &Entry<'_, &RawClient>) -> De
             max_age,
             strategy: raw.rotation.strategy.unwrap_or_default(),
         },
-        source: entry.source.path.clone(),
+        source: Arc::clone(&entry.path),
     }
 }

@@ -36,7 +36,8 @@
 mod file;
 mod merge;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -102,9 +103,9 @@ pub struct DesiredRole {
     /// Exists in Jamf but is not managed: never created, changed or pruned.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
-    /// The desired file that defines it (after overrides).
+    /// The desired file that defines it (after overrides), shared by its objects.
     #[serde(skip)]
-    pub source: PathBuf,
+    pub source: Arc<Path>,
 }
 
 /// A desired API client (Jamf "API integration").
@@ -130,9 +131,9 @@ pub struct DesiredClient {
     pub vault_path: Option<String>,
     /// Rotation settings as written (the schedule `None` when it is the instance's).
     pub rotation: ClientRotation,
-    /// The desired file that defines it (after overrides).
+    /// The desired file that defines it (after overrides), shared by its objects.
     #[serde(skip)]
-    pub source: PathBuf,
+    pub source: Arc<Path>,
 }
 
 impl DesiredClient {

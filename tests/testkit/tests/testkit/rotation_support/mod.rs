@@ -2,7 +2,7 @@
 //! a managed client, engines, clocks, hooks, and token checks as a consumer would make them.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -178,7 +178,7 @@ pub fn declared(strategy: RotationStrategy) -> DesiredClient {
             max_age: None,
             strategy,
         },
-        source: PathBuf::new(),
+        source: Path::new("").into(),
     }
 }
 

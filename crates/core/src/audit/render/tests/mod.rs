@@ -84,7 +84,7 @@ fn declared(name: &str, roles: &[&str]) -> DesiredClient {
             max_age: None,
             strategy: RotationStrategy::Single,
         },
-        source: PathBuf::new(),
+        source: Path::new("").into(),
     }
 }
 
