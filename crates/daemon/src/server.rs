@@ -100,41 +100,46 @@ async fn handle_connection(stream: UnixStream, shared: Arc<Shared>) {
             }
             request => respond(&shared, &peer, request).await,
         };
-        // a report (a fleet's drift or audit) is the big allocation: give it back once sent
-        let report = matches!(response, Response::Report(_));
-        let sent = transport.send(&response).await;
-        drop(response);
-        if report {
-            crate::trim::release_free_memory();
+        if !answer(&mut transport, response, peer.uid).await {
+            return;
         }
-        match sent {
-            Ok(()) => {}
-            Err(ProtocolError::MessageTooLarge { len, max, .. }) => {
-                // nothing was sent: say why instead of closing without an answer
-                let refusal = Response::error(
-                    ErrorCode::Internal,
-                    format!(
-                        "the answer is {} MiB, over the control protocol's limit of {} MiB; ask \
-                         for fewer instances at a time (e.g. wardenctl audit INSTANCE...)",
-                        len.div_ceil(1024 * 1024),
-                        max / (1024 * 1024)
-                    ),
-                );
-                tracing::warn!(
-                    uid = peer.uid,
-                    bytes = len,
-                    "answer over the protocol limit"
-                );
-                if transport.send(&refusal).await.is_err() {
-                    return;
-                }
+    }
+}
+
+/// Sends `response`; an answer over the protocol's size limit is replaced by an error saying
+/// so. False when the connection is no longer usable.
+async fn answer<S>(transport: &mut Transport<S>, response: Response, uid: u32) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    // a report (a fleet's drift or audit) is the big allocation: give it back once sent
+    let report = matches!(response, Response::Report(_));
+    let sent = transport.send(&response).await;
+    drop(response);
+    if report {
+        crate::trim::release_free_memory();
+    }
+    match sent {
+        Ok(()) => true,
+        Err(ProtocolError::MessageTooLarge { len, max, .. }) => {
+            // nothing was sent: say why instead of closing without an answer
+            let refusal = Response::error(
+                ErrorCode::Internal,
+                format!(
+                    "the answer is {} MiB, over the control protocol's limit of {} MiB; ask \
+                     for fewer instances at a time (e.g. wardenctl audit INSTANCE...)",
+                    len.div_ceil(1024 * 1024),
+                    max.div_ceil(1024 * 1024)
+                ),
+            );
+            tracing::warn!(uid, bytes = len, "answer over the protocol limit");
+            transport.send(&refusal).await.is_ok()
+        }
+        Err(e) => {
+            if !matches!(e, ProtocolError::ConnectionClosed) {
+                tracing::info!(uid, error = %e, "cannot answer client");
             }
-            Err(e) => {
-                if !matches!(e, ProtocolError::ConnectionClosed) {
-                    tracing::info!(uid = peer.uid, error = %e, "cannot answer client");
-                }
-                return;
-            }
+            false
         }
     }
 }
@@ -174,4 +179,57 @@ async fn respond(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Respons
 
 fn request_name(summary: &str) -> &str {
     summary.split_whitespace().next().unwrap_or(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use warden_core::protocol::{ReportFormat, ReportKind, ReportResponse};
+
+    use super::*;
+
+    fn report(bytes: usize) -> Response {
+        Response::Report(ReportResponse {
+            kind: ReportKind::Audit,
+            instance: None,
+            format: ReportFormat::Markdown,
+            findings: 1,
+            body: "x".repeat(bytes).into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_limit_becomes_an_error_and_the_connection_goes_on() {
+        let (daemon_side, client_side) = tokio::io::duplex(1 << 20);
+        // the daemon may send at most 4 KiB here (256 MiB in production)
+        let mut daemon = Transport::new(daemon_side, 1 << 20, 4096);
+        let mut client = Transport::client(client_side);
+
+        assert!(answer(&mut daemon, report(8192), 0).await, "still usable");
+        match client.recv::<Response>().await.unwrap() {
+            Some(Response::Error { code, message }) => {
+                assert_eq!(code, ErrorCode::Internal);
+                assert!(
+                    message.contains("over the control protocol's limit")
+                        && message.contains("ask for fewer instances"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected the refusal, got {other:?}"),
+        }
+
+        // the next answer that fits arrives whole on the same connection
+        assert!(answer(&mut daemon, report(100), 0).await);
+        match client.recv::<Response>().await.unwrap() {
+            Some(Response::Report(r)) => assert_eq!(r.findings, 1),
+            other => panic!("expected the report, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_connection_ends_the_session() {
+        let (daemon_side, client_side) = tokio::io::duplex(64);
+        drop(client_side);
+        let mut daemon = Transport::new(daemon_side, 1 << 20, 4096);
+        assert!(!answer(&mut daemon, report(10), 0).await);
+    }
 }

@@ -105,7 +105,10 @@ struct Args {
     /// those of the check with the median wall time.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     repeat: u32,
-    /// The wardend binary (default: target/release/wardend, else target/debug/wardend).
+    /// The wardend binary (default: target/release/wardend, else target/debug/wardend). A
+    /// wrapper script must `exec` wardend as its last step: memory is read from, and SIGTERM
+    /// sent to, this process. Under a profiler that runs wardend as a child (heaptrack), the
+    /// memory figures are the profiler's and wardend is left running after the benchmark.
     #[arg(long, env = "WARDEN_WARDEND_BIN")]
     wardend: Option<PathBuf>,
     /// Run OpenBao with a file audit device and count the Vault requests of each check (the
