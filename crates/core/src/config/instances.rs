@@ -72,23 +72,29 @@ pub(crate) fn instances(
         }
         // A file no later instance lists is merged for good: drop its parsed form, so that a
         // fleet with a file per instance holds one parsed file at a time, not all of them.
-        files.retain(|path, _| last_use.get(path).is_some_and(|&last| last > index));
+        for path in last_use.get(&index).into_iter().flatten() {
+            files.remove(path);
+        }
     }
     out
 }
 
-/// For each desired file (resolved as `desired_files` resolves it), the index of the last
-/// instance that lists it.
-fn last_use_of_files(ctx: &Ctx<'_>, raw: &[RawInstance]) -> BTreeMap<PathBuf, usize> {
-    let mut last_use = BTreeMap::new();
+/// The desired files (resolved as `desired_files` resolves them) by the index of the last
+/// instance that lists them.
+fn last_use_of_files(ctx: &Ctx<'_>, raw: &[RawInstance]) -> BTreeMap<usize, Vec<PathBuf>> {
+    let mut last: BTreeMap<PathBuf, usize> = BTreeMap::new();
     for (index, instance) in raw.iter().enumerate() {
         for value in &instance.desired {
             if let Some(path) = ctx.resolve(value.get_ref()) {
-                last_use.insert(path, index);
+                last.insert(path, index);
             }
         }
     }
-    last_use
+    let mut by_index: BTreeMap<usize, Vec<PathBuf>> = BTreeMap::new();
+    for (path, index) in last {
+        by_index.entry(index).or_default().push(path);
+    }
+    by_index
 }
 
 /// Merged desired states by desired-file list: instances whose merge came out the same share
