@@ -19,7 +19,7 @@ mod shared;
 pub mod signals;
 pub mod socket;
 mod state_json;
-mod trim;
+pub mod trim;
 
 pub use options::{Clock, RunOptions};
 pub use run::{Control, StartError, run};

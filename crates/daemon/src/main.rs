@@ -34,6 +34,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    warden_daemon::trim::limit_arenas();
     let args = Args::parse();
     let config = match Config::load(&args.config) {
         Ok(c) => c,
