@@ -276,10 +276,7 @@ async fn a_clean_estate_has_no_unsuppressed_finding_and_states_its_evidence() {
         desired.push_str(&role_toml(role, privileges));
         desired.push_str(&client_toml(client, &[role], "", ""));
     }
-    let mut cfg = Cfg::new(&["alpha"]);
-    cfg.schedules = NO_JOBS.into();
-    env.write_rotation_config(&cfg, &desired);
-    let daemon = env.start_wardend(None).await;
+    let daemon = env.start_declaring(&["alpha"], &desired).await;
     let socket = &daemon.socket;
 
     // Warden rotates both secrets (the first ones were made by hand).

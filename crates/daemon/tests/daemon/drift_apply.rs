@@ -74,10 +74,7 @@ async fn apply_converges_records_every_step_and_is_idempotent() {
         client("Lifetime Client", &[ROLE], "token_lifetime = 900\n"),
         client("Scope Client", &["Patch Read"], ""),
     );
-    let mut cfg = Cfg::new(&["alpha"]);
-    cfg.schedules = NO_JOBS.into();
-    env.write_rotation_config(&cfg, &desired);
-    let daemon = env.start_wardend(None).await;
+    let daemon = env.start_declaring(&["alpha"], &desired).await;
     let socket = &daemon.socket;
 
     let expected = steps(&[
@@ -323,10 +320,7 @@ async fn scope_change_rotates_and_the_vault_consumer_gets_the_new_privileges() {
         role("Integration Reader", &["Read API Integrations"]),
         client("Consumer", &["Integration Reader"], ""),
     );
-    let mut cfg = Cfg::new(&["alpha"]);
-    cfg.schedules = NO_JOBS.into();
-    env.write_rotation_config(&cfg, &desired);
-    let daemon = env.start_wardend(None).await;
+    let daemon = env.start_declaring(&["alpha"], &desired).await;
 
     let report = apply(&daemon.socket, "alpha").await;
     assert_eq!(
@@ -384,10 +378,7 @@ async fn a_503_mid_plan_stops_the_apply_and_the_next_apply_converges() {
         client("Second New", &[ROLE], ""),
         client("Scope Client", &["Patch Read"], ""),
     );
-    let mut cfg = Cfg::new(&["alpha"]);
-    cfg.schedules = NO_JOBS.into();
-    env.write_rotation_config(&cfg, &desired);
-    let daemon = env.start_wardend(None).await;
+    let daemon = env.start_declaring(&["alpha"], &desired).await;
     let socket = &daemon.socket;
     sim.reset_stats();
 
@@ -790,10 +781,7 @@ async fn apply_with_a_misspelt_privilege_is_refused_and_changes_nothing() {
         client("Inventory Sync", &[ROLE], ""),
         client("Reader Client", &["Readers"], ""),
     );
-    let mut cfg = Cfg::new(&["alpha"]);
-    cfg.schedules = NO_JOBS.into();
-    env.write_rotation_config(&cfg, &desired);
-    let daemon = env.start_wardend(None).await;
+    let daemon = env.start_declaring(&["alpha"], &desired).await;
     let roles_before = sim.roles();
     let clients_before = sim.clients();
     let records_before = env.records().len();

@@ -181,6 +181,15 @@ impl Env {
         text
     }
 
+    /// Writes `desired` for every one of `instances`, with no scheduled job (checks run on
+    /// request only), and starts wardend on it.
+    pub async fn start_declaring(&self, instances: &[&str], desired: &str) -> Daemon {
+        let mut cfg = Cfg::new(instances);
+        cfg.schedules = NO_JOBS.into();
+        self.write_rotation_config(&cfg, desired);
+        self.start_wardend(None).await
+    }
+
     /// Starts wardend on the config written last, with `WARDEN_TEST_PAUSE_AT=<pause_at>` if
     /// given, and waits until it answers.
     pub async fn start_wardend(&self, pause_at: Option<&str>) -> Daemon {
