@@ -65,13 +65,20 @@ pub enum Command {
         /// Only this instance.
         instance: Option<String>,
     },
-    /// Rotate one API client's secret now (admins only).
+    /// Rotate one API client's secret now (admins only); with --recover, only finish an
+    /// interrupted or unconfirmed rotation.
     Rotate {
         /// The API client, as INSTANCE/CLIENT (client display name or client id).
         target: RotateTarget,
         /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
+        /// Recover an interrupted rotation now instead of rotating: verify a secret that was
+        /// stored but not confirmed, or rotate again when a minted secret was lost; nothing when
+        /// the last rotation finished. The daemon also does this on its own after
+        /// `daemon.recovery_delay`.
+        #[arg(long, conflicts_with = "yes")]
+        recover: bool,
     },
     /// Declared versus live API roles and clients: the last scheduled check, or --now (exit 1
     /// on drift).

@@ -6,6 +6,7 @@ mod audit;
 mod drift;
 mod handlers;
 mod head;
+mod heal;
 mod jobs;
 pub mod logging;
 pub mod notify;

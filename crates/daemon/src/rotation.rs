@@ -86,10 +86,12 @@ pub fn engine(
     vault: Arc<Vault>,
     daemon_id: &str,
     clock: crate::Clock,
+    store_retry_budget: Duration,
     pause_at: Option<Step>,
 ) -> Engine {
-    RotationEngine::new(vault, RotationConfig::new(daemon_id, clock))
-        .with_hook(DaemonHook::new(pause_at))
+    let mut config = RotationConfig::new(daemon_id, clock);
+    config.store_retry_budget = store_retry_budget;
+    RotationEngine::new(vault, config).with_hook(DaemonHook::new(pause_at))
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
@@ -239,6 +241,7 @@ pub async fn run_one(
                 .await
                 .map_err(internal)?;
             shared.note_rotated(&target.instance, &target.client.name);
+            crate::heal::done(shared, target);
             tracing::info!(
                 instance = %target.instance,
                 client = %target.client.name,
@@ -247,8 +250,22 @@ pub async fn run_one(
             );
             Ok(Some((outcome, record.seq)))
         }
-        Ok(None) => Ok(None),
+        Ok(None) => {
+            crate::heal::done(shared, target);
+            Ok(None)
+        }
         Err(e) => {
+            // the daemon recovers what this left unfinished on its own, with backoff
+            let unfinished = e.needs_recovery()
+                || recover_only
+                || shared
+                    .rotation
+                    .status(target)
+                    .await
+                    .is_ok_and(|s| matches!(s.state.as_str(), "pending" | "stored"));
+            if unfinished {
+                crate::heal::schedule(shared, &target.instance, &target.client.name);
+            }
             if !e.secret_changed()
                 && let Some(at) = slot
             {

@@ -47,6 +47,8 @@ pub enum StartError {
     VaultCredentials(String),
     #[error("cannot authenticate to vault: {0}")]
     Vault(#[from] warden_core::vault::VaultError),
+    #[error("{0}")]
+    KvMount(warden_core::vault::VaultError),
     #[error("cannot open the change log: {0}")]
     ChangeLog(String),
     #[error(transparent)]
@@ -95,6 +97,9 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
 
     let vault = Arc::new(connect_vault(&config).await?);
     tracing::info!(address = %config.vault.address, "authenticated to vault");
+    // A missing or moved KV mount cannot be fixed by retrying (or by bootstrap): stop here
+    // with the mount named instead of running and failing every job.
+    vault.check_mount().await.map_err(StartError::KvMount)?;
 
     let daemon_id = crate::rotation::daemon_id(&config.daemon.state_dir);
     let head_path = head::vault_head_path(&daemon_id);
@@ -142,6 +147,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         Arc::clone(&vault),
         &daemon_id,
         Arc::clone(&options.clock),
+        config.daemon.store_retry_budget,
         options.pause_at,
     );
     let shared = Arc::new(Shared::new(
@@ -288,6 +294,11 @@ async fn recover_instance(shared: &Arc<Shared>, inst: &warden_core::config::Inst
     }
     if complete {
         crate::drift::remember_rotated(shared, &inst.name, rotated);
+    }
+    // the daemon keeps recovering these on its own (with backoff) until they are finished,
+    // even if this first attempt fails or cannot start
+    for target in &unfinished {
+        crate::heal::schedule(shared, &inst.name, &target.client.name);
     }
     for target in unfinished {
         if shared.shutdown.is_cancelled() {

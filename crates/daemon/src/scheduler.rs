@@ -41,7 +41,8 @@ pub fn tick(shared: &Arc<Shared>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         return None;
     }
     let config = shared.config();
-    let mut next: Option<DateTime<Utc>> = None;
+    // interrupted rotations are recovered on their own backoff, independent of the schedules
+    let mut next: Option<DateTime<Utc>> = crate::heal::tick(shared, now);
     for inst in &config.instances {
         for kind in JobKind::ALL {
             let key = JobKey::new(inst.name.clone(), kind);

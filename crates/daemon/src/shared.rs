@@ -97,6 +97,8 @@ pub struct Shared {
     pub apply_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Privilege catalogues by SHA-256: instances on the same Jamf version share one copy.
     pub catalogues: Mutex<BTreeMap<String, std::sync::Weak<Vec<String>>>>,
+    /// Clients whose interrupted rotation the daemon recovers on its own (`crate::heal`).
+    pub healing: Mutex<crate::heal::HealTable>,
 }
 
 impl Shared {
@@ -143,6 +145,7 @@ impl Shared {
             audit: Mutex::new(audit),
             apply_locks: Mutex::new(BTreeMap::new()),
             catalogues: Mutex::new(BTreeMap::new()),
+            healing: Mutex::new(crate::heal::HealTable::default()),
         }
     }
 
@@ -171,6 +174,11 @@ impl Shared {
     /// The job table. A panic elsewhere while holding it must not take the daemon down.
     pub fn jobs(&self) -> MutexGuard<'_, JobTable> {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The clients waiting for recovery of an interrupted rotation.
+    pub fn healing(&self) -> MutexGuard<'_, crate::heal::HealTable> {
+        self.healing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The per-instance run-time state.

@@ -27,6 +27,17 @@ pub const MAX_CONCURRENT_CHECKS: u32 = 16;
 /// Largest accepted `daemon.max_concurrent_checks`.
 pub const MAX_CONCURRENT_CHECKS_MAX: u32 = 256;
 
+/// `daemon.recovery_delay`: first retry of an interrupted rotation.
+pub const RECOVERY_DELAY_SECS: u64 = 30;
+/// `daemon.recovery_max_delay`: the backoff cap of those retries.
+pub const RECOVERY_MAX_DELAY_SECS: u64 = 300;
+/// Accepted range of `daemon.recovery_delay` and `daemon.recovery_max_delay` (1 s to 1 h).
+pub const RECOVERY_DELAY_RANGE_SECS: (u64, u64) = (1, 3600);
+/// `daemon.store_retry_budget`.
+pub const STORE_RETRY_BUDGET_SECS: u64 = 300;
+/// Accepted range of `daemon.store_retry_budget` (1 s to 1 h).
+pub const STORE_RETRY_BUDGET_RANGE_SECS: (u64, u64) = (1, 3600);
+
 /// `vault.kv_mount`.
 pub const VAULT_KV_MOUNT: &str = "secret";
 /// `vault.path_prefix`.

@@ -95,6 +95,10 @@ fn daemon_changes(old: &Daemon, new: &Daemon) -> (Vec<&'static str>, Vec<&'stati
             "max_concurrent_checks",
             old.max_concurrent_checks != new.max_concurrent_checks,
         ),
+        (
+            "store_retry_budget",
+            old.store_retry_budget != new.store_retry_budget,
+        ),
     ];
     let live = [
         ("admin_uids", old.admin_uids != new.admin_uids),
@@ -103,6 +107,11 @@ fn daemon_changes(old: &Daemon, new: &Daemon) -> (Vec<&'static str>, Vec<&'stati
         (
             "max_rotations_per_minute",
             old.max_rotations_per_minute != new.max_rotations_per_minute,
+        ),
+        ("recovery_delay", old.recovery_delay != new.recovery_delay),
+        (
+            "recovery_max_delay",
+            old.recovery_max_delay != new.recovery_max_delay,
         ),
     ];
     let changed = |list: &[(&'static str, bool)]| {

@@ -45,6 +45,9 @@ pub(crate) struct RawDaemon {
     pub(crate) changelog: Option<Spanned<String>>,
     pub(crate) max_rotations_per_minute: Option<Spanned<i64>>,
     pub(crate) max_concurrent_checks: Option<Spanned<i64>>,
+    pub(crate) recovery_delay: Option<Spanned<String>>,
+    pub(crate) recovery_max_delay: Option<Spanned<String>>,
+    pub(crate) store_retry_budget: Option<Spanned<String>>,
 }
 
 /// `[vault]`.

@@ -73,6 +73,18 @@ pub struct Daemon {
     pub max_rotations_per_minute: u32,
     /// Instances checked (drift, audit, `drift --now` of all instances) at the same time.
     pub max_concurrent_checks: u32,
+    /// First delay before the daemon retries an interrupted or unconfirmed rotation on its own
+    /// (a `pending` or `stored` marker), independent of the client's schedule; doubled after
+    /// each failed attempt up to `recovery_max_delay`.
+    #[serde(serialize_with = "ser_duration")]
+    pub recovery_delay: Duration,
+    /// Longest delay between those attempts.
+    #[serde(serialize_with = "ser_duration")]
+    pub recovery_max_delay: Duration,
+    /// How long writes after a mint (the new secret, then the marker) are retried while the
+    /// secret exists only in memory, before it counts as lost and recovery takes over.
+    #[serde(serialize_with = "ser_duration")]
+    pub store_retry_budget: Duration,
 }
 
 /// Who owns the control socket's group.

@@ -116,6 +116,31 @@ impl Ctx<'_> {
         }
     }
 
+    /// A duration in `range`, or `default` when absent or invalid (an error is recorded).
+    pub(crate) fn duration_in(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        field: &str,
+        range: std::ops::RangeInclusive<Duration>,
+        default: Duration,
+    ) -> Duration {
+        let Some(v) = value else { return default };
+        let d = self.duration(Some(v), field, default, false);
+        if range.contains(&d) {
+            return d;
+        }
+        let (lo, hi) = (
+            super::values::format_duration(*range.start()),
+            super::values::format_duration(*range.end()),
+        );
+        self.invalid(
+            &v.span(),
+            field,
+            format!("must be between \"{lo}\" and \"{hi}\""),
+        );
+        default
+    }
+
     /// An integer in `range`, or `default` when absent.
     pub(crate) fn int_in(
         &mut self,
@@ -235,6 +260,36 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         1..=defaults::MAX_CONCURRENT_CHECKS_MAX,
         defaults::MAX_CONCURRENT_CHECKS,
     );
+    let secs = Duration::from_secs;
+    let (lo, hi) = defaults::RECOVERY_DELAY_RANGE_SECS;
+    let recovery_delay = ctx.duration_in(
+        raw.recovery_delay.as_ref(),
+        "daemon.recovery_delay",
+        secs(lo)..=secs(hi),
+        secs(defaults::RECOVERY_DELAY_SECS),
+    );
+    let recovery_max_delay = ctx.duration_in(
+        raw.recovery_max_delay.as_ref(),
+        "daemon.recovery_max_delay",
+        secs(lo)..=secs(hi),
+        secs(defaults::RECOVERY_MAX_DELAY_SECS).max(recovery_delay),
+    );
+    if recovery_max_delay < recovery_delay
+        && let Some(v) = &raw.recovery_max_delay
+    {
+        ctx.invalid(
+            &v.span(),
+            "daemon.recovery_max_delay",
+            "must not be shorter than `daemon.recovery_delay`",
+        );
+    }
+    let (lo, hi) = defaults::STORE_RETRY_BUDGET_RANGE_SECS;
+    let store_retry_budget = ctx.duration_in(
+        raw.store_retry_budget.as_ref(),
+        "daemon.store_retry_budget",
+        secs(lo)..=secs(hi),
+        secs(defaults::STORE_RETRY_BUDGET_SECS),
+    );
     let admin_uids = raw
         .admin_uids
         .clone()
@@ -261,6 +316,9 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         changelog,
         max_rotations_per_minute,
         max_concurrent_checks,
+        recovery_delay,
+        recovery_max_delay,
+        store_retry_budget,
     }
 }
 

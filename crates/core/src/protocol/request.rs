@@ -123,8 +123,8 @@ impl Request {
                 req.instance, req.refresh_catalogue
             ),
             Self::Rotate(req) => format!(
-                "rotate instance={} client={} confirmed={}",
-                req.instance, req.client, req.confirmed
+                "rotate instance={} client={} confirmed={} recover={}",
+                req.instance, req.client, req.confirmed, req.recover
             ),
             Self::Apply(req) => format!(
                 "apply instance={} confirmed={}",
@@ -239,6 +239,12 @@ pub struct RotateRequest {
     /// [`ErrorCode::ConfirmationRequired`].
     #[serde(default)]
     pub confirmed: bool,
+    /// Only finish an interrupted or unconfirmed rotation (`wardenctl rotate --recover`):
+    /// verify a stored secret, or rotate again when a minted secret was lost; nothing when the
+    /// last rotation finished. Answered by [`Response::Ok`](super::Response::Ok) saying what
+    /// was done. Admins only, like every rotation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recover: bool,
 }
 
 /// Payload of [`Request::Drift`].

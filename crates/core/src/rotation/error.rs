@@ -56,6 +56,22 @@ pub enum RotationError {
         /// When the lock stops counting.
         expires_at: DateTime<Utc>,
     },
+    /// The daemon's Vault token could not do a write the rotation needs (proved with
+    /// `sys/capabilities-self` before anything changed). Nothing was minted or written.
+    #[error(
+        "rotation of `{client}` refused, nothing was minted: the daemon's vault token lacks the `{capability}` capability on {path} (it has [{}]), which storing the new secret needs; grant `{capability}` on that path in the daemon's vault policy, then rotate again",
+        have.join(", ")
+    )]
+    WriteNotAllowed {
+        /// Declared client name.
+        client: String,
+        /// The full Vault API path (`<mount>/data/…` or `<mount>/metadata/…`).
+        path: String,
+        /// The missing capability (`create` or `update`).
+        capability: String,
+        /// The capabilities the token has there.
+        have: Box<[String]>,
+    },
     /// Vault could not be reached before the mint. Nothing was minted; retry later.
     #[error(
         "vault is unavailable, so the secret of `{client}` was not rotated and nothing was minted: {source}"
@@ -91,8 +107,10 @@ pub enum RotationError {
         source: Box<JamfError>,
     },
     /// The mint request failed. It is never retried automatically.
-    #[error("minting a new secret for `{client}` failed ({source}); {}", mint_hint(*.old_secret_works))]
+    #[error("minting a new secret for `{client}` failed ({source}); {}", mint_hint(*.old_secret_works, instance, client))]
     MintFailed {
+        /// Instance name.
+        instance: Box<str>,
         /// Declared client name.
         client: String,
         /// The Jamf error.
@@ -107,9 +125,11 @@ pub enum RotationError {
     /// A secret was minted but could not be stored within the retry budget. It is gone, and
     /// the old one no longer works: consumers fail until recovery rotates again.
     #[error(
-        "secret lost: the new secret of `{client}` was minted but could not be stored at {vault_path} after {attempts} attempts in {elapsed:?} ({source}); the old secret no longer works: the marker stays pending and recovery rotates again as soon as vault is back (run recovery or restart the daemon)"
+        "secret lost: the new secret of `{client}` was minted but could not be stored at {vault_path} after {attempts} attempts in {elapsed:?} ({source}); the old secret no longer works: the marker stays pending and the daemon retries recovery on its own (daemon.recovery_delay, with backoff) as soon as vault accepts the write; to retry now run `wardenctl rotate --recover {instance}/{client}`"
     )]
     SecretLost {
+        /// Instance name.
+        instance: Box<str>,
         /// Declared client name.
         client: String,
         /// Where it should have been stored.
@@ -120,7 +140,7 @@ pub enum RotationError {
         elapsed: Duration,
         /// The last Vault error.
         #[source]
-        source: VaultError,
+        source: Box<VaultError>,
     },
     /// The new secret is stored but the marker could not be updated afterwards.
     #[error(
@@ -153,15 +173,17 @@ pub enum RotationError {
     },
 }
 
-fn mint_hint(old_secret_works: Option<bool>) -> &'static str {
+fn mint_hint(old_secret_works: Option<bool>, instance: &str, client: &str) -> String {
     match old_secret_works {
-        Some(true) => "the old secret still works, so nothing changed: retry at the next rotation",
-        Some(false) => {
-            "the old secret no longer works, so jamf minted a secret whose answer was lost: recovery rotates again (run recovery or restart the daemon)"
+        Some(true) => {
+            "the old secret still works, so nothing changed: retry at the next rotation".into()
         }
-        None => {
-            "it is unknown whether jamf minted a secret: the marker stays pending and recovery rotates again"
-        }
+        Some(false) => format!(
+            "the old secret no longer works, so jamf minted a secret whose answer was lost: the daemon recovers it on its own within daemon.recovery_delay (with backoff); to recover now run `wardenctl rotate --recover {instance}/{client}`"
+        ),
+        None => format!(
+            "it is unknown whether jamf minted a secret: the marker stays pending and the daemon recovers it on its own within daemon.recovery_delay (with backoff); to recover now run `wardenctl rotate --recover {instance}/{client}`"
+        ),
     }
 }
 
@@ -322,18 +344,24 @@ mod tests {
     #[test]
     fn messages_are_lowercase_and_say_what_happened() {
         let e = RotationError::SecretLost {
+            instance: "prod".into(),
             client: "Inventory Sync".into(),
             vault_path: "jamf-warden/x".into(),
             attempts: 7,
             elapsed: Duration::from_secs(300),
-            source: VaultError::Unavailable {
+            source: Box::new(VaultError::Unavailable {
                 address: "http://127.0.0.1:8200".into(),
                 detail: "connect failed".into(),
-            },
+            }),
         };
         let msg = e.to_string();
         assert!(msg.starts_with("secret lost: "), "{msg}");
-        assert!(msg.contains("recovery rotates again"));
+        assert!(msg.contains("recovery"), "{msg}");
+        assert!(
+            msg.contains("wardenctl rotate --recover prod/Inventory Sync"),
+            "{msg}"
+        );
+        assert!(!msg.contains("restart the daemon"), "{msg}");
         assert!(e.secret_changed() && e.needs_recovery());
         let e = RotationError::Preflight {
             client: "c".into(),

@@ -81,7 +81,7 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
             .await
             .map_err(|f| not_finalized(main, main_version, f.source))?;
         Ok(RotationOutcome {
-            instance: self.target.instance.clone(),
+            instance: self.target.instance.as_str().into(),
             client: self.target.client.name.clone(),
             action,
             strategy,
@@ -177,6 +177,7 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
             tracing::warn!(error = %e, "could not record the failed mint in the marker");
         }
         RotationError::MintFailed {
+            instance: self.target.instance.as_str().into(),
             client: self.target.client.name.clone(),
             source: Box::new(err),
             old_secret_works: works,

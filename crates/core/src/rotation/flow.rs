@@ -255,11 +255,12 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
                     tracing::debug!("could not note the lost secret in the marker");
                 }
                 return Err(RotationError::SecretLost {
+                    instance: self.target.instance.as_str().into(),
                     client: self.name().to_string(),
                     vault_path: store.full_path(path),
                     attempts: f.attempts,
                     elapsed: f.elapsed,
-                    source: f.source,
+                    source: Box::new(f.source),
                 });
             }
         };

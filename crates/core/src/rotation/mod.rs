@@ -8,7 +8,10 @@
 //! # Protocol ([`RotationEngine::rotate`])
 //!
 //! 1. **Preflight** ([`Step::Preflight`]): Vault is reachable (the secret's metadata and
-//!    current version are read); the client exists, is enabled, has exactly the declared roles
+//!    current version are read) and every write the rotation will make is allowed
+//!    (`sys/capabilities-self` on the exact data, metadata, slot and lock paths:
+//!    [`RotationError::WriteNotAllowed`] otherwise, so nothing is minted that could not be
+//!    stored); the client exists, is enabled, has exactly the declared roles
 //!    (as sets) and is not foreign (`appType` `NATIVE_APP_OAUTH`); the declared roles exist.
 //!    Nothing changes before this passes.
 //! 2. **Intent** ([`Step::Intent`]): take the lock (below), re-read the marker under it, then
@@ -50,6 +53,12 @@
 //!
 //! # Recovery ([`RotationEngine::recover`], also run by `rotate` first)
 //!
+//! The daemon runs it on its own for every interrupted or unconfirmed rotation it sees (a
+//! failed mint whose answer may have been lost, a secret that could not be stored, a stored
+//! secret not yet verified), after [`RecoveryBackoff`] delays driven by its clock, independent
+//! of the client's schedule; operators can run it now with `wardenctl rotate --recover
+//! INSTANCE/CLIENT`.
+//!
 //! - `pending` and no newer version of the written path: a secret may have been minted and
 //!   lost; nobody can hold it, so rotate again ([`Recovery::PendingWithoutNewerVersion`]).
 //! - `pending` with a newer version (killed between store and marker), or `stored`: verify that
@@ -87,6 +96,7 @@ mod engine;
 mod error;
 mod finalize;
 mod flow;
+mod heal;
 mod hook;
 mod lock;
 mod marker;
@@ -102,6 +112,7 @@ mod verify;
 
 pub use engine::{Clock, RotationConfig, RotationEngine};
 pub use error::{PreflightFailure, RotationError, VerifyFailure};
+pub use heal::RecoveryBackoff;
 pub use hook::{NoHook, Step, StepContext, StepHook};
 pub use lock::lock_path;
 pub use marker::{SecretState, Slot, keys};
@@ -110,6 +121,6 @@ pub use outcome::{Anomaly, Recovery, RotationAction, RotationOutcome};
 pub use persist::RetryBudget;
 pub use policy::{is_due, next_due};
 pub use status::{SecretStatus, fmt_age, secret_status};
-pub use store::SecretStore;
+pub use store::{SecretStore, WriteArea, WriteNeed, grants};
 pub use target::{RotationTarget, alternate_name};
 pub use verify::token_url;

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use super::error::{PreflightFailure, RotationError};
-use super::marker::Marker;
-use super::store::SecretStore;
+use super::marker::{Marker, Slot};
+use super::store::{SecretStore, WriteArea, WriteNeed};
 use super::target::RotationTarget;
 use super::verify::Expected;
 use crate::config::RotationStrategy;
@@ -62,10 +62,13 @@ pub(crate) async fn preflight<S: SecretStore>(
         .read_metadata(target.vault_path())
         .await
         .map_err(|e| before_mint(name, e))?;
+    // Vault's KV v2 existence check (create versus update) asks whether the metadata exists
+    let exists = meta.is_some();
     let marker = Marker::parse(&meta.map(|m| m.custom).unwrap_or_default());
     if !target.client.enabled {
         return Err(refused(name, PreflightFailure::DeclaredDisabled));
     }
+    prove_writes(store, target, exists).await?;
     let primary = jamf
         .find_integration_by_name(name)
         .await
@@ -102,6 +105,89 @@ pub(crate) async fn preflight<S: SecretStore>(
         primary,
         alternate,
         expected,
+    })
+}
+
+/// Proves that every write this rotation can make will be allowed, before anything changes
+/// (issue: a policy with `create` but not `update` let Warden mint a secret it could not
+/// store). Each path needs `update` if it exists or is written more than once, `create` if it
+/// does not exist yet: the new secret at `<vault_path>` (alternating: also both slot paths,
+/// since the flip writes `<vault_path>`), the marker in `<vault_path>`'s metadata (written
+/// several times), and the lock (taken, then released).
+pub(crate) async fn prove_writes<S: SecretStore>(
+    store: &S,
+    target: &RotationTarget,
+    main_exists: bool,
+) -> Result<(), RotationError> {
+    let name = &target.client.name;
+    let once = |exists: bool| {
+        if exists {
+            vec!["update"]
+        } else {
+            vec!["create"]
+        }
+    };
+    let repeated = |exists: bool| {
+        if exists {
+            vec!["update"]
+        } else {
+            vec!["create", "update"]
+        }
+    };
+    let exists =
+        |path: String| async move { store.read_metadata(&path).await.map(|m| m.is_some()) };
+    let mut needs = vec![WriteNeed {
+        path: target.vault_path().to_string(),
+        area: WriteArea::Metadata,
+        capabilities: repeated(main_exists),
+    }];
+    match target.client.rotation.strategy {
+        RotationStrategy::Single => needs.push(WriteNeed {
+            path: target.vault_path().to_string(),
+            area: WriteArea::Data,
+            capabilities: once(main_exists),
+        }),
+        RotationStrategy::Alternating => {
+            // the flip may write the main path twice in one run (recovery of a stale flip)
+            needs.push(WriteNeed {
+                path: target.vault_path().to_string(),
+                area: WriteArea::Data,
+                capabilities: repeated(main_exists),
+            });
+            for slot in [Slot::A, Slot::B] {
+                let path = target.slot_path(slot);
+                let found = exists(path.clone())
+                    .await
+                    .map_err(|e| before_mint(name, e))?;
+                needs.push(WriteNeed {
+                    path,
+                    area: WriteArea::Data,
+                    capabilities: once(found),
+                });
+            }
+        }
+    }
+    let lock = target.lock_path();
+    let lock_found = exists(lock.clone())
+        .await
+        .map_err(|e| before_mint(name, e))?;
+    needs.push(WriteNeed {
+        path: lock,
+        area: WriteArea::Data,
+        capabilities: repeated(lock_found),
+    });
+    store.prove_writes(&needs).await.map_err(|e| match e {
+        VaultError::MissingCapability {
+            path,
+            capability,
+            have,
+        } => RotationError::WriteNotAllowed {
+            client: name.clone(),
+            path,
+            capability: capability.to_string(),
+            have,
+        },
+        other => before_mint(name, other),
     })
 }
 

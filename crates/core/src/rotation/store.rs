@@ -65,6 +65,47 @@ pub trait SecretStore: Send + Sync {
         path: &str,
         custom: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), VaultError>> + Send;
+
+    /// Proves, before anything changes, that every write in `needs` will be allowed: the
+    /// token holds each listed capability on each exact path.
+    /// [`VaultError::MissingCapability`] names the first one missing. A store without access
+    /// control (the in-memory test store) proves everything.
+    fn prove_writes(
+        &self,
+        needs: &[WriteNeed],
+    ) -> impl Future<Output = Result<(), VaultError>> + Send {
+        let _ = needs;
+        async { Ok(()) }
+    }
+}
+
+/// Which side of a KV v2 path a write goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteArea {
+    /// `<mount>/data/<path>`: secret versions (and the lock).
+    Data,
+    /// `<mount>/metadata/<path>`: custom metadata (the marker).
+    Metadata,
+}
+
+/// A write a rotation will make, with the capabilities Vault checks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteNeed {
+    /// Path relative to the store's prefix.
+    pub path: String,
+    /// Data or metadata.
+    pub area: WriteArea,
+    /// Capabilities needed (`create` for a path that does not exist yet, `update` for one
+    /// that does or that is written more than once).
+    pub capabilities: Vec<&'static str>,
+}
+
+/// Whether a capability list from Vault grants `needed`.
+pub fn grants(have: &[String], needed: &str) -> bool {
+    if have.iter().any(|c| c == "deny") {
+        return false;
+    }
+    have.iter().any(|c| c == "root" || c == needed)
 }
 
 impl SecretStore for Vault {
@@ -103,6 +144,29 @@ impl SecretStore for Vault {
         custom: &BTreeMap<String, String>,
     ) -> Result<(), VaultError> {
         Vault::write_custom_metadata(self, path, custom).await
+    }
+
+    async fn prove_writes(&self, needs: &[WriteNeed]) -> Result<(), VaultError> {
+        let api = |n: &WriteNeed| match n.area {
+            WriteArea::Data => self.data_api_path(&n.path),
+            WriteArea::Metadata => self.metadata_api_path(&n.path),
+        };
+        let mut paths: Vec<String> = needs.iter().map(api).collect();
+        paths.sort();
+        paths.dedup();
+        let have = self.capabilities(&paths).await?;
+        for need in needs {
+            let path = api(need);
+            let caps = have.get(&path).cloned().unwrap_or_default();
+            if let Some(missing) = need.capabilities.iter().find(|c| !grants(&caps, c)) {
+                return Err(VaultError::MissingCapability {
+                    path,
+                    capability: missing,
+                    have: caps.into(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -152,6 +216,10 @@ macro_rules! forward_store {
                 custom: &BTreeMap<String, String>,
             ) -> Result<(), VaultError> {
                 (**self).write_custom_metadata(path, custom).await
+            }
+
+            async fn prove_writes(&self, needs: &[WriteNeed]) -> Result<(), VaultError> {
+                (**self).prove_writes(needs).await
             }
         }
     };

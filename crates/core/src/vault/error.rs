@@ -13,6 +13,28 @@ pub enum VaultError {
     /// The path (or the requested version) does not exist.
     #[error("vault path {path} not found")]
     NotFound { path: String },
+    /// The KV mount itself does not exist (Vault answered "no handler for route"): the
+    /// configured `vault.kv_mount` is wrong or the mount was moved or disabled. Not a missing
+    /// secret: bootstrapping cannot fix it.
+    #[error(
+        "the vault kv mount `{mount}` does not exist (vault has no handler for {path}); mount a kv version 2 engine at `{mount}` or set vault.kv_mount to the mount that holds warden's secrets"
+    )]
+    MountMissing { mount: String, path: String },
+    /// The KV mount exists but is not a KV version 2 engine.
+    #[error(
+        "the vault mount `{mount}` is not a kv version 2 engine (it is {found}); set vault.kv_mount to a kv-v2 mount"
+    )]
+    MountNotKv2 { mount: String, found: String },
+    /// The token lacks a capability a later write needs (proved before anything changes).
+    #[error(
+        "the daemon's vault token lacks the `{capability}` capability on {path} (it has [{}]); grant it in the daemon's vault policy",
+        have.join(", ")
+    )]
+    MissingCapability {
+        path: String,
+        capability: &'static str,
+        have: Box<[String]>,
+    },
     /// A check-and-set write lost against another writer.
     #[error(
         "vault check-and-set conflict on {path}: another writer changed it first; re-read and decide again"
@@ -41,6 +63,18 @@ pub enum VaultError {
     Decode { path: String, detail: String },
 }
 
+/// Vault's answer for a path no mount serves: `no handler for route "<path>"`.
+pub(crate) fn no_route(errors: &[String]) -> bool {
+    errors.iter().any(|e| e.contains("no handler for route"))
+}
+
+/// The first segment of the route Vault named in a "no handler for route" error.
+fn mount_of(errors: &[String]) -> Option<String> {
+    let e = errors.iter().find(|e| e.contains("no handler for route"))?;
+    let route = e.split('"').nth(1)?;
+    Some(route.split('/').next()?.to_string())
+}
+
 impl VaultError {
     /// True when retrying later can help (Vault down, sealed, overloaded).
     pub fn is_transient(&self) -> bool {
@@ -53,6 +87,12 @@ impl VaultError {
         use rustify::errors::ClientError as Rest;
         let path = path.to_string();
         match err {
+            ClientError::APIError { code: 404, errors } if no_route(&errors) => {
+                VaultError::MountMissing {
+                    mount: mount_of(&errors).unwrap_or_default(),
+                    path,
+                }
+            }
             ClientError::APIError { code: 404, .. } => VaultError::NotFound { path },
             ClientError::APIError { code: 403, .. } => VaultError::Denied { path },
             ClientError::APIError { code: 400, errors }

@@ -280,7 +280,13 @@ impl Vault {
     }
 
     fn map_err(&self, e: vaultrs::error::ClientError, full: &str) -> VaultError {
-        VaultError::from_client(e, &self.settings.address_str(), full)
+        match VaultError::from_client(e, &self.settings.address_str(), full) {
+            VaultError::MountMissing { path, .. } => VaultError::MountMissing {
+                mount: self.settings.kv_mount.clone(),
+                path,
+            },
+            other => other,
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 mod auth;
 mod error;
 mod kv;
+mod probe;
 
 use std::path::PathBuf;
 use std::time::Duration;

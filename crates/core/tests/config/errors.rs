@@ -212,6 +212,48 @@ fn socket_mode_too_open_and_other_daemon_values() {
     assert_eq!(config.daemon.socket_mode, 0o600);
 }
 
+/// `daemon.recovery_delay`, `daemon.recovery_max_delay` and `daemon.store_retry_budget` are
+/// range-checked (a huge or zero delay would stop the daemon from healing an interrupted
+/// rotation), and the cap may not be below the first delay.
+#[test]
+fn recovery_settings_are_range_checked() {
+    let dir = Dir::new();
+    let (msg, n) = dir.errors(&with(
+        "[daemon]\nrecovery_delay = \"99999999999d\"\nrecovery_max_delay = \"0s\"\nstore_retry_budget = \"2h\"\n",
+    ));
+    assert_eq!(n, 3, "{msg}");
+    assert_contains(
+        &msg,
+        &[
+            "`daemon.recovery_delay`",
+            "`daemon.recovery_max_delay`: must be between \"1s\" and \"1h\"",
+            "`daemon.store_retry_budget`: must be between \"1s\" and \"1h\"",
+        ],
+    );
+    let (msg, n) = dir.errors(&with(
+        "[daemon]\nrecovery_delay = \"2m\"\nrecovery_max_delay = \"1m\"\n",
+    ));
+    assert_eq!(n, 1, "{msg}");
+    assert_contains(
+        &msg,
+        &["`daemon.recovery_max_delay`: must not be shorter than `daemon.recovery_delay`"],
+    );
+    let config = dir
+        .load(&with(
+            "[daemon]\nrecovery_delay = \"2s\"\nrecovery_max_delay = \"10s\"\nstore_retry_budget = \"5s\"\n",
+        ))
+        .expect("valid");
+    let d = &config.daemon;
+    assert_eq!(
+        (d.recovery_delay, d.recovery_max_delay, d.store_retry_budget),
+        (
+            std::time::Duration::from_secs(2),
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(5)
+        )
+    );
+}
+
 #[test]
 fn vault_auth_method_fields() {
     let dir = Dir::new();

@@ -248,6 +248,11 @@ fn defaults_are_filled_in() {
         (LogFormat::Text, 14, "info")
     );
     assert_eq!(d.max_rotations_per_minute, 10);
+    assert_eq!(
+        (d.recovery_delay.as_secs(), d.recovery_max_delay.as_secs()),
+        (30, 300)
+    );
+    assert_eq!(d.store_retry_budget.as_secs(), 300);
     let v = &config.vault;
     assert_eq!(
         (v.kv_mount.as_str(), v.path_prefix.as_str()),

@@ -69,6 +69,7 @@ fn requests() -> Vec<Request> {
             instance: prod(),
             client: "backup".to_owned(),
             confirmed: true,
+            recover: false,
         }
         .into(),
         DriftRequest {
@@ -259,6 +260,7 @@ fn wire_shapes_are_stable() {
         instance: "prod".into(),
         client: "backup".into(),
         confirmed: true,
+        recover: false,
     }
     .into();
     assert_eq!(
@@ -286,7 +288,8 @@ fn unknown_fields_are_ignored_and_new_fields_default() {
         RotateRequest {
             instance: "prod".into(),
             client: "b".into(),
-            confirmed: false
+            confirmed: false,
+            recover: false,
         }
         .into()
     );
@@ -334,6 +337,36 @@ fn malformed_and_invalid_payloads_are_told_apart() {
     );
 }
 
+/// `wardenctl rotate --recover`: the flag travels, is mutating like every rotate, and an
+/// older client's request without it means a plain rotation.
+#[test]
+fn rotate_recover_round_trips() {
+    let request: Request = RotateRequest {
+        instance: "prod".into(),
+        client: "backup".to_owned(),
+        confirmed: false,
+        recover: true,
+    }
+    .into();
+    assert!(request.is_mutating());
+    let json = serde_json::to_value(&request).unwrap();
+    assert_eq!(json["recover"], true, "{json}");
+    let back: Request = serde_json::from_value(json).unwrap();
+    assert_eq!(back, request);
+    assert_eq!(
+        request.log_safe(),
+        "rotate instance=prod client=backup confirmed=false recover=true"
+    );
+    let old: Request = serde_json::from_value(serde_json::json!({
+        "type": "rotate", "instance": "prod", "client": "b", "confirmed": true
+    }))
+    .unwrap();
+    let Request::Rotate(old) = old else {
+        panic!("not a rotate request")
+    };
+    assert!(!old.recover);
+}
+
 #[test]
 fn mutating_requests() {
     let table = [
@@ -365,7 +398,7 @@ fn log_safe_rendering() {
     let rendered: Vec<String> = requests().iter().map(Request::log_safe).collect();
     assert_eq!(
         rendered[7],
-        "rotate instance=prod client=backup confirmed=true"
+        "rotate instance=prod client=backup confirmed=true recover=false"
     );
     assert_eq!(rendered[6], "secrets all instances");
     assert_eq!(

@@ -27,7 +27,11 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
         Command::Log(LogCommand::Tail { n }) => log::tail(ctx, n).await,
         Command::Log(LogCommand::Verify) => log::verify(ctx).await,
         Command::Secrets { instance } => secrets::run(ctx, instance).await,
-        Command::Rotate { target, yes } => rotate::run(ctx, target, yes).await,
+        Command::Rotate {
+            target,
+            yes,
+            recover,
+        } => rotate::run(ctx, target, yes, recover).await,
         Command::Drift {
             instances,
             now,

@@ -1,5 +1,9 @@
 //! `wardenctl rotate INSTANCE/CLIENT [--yes]`: rotate one API client's secret now. Asks for
 //! confirmation on a terminal; refuses without one unless `--yes`.
+//!
+//! `wardenctl rotate --recover INSTANCE/CLIENT`: finish an interrupted or unconfirmed rotation
+//! now (the daemon otherwise does it on its own after `daemon.recovery_delay`) and print what
+//! the daemon did. No confirmation: the secret it may replace is already dead or unconfirmed.
 
 use warden_core::protocol::{Response, RotateRequest, RotateResponse};
 
@@ -9,16 +13,34 @@ use crate::confirm::confirm;
 use crate::{Ctx, Exit};
 
 /// Confirms, then asks the daemon to rotate and prints where the new secret is.
-pub async fn run(ctx: &Ctx, target: RotateTarget, yes: bool) -> anyhow::Result<Exit> {
-    confirm("rotate the secret of", &target.to_string(), yes)?;
+pub async fn run(
+    ctx: &Ctx,
+    target: RotateTarget,
+    yes: bool,
+    recover: bool,
+) -> anyhow::Result<Exit> {
+    if !recover {
+        confirm("rotate the secret of", &target.to_string(), yes)?;
+    }
     let mut client = ctx.connect().await?;
     let request = RotateRequest {
         instance: target.instance.clone(),
         client: target.client.clone(),
-        confirmed: true,
+        confirmed: !recover,
+        recover,
     };
     let rotated = match client.call("rotate", request).await? {
         Response::Rotated(rotated) => rotated,
+        Response::Ok { message } if recover => {
+            if ctx.json() {
+                ctx.print_json(
+                    &serde_json::json!({ "recovered": target.to_string(), "message": message }),
+                )?;
+            } else {
+                ctx.print(&format!("{message}\n"))?;
+            }
+            return Ok(Exit::Ok);
+        }
         other => return Err(unexpected("rotate", &other)),
     };
     if ctx.json() {

@@ -469,6 +469,7 @@ fn rotate_with_yes() {
             instance: "prod".into(),
             client: "backup".into(),
             confirmed: true,
+            recover: false,
         })]
     );
 }

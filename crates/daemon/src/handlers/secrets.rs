@@ -48,10 +48,13 @@ pub async fn handle(shared: &Arc<Shared>, instance: Option<String>) -> Response 
                             .unwrap_or_else(|| "-".into()),
                         s.age.map(fmt_age).unwrap_or_else(|| "-".into()),
                         fmt_time(s.rotated_at),
-                        if s.due {
-                            "now".to_string()
-                        } else {
-                            fmt_time(s.next_due)
+                        match crate::heal::describe(shared, &s.instance, &s.client) {
+                            Some(recovering) => recovering,
+                            None if matches!(s.state.as_str(), "pending" | "stored") => {
+                                "recovering (interrupted rotation)".to_string()
+                            }
+                            None if s.due => "now".to_string(),
+                            None => fmt_time(s.next_due),
                         },
                     ));
                     if s.last_error.is_some() || matches!(s.state.as_str(), "pending" | "stored") {

@@ -20,6 +20,7 @@ pub fn report(shared: &Shared) -> StatusReport {
     let config = shared.config();
     let jobs = shared.jobs();
     let runtime = shared.instances();
+    let healing = shared.healing();
     let instances = config
         .instances
         .iter()
@@ -55,6 +56,20 @@ pub fn report(shared: &Shared) -> StatusReport {
                     }
                 })
                 .collect();
+            let mut job_status: Vec<JobStatus> = job_status;
+            // interrupted rotations the daemon recovers on its own: `rotate (recovering CLIENT)`
+            // with the next attempt, instead of "pending, due now"
+            for ((_, client), h) in healing.entries().filter(|((i, _), _)| *i == inst.name) {
+                job_status.push(JobStatus {
+                    kind: WireJobKind::Rotate,
+                    target: Some(format!("recovering {client}")),
+                    last_run: Some(h.last_attempt),
+                    last_success: None,
+                    last_outcome: Some(JobOutcome::Failed),
+                    next_run: (!h.running).then_some(h.next_at),
+                    running: h.running,
+                });
+            }
             let last_job_error = JobKind::ALL.iter().find_map(|&k| {
                 jobs.state(&JobKey::new(inst.name.clone(), k))
                     .and_then(|s| (s.consecutive_failures > 0).then(|| s.last_error.clone()))

@@ -36,6 +36,8 @@ pub async fn management_client(shared: &Arc<Shared>, instance: &str) -> Result<J
     }
     let path = inst.credentials.clone();
     let full = shared.vault.settings().full_path(&path);
+    // a missing mount is its own error (VaultError::MountMissing), never "no credentials":
+    // bootstrap cannot fix it
     let secret = shared.vault.read_secret(&path).await.map_err(|e| {
         format!("cannot read the management credentials of {instance} from vault: {e}")
     })?;

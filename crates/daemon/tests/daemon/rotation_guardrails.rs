@@ -124,6 +124,7 @@ async fn rotate_refuses_what_warden_must_not_rotate_and_mints_nothing() {
         instance: "alpha".into(),
         client: CLIENT.into(),
         confirmed: false,
+        recover: false,
     });
     let (code, message) = error_of(&send(&socket, unconfirmed).await);
     assert_eq!(code, ErrorCode::ConfirmationRequired, "{message}");

@@ -11,7 +11,7 @@ use warden_core::jamf::{
     ApiIntegration, ApiRole, ClientCredentials, JamfError, ProbeOutcome, ProbeRead, VerifiedToken,
 };
 use warden_core::protocol::ErrorCode;
-use warden_core::rotation::{keys, next_due};
+use warden_core::rotation::{SecretStore, WriteArea, WriteNeed, keys, next_due};
 use warden_core::vault::{SecretMap, VaultError};
 
 use super::{Bootstrap, Failure, VAULT_WRITE_BUDGET, VERIFY_ATTEMPTS, fail, jamf_code, vault_code};
@@ -95,12 +95,28 @@ impl Bootstrap<'_> {
         integration: &ApiIntegration,
     ) -> Result<(String, u64, VerifiedToken), Failure> {
         let path = self.vault_path();
-        let cas = match self
+        let meta = self
             .shared
             .vault
             .read_metadata(&self.inst.credentials)
-            .await
-        {
+            .await;
+        if let Ok(meta) = &meta {
+            // never mint what cannot be stored: prove the write first (as every rotation does)
+            let need = WriteNeed {
+                path: self.inst.credentials.clone(),
+                area: WriteArea::Data,
+                capabilities: vec![if meta.is_some() { "update" } else { "create" }],
+            };
+            if let Err(e) = self.shared.vault.prove_writes(&[need]).await {
+                return Err(fail(
+                    vault_code(&e),
+                    format!(
+                        "cannot store the management secret at vault path {path}: {e}; no secret was minted; fix the daemon's vault policy, then rerun bootstrap"
+                    ),
+                ));
+            }
+        }
+        let cas = match meta {
             Ok(meta) => meta.map_or(0, |m| m.current_version),
             Err(e) => {
                 return Err(fail(

@@ -79,6 +79,7 @@ pub async fn rotate(socket: &Path, instance: &str, client: &str) -> Response {
             instance: instance.into(),
             client: client.into(),
             confirmed: true,
+            recover: false,
         }),
     )
     .await
