@@ -9,6 +9,9 @@
 //! The test-only hook: with `WARDEN_TEST_PAUSE_AT=<step>` (preflight, intent, mint, store,
 //! verify, finalize) in its environment, wardend logs `test hook: paused at step <step>` when a
 //! rotation reaches that step and waits there forever, so tests can SIGKILL it at that point.
+//! With `WARDEN_TEST_RESUME_FILE=<path>` as well, only the first rotation reaching the step
+//! pauses, and only until that file exists (tests change Vault's policy between mint and
+//! store this way).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -38,25 +41,55 @@ pub const MANAGEMENT_NAME: &str = "Jamf Warden";
 #[derive(Debug, Clone, Default)]
 pub struct DaemonHook {
     pause_at: Option<Step>,
+    /// `WARDEN_TEST_RESUME_FILE`: pause only the first rotation reaching the step, until this
+    /// file exists (so a test can change Vault between two steps of one rotation).
+    resume_file: Option<std::path::PathBuf>,
+    paused_once: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl DaemonHook {
     /// A hook pausing at `pause_at`, if any.
     pub fn new(pause_at: Option<Step>) -> DaemonHook {
-        DaemonHook { pause_at }
+        let resume_file = pause_at
+            .and_then(|_| std::env::var_os("WARDEN_TEST_RESUME_FILE"))
+            .map(std::path::PathBuf::from);
+        DaemonHook {
+            pause_at,
+            resume_file,
+            paused_once: Arc::default(),
+        }
     }
 }
 
 impl StepHook for DaemonHook {
     async fn reached(&self, step: Step, ctx: &StepContext<'_>) {
-        if self.pause_at == Some(step) {
+        if self.pause_at != Some(step) {
+            return;
+        }
+        let Some(resume) = &self.resume_file else {
             tracing::warn!(
                 instance = ctx.instance,
                 client = ctx.client,
                 "test hook: paused at step {step}"
             );
-            std::future::pending::<()>().await;
+            return std::future::pending::<()>().await;
+        };
+        if self
+            .paused_once
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
         }
+        tracing::warn!(
+            instance = ctx.instance,
+            client = ctx.client,
+            "test hook: paused at step {step} until {} exists",
+            resume.display()
+        );
+        while !resume.exists() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tracing::warn!("test hook: resumed at step {step}");
     }
 }
 

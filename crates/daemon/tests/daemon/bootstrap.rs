@@ -19,7 +19,7 @@ const INSTANCE: &str = "fresh";
 const ADMIN: &str = "jamf-admin";
 
 /// `wardenctl`, built next to `wardend` (a no-op when the workspace's binaries are built).
-fn wardenctl() -> &'static Path {
+pub(crate) fn wardenctl() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let wardend = Path::new(common::WARDEND);

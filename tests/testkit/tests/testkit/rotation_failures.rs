@@ -142,7 +142,11 @@ async fn secret_lost_then_recovered<S: SecretStore>(w: &World, store: &S, faults
         other => panic!("expected secret lost, got {other:?}"),
     }
     assert!(err.secret_changed() && err.needs_recovery());
-    assert!(err.to_string().contains("recovery rotates again"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("wardenctl rotate --recover sim/Inventory Sync"),
+        "{err}"
+    );
     // The old secret is dead and the new one is gone: consumers are down until recovery.
     assert_eq!(w.token_status(&w.client_id, &w.initial_secret).await, 401);
     assert_eq!(stored_secret(store).await, w.initial_secret);
