@@ -211,3 +211,81 @@ async fn wardenctl_rotate_recover_heals_now_and_says_what_it_did() {
     assert!(!text(&out.stdout).contains(&secret));
     assert_no_leaks(&env, &client, &[secret]).await;
 }
+
+/// The `rotate (recovering CLIENT)` entry of `alpha` in `status`, if any.
+async fn recovering(env: &Env) -> Option<warden_core::protocol::JobStatus> {
+    let s = common::status(&env.socket()).await;
+    s.instances
+        .iter()
+        .find(|i| i.name == "alpha")?
+        .jobs
+        .iter()
+        .find(|j| j.target.as_deref() == Some("recovering Inventory Sync"))
+        .cloned()
+}
+
+/// Recovery is driven by the daemon's clock (time is an input, as for the 30-day soak test):
+/// in process with a hand-moved clock, the first attempt is due exactly `recovery_delay` after
+/// the failure, a failed attempt doubles the delay, and moving the clock heals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_follows_the_injected_clock_with_backoff() {
+    use chrono::TimeDelta;
+    use std::time::Duration;
+    use warden_daemon::RunOptions;
+
+    let env = Env::start(&["alpha"]).await;
+    let client = env.add_managed_client("alpha", CLIENT).await;
+    let t0: chrono::DateTime<chrono::Utc> = "2031-03-01T10:00:00Z".parse().unwrap();
+    env.mark_management_rotated_at("alpha", t0).await;
+    std::fs::write(env.path("desired.toml"), desired_toml(&[CLIENT], "")).unwrap();
+    let mut cfg = Cfg::new(&["alpha"]).instance_line("alpha", "desired = [\"desired.toml\"]");
+    cfg.schedules = NO_JOBS.into();
+    cfg.daemon_extra = "recovery_delay = \"10m\"\nrecovery_max_delay = \"1h\"".into();
+    let clock = common::TestClock::at(t0);
+    let options = RunOptions {
+        clock: clock.clock(),
+        max_tick: Duration::from_millis(200),
+        ..RunOptions::default()
+    };
+    let daemon = env.run_in_process(&cfg, options).await;
+    let sim = &env.instance("alpha").sim;
+    sim.set_faults([FaultRule::fail_next(MINT, 1, 503).after_commit()])
+        .unwrap();
+    error_of(&rotate(&env.socket(), "alpha", CLIENT).await);
+    let entry = recovering(&env).await.expect("a recovery is scheduled");
+    assert_eq!(
+        entry.next_run,
+        Some(t0 + TimeDelta::minutes(10)),
+        "{entry:?}"
+    );
+
+    // The first attempt, at t0 + 10 min, fails (Jamf cannot be read): the next one is 20 min
+    // later. Nothing was minted by it.
+    sim.set_faults([FaultRule::error_rate("GET /api/v1/api-integrations", 1.0)])
+        .unwrap();
+    let t1 = t0 + TimeDelta::minutes(10);
+    clock.set(t1);
+    let entry = common::wait_for("a failed recovery attempt", async || {
+        recovering(&env)
+            .await
+            .filter(|e| e.next_run == Some(t1 + TimeDelta::minutes(20)))
+    })
+    .await;
+    assert_eq!(entry.last_run, Some(t1), "{entry:?}");
+    assert_eq!(env.mints("alpha"), 1);
+    let meta = env.vault_metadata(&client.vault_path).await;
+    assert_eq!(meta["custom_metadata"]["state"], "pending", "{meta}");
+
+    // Jamf answers again; the clock reaches the second attempt: healed.
+    sim.set_faults([]).unwrap();
+    clock.set(t1 + TimeDelta::minutes(20));
+    env.wait_vault_state(&client.vault_path, "ok").await;
+    assert_eq!(env.mints("alpha"), 2);
+    assert_consumer_works(&env, &client).await;
+    assert!(
+        recovering(&env).await.is_none(),
+        "the entry is gone once healed"
+    );
+    daemon.stop().await.expect("run() stopped cleanly");
+    env.assert_no_secret_leaks();
+}

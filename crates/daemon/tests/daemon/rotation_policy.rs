@@ -192,3 +192,37 @@ async fn a_store_denied_after_the_mint_heals_once_the_policy_is_restored() {
     secrets.push(("the new secret", secret));
     env.assert_absent_from(&env.daemon_files(), &secrets);
 }
+
+/// Warden's own management client gets the same proof: with `update` denied on its
+/// credentials path, its rotation is refused before the mint and its secret keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_rotation_is_refused_before_the_mint_too() {
+    let (env, _client, _daemon) = setup("", None).await;
+    let management = format!(
+        "{}\npath \"secret/data/{PREFIX}/instances/alpha/management\" {{ capabilities = [\"create\", \"read\"] }}\n",
+        policy(FIXED)
+    );
+    env.bao
+        .api(
+            reqwest::Method::PUT,
+            &format!("sys/policies/acl/{POLICY}"),
+            Some(json!({ "policy": management })),
+        )
+        .await
+        .expect("write the policy");
+    let (_, message) = error_of(&rotate(&env.socket(), "alpha", "Jamf Warden").await);
+    assert!(message.contains("nothing was minted"), "{message}");
+    assert!(
+        message.contains(&format!("secret/data/{PREFIX}/instances/alpha/management")),
+        "{message}"
+    );
+    assert!(message.contains("`update`"), "{message}");
+    assert_eq!(env.mints("alpha"), 0);
+    let inst = env.instance("alpha");
+    assert_eq!(
+        token_status(&inst.url, &inst.client_id, &inst.client_secret).await,
+        200,
+        "the management secret still works"
+    );
+    env.assert_no_secret_leaks();
+}
