@@ -106,6 +106,13 @@ impl VaultError {
             },
             ClientError::APIError { code, errors } => VaultError::Api { code, path, errors },
             ClientError::RestClientError { source } => match source {
+                Rest::ServerResponseError {
+                    code: 404,
+                    content: Some(body),
+                } if body.contains("no handler for route") => VaultError::MountMissing {
+                    mount: String::new(),
+                    path,
+                },
                 Rest::ServerResponseError { code: 404, .. } => VaultError::NotFound { path },
                 Rest::ServerResponseError { code: 403, .. } => VaultError::Denied { path },
                 Rest::ServerResponseError { code, .. } if code >= 500 => VaultError::Unavailable {
@@ -144,5 +151,58 @@ impl VaultError {
                 errors: vec![other.to_string()],
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 404 from a path no mount serves is a missing mount, not a missing secret, whichever
+    /// way vaultrs reports it; any other 404 is a missing secret.
+    #[test]
+    fn no_route_is_a_missing_mount() {
+        let no_route = vec!["no handler for route \"moved/data/x\". route entry not found.".into()];
+        let e = VaultError::from_client(
+            ClientError::APIError {
+                code: 404,
+                errors: no_route,
+            },
+            "http://v",
+            "x",
+        );
+        assert!(
+            matches!(&e, VaultError::MountMissing { mount, .. } if mount == "moved"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("mount a kv version 2 engine"), "{e}");
+        assert!(!e.to_string().contains("bootstrap"), "{e}");
+        let e = VaultError::from_client(
+            ClientError::APIError {
+                code: 404,
+                errors: vec![],
+            },
+            "http://v",
+            "x",
+        );
+        assert!(matches!(e, VaultError::NotFound { .. }), "{e:?}");
+        let raw = |content: &str| ClientError::RestClientError {
+            source: rustify::errors::ClientError::ServerResponseError {
+                code: 404,
+                content: Some(content.into()),
+            },
+        };
+        assert!(matches!(
+            VaultError::from_client(
+                raw(r#"{"errors":["no handler for route \"m/x\""]}"#),
+                "a",
+                "x"
+            ),
+            VaultError::MountMissing { .. }
+        ));
+        assert!(matches!(
+            VaultError::from_client(raw(r#"{"errors":[]}"#), "a", "x"),
+            VaultError::NotFound { .. }
+        ));
     }
 }

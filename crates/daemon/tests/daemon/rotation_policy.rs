@@ -226,3 +226,73 @@ async fn the_management_rotation_is_refused_before_the_mint_too() {
     );
     env.assert_no_secret_leaks();
 }
+
+/// Bootstrap mints the first management secret: with `create` denied on its Vault path it
+/// refuses before the mint, naming the path and the capability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_is_refused_before_the_mint_when_vault_would_refuse_the_store() {
+    use jamf_sim::UserSpec;
+    use secrecy::SecretString;
+    use warden_core::protocol::{BootstrapRequest, Request};
+
+    let mut env = Env::start(&[]).await;
+    let password = "pw-bootstrap-policy-test-0123456789";
+    let url = env.sim.add_instance("fresh");
+    let sim = env.sim.instance(Some("fresh"));
+    sim.add_user(UserSpec::admin("jamf-admin", password));
+    env.instances.push(common::TestInstance {
+        name: "fresh".into(),
+        url,
+        client_id: String::new(),
+        client_secret: String::new(),
+        sim,
+    });
+    let read_only = format!(
+        "{}\npath \"secret/data/{PREFIX}/instances/fresh/management\" {{ capabilities = [\"read\"] }}\n",
+        policy(FIXED)
+    );
+    env.bao
+        .api(
+            reqwest::Method::PUT,
+            &format!("sys/policies/acl/{POLICY}"),
+            Some(json!({ "policy": read_only })),
+        )
+        .await
+        .expect("write the policy");
+    let token = env
+        .bao
+        .api(
+            reqwest::Method::POST,
+            "auth/token/create",
+            Some(json!({ "policies": [POLICY], "ttl": "1h" })),
+        )
+        .await
+        .expect("create a token");
+    write_private(
+        &env.token_file(),
+        token["auth"]["client_token"].as_str().unwrap().as_bytes(),
+    );
+    let _daemon = env.start_daemon(&Cfg::new(&["fresh"])).await;
+    let response = common::send(
+        &env.socket(),
+        Request::Bootstrap(BootstrapRequest {
+            instance: "fresh".into(),
+            username: "jamf-admin".into(),
+            password: SecretString::from(password.to_string()),
+            force: false,
+        }),
+    )
+    .await;
+    let (_, message) = error_of(&response);
+    assert!(message.contains("no secret was minted"), "{message}");
+    assert!(
+        message.contains(&format!("secret/data/{PREFIX}/instances/fresh/management")),
+        "{message}"
+    );
+    assert!(message.contains("`create`"), "{message}");
+    assert_eq!(env.mints("fresh"), 0, "nothing minted");
+    env.assert_absent_from(
+        &env.daemon_files(),
+        &[("the admin password", password.to_string())],
+    );
+}
