@@ -221,6 +221,14 @@ async fn attempt(shared: &Arc<Shared>, key: HealKey) {
     }
 }
 
+/// Whether a recovery attempt for `client` of `instance` is running now.
+pub fn is_running(shared: &Shared, instance: &str, client: &str) -> bool {
+    shared
+        .healing()
+        .get(&(instance.to_string(), client.to_string()))
+        .is_some_and(|h| h.running)
+}
+
 /// `recovering, next attempt in 25s` (or `recovering now`) for `key`, if it waits.
 pub fn describe(shared: &Shared, instance: &str, client: &str) -> Option<String> {
     let table = shared.healing();

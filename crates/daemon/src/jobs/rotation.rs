@@ -33,6 +33,10 @@ pub async fn run(shared: &Arc<Shared>, instance: &str) -> Result<String, String>
         if shared.shutdown.is_cancelled() {
             break;
         }
+        // the daemon's own recovery is working on this client right now: leave it to it
+        if crate::heal::is_running(shared, instance, &target.client.name) {
+            continue;
+        }
         // rebuilt per target: the management client's own rotation changes its credentials
         let jamf = management_client(shared, instance).await?;
         match rotation::run_one(shared, &jamf, &target, actor.clone(), true).await {
