@@ -87,6 +87,8 @@ mod engine;
 mod error;
 mod finalize;
 mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hook;
 mod lock;
 mod marker;

@@ -64,10 +64,16 @@ async fn second_401_without_a_cause_is_unauthorized() {
         let JamfError::Unauthorized { detail, .. } = &err else {
             panic!("{body}: {err}")
         };
-        assert_eq!(detail, "jamf pro rejected the token even after re-authenticating");
+        assert_eq!(
+            detail,
+            "jamf pro rejected the token even after re-authenticating"
+        );
         assert_eq!(fake.count(OAUTH), 2, "{body}");
         assert_eq!(fake.count(ROLE1), 2, "{body}");
-        assert!(err.to_string().ends_with("; check the credentials"), "{err}");
+        assert!(
+            err.to_string().ends_with("; check the credentials"),
+            "{err}"
+        );
     }
 }
 
