@@ -42,7 +42,7 @@ pub(crate) fn authenticate(
 }
 
 /// Authenticates, then checks the endpoint's privileges (resolved now, from the
-/// roles' current privileges); 403 with `x-required-privileges` when one is missing.
+/// roles' current privileges); 403 `INVALID_PRIVILEGE` when one is missing.
 pub(crate) fn authorize(
     st: &State,
     headers: &HeaderMap,
@@ -53,7 +53,7 @@ pub(crate) fn authorize(
     if required.iter().all(|p| st.has_privilege(&subject, p)) {
         Ok(subject)
     } else {
-        Err(SimError::forbidden(required))
+        Err(SimError::forbidden())
     }
 }
 

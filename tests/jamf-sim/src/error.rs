@@ -5,10 +5,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-/// Name of the response header the simulator adds to a 403 so a client can name
-/// the privilege it is missing (a simulator addition; Jamf Pro does not send it).
-pub const REQUIRED_PRIVILEGES_HEADER: &str = "x-required-privileges";
-
 /// An error from the simulator: a Jamf Pro `ApiError` (status, code, description, field).
 ///
 /// The HTTP API renders it as `{"httpStatus":N,"errors":[{"code","description","id":"0","field"}]}`;
@@ -21,7 +17,8 @@ pub struct SimError {
     description: String,
     field: Option<String>,
     lag_miss: bool,
-    required_privileges: Option<String>,
+    /// Rendered with an empty `errors` array (Jamf's 401 for a bad bearer token).
+    no_cause: bool,
 }
 
 impl SimError {
@@ -33,7 +30,7 @@ impl SimError {
             description: description.into(),
             field: None,
             lag_miss: false,
-            required_privileges: None,
+            no_cause: false,
         }
     }
 
@@ -77,16 +74,18 @@ impl SimError {
         Self::new(404, Some("INVALID_ID"), description)
     }
 
-    /// 401 `INVALID_TOKEN`.
+    /// 401 for a missing, malformed, unknown or expired bearer token:
+    /// `{"httpStatus":401,"errors":[]}`, no cause (observed on Jamf Pro).
     pub(crate) fn unauthorized() -> Self {
-        Self::new(401, Some("INVALID_TOKEN"), "Unauthorized")
+        let mut e = Self::new(401, None, "Unauthorized");
+        e.no_cause = true;
+        e
     }
 
-    /// 403 `INVALID_PRIVILEGE` with the `x-required-privileges` header.
-    pub(crate) fn forbidden(required: &[&str]) -> Self {
-        let mut e = Self::new(403, Some("INVALID_PRIVILEGE"), "Forbidden");
-        e.required_privileges = Some(required.join(", "));
-        e
+    /// 403 `INVALID_PRIVILEGE`. Like Jamf Pro, the answer does not say which privilege is
+    /// missing (no `x-required-privileges` header): clients must know their endpoints.
+    pub(crate) fn forbidden() -> Self {
+        Self::new(403, Some("INVALID_PRIVILEGE"), "Forbidden")
     }
 
     /// Marks a 404 that was served only because the entity is not yet visible on this node.
@@ -101,6 +100,9 @@ impl SimError {
 
     /// The `ApiError` JSON body.
     pub fn body(&self) -> serde_json::Value {
+        if self.no_cause {
+            return json!({ "httpStatus": self.status, "errors": [] });
+        }
         json!({
             "httpStatus": self.status,
             "errors": [{
@@ -115,12 +117,16 @@ impl SimError {
     fn wire(&self) -> ApiErrorBody<'_> {
         ApiErrorBody {
             http_status: self.status,
-            errors: [ApiErrorCause {
-                code: self.code.as_deref(),
-                description: &self.description,
-                id: "0",
-                field: self.field.as_deref(),
-            }],
+            errors: if self.no_cause {
+                Vec::new()
+            } else {
+                vec![ApiErrorCause {
+                    code: self.code.as_deref(),
+                    description: &self.description,
+                    id: "0",
+                    field: self.field.as_deref(),
+                }]
+            },
         }
     }
 }
@@ -130,7 +136,7 @@ impl SimError {
 #[serde(rename_all = "camelCase")]
 struct ApiErrorBody<'a> {
     http_status: u16,
-    errors: [ApiErrorCause<'a>; 1],
+    errors: Vec<ApiErrorCause<'a>>,
 }
 
 #[derive(Serialize)]
@@ -143,13 +149,7 @@ struct ApiErrorCause<'a> {
 
 impl IntoResponse for SimError {
     fn into_response(self) -> Response {
-        let mut resp = json_response(self.status, &self.wire());
-        if let Some(required) = &self.required_privileges
-            && let Ok(v) = HeaderValue::from_str(required)
-        {
-            resp.headers_mut().insert(REQUIRED_PRIVILEGES_HEADER, v);
-        }
-        resp
+        json_response(self.status, &self.wire())
     }
 }
 

@@ -254,6 +254,13 @@ impl SimInstance {
         self.inst.state().config.user_token_lifetime_ms = duration_ms(lifetime);
     }
 
+    /// `true`: user tokens issued from now on expire on a whole second, so `expires` comes
+    /// without milliseconds (`2026-01-01T00:30:00Z`), as Java formats it; `false` (the
+    /// default): that form appears only when the milliseconds happen to be zero.
+    pub fn set_whole_second_expiry(&self, on: bool) {
+        self.inst.state().config.whole_second_expiry = on;
+    }
+
     /// The state as a fixture (loadable with `--state`).
     pub fn dump(&self) -> InstanceFixture {
         fixture::dump(&self.inst)

@@ -71,6 +71,7 @@ impl Instance {
             create_status_201: d.create_status_201,
             node_lag_ms: d.node_lag.map(duration_ms),
             user_token_lifetime_ms: duration_ms(d.user_token_lifetime),
+            whole_second_expiry: false,
         };
         let mut state = State::new(config, base_url.clone());
         for u in &d.users {

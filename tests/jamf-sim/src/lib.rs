@@ -22,7 +22,7 @@ mod server;
 mod stats;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -30,7 +30,7 @@ use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use error::{REQUIRED_PRIVILEGES_HEADER, SimError};
+pub use error::SimError;
 pub use faults::{FAULT_HEADER, FaultKind, FaultRule};
 pub use fixture::{ClientFixture, Fixture, InstanceFixture, RoleFixture};
 pub use handle::SimInstance;
@@ -49,6 +49,15 @@ use server::Shared;
 pub struct Sim {
     shared: Arc<Shared>,
     shutdown_tx: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    /// Named instances served at the root of a port of their own.
+    instance_ports: Mutex<Vec<InstancePortTask>>,
+}
+
+#[derive(Debug)]
+struct InstancePortTask {
+    name: String,
+    addr: SocketAddr,
     task: JoinHandle<()>,
 }
 
@@ -104,6 +113,7 @@ impl Sim {
             shared,
             shutdown_tx,
             task,
+            instance_ports: Mutex::new(Vec::new()),
         })
     }
 
@@ -147,6 +157,65 @@ impl Sim {
         }
     }
 
+    /// Also serves the named instance (created first if needed) at the root of a port of its
+    /// own, for off-the-shelf Jamf clients that build URLs from the host root and so cannot
+    /// reach `/instances/NAME/`. The state is the one behind `/instances/NAME/` on the main
+    /// port. `listen` with port 0 picks a free port. Returns the instance's URL there,
+    /// `http://ADDR`.
+    pub async fn serve_instance_on(
+        &self,
+        name: &str,
+        listen: SocketAddr,
+    ) -> anyhow::Result<String> {
+        self.shared
+            .get_or_create(name, None)
+            .with_context(|| format!("creating instance '{name}'"))?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen} for instance '{name}'"))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        let app = Router::new()
+            .fallback(server::dispatch_instance_port)
+            .with_state(server::InstancePort {
+                shared: self.shared.clone(),
+                name: Arc::from(name),
+            });
+        let mut stop = self.shutdown_tx.subscribe();
+        let label = name.to_owned();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(instance = %label, error = %e, "jamf-sim instance port failed");
+            }
+        });
+        self.ports().push(InstancePortTask {
+            name: name.to_owned(),
+            addr,
+            task,
+        });
+        tracing::info!(instance = %name, %addr, "jamf-sim instance port started");
+        Ok(format!("http://{addr}"))
+    }
+
+    /// The instances served on ports of their own and their URLs (`http://ADDR`), in the
+    /// order they were added.
+    pub fn instance_port_urls(&self) -> Vec<(String, String)> {
+        self.ports()
+            .iter()
+            .map(|p| (p.name.clone(), format!("http://{}", p.addr)))
+            .collect()
+    }
+
+    fn ports(&self) -> std::sync::MutexGuard<'_, Vec<InstancePortTask>> {
+        self.instance_ports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Names of all instances.
     pub fn instance_names(&self) -> Vec<String> {
         self.shared.instance_names()
@@ -160,12 +229,15 @@ impl Sim {
     /// Stops serving: hanging requests are released, open connections are closed.
     pub async fn shutdown(self) {
         let _ = self.shutdown_tx.send(true);
-        let mut task = self.task;
-        if tokio::time::timeout(Duration::from_secs(5), &mut task)
-            .await
-            .is_err()
-        {
-            task.abort();
+        let ports = std::mem::take(&mut *self.ports());
+        let tasks = std::iter::once(self.task).chain(ports.into_iter().map(|p| p.task));
+        for mut task in tasks {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
     }
 }

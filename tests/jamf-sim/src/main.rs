@@ -45,6 +45,24 @@ struct Args {
     /// Answer POST /api/v1/api-integrations with 201 (the spec) instead of 200.
     #[arg(long)]
     create_status_201: bool,
+    /// Also serve a named instance at the root of a port of its own, NAME=PORT (port 0 picks
+    /// a free one; repeatable), for clients that cannot reach /instances/NAME/. The port is
+    /// bound on the --listen address; each instance's URL is printed.
+    #[arg(long = "instance-port", value_parser = parse_instance_port)]
+    instance_ports: Vec<(String, u16)>,
+}
+
+fn parse_instance_port(s: &str) -> Result<(String, u16), String> {
+    let (name, port) = s
+        .split_once('=')
+        .ok_or_else(|| "instance port must look like NAME=PORT".to_owned())?;
+    if name.is_empty() {
+        return Err("instance name must not be empty".to_owned());
+    }
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| format!("port {port:?} must be a number from 0 to 65535"))?;
+    Ok((name.to_owned(), port))
 }
 
 fn parse_user(s: &str) -> Result<UserSpec, String> {
@@ -106,7 +124,18 @@ async fn main() -> anyhow::Result<()> {
     for name in sim.instance_names() {
         tracing::info!(instance = %name, url = %sim.instance(Some(&name)).url(), "instance ready");
     }
+    let mut own_ports = Vec::new();
+    for (name, port) in &args.instance_ports {
+        let url = sim
+            .serve_instance_on(name, SocketAddr::new(args.listen.ip(), *port))
+            .await?;
+        own_ports.push((name, url));
+    }
     let mut stdout = std::io::stdout();
+    // The instance lines come first: a reader that waits for the "listening" line has them.
+    for (name, url) in own_ports {
+        writeln!(stdout, "jamf-sim instance {name} on {url}")?;
+    }
     writeln!(stdout, "jamf-sim listening on {}", sim.url())?;
     stdout.flush()?;
     wait_for_signal().await;

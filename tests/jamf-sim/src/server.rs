@@ -147,22 +147,52 @@ fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
     .unwrap_or_default()
 }
 
-/// Every request comes here.
+/// Every request to the main port comes here.
 pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     let Some((inst, rest)) = resolve(&shared, &path) else {
         return SimError::new(404, None, "no such jamf-sim instance").into_response();
     };
+    serve_instance(&shared, inst, parts, body, rest).await
+}
+
+/// A port of its own serving one named instance at its root.
+#[derive(Debug, Clone)]
+pub(crate) struct InstancePort {
+    pub shared: Arc<Shared>,
+    pub name: Arc<str>,
+}
+
+/// Every request to an instance's own port comes here: the whole path is the instance's.
+pub(crate) async fn dispatch_instance_port(
+    State(port): State<InstancePort>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Some(inst) = port.shared.instance(&port.name) else {
+        return SimError::new(404, None, "no such jamf-sim instance").into_response();
+    };
+    let rest = parts.uri.path().to_owned();
+    serve_instance(&port.shared, inst, parts, body, rest).await
+}
+
+async fn serve_instance(
+    shared: &Shared,
+    inst: Arc<Instance>,
+    parts: Parts,
+    body: Body,
+    rest: String,
+) -> Response {
     if rest == "/_sim" || rest.starts_with("/_sim/") {
         let body = match read_body(body).await {
             Ok(b) => b,
             Err(e) => return e.into_response(),
         };
-        return admin::handle(&shared, &inst, parts.method.as_str(), &rest, &body);
+        return admin::handle(shared, &inst, parts.method.as_str(), &rest, &body);
     }
     if rest == "/api" || rest.starts_with("/api/") {
-        return serve_api(&shared, &inst, parts, body, &rest).await;
+        return serve_api(shared, &inst, parts, body, &rest).await;
     }
     SimError::new(404, None, "Not Found").into_response()
 }

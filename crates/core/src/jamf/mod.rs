@@ -23,6 +23,8 @@ mod cookies;
 mod endpoint;
 mod error;
 mod error_body;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod integrations;
 mod oneshot;

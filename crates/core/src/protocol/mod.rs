@@ -62,8 +62,10 @@ mod request;
 mod response;
 mod status;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
 
 pub use client::{
     CONNECT_TIMEOUT, Connection, DEFAULT_REQUEST_TIMEOUT, HELLO_TIMEOUT, connect, connect_as,
@@ -105,13 +107,17 @@ pub trait Message: Serialize + DeserializeOwned {
 /// Decodes one frame payload, telling malformed JSON ([`ProtocolError::MalformedJson`]), an
 /// unknown `type` ([`ProtocolError::UnknownType`]) and a known type with a wrong shape
 /// ([`ProtocolError::InvalidMessage`]) apart.
+///
+/// No intermediate document is built: the syntax is checked with [`IgnoredAny`] (which
+/// allocates nothing), the tag is read borrowed, and the payload is then decoded straight into
+/// `T`, so a frame costs about what its message needs. (Through a `serde_json::Value`, a 1 MiB
+/// request of small objects took some 90 MiB of heap: found by the fuzz tests.)
 pub fn decode<T: Message>(payload: &[u8]) -> Result<T, ProtocolError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(payload).map_err(ProtocolError::MalformedJson)?;
-    let type_name = value
-        .get("type")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned);
+    serde_json::from_slice::<IgnoredAny>(payload).map_err(ProtocolError::MalformedJson)?;
+    let type_name = serde_json::from_slice::<TypeTag<'_>>(payload)
+        .ok()
+        .and_then(|t| t.type_name)
+        .map(Cow::into_owned);
     if let Some(type_name) = &type_name
         && !T::TYPES.contains(&type_name.as_str())
     {
@@ -120,9 +126,16 @@ pub fn decode<T: Message>(payload: &[u8]) -> Result<T, ProtocolError> {
             type_name: type_name.clone(),
         });
     }
-    serde_json::from_value(value).map_err(|source| ProtocolError::InvalidMessage {
+    serde_json::from_slice(payload).map_err(|source| ProtocolError::InvalidMessage {
         kind: T::KIND,
         type_name,
         source,
     })
+}
+
+/// Just the `type` member of a message (other members are skipped without allocating).
+#[derive(Deserialize)]
+struct TypeTag<'a> {
+    #[serde(rename = "type", default, borrow)]
+    type_name: Option<Cow<'a, str>>,
 }

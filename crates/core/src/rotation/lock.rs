@@ -175,6 +175,18 @@ fn held(rec: &LockRecord, now: DateTime<Utc>) -> LockError {
     }
 }
 
+/// [`check_free`] for the fuzz tests: `Err` names the holder.
+pub(crate) fn check_free_for_fuzzing(
+    current: &Value,
+    daemon: &str,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    check_free(current, daemon, now).map_err(|e| match e {
+        LockError::Held { holder, .. } => format!("held by {holder}"),
+        LockError::Store(e) => e.to_string(),
+    })
+}
+
 /// An unreadable record counts as released (it cannot name a holder).
 fn parse(v: &Value) -> LockRecord {
     serde_json::from_value(v.clone()).unwrap_or(LockRecord {

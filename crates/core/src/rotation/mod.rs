@@ -97,6 +97,8 @@ mod error;
 mod finalize;
 mod flow;
 mod heal;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hook;
 mod lock;
 mod marker;

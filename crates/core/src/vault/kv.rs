@@ -51,7 +51,7 @@ impl SecretMap {
         )
     }
 
-    fn from_json(v: Value, path: &str) -> Result<SecretMap, VaultError> {
+    pub(super) fn from_json(v: Value, path: &str) -> Result<SecretMap, VaultError> {
         let Value::Object(obj) = v else {
             return Err(VaultError::Decode {
                 path: path.to_string(),

@@ -9,6 +9,8 @@
 
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod kv;
 mod probe;
 

@@ -10,6 +10,7 @@ mod drift;
 mod drift_apply;
 mod drift_schedule;
 mod kv_mount;
+mod jamf_fidelity;
 mod lifecycle;
 mod notify;
 mod reload;

@@ -29,6 +29,10 @@ pub(crate) struct Config {
     /// `Some(lag)`: two-node mode.
     pub node_lag_ms: Option<i64>,
     pub user_token_lifetime_ms: i64,
+    /// Round user-token expiries down to a whole second, so `expires` is served without
+    /// milliseconds (Java drops them when they are zero). Tests turn it on to get that form
+    /// deterministically; otherwise it appears whenever the milliseconds happen to be zero.
+    pub whole_second_expiry: bool,
 }
 
 /// A Jamf Pro user account.

@@ -52,7 +52,12 @@ impl OAuthFailure {
         Self::new(401, "invalid_client", "Client authentication failed")
     }
 
+    /// `invalid_client` carries only `{"error":"invalid_client"}` (observed on Jamf Pro); the
+    /// other refusals keep a description and the RFC link (a guess).
     pub(crate) fn body(&self) -> Value {
+        if self.error == "invalid_client" {
+            return json!({ "error": self.error });
+        }
         json!({
             "error": self.error,
             "error_description": self.description,
@@ -175,7 +180,10 @@ impl State {
 
     /// Issues a user bearer token; returns it and its expiry (epoch ms).
     pub(crate) fn issue_user_token(&mut self, user_id: u64, now_ms: i64) -> (String, i64) {
-        let expires_ms = now_ms.saturating_add(self.config.user_token_lifetime_ms);
+        let mut expires_ms = now_ms.saturating_add(self.config.user_token_lifetime_ms);
+        if self.config.whole_second_expiry {
+            expires_ms -= expires_ms.rem_euclid(1000);
+        }
         let claims = json!({
             "authenticated-app": "GENERIC",
             "authentication-type": "JSS",

@@ -11,11 +11,17 @@ use crate::model::{Subject, User};
 use crate::options::UserKind;
 use crate::privileges::{auditor_privileges, privilege_catalogue};
 
-/// `expires` of `AuthTokenV1`: ISO-8601 UTC with milliseconds.
+/// `expires` of `AuthTokenV1`: ISO-8601 UTC with milliseconds, which Java's formatting drops
+/// when they are zero (`2020-04-21T21:09:31Z`, observed on Jamf Pro).
 pub(crate) fn iso_millis(ms: i64) -> String {
+    let format = if ms.rem_euclid(1000) == 0 {
+        "%Y-%m-%dT%H:%M:%SZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%S%.3fZ"
+    };
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .format(format)
         .to_string()
 }
 
@@ -121,5 +127,7 @@ mod tests {
     #[test]
     fn iso_millis_format() {
         assert_eq!(iso_millis(1_587_503_371_626), "2020-04-21T21:09:31.626Z");
+        assert_eq!(iso_millis(1_587_503_371_006), "2020-04-21T21:09:31.006Z");
+        assert_eq!(iso_millis(1_587_503_371_000), "2020-04-21T21:09:31Z");
     }
 }

@@ -632,3 +632,77 @@ async fn garbage_and_extreme_input_never_crashes() {
             .is_success()
     );
 }
+
+#[tokio::test]
+async fn a_named_instance_on_a_port_of_its_own_shares_its_state() {
+    let sim = start().await;
+    let named = sim.add_instance("blue");
+    let own = sim
+        .serve_instance_on("blue", local())
+        .await
+        .expect("own port");
+    assert!(own.starts_with("http://127.0.0.1:"), "{own}");
+    assert_ne!(own, sim.url(), "a port other than the main one");
+    assert_eq!(
+        sim.instance_port_urls(),
+        vec![("blue".to_owned(), own.clone())]
+    );
+    let http = http();
+    // An off-the-shelf client: URLs built from the host root.
+    let token = admin_token(&http, &own).await;
+    let resp = post_json(
+        &http,
+        &format!("{own}/api/v1/api-roles"),
+        &token,
+        &json!({"displayName": "Made at the root", "privileges": ["Read API Roles"]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let id = json(resp).await["id"].as_str().unwrap().to_owned();
+    // The same state behind /instances/blue/ on the main port, and in the handle.
+    let via_path = admin_token(&http, &named).await;
+    let role = json(get(&http, &format!("{named}/api/v1/api-roles/{id}"), &via_path).await).await;
+    assert_eq!(role["displayName"], "Made at the root");
+    assert!(
+        sim.instance(Some("blue"))
+            .role_by_name("Made at the root")
+            .is_some()
+    );
+    // Tokens are the instance's: one minted through the path works at the root and back.
+    assert_eq!(
+        get(&http, &format!("{own}/api/v1/api-roles/{id}"), &via_path)
+            .await
+            .status(),
+        200
+    );
+    // Not the default instance's state.
+    let default_token = admin_token(&http, &sim.url()).await;
+    assert_eq!(
+        get(
+            &http,
+            &format!("{}/api/v1/api-roles/{id}", sim.url()),
+            &default_token
+        )
+        .await
+        .status(),
+        404
+    );
+    // The admin API is there too, at the root.
+    let resp = http.get(format!("{own}/_sim/clock")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // /instances/... on the instance's own port is just an unknown path.
+    assert_eq!(
+        http.get(format!("{own}/instances/blue/api/v1/api-roles"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    sim.shutdown().await;
+    assert!(
+        http.get(format!("{own}/_sim/clock")).send().await.is_err(),
+        "the instance port closes with the simulator"
+    );
+}

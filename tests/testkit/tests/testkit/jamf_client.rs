@@ -456,6 +456,142 @@ async fn client_token_is_reminted_after_expiry() -> Result<()> {
     Ok(())
 }
 
+/// The simulator, like Jamf Pro, does not say which privilege a 403 lacks (no
+/// `x-required-privileges` header): the client names it from its endpoint table, and that
+/// name is the privilege that actually lets the request through.
+#[tokio::test]
+async fn forbidden_names_the_privilege_from_the_endpoint_table() -> Result<()> {
+    let sim = start(SimOptions::default()).await?;
+    let inst = sim.instance(None);
+    let (nothing, _) = api_client(&inst, &[], |_| {})?;
+    let target = inst.create_role("target", ["Read API Roles"])?;
+    let (target_client, _) = inst.create_client("target client", ["target"], true, 300)?;
+    let target_client = i64::try_from(target_client)?;
+    async fn call(
+        c: &JamfClient,
+        op: &str,
+        role_id: &str,
+        client_id: i64,
+    ) -> Result<(), JamfError> {
+        let integration = ApiIntegrationRequest {
+            display_name: "new".into(),
+            enabled: Some(true),
+            authorization_scopes: vec!["target".into()],
+            access_token_lifetime_seconds: Some(300),
+        };
+        match op {
+            "list roles" => c.list_roles().await.map(drop),
+            "get role" => c.get_role(role_id).await.map(drop),
+            "list privileges" => c.list_privileges().await.map(drop),
+            "create role" => c
+                .create_role(&role("new", &["Read API Roles"]))
+                .await
+                .map(drop),
+            "update role" => c
+                .update_role(role_id, &role("target", &["Read API Roles"]))
+                .await
+                .map(drop),
+            "delete role" => c.delete_role("9999").await,
+            "list integrations" => c.list_integrations().await.map(drop),
+            "create integration" => c.create_integration(&integration).await.map(drop),
+            "client credentials" => c.generate_client_credentials(client_id).await.map(drop),
+            "delete integration" => c.delete_integration(9999).await,
+            other => panic!("unknown op {other}"),
+        }
+    }
+    let calls = [
+        ("list roles", "Read API Roles"),
+        ("get role", "Read API Roles"),
+        ("list privileges", "Read API Roles"),
+        ("create role", "Create API Roles"),
+        ("update role", "Update API Roles"),
+        ("delete role", "Delete API Roles"),
+        ("list integrations", "Read API Integrations"),
+        ("create integration", "Create API Integrations"),
+        ("client credentials", "Create API Integrations"),
+        ("delete integration", "Delete API Integrations"),
+    ];
+    for (op, privilege) in calls {
+        let err = call(&nothing, op, &target, target_client)
+            .await
+            .unwrap_err();
+        let JamfError::Forbidden { privileges, .. } = &err else {
+            anyhow::bail!("{op}: {err}")
+        };
+        ensure!(privileges == &[privilege], "{op}: {privileges:?}");
+        ensure!(
+            err.to_string().contains(&format!(
+                "lacks privilege {privilege:?}; add it to the client's api role"
+            )),
+            "{err}"
+        );
+        // Holding exactly that privilege gets past the 403.
+        let (holder, _) = api_client(&inst, &[privilege], |_| {})?;
+        if let Err(e) = call(&holder, op, &target, target_client).await {
+            ensure!(!matches!(e, JamfError::Forbidden { .. }), "{op}: {e}");
+        }
+    }
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// Jamf Pro drops `expires`' milliseconds when they are zero; both forms give the right
+/// token lifetime, on login and on keep-alive.
+#[tokio::test]
+async fn user_token_expires_with_and_without_milliseconds() -> Result<()> {
+    let sim = start(SimOptions {
+        user_token_lifetime: Duration::from_secs(600),
+        ..SimOptions::default()
+    })
+    .await?;
+    let inst = sim.instance(None);
+    for whole_second in [true, false] {
+        inst.set_whole_second_expiry(whole_second);
+        let client = user_client(&sim.url())?;
+        for info in [client.authenticate().await?, client.keep_alive().await?] {
+            ensure!(info.kind == TokenKind::User);
+            // expires minus the server's Date (whole seconds): 598 to 600 s.
+            ensure!(
+                (Duration::from_secs(597)..=Duration::from_secs(601)).contains(&info.expires_in),
+                "whole_second={whole_second}: {info:?}"
+            );
+        }
+        client.list_roles().await?;
+        client.close().await?;
+    }
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// A stale bearer token gets Jamf's 401 without a cause (`{"httpStatus":401,"errors":[]}`):
+/// the client logs in again and replays the request.
+#[tokio::test]
+async fn a_401_without_a_cause_logs_in_again() -> Result<()> {
+    let sim = start(SimOptions {
+        user_token_lifetime: Duration::from_secs(600),
+        ..SimOptions::default()
+    })
+    .await?;
+    let inst = sim.instance(None);
+    let client = user_client(&sim.url())?;
+    client.list_roles().await?;
+    // The simulator's clock passes the expiry; the client's own clock does not.
+    inst.advance_clock(Duration::from_secs(601));
+    client.list_roles().await?;
+    let stats = inst.stats();
+    ensure!(
+        stats.count_status("GET", "/api/v1/api-roles", 401) == 1,
+        "{stats:?}"
+    );
+    ensure!(
+        stats.count_status("POST", "/api/v1/auth/token", 200) == 2,
+        "{stats:?}"
+    );
+    ensure!(client.stats().reauthentications == 1);
+    sim.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn forbidden_names_the_privilege() -> Result<()> {
     let sim = start(SimOptions::default()).await?;

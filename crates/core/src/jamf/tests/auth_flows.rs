@@ -44,6 +44,39 @@ async fn client_token_is_cached_and_401_reauthenticates_once() {
     );
 }
 
+/// Jamf's 401 for a bad or malformed bearer token has no cause: `errors` is empty. The
+/// client must not assume `errors[0]`.
+#[tokio::test]
+async fn second_401_without_a_cause_is_unauthorized() {
+    for body in [
+        r#"{"httpStatus":401,"errors":[]}"#,
+        r#"{"httpStatus":401}"#,
+        r#"{"httpStatus":401,"errors":null}"#,
+        "",
+    ] {
+        let (url, fake) = serve(move |hit, _| match hit.route().as_str() {
+            OAUTH => oauth_ok(600),
+            _ => Reply::json(401, body),
+        })
+        .await;
+        let client = api_client(url);
+        let err = client.get_role("1").await.unwrap_err();
+        let JamfError::Unauthorized { detail, .. } = &err else {
+            panic!("{body}: {err}")
+        };
+        assert_eq!(
+            detail,
+            "jamf pro rejected the token even after re-authenticating"
+        );
+        assert_eq!(fake.count(OAUTH), 2, "{body}");
+        assert_eq!(fake.count(ROLE1), 2, "{body}");
+        assert!(
+            err.to_string().ends_with("; check the credentials"),
+            "{err}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn second_401_is_unauthorized() {
     let (url, fake) = serve(|hit, _| match hit.route().as_str() {

@@ -3,6 +3,7 @@
 
 mod auth_flows;
 mod calls;
+mod fuzz;
 mod resilience;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
