@@ -96,9 +96,9 @@ mod engine;
 mod error;
 mod finalize;
 mod flow;
-mod heal;
 #[doc(hidden)]
 pub mod fuzzing;
+mod heal;
 mod hook;
 mod lock;
 mod marker;
