@@ -254,7 +254,7 @@ fn timeouts_concurrency_and_vault_paths() {
     assert_contains(
         &msg,
         &[
-            "`instance.connect_timeout`: must be longer than zero",
+            "`instance.connect_timeout`: `0s` is out of range; use a duration from \"100ms\" to \"5m\"",
             "`instance.request_timeout`: `30` has no unit",
             "`instance.max_in_flight`: 21 is out of range; use a value from 1 to 20",
             "`instance.max_in_flight`: 0 is out of range",
