@@ -289,6 +289,8 @@ fn verify_report(problem: Option<Problem>) -> VerifyReport {
         }),
         head_lag: None,
         problem,
+        legacy_records: 0,
+        macs_checked: true,
     }
 }
 
