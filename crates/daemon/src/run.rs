@@ -2,9 +2,10 @@
 //!
 //! Start-up, in order: lock the change log (`<changelog>.lock`) so that a second daemon on the
 //! same state refuses before writing anything; authenticate to Vault; read (or create) the
-//! change log's MAC key in Vault; open the change log and verify the whole file: its chain,
-//! every record's MAC, and the head anchor kept in Vault (a refusal names the first bad record,
-//! and nothing reaches Vault's anchor); bind the control socket (permissions set
+//! change log's MAC key in Vault; verify the log's chain and every record's MAC (a record
+//! wardend did not write is refused before the file or its local anchor is touched); open it
+//! against the local anchor; verify it against the head anchor kept in Vault (a refusal names
+//! the first bad record, and nothing reaches Vault's anchor); bind the control socket (permissions set
 //! before it accepts); load the persisted job states; start the scheduler; tell systemd READY.
 //! Any failure there is a [`StartError`] (exit code 2: fix the configuration or the
 //! environment, restarting will not help).
@@ -21,7 +22,8 @@ use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 use warden_core::changelog::{
-    Action, Actor, ChangeEntry, ChangeLog, FileHeadStore, ObjectKind, ObjectRef, Outcome,
+    Action, Actor, ChangeEntry, ChangeLog, FileHeadStore, MacKey, ObjectKind, ObjectRef, Outcome,
+    ProblemKind, VerifyReport,
 };
 use warden_core::config::{Config, VaultAuth, read_secret_file};
 use warden_core::schedule::{BackoffPolicy, JobTable, StateFile};
@@ -370,29 +372,55 @@ async fn open_changelog(
                 "cannot read or create its MAC key at vault path `{key_path}`: {e}"
             ))
         })?;
-    let (store, rx) = MirroredHeadStore::new(FileHeadStore::new(head_file(config)));
+    let key = Arc::new(key);
+    // Chain and MACs before opening, so that a log holding a record wardend did not write is
+    // refused untouched (opening may move the local anchor). A torn last line is left to
+    // `open`, which refuses it or, on request, repairs it.
     let path = config.daemon.changelog.clone();
+    if path.exists() {
+        let report = verify_log(path.clone(), None, Arc::clone(&key)).await?;
+        if let Some(p) = &report.problem
+            && p.kind != ProblemKind::TornLastLine
+        {
+            return Err(refuse(&report));
+        }
+    }
+    let (store, rx) = MirroredHeadStore::new(FileHeadStore::new(head_file(config)));
     let opts = options.changelog;
     let clock = Arc::clone(&options.clock);
+    let open_key = Arc::clone(&key);
     let log = tokio::task::spawn_blocking(move || {
-        ChangeLog::open_keyed(&path, Box::new(store), opts, Some(Arc::new(key)))
+        ChangeLog::open_keyed(&path, Box::new(store), opts, Some(open_key))
             .map(|l| l.with_clock(clock))
     })
     .await
     .map_err(|e| StartError::ChangeLog(e.to_string()))?
     .map_err(|e| StartError::ChangeLog(e.to_string()))?;
-    let (log, report) = tokio::task::spawn_blocking(move || {
-        let report = warden_core::changelog::verify_with(log.path(), vault_head, log.mac_key());
-        (log, report)
-    })
-    .await
-    .map_err(|e| StartError::ChangeLog(e.to_string()))?;
+    // Then the whole file against the anchor kept in Vault: cut or rewritten files.
+    let report = verify_log(log.path().to_path_buf(), vault_head, key).await?;
     if report.problem.is_some() {
-        return Err(StartError::ChangeLog(format!(
-            "it failed verification against its hash chain, its record MACs and the head anchor kept in vault: {report}; the log was edited, truncated, replaced or appended to by someone other than wardend — keep it for investigation, restore it from a backup and restart"
-        )));
+        return Err(refuse(&report));
     }
     Ok((log, rx))
+}
+
+/// [`verify_with`](warden_core::changelog::verify_with) on the blocking pool.
+async fn verify_log(
+    path: PathBuf,
+    head: Option<warden_core::changelog::Head>,
+    key: Arc<MacKey>,
+) -> Result<VerifyReport, StartError> {
+    tokio::task::spawn_blocking(move || {
+        warden_core::changelog::verify_with(&path, head, Some(&key))
+    })
+    .await
+    .map_err(|e| StartError::ChangeLog(e.to_string()))
+}
+
+fn refuse(report: &VerifyReport) -> StartError {
+    StartError::ChangeLog(format!(
+        "it failed verification against its hash chain, its record MACs and the head anchor kept in vault: {report}; the log was edited, truncated, replaced or appended to by someone other than wardend — keep it for investigation, restore it from a backup and restart"
+    ))
 }
 
 async fn maintain_vault(shared: Arc<Shared>) {
