@@ -6,6 +6,7 @@ pub mod audit;
 pub mod changelog;
 pub mod config;
 pub mod drift;
+pub mod files;
 pub mod jamf;
 pub mod protocol;
 pub mod rotation;

@@ -2,18 +2,68 @@
 //! synchronously on every append) and Vault (published by a background task, latest head wins).
 //! The Vault copy is what detects a rewrite of the whole state directory: at start-up and on
 //! `wardenctl log verify` the log is checked against it.
+//!
+//! The key of the per-record MAC is kept in Vault too, next to the anchor
+//! (`_warden/changelog-key/<daemon id>`): created at the first start with check-and-set (so two
+//! racing starts end up with one key), read at every start into memory, never written to disk.
 
 use std::sync::Arc;
 
 use serde_json::json;
 use tokio::sync::watch;
-use warden_core::changelog::{FileHeadStore, Head, HeadStore, HeadStoreError};
-use warden_core::vault::{Vault, VaultError};
+use warden_core::changelog::{FileHeadStore, Head, HeadStore, HeadStoreError, MacKey};
+use warden_core::vault::{SecretMap, Vault, VaultError};
 
 /// Vault path (relative to the prefix) of daemon `daemon_id`'s head anchor. Per daemon, so two
 /// daemons sharing a prefix (by mistake, or a standby) never overwrite each other's anchor.
 pub fn vault_head_path(daemon_id: &str) -> String {
     format!("_warden/changelog-head/{daemon_id}")
+}
+
+/// Vault path (relative to the prefix) of daemon `daemon_id`'s change-log MAC key.
+pub fn vault_key_path(daemon_id: &str) -> String {
+    format!("_warden/changelog-key/{daemon_id}")
+}
+
+/// Field of the key secret holding the key's hex digits.
+const KEY_FIELD: &str = "hmac_sha256_key";
+
+/// Why the MAC key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(
+        "the change-log MAC key at vault path `{path}` has no valid `{KEY_FIELD}` field; restore \
+         it from a backup of Vault (records written under another key no longer verify)"
+    )]
+    Corrupt { path: String },
+}
+
+/// Reads the change-log MAC key from Vault, creating it (check-and-set, version 0) if absent.
+pub async fn load_or_create_key(vault: &Vault, path: &str) -> Result<MacKey, KeyError> {
+    for _ in 0..2 {
+        if let Some(stored) = vault.read_secret(path).await? {
+            return stored
+                .value
+                .get(KEY_FIELD)
+                .and_then(|hex| MacKey::from_hex(hex).ok())
+                .ok_or_else(|| KeyError::Corrupt { path: path.into() });
+        }
+        let key = MacKey::generate();
+        let mut data = SecretMap::new();
+        data.insert(KEY_FIELD, key.to_hex());
+        match vault.write_secret_cas(path, &data, 0).await {
+            Ok(_) => {
+                tracing::info!(path, "created the change-log MAC key in vault");
+                return Ok(key);
+            }
+            // Another start created it first: read that one.
+            Err(VaultError::CasConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(KeyError::Corrupt { path: path.into() })
 }
 
 /// A [`HeadStore`] that writes the file anchor and hands each new head to the Vault publisher.
@@ -61,12 +111,30 @@ pub async fn load_vault_head(vault: &Vault, path: &str) -> Result<Option<Head>, 
     }
 }
 
-/// Writes a head to Vault.
+/// Writes a head to Vault, never replacing a newer one: the write is a check-and-set on the
+/// version read, and a stored head with a higher `seq` is kept. So a slow publish of an old
+/// head that lands after the final one at stop cannot move the anchor back.
 pub async fn publish_head(vault: &Vault, path: &str, head: &Head) -> Result<(), VaultError> {
-    vault
-        .write_json(path, &json!({"seq": head.seq, "hash": head.hash}), None)
-        .await
-        .map(|_| ())
+    let data = json!({"seq": head.seq, "hash": head.hash});
+    for _ in 0..5 {
+        let cas = match vault.read_json(path).await? {
+            Some(stored) => {
+                let stored_seq = stored.value.get("seq").and_then(|s| s.as_u64());
+                if stored_seq.is_some_and(|seq| seq > head.seq) {
+                    return Ok(());
+                }
+                stored.version
+            }
+            None => 0,
+        };
+        match vault.write_json(path, &data, Some(cas)).await {
+            Ok(_) => return Ok(()),
+            // Another write got in between: look again (it may be newer).
+            Err(VaultError::CasConflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(VaultError::CasConflict { path: path.into() })
 }
 
 /// Publishes every new head to Vault until the channel closes; a failed publish is retried with

@@ -1,8 +1,11 @@
 //! Start-up, steady state and graceful stop of the daemon.
 //!
 //! Start-up, in order: lock the change log (`<changelog>.lock`) so that a second daemon on the
-//! same state refuses before writing anything; authenticate to Vault; open the change log and
-//! check it against the head anchor kept in Vault; bind the control socket (permissions set
+//! same state refuses before writing anything; authenticate to Vault; read (or create) the
+//! change log's MAC key in Vault; verify the log's chain and every record's MAC (a record
+//! wardend did not write is refused before the file or its local anchor is touched); open it
+//! against the local anchor; verify it against the head anchor kept in Vault (a refusal names
+//! the first bad record, and nothing reaches Vault's anchor); bind the control socket (permissions set
 //! before it accepts); load the persisted job states; start the scheduler; tell systemd READY.
 //! Any failure there is a [`StartError`] (exit code 2: fix the configuration or the
 //! environment, restarting will not help).
@@ -19,7 +22,8 @@ use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 use warden_core::changelog::{
-    Action, Actor, ChangeEntry, ChangeLog, FileHeadStore, ObjectKind, ObjectRef, Outcome,
+    Action, Actor, ChangeEntry, ChangeLog, FileHeadStore, MacKey, ObjectKind, ObjectRef, Outcome,
+    ProblemKind, VerifyReport,
 };
 use warden_core::config::{Config, VaultAuth, read_secret_file};
 use warden_core::schedule::{BackoffPolicy, JobTable, StateFile};
@@ -103,7 +107,9 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
 
     let daemon_id = crate::rotation::daemon_id(&config.daemon.state_dir);
     let head_path = head::vault_head_path(&daemon_id);
-    let (changelog, head_rx) = open_changelog(&config, &options, &vault, &head_path).await?;
+    let key_path = head::vault_key_path(&daemon_id);
+    let (changelog, head_rx) =
+        open_changelog(&config, &options, &vault, &head_path, &key_path).await?;
     let changelog = Arc::new(changelog);
     let publisher = tokio::spawn(head::publisher(
         Arc::clone(&vault),
@@ -237,12 +243,14 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     if let Err(e) = shared.record(stop).await {
         tracing::error!("{e}");
     }
+    // The background publisher first, so that it cannot race the final head.
+    publisher.abort();
+    let _ = publisher.await;
     if let Some(h) = changelog.head()
         && let Err(e) = head::publish_head(&vault, &head_path, &h).await
     {
         tracing::warn!(error = %e, "cannot publish the final change-log head to vault");
     }
-    publisher.abort();
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())
@@ -348,13 +356,16 @@ async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
     Ok(Vault::connect(settings, credentials).await?)
 }
 
-/// Opens the change log against the local anchor and checks it against the one in Vault: a
-/// log that lost records, or was rewritten whole, refuses to start.
+/// Opens the change log against the local anchor, with the MAC key from Vault, and verifies
+/// the whole file with that key and the anchor in Vault: a log that lost records, was rewritten
+/// whole, or holds a record wardend did not write (even one chained correctly) refuses to
+/// start. The head is published to Vault only by the publisher started after this returns.
 async fn open_changelog(
     config: &Config,
     options: &RunOptions,
     vault: &Vault,
     head_path: &str,
+    key_path: &str,
 ) -> Result<
     (
         ChangeLog,
@@ -365,29 +376,62 @@ async fn open_changelog(
     let vault_head = head::load_vault_head(vault, head_path).await.map_err(|e| {
         StartError::ChangeLog(format!("cannot read its head anchor from vault: {e}"))
     })?;
-    let (store, rx) = MirroredHeadStore::new(FileHeadStore::new(head_file(config)));
+    let key = head::load_or_create_key(vault, key_path)
+        .await
+        .map_err(|e| {
+            StartError::ChangeLog(format!(
+                "cannot read or create its MAC key at vault path `{key_path}`: {e}"
+            ))
+        })?;
+    let key = Arc::new(key);
+    // Chain and MACs before opening, so that a log holding a record wardend did not write is
+    // refused untouched (opening may move the local anchor). A torn last line is left to
+    // `open`, which refuses it or, on request, repairs it.
     let path = config.daemon.changelog.clone();
+    if path.exists() {
+        let report = verify_log(path.clone(), None, Arc::clone(&key)).await?;
+        if let Some(p) = &report.problem
+            && p.kind != ProblemKind::TornLastLine
+        {
+            return Err(refuse(&report));
+        }
+    }
+    let (store, rx) = MirroredHeadStore::new(FileHeadStore::new(head_file(config)));
     let opts = options.changelog;
     let clock = Arc::clone(&options.clock);
+    let open_key = Arc::clone(&key);
     let log = tokio::task::spawn_blocking(move || {
-        ChangeLog::open_with(&path, Box::new(store), opts).map(|l| l.with_clock(clock))
+        ChangeLog::open_keyed(&path, Box::new(store), opts, Some(open_key))
+            .map(|l| l.with_clock(clock))
     })
     .await
     .map_err(|e| StartError::ChangeLog(e.to_string()))?
     .map_err(|e| StartError::ChangeLog(e.to_string()))?;
-    if let Some(vh) = vault_head {
-        let path = config.daemon.changelog.clone();
-        let report =
-            tokio::task::spawn_blocking(move || warden_core::changelog::verify(&path, Some(vh)))
-                .await
-                .map_err(|e| StartError::ChangeLog(e.to_string()))?;
-        if report.problem.is_some() {
-            return Err(StartError::ChangeLog(format!(
-                "it failed verification against its hash chain and the head anchor kept in vault: {report}; the log was edited, truncated or replaced — keep it for investigation, restore it from a backup and restart"
-            )));
-        }
+    // Then the whole file against the anchor kept in Vault: cut or rewritten files.
+    let report = verify_log(log.path().to_path_buf(), vault_head, key).await?;
+    if report.problem.is_some() {
+        return Err(refuse(&report));
     }
     Ok((log, rx))
+}
+
+/// [`verify_with`](warden_core::changelog::verify_with) on the blocking pool.
+async fn verify_log(
+    path: PathBuf,
+    head: Option<warden_core::changelog::Head>,
+    key: Arc<MacKey>,
+) -> Result<VerifyReport, StartError> {
+    tokio::task::spawn_blocking(move || {
+        warden_core::changelog::verify_with(&path, head, Some(&key))
+    })
+    .await
+    .map_err(|e| StartError::ChangeLog(e.to_string()))
+}
+
+fn refuse(report: &VerifyReport) -> StartError {
+    StartError::ChangeLog(format!(
+        "it failed verification against its hash chain, its record MACs and the head anchor kept in vault: {report}; the log was edited, truncated, replaced or appended to by someone other than wardend — keep it for investigation, restore it from a backup and restart"
+    ))
 }
 
 async fn maintain_vault(shared: Arc<Shared>) {

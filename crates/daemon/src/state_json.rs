@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 /// Reads `path` as `T`; `what` names the state in the log (e.g. "drift state").
 pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
-    match std::fs::read(path) {
+    match warden_core::files::read_capped(path, warden_core::files::MAX_STATE_FILE_BYTES) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::warn!(file = %path.display(), error = %e, "{what} unreadable; starting afresh (current results are recorded again)");
             T::default()

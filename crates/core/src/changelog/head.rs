@@ -127,7 +127,8 @@ impl FileHeadStore {
 
 impl HeadStore for FileHeadStore {
     fn load(&self) -> Result<Option<Head>, HeadStoreError> {
-        let bytes = match fs::read(&self.path) {
+        let bytes = match crate::files::read_capped(&self.path, crate::files::MAX_CONFIG_FILE_BYTES)
+        {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(self.io_error("read")(err)),

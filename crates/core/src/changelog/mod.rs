@@ -3,7 +3,8 @@
 //! # Writing
 //!
 //! [`ChangeLog::append`] turns a [`ChangeEntry`] into a [`Record`] (next `seq`, current time,
-//! `prev`, `hash`, secrets redacted with [`redact_secrets`]), writes the line with one
+//! `prev`, `mac` when the log has a [`MacKey`], `hash`, secrets redacted with
+//! [`redact_secrets`]), writes the line with one
 //! `write_all`, calls `File::sync_data`, and only then returns: an action may be reported done
 //! only once its record is durable. It then stores the new [`Head`] in the [`HeadStore`].
 //!
@@ -41,12 +42,18 @@
 //! `repair` record (actor `daemon`, object kind `changelog`) naming the byte count, their
 //! SHA-256 and the copy.
 //!
+//! **MACs.** A log opened with [`ChangeLog::open_keyed`] MACs every record with HMAC-SHA-256
+//! under a key the caller keeps out of the file's reach (the daemon: in Vault only), so a record
+//! appended by anyone else is detected even when it chains correctly. [`verify_with`] checks
+//! them; records from before MACs were introduced are verified by hash only and counted.
+//!
 //! The file does not rotate; one file holds the whole chain.
 //!
 #![doc = include_str!("../../../../docs/changelog-format.md")]
 
 mod error;
 mod head;
+mod mac;
 mod open;
 mod record;
 mod redact;
@@ -64,6 +71,7 @@ use chrono::{DateTime, Utc};
 pub use error::ChangeLogError;
 pub(crate) use error::io_err;
 pub use head::{FileHeadStore, Head, HeadStore, HeadStoreError, MemoryHeadStore};
+pub use mac::{BadMacKey, MAC_KEY_BYTES, MacKey};
 pub use record::{
     Action, Actor, ChangeEntry, GENESIS_PREV, MAX_RECORD_BYTES, ObjectKind, ObjectRef, Outcome,
     Record,
@@ -72,7 +80,7 @@ pub use redact::{
     REDACTED, SECRET_KEY_FRAGMENTS, SECRET_METADATA_SUFFIXES, is_secret_key, redact_secrets,
 };
 pub use tail::tail;
-pub use verify::{Problem, ProblemKind, VerifyReport, verify};
+pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_with};
 
 use head::sync_parent_dir;
 use open::{cut_torn_tail, reconcile};
@@ -95,6 +103,8 @@ pub struct ChangeLog {
     path: PathBuf,
     head_store: Box<dyn HeadStore>,
     clock: Clock,
+    /// Key of the per-record MAC; `None` writes records without one (tests, old tools).
+    mac_key: Option<Arc<MacKey>>,
     /// Serializes appends; held across write, fsync and anchor update so that records and
     /// anchors are written in `seq` order. Never held across an `.await`.
     writer: Mutex<Writer>,
@@ -141,6 +151,18 @@ impl ChangeLog {
         head_store: Box<dyn HeadStore>,
         options: ChangeLogOptions,
     ) -> Result<Self, ChangeLogError> {
+        Self::open_keyed(path, head_store, options, None)
+    }
+
+    /// [`open_with`](Self::open_with), and every record appended (including a repair record)
+    /// carries a MAC under `mac_key`. Opening checks only the tail's hashes; check the MACs of
+    /// the whole file with [`verify_with`] and [`mac_key`](Self::mac_key).
+    pub fn open_keyed(
+        path: impl AsRef<Path>,
+        head_store: Box<dyn HeadStore>,
+        options: ChangeLogOptions,
+        mac_key: Option<Arc<MacKey>>,
+    ) -> Result<Self, ChangeLogError> {
         let path = path.as_ref().to_owned();
         let created = !path.exists();
         let mut file = fs::OpenOptions::new()
@@ -175,6 +197,7 @@ impl ChangeLog {
             path,
             head_store,
             clock: Arc::new(Utc::now),
+            mac_key,
             writer: Mutex::new(Writer {
                 file,
                 len: end,
@@ -214,6 +237,11 @@ impl ChangeLog {
         &self.path
     }
 
+    /// The key records are MAC'd with, if any (to verify the file with [`verify_with`]).
+    pub fn mac_key(&self) -> Option<&MacKey> {
+        self.mac_key.as_deref()
+    }
+
     /// The last record's `seq` and `hash`, `None` while the log is empty.
     pub fn head(&self) -> Option<Head> {
         self.lock().ok().and_then(|writer| writer.last.clone())
@@ -249,7 +277,8 @@ impl ChangeLog {
             .as_ref()
             .map_or_else(|| GENESIS_PREV.to_owned(), |last| last.hash.clone());
         let (record, line) =
-            Record::seal(seq, (self.clock)(), prev, entry).map_err(ChangeLogError::Encode)?;
+            Record::seal(seq, (self.clock)(), prev, entry, self.mac_key.as_deref())
+                .map_err(ChangeLogError::Encode)?;
         if line.len() > MAX_RECORD_BYTES {
             return Err(ChangeLogError::RecordTooLarge {
                 seq,

@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::mac::{MAC_MEMBER_LEN, MAC_MEMBER_PREFIX, MacKey};
 use super::redact::redact_secrets;
 use sha2::{Digest, Sha256};
 
@@ -245,6 +246,10 @@ pub struct Record {
     pub error: Option<String>,
     /// `hash` of the previous record; [`GENESIS_PREV`] for the first.
     pub prev: String,
+    /// HMAC-SHA-256 of this line without its `mac` and `hash` members, lowercase hex, with the
+    /// daemon's key (see [`MacKey`]). Absent in records written before MACs were introduced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
     /// SHA-256 of this line without its `hash` member, lowercase hex.
     pub hash: String,
 }
@@ -267,12 +272,14 @@ struct Unhashed<'a> {
 }
 
 impl Record {
-    /// Builds the record for `entry` (redacting secrets) and its line, newline included.
+    /// Builds the record for `entry` (redacting secrets) and its line, newline included; with
+    /// a `key`, the line carries a `mac` right before `hash`.
     pub(crate) fn seal(
         seq: u64,
         time: DateTime<Utc>,
         prev: String,
         entry: ChangeEntry,
+        key: Option<&MacKey>,
     ) -> Result<(Record, Vec<u8>), serde_json::Error> {
         let mut record = Record {
             seq,
@@ -287,6 +294,7 @@ impl Record {
             outcome: entry.outcome,
             error: entry.error,
             prev,
+            mac: None,
             hash: String::new(),
         };
         let mut line = serde_json::to_vec(&Unhashed {
@@ -302,6 +310,15 @@ impl Record {
             error: &record.error,
             prev: &record.prev,
         })?;
+        if let Some(key) = key {
+            // `line` is the MAC's message; reopen the object and add the `mac` member.
+            let mac = key.mac_hex(&line);
+            line.pop();
+            line.extend_from_slice(MAC_MEMBER_PREFIX);
+            line.extend_from_slice(mac.as_bytes());
+            line.extend_from_slice(b"\"}");
+            record.mac = Some(mac);
+        }
         record.hash = sha256_hex(&line);
         // `line` is a JSON object, so it ends with `}`: reopen it and append the hash member.
         line.pop();
@@ -358,6 +375,10 @@ pub(crate) struct Link {
     pub prev: String,
     /// `hash` of the line (verified).
     pub hash: String,
+    /// `mac` of the line, if it has one; its place (right before `hash`) is verified, its value
+    /// only by [`mac_matches`].
+    #[serde(default)]
+    pub mac: Option<String>,
 }
 
 /// Checks one line (without its newline): JSON, hash member last, hash recomputes.
@@ -383,6 +404,20 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Link, LineFault> {
             "the `hash` member at the end of the line differs from the parsed `hash`".to_owned(),
         ));
     }
+    if let Some(mac) = &link.mac {
+        let in_place = split
+            .checked_sub(MAC_MEMBER_LEN)
+            .map(|at| &line[at..split])
+            .filter(|member| member.starts_with(MAC_MEMBER_PREFIX) && member.ends_with(b"\""))
+            .is_some_and(|member| {
+                &member[MAC_MEMBER_PREFIX.len()..MAC_MEMBER_LEN - 1] == mac.as_bytes()
+            });
+        if !in_place {
+            return Err(LineFault::Malformed(
+                "the `mac` member is not 64 hex digits right before the `hash` member".to_owned(),
+            ));
+        }
+    }
     let mut unhashed = Vec::with_capacity(split + 1);
     unhashed.extend_from_slice(&line[..split]);
     unhashed.push(b'}');
@@ -395,6 +430,21 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Link, LineFault> {
         });
     }
     Ok(link)
+}
+
+/// Whether the `mac` of `line` (which passed [`check_line`] and has a `mac`) is the MAC of the
+/// line without its `mac` and `hash` members under `key`.
+pub(crate) fn mac_matches(line: &[u8], link: &Link, key: &MacKey) -> bool {
+    let Some(mac) = &link.mac else {
+        return false;
+    };
+    let Some(end) = line.len().checked_sub(HASH_MEMBER_LEN + 1 + MAC_MEMBER_LEN) else {
+        return false;
+    };
+    let mut message = Vec::with_capacity(end + 1);
+    message.extend_from_slice(&line[..end]);
+    message.push(b'}');
+    key.verify(&message, mac)
 }
 
 /// Serde helpers: RFC 3339 in UTC with microseconds and a `Z` suffix.
@@ -435,7 +485,8 @@ mod tests {
             Outcome::Ok,
         )
         .after(json!({"instances": 2, "nested": {"hash": "x"}}));
-        let (record, line) = Record::seal(1, Utc::now(), GENESIS_PREV.to_owned(), entry).unwrap();
+        let (record, line) =
+            Record::seal(1, Utc::now(), GENESIS_PREV.to_owned(), entry.clone(), None).unwrap();
         assert_eq!(line.last(), Some(&b'\n'));
         let body = &line[..line.len() - 1];
         let link = check_line(body).unwrap();
@@ -446,6 +497,41 @@ mod tests {
         assert_eq!(parsed, record);
         // Re-serializing the typed record yields the same bytes.
         assert_eq!(serde_json::to_vec(&parsed).unwrap(), body);
+    }
+
+    #[test]
+    fn sealed_line_with_a_key_carries_a_mac_before_the_hash() {
+        let entry = ChangeEntry::new(
+            Actor::Daemon,
+            ObjectRef::named(ObjectKind::Config, "warden.toml"),
+            Action::Start,
+            Outcome::Ok,
+        );
+        let key = MacKey::generate();
+        let (record, line) =
+            Record::seal(7, Utc::now(), "ab".repeat(32), entry, Some(&key)).unwrap();
+        let body = &line[..line.len() - 1];
+        let link = check_line(body).unwrap();
+        assert_eq!(link.mac, record.mac);
+        assert!(mac_matches(body, &link, &key));
+        assert!(!mac_matches(body, &link, &MacKey::generate()));
+        let text = std::str::from_utf8(body).unwrap();
+        let mac_at = text.find(",\"mac\":\"").unwrap();
+        assert_eq!(mac_at, text.len() - HASH_MEMBER_LEN - 1 - MAC_MEMBER_LEN);
+        let parsed: Record = serde_json::from_slice(body).unwrap();
+        assert_eq!(parsed, record);
+        assert_eq!(serde_json::to_vec(&parsed).unwrap(), body);
+    }
+
+    #[test]
+    fn a_mac_elsewhere_than_before_the_hash_is_malformed() {
+        let line = format!(
+            r#"{{"seq":1,"mac":"{}","prev":"x","hash":"{}"}}"#,
+            "a".repeat(64),
+            "0".repeat(64)
+        );
+        let fault = check_line(line.as_bytes()).unwrap_err();
+        assert!(fault.to_string().contains("`mac` member"), "{fault}");
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::head::Head;
-use super::record::{GENESIS_PREV, LineFault, MAX_RECORD_BYTES, check_line};
+use super::mac::MacKey;
+use super::record::{GENESIS_PREV, LineFault, MAX_RECORD_BYTES, check_line, mac_matches};
 
 /// What [`verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,13 @@ pub struct VerifyReport {
     pub head_lag: Option<u64>,
     /// The first problem found, if any.
     pub problem: Option<Problem>,
+    /// Records at the start of the file without a `mac`, written before MACs were introduced:
+    /// verified by hash only. Every record after the first MAC'd one must carry a valid MAC.
+    #[serde(default)]
+    pub legacy_records: u64,
+    /// Whether the MACs were checked with the daemon's key (false: only their presence was).
+    #[serde(default)]
+    pub macs_checked: bool,
 }
 
 impl VerifyReport {
@@ -72,6 +80,12 @@ pub enum ProblemKind {
     Truncated,
     /// The record at the anchor's `seq` has another hash: the file was rewritten.
     Rewritten,
+    /// A record has no `mac` although an earlier record has one: it was not written by
+    /// wardend (appended or replaced by someone who can write the file).
+    MacMissing,
+    /// A record's `mac` does not verify under the daemon's key: it was not written by this
+    /// wardend (forged and re-chained), or the key in Vault was replaced.
+    MacInvalid,
     /// A problem kind from a newer version of Warden.
     #[serde(other)]
     Other,
@@ -90,6 +104,8 @@ impl ProblemKind {
             Self::TornLastLine => "torn_last_line",
             Self::Truncated => "truncated",
             Self::Rewritten => "rewritten",
+            Self::MacMissing => "mac_missing",
+            Self::MacInvalid => "mac_invalid",
             Self::Other => "other",
         }
     }
@@ -126,7 +142,18 @@ impl fmt::Display for VerifyReport {
                 "; consistent with the head anchor, which is {lag} record(s) behind"
             ),
             (Some(_), None) => write!(f, "; matches the head anchor"),
+        }?;
+        if self.legacy_records > 0 {
+            write!(
+                f,
+                "; the first {} record(s) predate MACs and were verified by hash only",
+                self.legacy_records
+            )?;
         }
+        if self.records > self.legacy_records && !self.macs_checked {
+            write!(f, "; MACs present but not checked (no key)")?;
+        }
+        Ok(())
     }
 }
 
@@ -141,8 +168,17 @@ struct SeqOnly {
 /// (the first one [`GENESIS_PREV`]). Then, if `head` is given, that the file reaches the
 /// anchor's `seq` and that the record there has the anchor's hash.
 ///
-/// Stops at the first problem. Pure reading; never modifies the file.
+/// Stops at the first problem. Pure reading; never modifies the file. MACs are not checked
+/// (only that no record after a MAC'd one lacks a MAC); use [`verify_with`] and the key.
 pub fn verify(path: &Path, head: Option<Head>) -> VerifyReport {
+    verify_with(path, head, None)
+}
+
+/// [`verify`], and with `key`, every `mac` must verify under it. Records before the first one
+/// with a `mac` are legacy records (verified by hash only, counted in
+/// [`VerifyReport::legacy_records`]); a record without a `mac` after one with a `mac` is a
+/// [`ProblemKind::MacMissing`], with or without a key.
+pub fn verify_with(path: &Path, head: Option<Head>, key: Option<&MacKey>) -> VerifyReport {
     let mut report = VerifyReport {
         path: path.to_owned(),
         records: 0,
@@ -150,7 +186,10 @@ pub fn verify(path: &Path, head: Option<Head>) -> VerifyReport {
         head,
         head_lag: None,
         problem: None,
+        legacy_records: 0,
+        macs_checked: key.is_some(),
     };
+    let mut mac_seen = false;
     let file = match File::open(path) {
         Ok(file) => file,
         Err(err) => {
@@ -229,6 +268,13 @@ pub fn verify(path: &Path, head: Option<Head>) -> VerifyReport {
             ));
             return report;
         }
+        if let Some(problem) = check_mac(&buf, &link, key, line_no, &mut mac_seen) {
+            report.problem = Some(problem);
+            return report;
+        }
+        if !mac_seen {
+            report.legacy_records = link.seq;
+        }
         if report
             .head
             .as_ref()
@@ -245,6 +291,42 @@ pub fn verify(path: &Path, head: Option<Head>) -> VerifyReport {
     }
     check_head(&mut report, line_no, anchored_hash);
     report
+}
+
+/// The MAC rule for one record whose hash and chain verified.
+fn check_mac(
+    line: &[u8],
+    link: &super::record::Link,
+    key: Option<&MacKey>,
+    line_no: u64,
+    mac_seen: &mut bool,
+) -> Option<Problem> {
+    let seq = link.seq;
+    if link.mac.is_none() {
+        if !*mac_seen {
+            return None;
+        }
+        let detail = format!(
+            "record seq {seq} has no MAC although the records before it have one: wardend did \
+             not write it (it was appended or replaced by someone who can write the log file); \
+             keep the file for investigation, restore the log from a backup, and find out who \
+             wrote to it"
+        );
+        return Some(problem(line_no, Some(seq), ProblemKind::MacMissing, detail));
+    }
+    *mac_seen = true;
+    match key {
+        Some(key) if !mac_matches(line, link, key) => {
+            let detail = format!(
+                "record seq {seq} carries a MAC that does not verify with the daemon's key in \
+                 Vault: wardend did not write it (a forged record, chained correctly), or the \
+                 key in Vault was replaced; keep the file for investigation, restore the log \
+                 from a backup, and find out who wrote to it"
+            );
+            Some(problem(line_no, Some(seq), ProblemKind::MacInvalid, detail))
+        }
+        _ => None,
+    }
 }
 
 /// Compares a fully verified file with the head anchor.

@@ -92,11 +92,14 @@ pub(crate) fn audit(ctx: &mut Ctx<'_>, raw: &RawAudit, instances: &[&str]) -> Au
         1..=1000,
         defaults.crud_object_types,
     );
-    let lifetime = ctx.duration(
+    let lifetime = ctx.duration_in(
         raw.max_token_lifetime.as_ref(),
         "audit.max_token_lifetime",
+        std::time::Duration::from_secs(1)
+            ..=std::time::Duration::from_secs(
+                crate::config::defaults::AUDIT_MAX_TOKEN_LIFETIME_MAX_SECS,
+            ),
         std::time::Duration::from_secs(u64::from(defaults.max_token_lifetime)),
-        true,
     );
     let max_token_lifetime = u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX);
     let classify = raw

@@ -53,6 +53,8 @@ pub const DRIFT_SCHEDULE: &str = "*/15 * * * *";
 pub const AUDIT_SCHEDULE: &str = "0 6 * * *";
 /// `defaults.schedules.jitter`.
 pub const JITTER_SECS: u64 = 30;
+/// Accepted `defaults.schedules.jitter` and `instance.schedules.jitter`: 0s to 6h.
+pub const JITTER_MAX_SECS: u64 = 6 * 3_600;
 
 /// `instance.max_in_flight`: Jamf's guidance is at most 5 concurrent connections.
 pub const MAX_IN_FLIGHT: u32 = 5;
@@ -62,6 +64,20 @@ pub const MAX_IN_FLIGHT_LIMIT: u32 = 20;
 pub const CONNECT_TIMEOUT_SECS: u64 = 5;
 /// `instance.request_timeout`.
 pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+/// Shortest accepted `instance.connect_timeout` and `instance.request_timeout`: 100ms.
+pub const TIMEOUT_MIN_MILLIS: u64 = 100;
+/// Longest accepted `instance.connect_timeout`: 5m.
+pub const CONNECT_TIMEOUT_MAX_SECS: u64 = 5 * 60;
+/// Longest accepted `instance.request_timeout`: 1h.
+pub const REQUEST_TIMEOUT_MAX_SECS: u64 = 3_600;
 
 /// `client.token_lifetime` (Jamf's own default).
 pub const TOKEN_LIFETIME_SECS: u32 = 300;
+/// Accepted `client.token_lifetime`: 1 to 31,536,000 seconds (365 days).
+pub const TOKEN_LIFETIME_MAX_SECS: u32 = 365 * 86_400;
+/// Accepted `client.rotation.max_age`: 1m to 3650d (ten years).
+pub const MAX_AGE_MIN_SECS: u64 = 60;
+/// See [`MAX_AGE_MIN_SECS`].
+pub const MAX_AGE_MAX_SECS: u64 = 3_650 * 86_400;
+/// Accepted `audit.max_token_lifetime`: 1s to 365d.
+pub const AUDIT_MAX_TOKEN_LIFETIME_MAX_SECS: u64 = 365 * 86_400;

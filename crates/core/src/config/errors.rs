@@ -109,6 +109,20 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
+    /// A config or desired-state file that other users may change: they could change what
+    /// wardend does (which clients exist, which roles they hold, where secrets go).
+    #[error(
+        "`{}` is writable by users other than its owner (mode {mode:04o}), who could change what \
+         wardend does; run `chmod go-w {}` and check that its content is yours",
+        path.display(),
+        path.display()
+    )]
+    WritableByOthers {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A secret file may be read or replaced by any user on the host.
     #[error(
         "secret file `{}` is accessible to every user (mode {mode:04o}); run `chmod o-rwx` on it \
@@ -132,6 +146,7 @@ impl ConfigError {
             | ConfigError::UnsupportedVersion { location, .. }
             | ConfigError::Invalid { location, .. } => Some(location),
             ConfigError::Read { .. }
+            | ConfigError::WritableByOthers { .. }
             | ConfigError::SecretEmpty { .. }
             | ConfigError::SecretWorldAccessible { .. } => None,
         }
@@ -190,11 +205,31 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    /// Reads `path`.
+    /// Reads the config or desired-state file at `path`: a regular file (never blocking on a
+    /// FIFO or device), not writable by group or others, at most
+    /// [`MAX_CONFIG_FILE_BYTES`](crate::files::MAX_CONFIG_FILE_BYTES), UTF-8.
     pub(crate) fn read(path: &Path) -> Result<Source, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        use std::os::unix::fs::PermissionsExt;
+        let read_error = |source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let (mut file, meta) = crate::files::open_regular(path).map_err(read_error)?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(ConfigError::WritableByOthers {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        let bytes =
+            crate::files::read_to_end_capped(&mut file, crate::files::MAX_CONFIG_FILE_BYTES)
+                .map_err(read_error)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            read_error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "it is not UTF-8 text",
+            ))
         })?;
         Ok(Source {
             path: path.to_path_buf(),

@@ -149,11 +149,11 @@ fn check_defaults(ctx: &mut Ctx<'_>, raw: &RawSchedules) -> Defaults {
         expr(JobKind::Drift, &raw.drift, defaults::DRIFT_SCHEDULE),
         expr(JobKind::Audit, &raw.audit, defaults::AUDIT_SCHEDULE),
     ];
-    let jitter = ctx.duration(
+    let jitter = ctx.duration_in(
         raw.jitter.as_ref(),
         "defaults.schedules.jitter",
+        Duration::ZERO..=Duration::from_secs(defaults::JITTER_MAX_SECS),
         Duration::from_secs(defaults::JITTER_SECS),
-        false,
     );
     Defaults {
         exprs,
@@ -207,11 +207,11 @@ fn schedules(ctx: &mut Ctx<'_>, defaults: &Defaults, raw: &RawSchedules) -> Sche
     let rotation = parse(JobKind::Rotation, &raw.rotation);
     let drift = parse(JobKind::Drift, &raw.drift);
     let audit = parse(JobKind::Audit, &raw.audit);
-    let jitter = ctx.duration(
+    let jitter = ctx.duration_in(
         raw.jitter.as_ref(),
         "instance.schedules.jitter",
+        Duration::ZERO..=Duration::from_secs(defaults::JITTER_MAX_SECS),
         defaults.jitter,
-        false,
     );
     Schedules {
         rotation,
@@ -268,17 +268,18 @@ fn instance(
             "more than 5 concurrent requests is above Jamf's guidance and may slow the server",
         );
     }
-    let connect_timeout = ctx.duration(
+    let min_timeout = Duration::from_millis(defaults::TIMEOUT_MIN_MILLIS);
+    let connect_timeout = ctx.duration_in(
         raw.connect_timeout.as_ref(),
         "instance.connect_timeout",
+        min_timeout..=Duration::from_secs(defaults::CONNECT_TIMEOUT_MAX_SECS),
         Duration::from_secs(defaults::CONNECT_TIMEOUT_SECS),
-        true,
     );
-    let request_timeout = ctx.duration(
+    let request_timeout = ctx.duration_in(
         raw.request_timeout.as_ref(),
         "instance.request_timeout",
+        min_timeout..=Duration::from_secs(defaults::REQUEST_TIMEOUT_MAX_SECS),
         Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
-        true,
     );
     let ca_file = ctx.ca_file(raw.ca_file.as_ref(), "instance.ca_file");
     let schedules = schedules(ctx, defaults, &raw.schedules);
@@ -347,16 +348,20 @@ fn desired_files(
             continue;
         }
         if !files.contains_key(&path) {
-            if !path.is_file() {
-                ctx.invalid(
-                    &value.span(),
-                    "instance.desired",
+            if let Err(e) = crate::files::check_regular(&path) {
+                let message = if e.kind() == std::io::ErrorKind::NotFound {
                     format!(
                         "desired-state file `{}` does not exist; create it or fix the path \
                          (relative paths start at this config file's directory)",
                         path.display()
-                    ),
-                );
+                    )
+                } else {
+                    format!(
+                        "desired-state file `{}` cannot be used: {e}; point it at a TOML file",
+                        path.display()
+                    )
+                };
+                ctx.invalid(&value.span(), "instance.desired", message);
                 files.insert(path.clone(), None);
             } else {
                 let loaded = desired::load_file(&path, &mut ctx.errors);

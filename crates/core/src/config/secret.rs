@@ -26,11 +26,12 @@ pub fn read_secret_file(path: &Path) -> Result<SecretString, ConfigError> {
         source,
     };
     // Check the permissions of the file actually opened, not of whatever the path names later.
-    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    // A regular file only (never blocking on a FIFO), at most 16 MiB.
+    let (mut file, meta) = crate::files::open_regular(path).map_err(read_error)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = file.metadata().map_err(read_error)?.permissions().mode() & 0o7777;
+        let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o006 != 0 {
             return Err(ConfigError::SecretWorldAccessible {
                 path: path.to_path_buf(),
@@ -45,8 +46,16 @@ pub fn read_secret_file(path: &Path) -> Result<SecretString, ConfigError> {
             );
         }
     }
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut file, &mut text).map_err(read_error)?;
+    let bytes = crate::files::read_to_end_capped(&mut file, crate::files::MAX_CONFIG_FILE_BYTES)
+        .map_err(read_error)?;
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        let mut bytes = e.into_bytes();
+        bytes.zeroize();
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "it is not UTF-8 text",
+        ))
+    })?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {

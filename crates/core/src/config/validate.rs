@@ -11,8 +11,8 @@ use super::errors::{ConfigError, ConfigErrors, Source};
 use super::schema::{RawConfig, RawDaemon, RawVault};
 use super::types::{Config, Daemon, SocketGroup, Vault, VaultAuth};
 use super::values::{
-    check_log_level, check_vault_path, parse_duration, parse_http_url, parse_socket_mode,
-    resolve_path,
+    check_duration_range, check_log_level, check_vault_path, parse_duration, parse_http_url,
+    parse_socket_mode, resolve_path,
 };
 use super::{LoadOptions, defaults, instances};
 
@@ -70,7 +70,7 @@ impl Ctx<'_> {
     ) -> Option<PathBuf> {
         let value = value?;
         let path = self.path(value, field, true)?;
-        match std::fs::read_to_string(&path) {
+        match crate::files::read_to_string_capped(&path, crate::files::MAX_CONFIG_FILE_BYTES) {
             Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => {}
             Ok(_) => self.invalid(
                 &value.span(),
@@ -90,33 +90,8 @@ impl Ctx<'_> {
         Some(path)
     }
 
-    /// Parses a duration, or returns `default` when absent. `positive` rejects zero.
-    pub(crate) fn duration(
-        &mut self,
-        value: Option<&Spanned<String>>,
-        field: &str,
-        default: Duration,
-        positive: bool,
-    ) -> Duration {
-        let Some(value) = value else { return default };
-        match parse_duration(value.get_ref()) {
-            Ok(d) if positive && d.is_zero() => {
-                self.invalid(
-                    &value.span(),
-                    field,
-                    "must be longer than zero, e.g. \"5s\"",
-                );
-                default
-            }
-            Ok(d) => d,
-            Err(message) => {
-                self.invalid(&value.span(), field, message);
-                default
-            }
-        }
-    }
-
-    /// A duration in `range`, or `default` when absent or invalid (an error is recorded).
+    /// Parses a duration in `range`, or returns `default` when absent; outside the range is a
+    /// located error naming the range.
     pub(crate) fn duration_in(
         &mut self,
         value: Option<&Spanned<String>>,
@@ -124,21 +99,16 @@ impl Ctx<'_> {
         range: std::ops::RangeInclusive<Duration>,
         default: Duration,
     ) -> Duration {
-        let Some(v) = value else { return default };
-        let d = self.duration(Some(v), field, default, false);
-        if range.contains(&d) {
-            return d;
+        let Some(value) = value else { return default };
+        let checked = parse_duration(value.get_ref())
+            .and_then(|d| check_duration_range(d, &range).map(|()| d));
+        match checked {
+            Ok(d) => d,
+            Err(message) => {
+                self.invalid(&value.span(), field, message);
+                default
+            }
         }
-        let (lo, hi) = (
-            super::values::format_duration(*range.start()),
-            super::values::format_duration(*range.end()),
-        );
-        self.invalid(
-            &v.span(),
-            field,
-            format!("must be between \"{lo}\" and \"{hi}\""),
-        );
-        default
     }
 
     /// An integer in `range`, or `default` when absent.

@@ -38,6 +38,23 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is too long; {hint}"))
 }
 
+/// Checks that `duration` lies in `range`; the message names both ends, as written in a config
+/// file (`"100ms"`, `"5m"`).
+pub fn check_duration_range(
+    duration: Duration,
+    range: &std::ops::RangeInclusive<Duration>,
+) -> Result<(), String> {
+    if range.contains(&duration) {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` is out of range; use a duration from \"{}\" to \"{}\"",
+        format_duration(duration),
+        format_duration(*range.start()),
+        format_duration(*range.end())
+    ))
+}
+
 /// Formats a duration in the largest unit that represents it exactly (`"90d"`, `"30s"`,
 /// `"1500ms"`), so that [`parse_duration`] reads it back unchanged.
 pub fn format_duration(duration: Duration) -> String {

@@ -69,7 +69,7 @@ pub(crate) fn client(
 
 /// Reads a PEM bundle of extra trusted CA certificates.
 pub(crate) fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, JamfError> {
-    std::fs::read(path).map_err(|e| {
+    crate::files::read_capped(path, crate::files::MAX_CONFIG_FILE_BYTES).map_err(|e| {
         JamfError::Config(format!(
             "cannot read ca_file {}: {e}; check the path and its permissions",
             path.display()

@@ -103,7 +103,10 @@ impl StateFile {
     /// Loads the state. A missing file is an empty state (first start); an unreadable or
     /// corrupt file is an error, never silently ignored.
     pub fn load(&self) -> Result<JobStates, StateError> {
-        let text = match fs::read_to_string(&self.path) {
+        let text = match crate::files::read_to_string_capped(
+            &self.path,
+            crate::files::MAX_STATE_FILE_BYTES,
+        ) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(JobStates::new()),
             Err(source) => {

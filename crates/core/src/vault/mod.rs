@@ -116,9 +116,9 @@ impl Vault {
         let client = build_client(&settings, &initial)?;
         let mut http = reqwest::Client::builder().timeout(settings.timeout);
         if let Some(ca) = &settings.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| {
-                VaultError::Config(format!("cannot read ca_file {}: {e}", ca.display()))
-            })?;
+            let pem = crate::files::read_capped(ca, crate::files::MAX_CONFIG_FILE_BYTES).map_err(
+                |e| VaultError::Config(format!("cannot read ca_file {}: {e}", ca.display())),
+            )?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 VaultError::Config(format!("ca_file {} is not PEM: {e}", ca.display()))
             })?;

@@ -1,6 +1,7 @@
 //! Integration tests of `warden_core::changelog`.
 
 mod append;
+mod mac;
 mod python;
 mod tamper;
 

@@ -20,6 +20,9 @@ pub struct Dir(pub tempfile::TempDir);
 
 impl Dir {
     pub fn new() -> Dir {
+        // Config and desired files the group may write are refused; a developer's umask of 002
+        // would make every file these tests write so.
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
         Dir(tempfile::tempdir().expect("tempdir"))
     }
 

@@ -226,8 +226,8 @@ fn recovery_settings_are_range_checked() {
         &msg,
         &[
             "`daemon.recovery_delay`",
-            "`daemon.recovery_max_delay`: must be between \"1s\" and \"1h\"",
-            "`daemon.store_retry_budget`: must be between \"1s\" and \"1h\"",
+            "`daemon.recovery_max_delay`: `0s` is out of range; use a duration from \"1s\" to \"1h\"",
+            "`daemon.store_retry_budget`: `2h` is out of range; use a duration from \"1s\" to \"1h\"",
         ],
     );
     let (msg, n) = dir.errors(&with(
@@ -296,7 +296,7 @@ fn timeouts_concurrency_and_vault_paths() {
     assert_contains(
         &msg,
         &[
-            "`instance.connect_timeout`: must be longer than zero",
+            "`instance.connect_timeout`: `0s` is out of range; use a duration from \"100ms\" to \"5m\"",
             "`instance.request_timeout`: `30` has no unit",
             "`instance.max_in_flight`: 21 is out of range; use a value from 1 to 20",
             "`instance.max_in_flight`: 0 is out of range",

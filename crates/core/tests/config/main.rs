@@ -6,4 +6,5 @@ mod desired;
 mod diff;
 mod errors;
 mod examples;
+mod files;
 mod secrets;

@@ -194,6 +194,8 @@ fn responses() -> Vec<Response> {
                 kind: ProblemKind::Truncated,
                 message: "cut".to_owned(),
             }),
+            legacy_records: 1,
+            macs_checked: true,
         }),
         Response::Report(ReportResponse {
             kind: ReportKind::Drift,

@@ -121,6 +121,15 @@ pub fn render_verify(report: &VerifyReport) -> String {
         )),
         _ => {}
     }
+    if report.legacy_records > 0 {
+        out.push_str(&format!(
+            "note: the first {} predate record MACs and were verified by hash only\n",
+            count(report.legacy_records, "record")
+        ));
+    }
+    if report.records > report.legacy_records && !report.macs_checked {
+        out.push_str("note: record MACs were not checked (no key)\n");
+    }
     out
 }
 
@@ -182,6 +191,7 @@ mod tests {
             outcome: Outcome::Failed,
             error: Some("vault sealed".into()),
             prev: "0".repeat(64),
+            mac: None,
             hash: "1".repeat(64),
         }
     }
@@ -236,6 +246,8 @@ SEQ  TIME                  ACTOR       INSTANCE  OBJECT              ACTION  OUT
             }),
             head_lag: None,
             problem: None,
+            legacy_records: 0,
+            macs_checked: true,
         }
     }
 

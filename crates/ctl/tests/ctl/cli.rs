@@ -289,6 +289,8 @@ fn verify_report(problem: Option<Problem>) -> VerifyReport {
         }),
         head_lag: None,
         problem,
+        legacy_records: 0,
+        macs_checked: true,
     }
 }
 
@@ -330,6 +332,42 @@ fn log_verify_problem_exits_1() {
     assert_eq!(
         daemon.ctl(&["log", "verify", "--json"]).status.code(),
         Some(1)
+    );
+}
+
+#[test]
+fn log_verify_names_a_forged_record_and_legacy_records() {
+    let problem = Problem {
+        line: 4,
+        seq: Some(4),
+        kind: ProblemKind::MacInvalid,
+        message: "record seq 4 carries a MAC that does not verify".into(),
+    };
+    let daemon = FakeDaemon::start(move |_| {
+        let mut report = verify_report(Some(problem.clone()));
+        report.legacy_records = 1;
+        Response::LogVerify(report).into()
+    });
+    let output = daemon.ctl(&["log", "verify"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with(
+            "change log FAILED at line 4 (seq 4): mac_invalid: record seq 4 carries a MAC"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    let daemon = FakeDaemon::start(move |_| {
+        let mut report = verify_report(None);
+        report.legacy_records = 2;
+        Response::LogVerify(report).into()
+    });
+    let output = daemon.ctl(&["log", "verify"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "change log ok: 3 records, head seq 3\n\
+         note: the first 2 records predate record MACs and were verified by hash only\n"
     );
 }
 

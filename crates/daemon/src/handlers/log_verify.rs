@@ -1,5 +1,6 @@
 //! `wardenctl log verify`: the whole chain, checked against the head anchor kept in Vault (so a
-//! rewritten file is caught), or the local anchor when Vault cannot be read.
+//! rewritten file is caught), or the local anchor when Vault cannot be read, and every record's
+//! MAC checked with the daemon's key.
 
 use std::sync::Arc;
 
@@ -18,8 +19,9 @@ pub async fn handle(shared: &Arc<Shared>) -> Response {
             local_head(shared)
         }
     };
-    let path = shared.changelog.path().to_path_buf();
-    match tokio::task::spawn_blocking(move || changelog::verify(&path, head)).await {
+    let log = Arc::clone(&shared.changelog);
+    let verify = move || changelog::verify_with(log.path(), head, log.mac_key());
+    match tokio::task::spawn_blocking(verify).await {
         Ok(report) => Response::LogVerify(report),
         Err(e) => Response::error(ErrorCode::Internal, format!("log verify failed: {e}")),
     }

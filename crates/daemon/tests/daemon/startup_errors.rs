@@ -141,3 +141,96 @@ async fn vault_problems_stop_start_up_before_the_socket() {
     assert_eq!(daemon.wait_exit().await.code(), Some(0));
     env.assert_no_secret_leaks();
 }
+
+/// Issue 12 item 10: a config or desired file others may write, a device or FIFO where a file
+/// belongs, and an out-of-range duration are refused by `--check-config` and at start (exit 2,
+/// before the socket), quickly and saying what is wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_special_and_out_of_range_config_files_are_refused() {
+    let env = Env::start(&["alpha"]).await;
+    let config = env.config_path();
+    let config_name = config.display().to_string();
+
+    // Writable by others (as `umask 000` would leave it): refused with the chmod to run.
+    env.write_config(&Cfg::new(&["alpha"]));
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let chmod = format!("chmod go-w {config_name}");
+    for args in [&["--check-config"][..], &[]] {
+        let out = env.run_to_exit(args).await;
+        assert_start_error(&env, &out, &["mode 0666", &chmod]);
+    }
+    assert!(!env.state_dir().exists(), "started with a writable config");
+
+    // The config path is /dev/zero (through a symlink) or a FIFO nobody writes: an immediate
+    // error that says what it is, not an endless read or a hang.
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
+    for args in [&["--check-config"][..], &[]] {
+        let out = env.run_to_exit(args).await;
+        assert_start_error(&env, &out, &[&config_name, "it is a character device"]);
+    }
+    std::fs::remove_file(&config).unwrap();
+    nix::unistd::mkfifo(&config, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let out = env.run_to_exit(&["--check-config"]).await;
+    assert_start_error(&env, &out, &[&config_name, "it is a FIFO (named pipe)"]);
+    std::fs::remove_file(&config).unwrap();
+
+    // A desired file that is a device, a FIFO or a group-writable file.
+    let fifo = env.path("desired-fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let writable = env.path("desired-writable.toml");
+    std::fs::write(&writable, "version = 1\n").unwrap();
+    std::fs::set_permissions(&writable, std::fs::Permissions::from_mode(0o664)).unwrap();
+    for (desired, needles) in [
+        (
+            "/dev/zero".to_owned(),
+            vec!["`instance.desired`", "it is a character device"],
+        ),
+        (
+            fifo.display().to_string(),
+            vec!["`instance.desired`", "it is a FIFO (named pipe)"],
+        ),
+        (
+            writable.display().to_string(),
+            vec!["mode 0664", "chmod go-w"],
+        ),
+    ] {
+        let cfg = Cfg::new(&["alpha"]).instance_line("alpha", &format!("desired = [{desired:?}]"));
+        env.write_config(&cfg);
+        for args in [&["--check-config"][..], &[]] {
+            let out = env.run_to_exit(args).await;
+            let stderr = assert_start_error(&env, &out, &needles);
+            assert!(!stderr.contains("does not exist"), "{stderr}");
+        }
+    }
+
+    // A timeout of 274 million years: refused with its location and the accepted range.
+    let text = env.config_text(&Cfg::new(&["alpha"])).replace(
+        "request_timeout = \"10s\"",
+        "request_timeout = \"99999999999d\"",
+    );
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("request_timeout"))
+        .unwrap()
+        + 1;
+    std::fs::write(&config, &text).unwrap();
+    let location = format!("{config_name}:{line}:19");
+    for args in [&["--check-config"][..], &[]] {
+        let out = env.run_to_exit(args).await;
+        assert_start_error(
+            &env,
+            &out,
+            &[
+                &location,
+                "`instance.request_timeout`",
+                "from \"100ms\" to \"1h\"",
+            ],
+        );
+    }
+    assert!(
+        !env.state_dir().exists(),
+        "a refused config created the state dir"
+    );
+    env.assert_no_secret_leaks();
+}

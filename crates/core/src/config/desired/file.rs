@@ -8,7 +8,10 @@ use toml::Spanned;
 
 use super::RotationStrategy;
 use crate::config::errors::{ConfigError, Source};
-use crate::config::values::{check_vault_path, parse_duration, slug};
+use std::time::Duration;
+
+use crate::config::defaults;
+use crate::config::values::{check_duration_range, check_vault_path, parse_duration, slug};
 use crate::schedule::Schedule;
 
 /// A desired-state file as written.
@@ -215,12 +218,16 @@ fn check_clients(file: &DesiredFile, errors: &mut Vec<ConfigError>) {
             }
         }
         if let Some(lifetime) = &client.token_lifetime
-            && !(1..=i64::from(u32::MAX)).contains(lifetime.get_ref())
+            && !(1..=i64::from(defaults::TOKEN_LIFETIME_MAX_SECS)).contains(lifetime.get_ref())
         {
             errors.push(src.invalid(
                 &lifetime.span(),
                 "client.token_lifetime",
-                "token lifetime must be a positive number of seconds (default 300)",
+                format!(
+                    "{} is out of range; use a number of seconds from 1 to {} (default 300)",
+                    lifetime.get_ref(),
+                    defaults::TOKEN_LIFETIME_MAX_SECS
+                ),
             ));
         }
         for (field, value) in [
@@ -258,13 +265,23 @@ fn check_clients(file: &DesiredFile, errors: &mut Vec<ConfigError>) {
             errors.push(src.invalid(&schedule.span(), "client.rotation.schedule", e.to_string()));
         }
         if let Some(max_age) = &client.rotation.max_age {
+            let range = Duration::from_secs(defaults::MAX_AGE_MIN_SECS)
+                ..=Duration::from_secs(defaults::MAX_AGE_MAX_SECS);
             match parse_duration(max_age.get_ref()) {
                 Ok(d) if d.is_zero() => errors.push(src.invalid(
                     &max_age.span(),
                     "client.rotation.max_age",
                     "max_age must be longer than zero; remove it to rotate on schedule only",
                 )),
-                Ok(_) => {}
+                Ok(d) => {
+                    if let Err(message) = check_duration_range(d, &range) {
+                        errors.push(src.invalid(
+                            &max_age.span(),
+                            "client.rotation.max_age",
+                            message,
+                        ));
+                    }
+                }
                 Err(message) => {
                     errors.push(src.invalid(&max_age.span(), "client.rotation.max_age", message))
                 }

@@ -119,6 +119,9 @@ impl Cfg {
 impl Env {
     /// Starts OpenBao and the simulator and sets up `names` as instances.
     pub async fn start(names: &[&str]) -> Env {
+        // wardend refuses config and desired files the group may write; a developer's umask of
+        // 002 would make every file these tests write so.
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
         let dir = tempfile::Builder::new()
             .prefix("w")
             .tempdir_in("/tmp")
