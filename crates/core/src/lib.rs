@@ -7,6 +7,7 @@ pub mod changelog;
 pub mod config;
 pub mod drift;
 pub mod jamf;
+pub mod private_fs;
 pub mod protocol;
 pub mod rotation;
 pub mod schedule;

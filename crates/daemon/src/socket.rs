@@ -28,20 +28,39 @@ pub enum SocketError {
     Permissions { path: PathBuf, source: io::Error },
     #[error("socket group {0:?} does not exist; create it or fix daemon.socket_group")]
     UnknownGroup(String),
+    /// Another user could replace the socket with an impostor's.
+    #[error(transparent)]
+    UnsafeDir(#[from] warden_core::private_fs::PrivateDirError),
 }
 
 /// Binds the control socket at `path` with `mode` (e.g. 0o660) and optional `group`, replacing a
 /// stale socket file. The returned listener is already listening: permissions were set on the
 /// bound-but-not-listening socket first.
+///
+/// The socket's directory must be private to the daemon's user (see
+/// [`check_private_dir`](warden_core::private_fs::check_private_dir)): whoever can write
+/// there could remove the socket and listen in its place, and receive what `wardenctl` sends.
 pub fn bind(path: &Path, mode: u32, group: Option<&str>) -> Result<UnixListener, SocketError> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
-        && !dir.exists()
     {
-        std::fs::create_dir_all(dir).map_err(|source| SocketError::Dir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            // others need only to traverse it; the socket's own mode says who may connect
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)
+                .and_then(|()| {
+                    // explicitly: the process umask (0027, see logging) would drop o+x
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+                })
+                .map_err(|source| SocketError::Dir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+        }
+        warden_core::private_fs::check_private_dir(dir, "socket directory")?;
     }
     remove_if_stale(path)?;
     let gid = group.map(resolve_group).transpose()?;

@@ -10,6 +10,7 @@ mod drift;
 mod drift_apply;
 mod drift_schedule;
 mod lifecycle;
+mod local_files;
 mod notify;
 mod reload;
 mod rotation_crash;
