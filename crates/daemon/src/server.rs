@@ -155,6 +155,7 @@ async fn respond(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Respons
             uid = peer.uid,
             user = peer.user.as_deref().unwrap_or("?"),
             pid = ?peer.pid,
+            groups = ?peer.groups(),
             request = %summary,
             "refused a changing request"
         );

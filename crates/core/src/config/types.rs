@@ -55,7 +55,12 @@ pub struct Daemon {
     pub socket_mode: u32,
     /// Peers with these uids may send changing requests (rotate, apply, reload).
     pub admin_uids: Vec<u32>,
-    /// Peers with these primary gids may send changing requests.
+    /// Peers holding one of these groups may send changing requests. What counts is the groups
+    /// the connecting process actually holds, as the kernel reports them for the socket: its
+    /// effective gid and its supplementary groups (Linux `SO_PEERGROUPS`, kernel 4.13 or later;
+    /// macOS `LOCAL_PEERCRED`). Membership listed in `/etc/group` does not count: a process
+    /// that dropped the group is refused. Where the kernel cannot say (older Linux, other
+    /// systems), only the effective gid counts.
     pub admin_gids: Vec<u32>,
     /// Persistent state (job state, caches).
     pub state_dir: PathBuf,

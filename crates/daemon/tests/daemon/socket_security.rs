@@ -154,3 +154,111 @@ async fn group_members_read_but_may_not_change_and_others_cannot_connect() {
     }
     env.assert_no_secret_leaks();
 }
+
+/// A user listed as a member of a group in `/etc/group` (not its primary group), with that
+/// group: `(user, group gid)`.
+fn listed_member() -> (String, u32) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let primary = |user: &str| {
+        passwd
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 3 && f[0] == user)
+            .map(|f| (f[2].parse::<u32>().unwrap(), f[3].parse::<u32>().unwrap()))
+    };
+    let group = std::fs::read_to_string("/etc/group").unwrap();
+    for line in group.lines() {
+        let f: Vec<_> = line.split(':').collect();
+        let (Some(gid), Some(members)) = (f.get(2).and_then(|g| g.parse::<u32>().ok()), f.get(3))
+        else {
+            continue;
+        };
+        for user in members.split(',').filter(|m| !m.is_empty()) {
+            if let Some((uid, primary_gid)) = primary(user)
+                && uid != 0
+                && primary_gid != gid
+                && gid != NOGROUP
+            {
+                return (user.to_string(), gid);
+            }
+        }
+    }
+    panic!(
+        "this test needs a non-root user listed as a member of a group in /etc/group (e.g. \
+         `usermod -aG ssl-cert postgres`)"
+    );
+}
+
+/// `setpriv IDS wardenctl --socket S reload`.
+async fn reload_as(ids: &[&str], socket: &Path) -> std::process::Output {
+    let mut cmd = Command::new(SETPRIV);
+    cmd.args(ids)
+        .arg(common::wardenctl())
+        .arg("--socket")
+        .arg(socket)
+        .arg("reload")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    tokio::process::Command::from(cmd)
+        .output()
+        .await
+        .expect("run wardenctl under setpriv")
+}
+
+/// Issue 12, item 6: `daemon.admin_gids` is checked against the groups the connecting process
+/// holds (SO_PEERGROUPS), not against `/etc/group`. A user listed in the admin group who
+/// dropped it is refused; a process that holds it is allowed, listed or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_gids_count_the_groups_the_process_holds_not_etc_group() {
+    assert!(
+        Path::new(SETPRIV).exists(),
+        "this test needs {SETPRIV} to run wardenctl with other groups"
+    );
+    assert!(
+        nix::unistd::getuid().is_root(),
+        "this test switches uids and groups with setpriv and must run as root (as CI does)"
+    );
+    let (user, admin_gid) = listed_member();
+    let env = Env::start(&["alpha"]).await;
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.socket_mode = "0660".into();
+    cfg.socket_group = Some(NOGROUP);
+    cfg.daemon_extra = format!("admin_gids = [{admin_gid}]");
+    let _daemon = env.start_daemon(&cfg).await;
+    let socket = env.socket();
+    let reuid = format!("--reuid={user}");
+    let groups = format!("--groups={admin_gid}");
+
+    // listed in /etc/group, but the process dropped the group: refused
+    let out = reload_as(&[&reuid, "--regid=nogroup", "--clear-groups"], &socket).await;
+    let stderr = common::text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a process without the admin group reloaded: {stderr}"
+    );
+    assert!(stderr.contains("permission_denied"), "{stderr}");
+    env.wait_log_line(&["refused a changing request", "reload"])
+        .await;
+    assert!(
+        env.records().iter().all(|r| r["action"] != "reload"),
+        "a refused reload reached the change log"
+    );
+
+    // the same user holding the group: allowed
+    let out = reload_as(&[&reuid, "--regid=nogroup", &groups], &socket).await;
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+
+    // a user not listed in the group, whose process holds it: allowed
+    let out = reload_as(&["--reuid=nobody", "--regid=nogroup", &groups], &socket).await;
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert_eq!(
+        env.records()
+            .iter()
+            .filter(|r| r["action"] == "reload")
+            .count(),
+        2,
+        "two reloads recorded"
+    );
+    env.assert_no_secret_leaks();
+}
