@@ -7,6 +7,7 @@ mod drift;
 mod handlers;
 mod head;
 mod jobs;
+pub mod limits;
 pub mod logging;
 pub mod notify;
 mod options;

@@ -95,6 +95,10 @@ fn daemon_changes(old: &Daemon, new: &Daemon) -> (Vec<&'static str>, Vec<&'stati
             "max_concurrent_checks",
             old.max_concurrent_checks != new.max_concurrent_checks,
         ),
+        (
+            "max_connections",
+            old.max_connections != new.max_connections,
+        ),
     ];
     let live = [
         ("admin_uids", old.admin_uids != new.admin_uids),

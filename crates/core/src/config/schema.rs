@@ -45,6 +45,7 @@ pub(crate) struct RawDaemon {
     pub(crate) changelog: Option<Spanned<String>>,
     pub(crate) max_rotations_per_minute: Option<Spanned<i64>>,
     pub(crate) max_concurrent_checks: Option<Spanned<i64>>,
+    pub(crate) max_connections: Option<Spanned<i64>>,
 }
 
 /// `[vault]`.

@@ -78,6 +78,12 @@ pub struct Daemon {
     pub max_rotations_per_minute: u32,
     /// Instances checked (drift, audit, `drift --now` of all instances) at the same time.
     pub max_concurrent_checks: u32,
+    /// Control connections open at the same time (4 to 65536, default 256). An eighth of them
+    /// (at least 1, at most 32) is kept for admins (`admin_uids`/`admin_gids`); a connection
+    /// over the cap is refused at once with an `unavailable` error saying the daemon is busy.
+    /// wardend also lowers the cap so that 256 file descriptors of its open-file limit (whose
+    /// soft value it raises to the hard one at start) stay for Vault, Jamf, logs and state.
+    pub max_connections: u32,
 }
 
 /// Who owns the control socket's group.

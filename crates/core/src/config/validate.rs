@@ -235,6 +235,12 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         1..=defaults::MAX_CONCURRENT_CHECKS_MAX,
         defaults::MAX_CONCURRENT_CHECKS,
     );
+    let max_connections = ctx.int_in(
+        raw.max_connections.as_ref(),
+        "daemon.max_connections",
+        defaults::MAX_CONNECTIONS_MIN..=defaults::MAX_CONNECTIONS_MAX,
+        defaults::MAX_CONNECTIONS,
+    );
     let admin_uids = raw
         .admin_uids
         .clone()
@@ -261,6 +267,7 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         changelog,
         max_rotations_per_minute,
         max_concurrent_checks,
+        max_connections,
     }
 }
 
