@@ -5,9 +5,11 @@
 //!
 //! - **Directories** ([`check_private_dir`]): the directory must be owned by the user the
 //!   daemon runs as (its effective uid) and not be writable by group or others; every
-//!   ancestor must be owned by root or that user and not be writable by group or others,
-//!   unless it has the sticky bit (as `/tmp` does: others cannot rename or remove what is not
-//!   theirs there). A directory that fails is refused with the exact `chmod`/`chown` to run.
+//!   ancestor must be owned by root or that user and not be writable by others unless it has
+//!   the sticky bit (as `/tmp` does: others cannot rename or remove what is not theirs there).
+//!   A group-writable ancestor is accepted when root owns it (Ubuntu's `/var/log` is
+//!   `root:syslog 0775`): its group is a system group root chose. A directory that fails is
+//!   refused with the exact `chmod`/`chown` to run.
 //!   Symbolic links in the path are resolved first and the real directories are checked.
 //! - **Files** ([`open_options`], [`read_file`], [`write_atomic`]): every file is opened with
 //!   `O_NOFOLLOW | O_CLOEXEC`, so a symbolic link planted in place of a state file is refused
@@ -217,7 +219,16 @@ pub fn check_private_dir(dir: &Path, what: &'static str) -> Result<(), PrivateDi
         }
         let mode = meta.permissions().mode();
         let sticky = mode & 0o1000 != 0;
-        if mode & 0o022 != 0 && (is_target || !sticky) {
+        let refused_bits = if is_target {
+            0o022
+        } else if sticky {
+            0
+        } else if owner == 0 {
+            0o002
+        } else {
+            0o022
+        };
+        if mode & refused_bits != 0 {
             return Err(unsafe_dir(
                 format!(
                     "{shown} has mode {:04o}: writable by {}, who could replace wardend's files \
@@ -319,6 +330,14 @@ mod tests {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
         fs::set_permissions(base.path(), fs::Permissions::from_mode(0o1777)).unwrap();
         check_private_dir(&dir, "state directory").unwrap();
+        // a group-writable ancestor root owns is fine (Ubuntu's /var/log)
+        fs::set_permissions(base.path(), fs::Permissions::from_mode(0o775)).unwrap();
+        let owner = fs::metadata(base.path()).unwrap().uid();
+        assert_eq!(
+            check_private_dir(&dir, "state directory").is_ok(),
+            owner == 0,
+            "group-writable ancestor owned by uid {owner}"
+        );
         fs::set_permissions(base.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let text = check_private_dir(&dir, "state directory")
             .unwrap_err()
