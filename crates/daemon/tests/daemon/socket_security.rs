@@ -367,14 +367,39 @@ async fn a_flood_of_idle_connections_is_capped_and_admins_keep_a_reserve() {
     );
     env.wait_log_line(&["control connections at the cap"]).await;
 
-    // the admin is still served, and a change that writes the change log and head anchor works
-    let status = common::status(&socket).await;
-    assert_eq!(status.instances[0].name, "alpha");
+    // the admin is still served (on the one connection kept for admins), and a change that
+    // writes the change log and head anchor works
+    let mut admin = warden_core::protocol::connect(&socket)
+        .await
+        .expect("an admin connects despite the flood");
+    match admin
+        .request(warden_core::protocol::Request::Status)
+        .await
+        .unwrap()
+    {
+        warden_core::protocol::Response::Status(status) => {
+            assert_eq!(status.instances[0].name, "alpha")
+        }
+        other => panic!("status answered {other:?}"),
+    }
     let head_before = env.file_head().expect("a head anchor").seq;
-    match common::send(&socket, warden_core::protocol::Request::Reload).await {
+    match admin
+        .request(warden_core::protocol::Request::Reload)
+        .await
+        .unwrap()
+    {
         warden_core::protocol::Response::Reloaded { .. } => {}
         other => panic!("reload by root answered {other:?}"),
     }
+    // the reserve is in use: a second admin connection is told the daemon is busy
+    match warden_core::protocol::connect(&socket).await {
+        Err(warden_core::protocol::ProtocolError::Refused { code, message }) => {
+            assert_eq!(code, warden_core::protocol::ErrorCode::Unavailable);
+            assert!(message.contains("busy"), "{message}");
+        }
+        other => panic!("a connection over the cap answered {other:?}"),
+    }
+    drop(admin);
     assert!(
         env.file_head().unwrap().seq > head_before,
         "no head anchor written"
