@@ -8,6 +8,7 @@ pub mod config;
 pub mod drift;
 pub mod files;
 pub mod jamf;
+pub mod private_fs;
 pub mod protocol;
 pub mod rotation;
 pub mod schedule;

@@ -37,6 +37,11 @@ pub struct GlobalArgs {
     /// The daemon's control socket.
     #[arg(long, global = true, env = "WARDEN_SOCKET", hide_env_values = true, value_name = "PATH", default_value = SOCKET)]
     pub socket: PathBuf,
+    /// The user wardend runs as (a name or a uid). Before sending anything, wardenctl checks
+    /// that the process listening on the socket runs as root, this user or yourself, and
+    /// refuses to talk to anything else (an impostor could have taken the socket's path).
+    #[arg(long, global = true, env = "WARDEN_DAEMON_USER", value_name = "USER", default_value = warden_core::protocol::DEFAULT_DAEMON_USER)]
+    pub daemon_user: String,
     /// Print the daemon's answer as JSON (`log tail`: one record per line) instead of text.
     #[arg(long, global = true)]
     pub json: bool,

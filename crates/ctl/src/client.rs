@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 use warden_core::protocol::{
-    CONNECT_TIMEOUT, Connection, Message, ProtocolError, Request, Response, connect_error,
+    CONNECT_TIMEOUT, Connection, Message, ProtocolError, Request, Response, check_daemon_peer,
+    connect_error,
 };
 
 use crate::error::{DaemonError, connect_failed, request_failed};
@@ -24,8 +25,10 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `socket` and says hello as `wardenctl/<version>`.
-    pub async fn connect(socket: &Path) -> anyhow::Result<Self> {
+    /// Connects to `socket`, checks that the process listening there may be wardend (root,
+    /// `daemon_user` or this user: [`check_daemon_peer`]) before sending anything, and says
+    /// hello as `wardenctl/<version>`.
+    pub async fn connect(socket: &Path, daemon_user: &str) -> anyhow::Result<Self> {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await
         {
             Ok(Ok(stream)) => stream,
@@ -38,6 +41,9 @@ impl Client {
                 return Err(connect_failed(err, socket));
             }
         };
+        // Before the hello: nothing at all goes to an impostor.
+        check_daemon_peer(&stream, socket, daemon_user)
+            .map_err(|err| connect_failed(err, socket))?;
         let received = Arc::new(Mutex::new(Vec::new()));
         let stream = Recording {
             inner: stream,

@@ -92,9 +92,9 @@ pub(crate) fn connect_failed(err: ProtocolError, socket: &Path) -> anyhow::Error
             after.as_secs_f32()
         ),
         // Their messages name the socket and say what to do already.
-        ProtocolError::PermissionDenied { .. } | ProtocolError::Connect { .. } => {
-            anyhow::Error::new(err)
-        }
+        ProtocolError::PermissionDenied { .. }
+        | ProtocolError::Connect { .. }
+        | ProtocolError::NotTheDaemon { .. } => anyhow::Error::new(err),
         ProtocolError::VersionMismatch { .. } => {
             anyhow::Error::new(err).context(format!("incompatible wardend at {}", socket.display()))
         }

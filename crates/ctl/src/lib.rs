@@ -108,7 +108,7 @@ impl Ctx {
     /// Connects to the daemon named by `--socket` and says hello. Notes a daemon version that
     /// differs from this build on stderr (never on stdout), unless `--quiet`.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        let mut client = Client::connect(&self.global.socket).await?;
+        let mut client = Client::connect(&self.global.socket, &self.global.daemon_user).await?;
         if let Some(timeout) = self.global.timeout {
             client.set_timeout(timeout);
         }

@@ -8,6 +8,7 @@ mod handlers;
 mod head;
 mod heal;
 mod jobs;
+pub mod limits;
 pub mod logging;
 pub mod notify;
 mod options;

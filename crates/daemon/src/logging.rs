@@ -3,6 +3,15 @@
 //! `retention_days` files. Text or JSON. vaultrs and rustify log every failed call (expected
 //! 404s and CAS conflicts included) at ERROR, so they are silenced: Warden logs from its own
 //! wrappers. No secret reaches a log: secret-bearing types redact themselves in `Debug`.
+//!
+//! Log files are 0640 in a 0750 directory, readable by the service's group (log shippers) and
+//! by nobody else. The directory is created 0750; an existing one must pass
+//! [`check_private_dir`](warden_core::private_fs::check_private_dir) (owned by wardend's user,
+//! not writable by group or others: refused otherwise), and access for others is removed
+//! (`o-rwx`, logged). Existing `wardend.log*` files wider than 0640 are narrowed to 0640
+//! (logged); a link or anything but a regular file among them is refused. tracing-appender
+//! creates the daily files with the process umask, so [`init`] sets the umask to include
+//! `0027`: every file wardend creates without an explicit mode is at most 0640.
 
 use std::path::Path;
 
@@ -36,6 +45,9 @@ pub fn filter(level: &str) -> EnvFilter {
     ))
 }
 
+/// The daily log files are `wardend.log.YYYY-MM-DD`.
+const LOG_FILE_PREFIX: &str = "wardend.log";
+
 /// Log lines queued for the log file's writer thread.
 const LOG_QUEUE_LINES: usize = 16 * 1024;
 
@@ -47,14 +59,14 @@ pub fn init(
     retention_days: usize,
 ) -> anyhow::Result<LogGuard> {
     let mut guard = None;
+    let mut notes = Vec::new();
     let file_writer = match dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!("cannot create log directory {}: {e}", dir.display())
-            })?;
+            restrict_umask();
+            notes = prepare_dir(dir)?;
             let appender = tracing_appender::rolling::Builder::new()
                 .rotation(tracing_appender::rolling::Rotation::DAILY)
-                .filename_prefix("wardend.log")
+                .filename_prefix(LOG_FILE_PREFIX)
                 .max_log_files(retention_days.max(1))
                 .build(dir)
                 .map_err(|e| anyhow::anyhow!("cannot open log files in {}: {e}", dir.display()))?;
@@ -86,5 +98,72 @@ pub fn init(
             registry.with(stderr).with(file).try_init()?;
         }
     }
+    for note in notes {
+        tracing::warn!("{note}");
+    }
     Ok(LogGuard { _file: guard })
+}
+
+/// Adds `0027` to the process umask: files created without an explicit mode (the daily log
+/// files of tracing-appender) get at most 0640, directories at most 0750.
+pub fn restrict_umask() {
+    use nix::sys::stat::{Mode, umask};
+    let old = umask(Mode::from_bits_truncate(0o027));
+    umask(old | Mode::from_bits_truncate(0o027));
+}
+
+/// Creates the log directory 0750 or checks an existing one, and narrows it and the existing
+/// log files to 0750/0640. Returns what was narrowed, for the log.
+fn prepare_dir(dir: &Path) -> anyhow::Result<Vec<String>> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let mut notes = Vec::new();
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create log directory {}: {e}", dir.display()))?;
+    }
+    warden_core::private_fs::check_private_dir(dir, "log directory")?;
+    let narrow = |path: &Path, max: u32, notes: &mut Vec<String>| -> anyhow::Result<()> {
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+        if mode & !max != 0 {
+            let narrowed = mode & max;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(narrowed)).map_err(
+                |e| anyhow::anyhow!("cannot narrow the mode of {}: {e}", path.display()),
+            )?;
+            notes.push(format!(
+                "narrowed {} from mode {mode:04o} to {narrowed:04o}: logs are for wardend's \
+                 user and group only",
+                path.display()
+            ));
+        }
+        Ok(())
+    };
+    narrow(dir, 0o750, &mut notes)?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot list log directory {}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(LOG_FILE_PREFIX)
+        {
+            continue;
+        }
+        let path = entry.path();
+        let kind = std::fs::symlink_metadata(&path)?.file_type();
+        if kind.is_symlink() {
+            return Err(warden_core::private_fs::symlink_refused(&path).into());
+        }
+        if !kind.is_file() {
+            anyhow::bail!(
+                "{} is not a regular file; move it out of the log directory",
+                path.display()
+            );
+        }
+        narrow(&path, 0o640, &mut notes)?;
+    }
+    Ok(notes)
 }

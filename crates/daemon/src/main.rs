@@ -35,6 +35,8 @@ struct Args {
 
 fn main() -> ExitCode {
     warden_daemon::trim::limit_arenas();
+    // Room for the capped control connections and for Vault, Jamf, logs and state.
+    let _ = warden_daemon::limits::raise_nofile();
     let args = Args::parse();
     let config = match Config::load(&args.config) {
         Ok(c) => c,

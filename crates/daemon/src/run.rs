@@ -1,12 +1,14 @@
 //! Start-up, steady state and graceful stop of the daemon.
 //!
-//! Start-up, in order: lock the change log (`<changelog>.lock`) so that a second daemon on the
-//! same state refuses before writing anything; authenticate to Vault; read (or create) the
-//! change log's MAC key in Vault; verify the log's chain and every record's MAC (a record
-//! wardend did not write is refused before the file or its local anchor is touched); open it
-//! against the local anchor; verify it against the head anchor kept in Vault (a refusal names
-//! the first bad record, and nothing reaches Vault's anchor); bind the control socket (permissions set
-//! before it accepts); load the persisted job states; start the scheduler; tell systemd READY.
+//! Start-up, in order: refuse state and change-log directories another user owns or can write
+//! ([`private_fs`](warden_core::private_fs)); lock the change log (`<changelog>.lock`) so that
+//! a second daemon on the same state refuses before writing anything; authenticate to Vault;
+//! read (or create) the change log's MAC key in Vault; verify the log's chain and every
+//! record's MAC (a record wardend did not write is refused before the file or its local anchor
+//! is touched); open it against the local anchor; verify it against the head anchor kept in
+//! Vault (a refusal names the first bad record, and nothing reaches Vault's anchor); load the
+//! persisted job states; bind the control socket (its directory checked the same way,
+//! permissions set before it accepts); start the scheduler; tell systemd READY.
 //! Any failure there is a [`StartError`] (exit code 2: fix the configuration or the
 //! environment, restarting will not help).
 //!
@@ -68,6 +70,8 @@ pub enum StartError {
         "another wardend is already running with the change log {changelog} (it holds the lock {lock}); stop it first, or give this one its own state_dir and changelog"
     )]
     AlreadyRunning { changelog: PathBuf, lock: PathBuf },
+    #[error(transparent)]
+    PrivateDir(#[from] warden_core::private_fs::PrivateDirError),
     #[error("cannot lock {path}: {source}")]
     Lock {
         path: PathBuf,
@@ -92,9 +96,15 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
+    // Another user who can write these directories could replace or redirect the change log
+    // and the state files: refuse them before anything is read or written there.
     create_private_dir(&config.daemon.state_dir)?;
-    if let Some(dir) = config.daemon.changelog.parent() {
+    check_private_dir(&config.daemon.state_dir, "state directory")?;
+    if let Some(dir) = config.daemon.changelog.parent()
+        && !dir.as_os_str().is_empty()
+    {
         create_private_dir(dir)?;
+        check_private_dir(dir, "change log's directory")?;
     }
     // Held until `run` returns: a second daemon on the same change log would fork its chain.
     let _lock = lock_changelog(&config.daemon.changelog)?;
@@ -132,6 +142,10 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         .await
         .map_err(|e| StartError::ChangeLog(e.to_string()))?;
 
+    // Before the socket exists: a job state that cannot be read stops the start cleanly.
+    let state_file = StateFile::in_dir(&config.daemon.state_dir);
+    let states = state_file.load()?;
+
     let listener = socket::bind(
         &config.daemon.socket,
         config.daemon.socket_mode,
@@ -145,8 +159,6 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let socket_path = config.daemon.socket.clone();
     tracing::info!(socket = %socket_path.display(), "control socket ready");
 
-    let state_file = StateFile::in_dir(&config.daemon.state_dir);
-    let states = state_file.load()?;
     let jobs = JobTable::new(states, BackoffPolicy::default());
 
     let rotation_engine = crate::rotation::engine(
@@ -468,6 +480,10 @@ fn create_private_dir(dir: &Path) -> Result<(), StartError> {
         })
 }
 
+fn check_private_dir(dir: &Path, what: &'static str) -> Result<(), StartError> {
+    Ok(warden_core::private_fs::check_private_dir(dir, what)?)
+}
+
 /// Takes an exclusive lock next to the change log, released when the returned value is
 /// dropped or the process dies (a crashed daemon leaves no stale lock).
 fn lock_changelog(changelog: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, StartError> {
@@ -475,17 +491,19 @@ fn lock_changelog(changelog: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, 
     let mut p = changelog.to_path_buf().into_os_string();
     p.push(".lock");
     let path = PathBuf::from(p);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|source| StartError::Lock {
-            path: path.clone(),
-            source,
-        })?;
+    let file = warden_core::private_fs::open(
+        warden_core::private_fs::open_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600),
+        &path,
+    )
+    .map_err(|source| StartError::Lock {
+        path: path.clone(),
+        source,
+    })?;
     match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
         Ok(lock) => Ok(lock),
         Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(StartError::AlreadyRunning {

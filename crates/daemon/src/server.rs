@@ -4,10 +4,18 @@
 //! then one response per request. A client that stalls (no complete frame within the client
 //! timeout), sends an oversized frame or breaks the framing is dropped without affecting anyone
 //! else. Changing requests are served only to the configured admin uids/gids.
+//!
+//! At most `daemon.max_connections` connections are served at once (lowered to fit the
+//! open-file limit, see [`limits`](crate::limits)); the last eighth of them only to admins.
+//! A connection over the cap is not queued: its hello is answered with an `unavailable` error
+//! saying the daemon is busy, within a second, and it is closed. At most [`REFUSALS`] such
+//! answers are pending at once; beyond that a connection is closed without one.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use warden_core::protocol::{ErrorCode, ProtocolError, Request, Response, Transport};
 
@@ -15,16 +23,112 @@ use crate::handlers;
 use crate::shared::Shared;
 use crate::socket::Peer;
 
+/// "Busy" answers to connections over the cap that may be pending at once.
+const REFUSALS: usize = 16;
+
+/// How long a connection over the cap may take to send its hello before it is closed.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The connection slots: `general` for everyone, `admin` (the reserve) for admins only.
+struct Slots {
+    cap: u32,
+    general: Arc<Semaphore>,
+    admin: Arc<Semaphore>,
+    refusals: Arc<Semaphore>,
+    refused: u64,
+    last_warned: Option<Instant>,
+}
+
+impl Slots {
+    fn new(cap: u32) -> Slots {
+        let reserve = crate::limits::admin_reserve(cap);
+        Slots {
+            cap,
+            general: Arc::new(Semaphore::new((cap - reserve) as usize)),
+            admin: Arc::new(Semaphore::new(reserve as usize)),
+            refusals: Arc::new(Semaphore::new(REFUSALS)),
+            refused: 0,
+            last_warned: None,
+        }
+    }
+
+    /// A slot for `peer`: a general one, else (admins only) one of the reserve.
+    fn acquire(&self, peer: &Peer, shared: &Shared) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = Arc::clone(&self.general).try_acquire_owned() {
+            return Some(permit);
+        }
+        let config = shared.config();
+        if peer.may_change(&config.daemon.admin_uids, &config.daemon.admin_gids) {
+            return Arc::clone(&self.admin).try_acquire_owned().ok();
+        }
+        None
+    }
+
+    /// Notes a refusal; warns at most every 10 s, with the count since the last warning.
+    fn note_refused(&mut self, peer: &Peer) {
+        self.refused += 1;
+        let now = Instant::now();
+        if self
+            .last_warned
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(10))
+        {
+            tracing::warn!(
+                cap = self.cap,
+                refused = self.refused,
+                uid = peer.uid,
+                pid = ?peer.pid,
+                "control connections at the cap (daemon.max_connections); refusing new ones"
+            );
+            self.refused = 0;
+            self.last_warned = Some(now);
+        }
+    }
+}
+
 /// Accepts connections until shutdown, then waits briefly for open ones to finish.
 pub async fn serve(listener: UnixListener, shared: Arc<Shared>) {
     let connections = TaskTracker::new();
+    let cap = crate::limits::connection_cap(
+        shared.config().daemon.max_connections,
+        crate::limits::nofile_soft(),
+    );
+    let mut slots = Slots::new(cap);
+    tracing::info!(
+        cap,
+        admin_reserve = crate::limits::admin_reserve(cap),
+        open_file_limit = ?crate::limits::nofile_soft(),
+        "control connections capped"
+    );
     loop {
         tokio::select! {
             _ = shared.shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let shared = Arc::clone(&shared);
-                    connections.spawn(async move { handle_connection(stream, shared).await });
+                    let peer = match Peer::of(&stream) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read peer credentials; dropping connection");
+                            continue;
+                        }
+                    };
+                    match slots.acquire(&peer, &shared) {
+                        Some(permit) => {
+                            let shared = Arc::clone(&shared);
+                            connections.spawn(async move {
+                                handle_connection(stream, peer, shared).await;
+                                drop(permit);
+                            });
+                        }
+                        None => {
+                            slots.note_refused(&peer);
+                            if let Ok(permit) = Arc::clone(&slots.refusals).try_acquire_owned() {
+                                connections.spawn(async move {
+                                    refuse_busy(stream, cap).await;
+                                    drop(permit);
+                                });
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -39,14 +143,27 @@ pub async fn serve(listener: UnixListener, shared: Arc<Shared>) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), connections.wait()).await;
 }
 
-async fn handle_connection(stream: UnixStream, shared: Arc<Shared>) {
-    let peer = match Peer::of(&stream) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read peer credentials; dropping connection");
-            return;
-        }
-    };
+/// Answers the hello of a connection over the cap with "busy", then closes it; at most
+/// [`REFUSAL_TIMEOUT`] in all.
+async fn refuse_busy(stream: UnixStream, cap: u32) {
+    let mut transport = Transport::server(stream);
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
+        // Read the hello first: a client that is still writing it would otherwise get EPIPE
+        // instead of the answer.
+        let _ = transport.recv::<Request>().await;
+        let busy = Response::error(
+            ErrorCode::Unavailable,
+            format!(
+                "wardend is busy: all {cap} control connections are in use \
+                 (daemon.max_connections); retry shortly, or close idle connections"
+            ),
+        );
+        let _ = transport.send(&busy).await;
+    })
+    .await;
+}
+
+async fn handle_connection(stream: UnixStream, peer: Peer, shared: Arc<Shared>) {
     let timeout = shared.options.client_timeout;
     let mut transport = Transport::server(stream);
     let mut greeted = false;
@@ -155,6 +272,7 @@ async fn respond(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Respons
             uid = peer.uid,
             user = peer.user.as_deref().unwrap_or("?"),
             pid = ?peer.pid,
+            groups = ?peer.groups(),
             request = %summary,
             "refused a changing request"
         );

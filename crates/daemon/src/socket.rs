@@ -28,20 +28,39 @@ pub enum SocketError {
     Permissions { path: PathBuf, source: io::Error },
     #[error("socket group {0:?} does not exist; create it or fix daemon.socket_group")]
     UnknownGroup(String),
+    /// Another user could replace the socket with an impostor's.
+    #[error(transparent)]
+    UnsafeDir(#[from] warden_core::private_fs::PrivateDirError),
 }
 
 /// Binds the control socket at `path` with `mode` (e.g. 0o660) and optional `group`, replacing a
 /// stale socket file. The returned listener is already listening: permissions were set on the
 /// bound-but-not-listening socket first.
+///
+/// The socket's directory must be private to the daemon's user (see
+/// [`check_private_dir`](warden_core::private_fs::check_private_dir)): whoever can write
+/// there could remove the socket and listen in its place, and receive what `wardenctl` sends.
 pub fn bind(path: &Path, mode: u32, group: Option<&str>) -> Result<UnixListener, SocketError> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
-        && !dir.exists()
     {
-        std::fs::create_dir_all(dir).map_err(|source| SocketError::Dir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            // others need only to traverse it; the socket's own mode says who may connect
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)
+                .and_then(|()| {
+                    // explicitly: the process umask (0027, see logging) would drop o+x
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+                })
+                .map_err(|source| SocketError::Dir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+        }
+        warden_core::private_fs::check_private_dir(dir, "socket directory")?;
     }
     remove_if_stale(path)?;
     let gid = group.map(resolve_group).transpose()?;
@@ -132,50 +151,156 @@ fn resolve_group(name: &str) -> Result<Gid, SocketError> {
     }
 }
 
-/// Who is on the other end of a connection (SO_PEERCRED).
+/// Who is on the other end of a connection: the credentials the connecting process held when
+/// it called `connect()`, as the kernel reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
     pub uid: u32,
     pub gid: u32,
     pub pid: Option<i32>,
-    /// The user name, when the uid has one.
+    /// The user name, when the uid has one (for the log only, never for authorization).
     pub user: Option<String>,
+    /// The groups the process held: its effective gid and its supplementary groups, sorted.
+    groups: Vec<u32>,
 }
 
 impl Peer {
-    /// Reads the peer credentials of an accepted connection.
+    /// Reads the peer credentials of an accepted connection: uid, gid and pid from
+    /// `SO_PEERCRED` (`LOCAL_PEERCRED` on macOS), and the groups the process actually held, see
+    /// [`peer_groups`].
     pub fn of(stream: &tokio::net::UnixStream) -> io::Result<Peer> {
+        use std::os::fd::AsRawFd;
         let cred = stream.peer_cred()?;
         let user = User::from_uid(Uid::from_raw(cred.uid()))
             .ok()
             .flatten()
             .map(|u| u.name);
+        let mut groups = match peer_groups(stream.as_raw_fd()) {
+            Ok(groups) => groups,
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    uid = cred.uid(),
+                    "cannot read the groups of a connecting process; only its primary gid counts \
+                     for daemon.admin_gids"
+                );
+                Vec::new()
+            }
+        };
+        groups.push(cred.gid());
+        groups.sort_unstable();
+        groups.dedup();
         Ok(Peer {
             uid: cred.uid(),
             gid: cred.gid(),
             pid: cred.pid(),
             user,
+            groups,
         })
     }
 
-    /// The peer's groups: its primary gid plus its user's supplementary groups.
+    /// The groups the connecting process held: its effective gid plus the supplementary groups
+    /// the kernel reported for it. Never the user's membership in `/etc/group`: a process that
+    /// dropped a group (e.g. `setpriv --clear-groups`, `setgroups(2)`) no longer has it here.
     pub fn groups(&self) -> Vec<u32> {
-        let mut out = vec![self.gid];
-        if let Some(name) = &self.user
-            && let Ok(cname) = std::ffi::CString::new(name.as_str())
-            && let Ok(groups) = nix::unistd::getgrouplist(&cname, Gid::from_raw(self.gid))
-        {
-            out.extend(groups.into_iter().map(|g| g.as_raw()));
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
+        self.groups.clone()
     }
 
     /// Whether this peer may run changing requests (rotate, apply, reload, suppress).
     pub fn may_change(&self, admin_uids: &[u32], admin_gids: &[u32]) -> bool {
         admin_uids.contains(&self.uid) || self.groups().iter().any(|g| admin_gids.contains(g))
     }
+}
+
+/// The supplementary groups of the process at the other end of the connected Unix socket
+/// `fd`, as the kernel recorded them when it connected.
+///
+/// - Linux: `getsockopt(SO_PEERGROUPS)` (kernel 4.13 and later). On an older kernel
+///   (`ENOPROTOOPT`) the list is empty and only the primary gid of `SO_PEERCRED` counts.
+/// - macOS: the `cr_groups` of `LOCAL_PEERCRED`'s `xucred` (at most 16 groups, the first being
+///   the effective gid).
+/// - Elsewhere: empty (only the primary gid counts).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[allow(unsafe_code)]
+pub fn peer_groups(fd: std::os::fd::RawFd) -> io::Result<Vec<u32>> {
+    #[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
+    const SO_PEERGROUPS: libc::c_int = 0x003d;
+    #[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
+    const SO_PEERGROUPS: libc::c_int = 59;
+    /// NGROUPS_MAX on Linux.
+    const MAX_GROUPS: usize = 65536;
+    const GID: usize = std::mem::size_of::<libc::gid_t>();
+
+    let mut buf: Vec<libc::gid_t> = vec![0; 64];
+    loop {
+        let mut len = libc::socklen_t::try_from(buf.len() * GID).unwrap_or(libc::socklen_t::MAX);
+        // SAFETY: `buf` is valid for writes of `len` bytes, `len` is a valid socklen_t, and a
+        // bad `fd` only makes getsockopt fail.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                SO_PEERGROUPS,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if rc == 0 {
+            buf.truncate(len / GID);
+            return Ok(buf);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            // the kernel says how much room the list needs
+            Some(libc::ERANGE) if len / GID > buf.len() && len / GID <= MAX_GROUPS => {
+                buf.resize(len / GID, 0);
+            }
+            Some(libc::ENOPROTOOPT) => return Ok(Vec::new()),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// See the Linux version.
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+#[allow(unsafe_code)]
+pub fn peer_groups(fd: std::os::fd::RawFd) -> io::Result<Vec<u32>> {
+    // SAFETY: xucred is plain data; all zeroes is a valid value.
+    let mut cred: libc::xucred = unsafe { std::mem::zeroed() };
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::xucred>())
+        .unwrap_or(libc::socklen_t::MAX);
+    // SAFETY: `cred` is valid for writes of `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_LOCAL,
+            libc::LOCAL_PEERCRED,
+            (&mut cred as *mut libc::xucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if cred.cr_version != libc::XUCRED_VERSION {
+        return Err(io::Error::other("unknown xucred version"));
+    }
+    let n = usize::try_from(cred.cr_ngroups)
+        .unwrap_or(0)
+        .min(cred.cr_groups.len());
+    Ok(cred.cr_groups[..n].to_vec())
+}
+
+/// See the Linux version.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+)))]
+pub fn peer_groups(_fd: std::os::fd::RawFd) -> io::Result<Vec<u32>> {
+    Ok(Vec::new())
 }
 
 #[cfg(test)]
@@ -236,6 +361,16 @@ mod tests {
         assert!(peer.may_change(&[peer.uid], &[]));
         assert!(!peer.may_change(&[peer.uid + 12345], &[]));
         assert!(peer.may_change(&[], &[peer.gid]));
+        // the groups this process holds, as the kernel knows them
+        let mut mine: Vec<u32> = nix::unistd::getgroups()
+            .unwrap()
+            .into_iter()
+            .map(|g| g.as_raw())
+            .collect();
+        mine.push(nix::unistd::getegid().as_raw());
+        mine.sort_unstable();
+        mine.dedup();
+        assert_eq!(peer.groups(), mine);
         drop(client);
     }
 }

@@ -1,15 +1,21 @@
 //! Small JSON state files in the state directory (the kept drift reports and audits): read at
 //! start (a missing or unreadable file starts afresh, logged), written atomically (temporary
-//! file, then rename; a failure is logged and the next save retries).
+//! file, then rename; a failure is logged and the next save retries). Neither the file nor its
+//! temporary file is ever opened through a symbolic link
+//! ([`private_fs`](warden_core::private_fs)).
 
 use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use warden_core::private_fs;
+
+/// The largest kept report file read back (a large fleet's reports are megabytes).
+const MAX_STATE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Reads `path` as `T`; `what` names the state in the log (e.g. "drift state").
 pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
-    match warden_core::files::read_capped(path, warden_core::files::MAX_STATE_FILE_BYTES) {
+    match private_fs::read_file(path, MAX_STATE_BYTES) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::warn!(file = %path.display(), error = %e, "{what} unreadable; starting afresh (current results are recorded again)");
             T::default()
@@ -25,15 +31,12 @@ pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
 /// Writes `value` to `path` atomically, encoding straight into the file (the kept reports of
 /// a large fleet are megabytes; no copy of them is built in memory).
 pub fn save<T: Serialize>(path: &Path, value: &T, what: &str) {
-    let write = || -> std::io::Result<()> {
-        let tmp = path.with_extension("json.tmp");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    let tmp = path.with_extension("json.tmp");
+    let result = private_fs::write_atomic(path, &tmp, 0o600, |file| {
+        let mut out = std::io::BufWriter::new(file);
         serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    let result = write();
+        std::io::Write::flush(&mut out)
+    });
     if let Err(e) = result {
         tracing::error!(file = %path.display(), error = %e, "cannot save the {what}");
     }

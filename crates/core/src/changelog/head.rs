@@ -1,12 +1,12 @@
 //! The head anchor: the latest `(seq, hash)` kept outside the log file.
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+
+use crate::private_fs;
 
 /// The latest record of a log: its `seq` and `hash`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,7 +89,8 @@ impl<T: HeadStore + ?Sized> HeadStore for Box<T> {
 
 /// A head anchor in its own small JSON file (`{"seq":N,"hash":"…"}`), replaced atomically:
 /// write a temporary file in the same directory, fsync it, rename it over the anchor, fsync the
-/// directory. Created with mode 0600.
+/// directory. Created with mode 0600; neither the anchor nor its temporary file is ever opened
+/// through a symbolic link (see [`private_fs`]).
 ///
 /// Keep it on another file system or host than the log when possible; on the same disk it only
 /// protects against careless edits, not against someone who can write both files.
@@ -127,8 +128,8 @@ impl FileHeadStore {
 
 impl HeadStore for FileHeadStore {
     fn load(&self) -> Result<Option<Head>, HeadStoreError> {
-        let bytes = match crate::files::read_capped(&self.path, crate::files::MAX_CONFIG_FILE_BYTES)
-        {
+        // an anchor is one short JSON line; anything far larger is not one
+        let bytes = match private_fs::read_file(&self.path, 64 * 1024) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(self.io_error("read")(err)),
@@ -153,31 +154,14 @@ impl HeadStore for FileHeadStore {
         })?;
         bytes.push(b'\n');
         let temp = self.temp_path();
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(self.io_error("create the temporary file for"))?;
-        file.write_all(&bytes)
-            .map_err(self.io_error("write the temporary file for"))?;
-        file.sync_all()
-            .map_err(self.io_error("fsync the temporary file for"))?;
-        drop(file);
-        fs::rename(&temp, &self.path).map_err(self.io_error("rename over"))?;
-        sync_parent_dir(&self.path).map_err(self.io_error("fsync the directory of"))?;
-        Ok(())
+        private_fs::write_atomic(&self.path, &temp, 0o600, |file| file.write_all(&bytes))
+            .map_err(self.io_error("write"))
     }
 }
 
 /// Fsyncs the directory holding `path`, so a rename or a new file in it is durable.
 pub(crate) fn sync_parent_dir(path: &Path) -> io::Result<()> {
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    File::open(parent)?.sync_all()
+    private_fs::sync_parent_dir(path)
 }
 
 /// An in-memory head anchor for tests. Clones share the same head, so a test can keep one
@@ -224,6 +208,7 @@ impl HeadStore for MemoryHeadStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -60,7 +60,7 @@ mod redact;
 mod tail;
 mod verify;
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -165,13 +165,17 @@ impl ChangeLog {
     ) -> Result<Self, ChangeLogError> {
         let path = path.as_ref().to_owned();
         let created = !path.exists();
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err("open", &path))?;
+        // never through a symbolic link: a link planted here would have wardend append to
+        // (and later truncate) whatever file it points at
+        let mut file = crate::private_fs::open(
+            crate::private_fs::open_options()
+                .read(true)
+                .append(true)
+                .create(true)
+                .mode(0o600),
+            &path,
+        )
+        .map_err(io_err("open", &path))?;
         if created {
             sync_parent_dir(&path).map_err(io_err("fsync the directory of", &path))?;
         }

@@ -1,6 +1,6 @@
 //! Opening an existing log: torn-tail repair and reconciliation with the head anchor.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -11,6 +11,7 @@ use super::head::Head;
 use super::record::{check_line, sha256_hex};
 use super::tail::ReverseLines;
 use super::{ChangeLogError, ChangeLogOptions, io_err};
+use crate::private_fs;
 
 /// Saves the torn bytes `[end, len)` next to the log, truncates the log to `end`, and returns
 /// the `after` value of the repair record.
@@ -27,13 +28,15 @@ pub(super) fn cut_torn_tail(
     let mut saved_name = path.file_name().unwrap_or_default().to_owned();
     saved_name.push(format!(".torn-at-{end}"));
     let saved = path.with_file_name(saved_name);
-    let mut copy = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&saved)
-        .map_err(io_err("create the torn-tail copy of", path))?;
+    let mut copy = private_fs::open(
+        private_fs::open_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600),
+        &saved,
+    )
+    .map_err(io_err("create the torn-tail copy of", path))?;
     copy.write_all(&torn)
         .and_then(|()| copy.sync_all())
         .map_err(io_err("write the torn-tail copy of", path))?;

@@ -101,7 +101,7 @@ pub(crate) fn complete_len(file: &mut File, len: u64) -> io::Result<u64> {
 /// Reads backwards from the end, so it is cheap on big files. A torn last line (crash
 /// mid-write) is skipped; `verify` reports it. Records are parsed but not verified.
 pub fn tail(path: &Path, n: usize) -> Result<Vec<Record>, ChangeLogError> {
-    let mut file = File::open(path).map_err(io_err("open", path))?;
+    let mut file = crate::private_fs::open_read(path).map_err(io_err("open", path))?;
     let len = file.metadata().map_err(io_err("stat", path))?.len();
     let end = complete_len(&mut file, len).map_err(io_err("read", path))?;
     let mut lines = ReverseLines::new(&mut file, end);

@@ -1,7 +1,6 @@
 //! Full verification of a log file against its hash chain and, optionally, its head anchor.
 
 use std::fmt;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -190,7 +189,7 @@ pub fn verify_with(path: &Path, head: Option<Head>, key: Option<&MacKey>) -> Ver
         macs_checked: key.is_some(),
     };
     let mut mac_seen = false;
-    let file = match File::open(path) {
+    let file = match crate::private_fs::open_read(path) {
         Ok(file) => file,
         Err(err) => {
             report.problem = Some(problem(0, None, ProblemKind::Unreadable, err.to_string()));

@@ -26,6 +26,12 @@ pub const MAX_ROTATIONS_PER_MINUTE_MAX: u32 = 1000;
 pub const MAX_CONCURRENT_CHECKS: u32 = 16;
 /// Largest accepted `daemon.max_concurrent_checks`.
 pub const MAX_CONCURRENT_CHECKS_MAX: u32 = 256;
+/// `daemon.max_connections`.
+pub const MAX_CONNECTIONS: u32 = 256;
+/// Smallest accepted `daemon.max_connections`.
+pub const MAX_CONNECTIONS_MIN: u32 = 4;
+/// Largest accepted `daemon.max_connections`.
+pub const MAX_CONNECTIONS_MAX: u32 = 65536;
 
 /// `daemon.recovery_delay`: first retry of an interrupted rotation.
 pub const RECOVERY_DELAY_SECS: u64 = 30;

@@ -99,6 +99,10 @@ fn daemon_changes(old: &Daemon, new: &Daemon) -> (Vec<&'static str>, Vec<&'stati
             "store_retry_budget",
             old.store_retry_budget != new.store_retry_budget,
         ),
+        (
+            "max_connections",
+            old.max_connections != new.max_connections,
+        ),
     ];
     let live = [
         ("admin_uids", old.admin_uids != new.admin_uids),

@@ -48,6 +48,7 @@ pub(crate) struct RawDaemon {
     pub(crate) recovery_delay: Option<Spanned<String>>,
     pub(crate) recovery_max_delay: Option<Spanned<String>>,
     pub(crate) store_retry_budget: Option<Spanned<String>>,
+    pub(crate) max_connections: Option<Spanned<i64>>,
 }
 
 /// `[vault]`.

@@ -55,7 +55,12 @@ pub struct Daemon {
     pub socket_mode: u32,
     /// Peers with these uids may send changing requests (rotate, apply, reload).
     pub admin_uids: Vec<u32>,
-    /// Peers with these primary gids may send changing requests.
+    /// Peers holding one of these groups may send changing requests. What counts is the groups
+    /// the connecting process actually holds, as the kernel reports them for the socket: its
+    /// effective gid and its supplementary groups (Linux `SO_PEERGROUPS`, kernel 4.13 or later;
+    /// macOS `LOCAL_PEERCRED`). Membership listed in `/etc/group` does not count: a process
+    /// that dropped the group is refused. Where the kernel cannot say (older Linux, other
+    /// systems), only the effective gid counts.
     pub admin_gids: Vec<u32>,
     /// Persistent state (job state, caches).
     pub state_dir: PathBuf,
@@ -85,6 +90,12 @@ pub struct Daemon {
     /// secret exists only in memory, before it counts as lost and recovery takes over.
     #[serde(serialize_with = "ser_duration")]
     pub store_retry_budget: Duration,
+    /// Control connections open at the same time (4 to 65536, default 256). An eighth of them
+    /// (at least 1, at most 32) is kept for admins (`admin_uids`/`admin_gids`); a connection
+    /// over the cap is refused at once with an `unavailable` error saying the daemon is busy.
+    /// wardend also lowers the cap so that 256 file descriptors of its open-file limit (whose
+    /// soft value it raises to the hard one at start) stay for Vault, Jamf, logs and state.
+    pub max_connections: u32,
 }
 
 /// Who owns the control socket's group.

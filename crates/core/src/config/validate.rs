@@ -260,6 +260,12 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         secs(lo)..=secs(hi),
         secs(defaults::STORE_RETRY_BUDGET_SECS),
     );
+    let max_connections = ctx.int_in(
+        raw.max_connections.as_ref(),
+        "daemon.max_connections",
+        defaults::MAX_CONNECTIONS_MIN..=defaults::MAX_CONNECTIONS_MAX,
+        defaults::MAX_CONNECTIONS,
+    );
     let admin_uids = raw
         .admin_uids
         .clone()
@@ -289,6 +295,7 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         recovery_delay,
         recovery_max_delay,
         store_retry_budget,
+        max_connections,
     }
 }
 

@@ -11,6 +11,10 @@ use super::request::{HelloRequest, Request};
 use super::response::{ErrorCode, Response};
 use super::{Message, PROTOCOL_VERSION, ProtocolError, Transport};
 
+/// The user `wardend` runs as unless told otherwise (`deploy/systemd/jamf-warden.sysusers.conf`);
+/// `wardenctl --daemon-user` / `WARDEN_DAEMON_USER` change it.
+pub const DEFAULT_DAEMON_USER: &str = "jamf-warden";
+
 /// How long connecting to the socket may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -41,7 +45,8 @@ pub async fn connect(socket: &Path) -> Result<Connection, ProtocolError> {
     connect_as(socket, &client).await
 }
 
-/// [`connect`] with another client name for the daemon's log.
+/// [`connect`] with another client name for the daemon's log. The server must be wardend
+/// running as root, [`DEFAULT_DAEMON_USER`] or this process's user ([`check_daemon_peer`]).
 pub async fn connect_as(socket: &Path, client: &str) -> Result<Connection, ProtocolError> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await {
         Ok(Ok(stream)) => stream,
@@ -53,7 +58,50 @@ pub async fn connect_as(socket: &Path, client: &str) -> Result<Connection, Proto
             });
         }
     };
+    check_daemon_peer(&stream, socket, DEFAULT_DAEMON_USER)?;
     Connection::handshake(stream, client).await
+}
+
+/// Checks, before anything is sent, that the process serving `socket` may be wardend, so that
+/// nothing (least of all a password) reaches an impostor that took the socket's path.
+///
+/// The kernel reports the uid of the process that listens on a Unix socket (`SO_PEERCRED`;
+/// `LOCAL_PEERCRED` on macOS): a process of another user cannot fake it. That uid must be
+///
+/// - root (0), or
+/// - the daemon user, `daemon_user` (a user name or a numeric uid; `wardenctl --daemon-user`,
+///   `WARDEN_DAEMON_USER`, default [`DEFAULT_DAEMON_USER`]), or
+/// - the uid this process runs as: a daemon started by the same user (development, a user
+///   agent). A process of your own uid can already read everything you type.
+///
+/// Otherwise: [`ProtocolError::NotTheDaemon`].
+pub fn check_daemon_peer(
+    stream: &UnixStream,
+    socket: &Path,
+    daemon_user: &str,
+) -> Result<(), ProtocolError> {
+    use nix::unistd::{Uid, User};
+    let uid = stream.peer_cred().map_err(ProtocolError::Io)?.uid();
+    let daemon_uid = match daemon_user.parse::<u32>() {
+        Ok(uid) => Some(uid),
+        Err(_) => User::from_name(daemon_user)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw()),
+    };
+    if uid == 0 || Some(uid) == daemon_uid || uid == nix::unistd::geteuid().as_raw() {
+        return Ok(());
+    }
+    Err(ProtocolError::NotTheDaemon {
+        socket: socket.to_owned(),
+        uid,
+        user: User::from_uid(Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map(|u| u.name),
+        daemon_user: daemon_user.to_owned(),
+        daemon_uid,
+    })
 }
 
 /// Classifies a connect error on `socket`.

@@ -52,6 +52,31 @@ pub enum ProtocolError {
         /// The timeout.
         after: Duration,
     },
+    /// The process listening on the socket is not wardend (see
+    /// [`check_daemon_peer`](super::check_daemon_peer)); nothing was sent to it.
+    #[error(
+        "refusing to talk to `{}`: the process listening there runs as uid {uid}{}, which is not \
+         root, the daemon user `{daemon_user}`{} or you; it may be an impostor waiting for your \
+         credentials, and nothing was sent to it. Check who listens there (`ss -xlp`) and who \
+         can write `{}`; if wardend really runs as that user, pass --daemon-user (or set \
+         WARDEN_DAEMON_USER)",
+        socket.display(),
+        user.as_deref().map(|u| format!(" ({u})")).unwrap_or_default(),
+        daemon_uid.map(|u| format!(" (uid {u})")).unwrap_or_else(|| " (no such user here)".into()),
+        socket.parent().unwrap_or(socket).display()
+    )]
+    NotTheDaemon {
+        /// The socket path.
+        socket: PathBuf,
+        /// The uid of the process that listens there.
+        uid: u32,
+        /// That uid's user name, if it has one.
+        user: Option<String>,
+        /// The daemon user that was expected.
+        daemon_user: String,
+        /// Its uid, if it exists on this host.
+        daemon_uid: Option<u32>,
+    },
     /// Reading or writing the socket failed.
     #[error("i/o error on the control socket: {0}")]
     Io(#[from] io::Error),

@@ -68,8 +68,8 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 pub use client::{
-    CONNECT_TIMEOUT, Connection, DEFAULT_REQUEST_TIMEOUT, HELLO_TIMEOUT, connect, connect_as,
-    connect_error,
+    CONNECT_TIMEOUT, Connection, DEFAULT_DAEMON_USER, DEFAULT_REQUEST_TIMEOUT, HELLO_TIMEOUT,
+    check_daemon_peer, connect, connect_as, connect_error,
 };
 pub use error::ProtocolError;
 pub use frame::{Transport, encode};

@@ -1,13 +1,16 @@
 //! `state_dir/jobs.json`: persisted job state, written atomically.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{JobKey, JobKind, JobState, JobStates};
+use crate::private_fs;
+
+/// The largest job state file read (a state of ten thousand instances is a few MiB).
+const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The on-disk format version this build reads and writes.
 const STATE_VERSION: u32 = 1;
@@ -103,11 +106,8 @@ impl StateFile {
     /// Loads the state. A missing file is an empty state (first start); an unreadable or
     /// corrupt file is an error, never silently ignored.
     pub fn load(&self) -> Result<JobStates, StateError> {
-        let text = match crate::files::read_to_string_capped(
-            &self.path,
-            crate::files::MAX_STATE_FILE_BYTES,
-        ) {
-            Ok(text) => text,
+        let bytes = match private_fs::read_file(&self.path, MAX_STATE_BYTES) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(JobStates::new()),
             Err(source) => {
                 return Err(StateError::Read {
@@ -116,10 +116,11 @@ impl StateFile {
                 });
             }
         };
-        let doc: Document = serde_json::from_str(&text).map_err(|source| StateError::Corrupt {
-            path: self.path.clone(),
-            source,
-        })?;
+        let doc: Document =
+            serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
+                path: self.path.clone(),
+                source,
+            })?;
         if doc.version != STATE_VERSION {
             return Err(StateError::UnsupportedVersion {
                 path: self.path.clone(),
@@ -156,14 +157,11 @@ impl StateFile {
             serde_json::to_string_pretty(&doc).map_err(|e| write_err(io::Error::other(e)))?;
         text.push('\n');
         let tmp = self.tmp_path();
-        let result = write_synced(&tmp, text.as_bytes())
-            .and_then(|()| fs::rename(&tmp, &self.path))
-            .and_then(|()| sync_dir(&self.path));
-        if result.is_err() {
-            // Best effort: do not leave a half-written temporary file behind.
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(write_err)
+        // Never through a symbolic link; a failed write removes its temporary file.
+        private_fs::write_atomic(&self.path, &tmp, 0o600, |file| {
+            file.write_all(text.as_bytes())
+        })
+        .map_err(write_err)
     }
 
     fn tmp_path(&self) -> PathBuf {
@@ -175,30 +173,4 @@ impl StateFile {
         name.push(".tmp");
         self.path.with_file_name(name)
     }
-}
-
-/// Creates (or truncates) `path` with mode 0600, writes `bytes` and fsyncs.
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Fsyncs the directory holding `path`, so that a rename into it is durable.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        fs::File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }

@@ -356,3 +356,24 @@ fn unreadable_config_file() {
         &["cannot read", "nope.toml", "check the path"],
     );
 }
+
+#[test]
+fn max_connections_is_range_checked() {
+    let dir = Dir::new();
+    for bad in ["3", "65537", "-1", "99999999999"] {
+        let (msg, n) = dir.errors(&with(&format!("[daemon]\nmax_connections = {bad}\n")));
+        assert_eq!(n, 1, "{msg}");
+        assert_contains(
+            &msg,
+            &[&format!(
+                "`daemon.max_connections`: {bad} is out of range; use a value from 4 to 65536"
+            )],
+        );
+    }
+    let config = dir.load(&with("")).expect("valid");
+    assert_eq!(config.daemon.max_connections, 256);
+    let config = dir
+        .load(&with("[daemon]\nmax_connections = 4\n"))
+        .expect("valid");
+    assert_eq!(config.daemon.max_connections, 4);
+}

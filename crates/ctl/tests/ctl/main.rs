@@ -3,4 +3,5 @@
 mod bootstrap;
 mod cli;
 mod drift;
+mod impostor;
 mod support;

@@ -12,6 +12,7 @@ mod drift_schedule;
 mod jamf_fidelity;
 mod kv_mount;
 mod lifecycle;
+mod local_files;
 mod notify;
 mod reload;
 mod rotation_crash;

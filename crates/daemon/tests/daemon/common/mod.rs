@@ -606,3 +606,24 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// `wardenctl`, built next to `wardend` (a no-op when the workspace's binaries are built).
+pub fn wardenctl() -> &'static Path {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let wardend = Path::new(WARDEND);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        build
+            .args(["build", "--quiet", "-p", "warden-ctl", "--bin", "wardenctl"])
+            .current_dir(root);
+        if wardend.parent().is_some_and(|p| p.ends_with("release")) {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build for wardenctl");
+        assert!(status.success(), "cannot build wardenctl");
+        let path = wardend.with_file_name("wardenctl");
+        assert!(path.is_file(), "no wardenctl at {}", path.display());
+        path
+    })
+}
