@@ -9,6 +9,7 @@ mod deploy;
 mod drift;
 mod drift_apply;
 mod drift_schedule;
+mod hostile_jamf;
 mod lifecycle;
 mod notify;
 mod reload;
