@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use warden_core::changelog::ScrubWriter;
 
 /// Reads `path` as `T`; `what` names the state in the log (e.g. "drift state").
 pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
@@ -27,9 +28,10 @@ pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
 pub fn save<T: Serialize>(path: &Path, value: &T, what: &str) {
     let write = || -> std::io::Result<()> {
         let tmp = path.with_extension("json.tmp");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        // the kept reports quote servers' errors: no known secret is written
+        let mut out = ScrubWriter::new(std::io::BufWriter::new(std::fs::File::create(&tmp)?));
         serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
+        let file = out.finish()?.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)
     };

@@ -70,8 +70,8 @@ pub use record::{
 };
 pub use redact::{
     MAX_KNOWN_SECRETS, MIN_KNOWN_SECRET_BYTES, REDACTED, SECRET_KEY_FRAGMENTS,
-    SECRET_METADATA_SUFFIXES, forget_secret, is_secret_key, known_secret_count, redact_secrets,
-    remember_secret, scrub_json, scrub_text, scrub_value,
+    SECRET_METADATA_SUFFIXES, ScrubWriter, forget_secret, is_secret_key, known_secret_count,
+    redact_secrets, remember_secret, scrub_json, scrub_text, scrub_value,
 };
 pub use tail::tail;
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};

@@ -288,6 +288,87 @@ pub fn scrub_json(bytes: Vec<u8>) -> Vec<u8> {
     replace(&bytes, &matches)
 }
 
+/// Longest form of a known secret, in bytes (0 with none).
+fn longest_known() -> usize {
+    let known = KNOWN.read().unwrap_or_else(|p| p.into_inner());
+    known
+        .slots
+        .values()
+        .flat_map(|e| e.forms.iter())
+        .map(|f| f.expose_secret().len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// A writer that scrubs every known secret (as [`scrub_json`]) from what passes through it,
+/// for large documents written in a stream (a secret split over two writes is still found:
+/// the last bytes that could start one are held back until more arrive or the writer is
+/// flushed).
+pub struct ScrubWriter<W: std::io::Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+/// Bytes a [`ScrubWriter`] collects before it scrubs and passes them on.
+const SCRUB_CHUNK: usize = 64 * 1024;
+
+impl<W: std::io::Write> ScrubWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        ScrubWriter {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Flushes everything held back and gives back the inner writer.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        std::io::Write::flush(&mut self)?;
+        let ScrubWriter { inner, .. } = self;
+        Ok(inner)
+    }
+
+    /// Scrubs and writes out all but the bytes that may start a secret not yet complete
+    /// (`keep`), or everything with `keep = 0`.
+    fn pass_on(&mut self, keep: usize) -> std::io::Result<()> {
+        let known = KNOWN.read().unwrap_or_else(|p| p.into_inner());
+        let matches = known.find(&self.buf, true);
+        drop(known);
+        let mut cut = self.buf.len().saturating_sub(keep);
+        // a match reaching past the cut is written whole, replaced
+        for (start, len) in &matches {
+            if *start < cut && start + len > cut {
+                cut = start + len;
+            }
+        }
+        let mut at = 0;
+        for (start, len) in matches.iter().filter(|(s, _)| *s < cut) {
+            self.inner.write_all(&self.buf[at..*start])?;
+            self.inner.write_all(REDACTED.as_bytes())?;
+            at = start + len;
+        }
+        self.inner.write_all(&self.buf[at..cut.max(at)])?;
+        self.buf.drain(..cut.max(at));
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for ScrubWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= SCRUB_CHUNK {
+            let keep = longest_known().saturating_sub(1);
+            self.pass_on(keep)?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.pass_on(0)?;
+        self.inner.flush()
+    }
+}
+
 /// Every string (and object key) of `value` scrubbed with [`scrub_text`].
 pub fn scrub_value(value: Value) -> Value {
     if known_secret_count() == 0 {
@@ -348,6 +429,26 @@ mod tests {
         forget_secret(slot);
         forget_secret("test:scrub:b");
         assert_eq!(scrub_text(newer), newer);
+    }
+
+    #[test]
+    fn a_stream_is_scrubbed_even_across_write_boundaries() {
+        use std::io::Write;
+        let secret = "stream-secret-value-Zq81";
+        remember_secret("test:stream", &SecretString::from(secret));
+        let mut doc = Vec::new();
+        for i in 0..20_000 {
+            doc.extend_from_slice(format!("{{\"n\":{i},\"e\":\"x {secret} y\"}},").as_bytes());
+        }
+        let mut w = ScrubWriter::new(Vec::new());
+        // odd-sized writes put secrets across every kind of boundary
+        for piece in doc.chunks(7) {
+            w.write_all(piece).unwrap();
+        }
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        assert!(!out.contains(secret));
+        assert_eq!(out.matches(REDACTED).count(), 20_000);
+        forget_secret("test:stream");
     }
 
     #[test]

@@ -152,8 +152,10 @@ impl StateFile {
         let mut text =
             serde_json::to_string_pretty(&doc).map_err(|e| write_err(io::Error::other(e)))?;
         text.push('\n');
+        // a job's last error may quote a server's answer: no known secret is written
+        let text = crate::changelog::scrub_json(text.into_bytes());
         let tmp = self.tmp_path();
-        let result = write_synced(&tmp, text.as_bytes())
+        let result = write_synced(&tmp, &text)
             .and_then(|()| fs::rename(&tmp, &self.path))
             .and_then(|()| sync_dir(&self.path));
         if result.is_err() {

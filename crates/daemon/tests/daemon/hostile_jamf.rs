@@ -3,8 +3,9 @@
 //! A small HTTP/1.1 server in the test plays Jamf for several instances at once, each under
 //! its own path prefix (`http://127.0.0.1:PORT/<mode>`), one misbehaviour per mode:
 //!
-//! - `endless`: every page brings 2,000 new roles and clients and `totalCount` is never
-//!   reached (the attack that drove wardend to 7 GiB);
+//! - `endless`: every page brings 2,000 new roles and clients and `totalCount` (a billion) is
+//!   never reached (the attack that drove wardend to 7 GiB);
+//! - `creep`: the same, with `totalCount` always one more than what was sent so far;
 //! - `huge`: a page of 50,000 roles whatever `page-size` asked for;
 //! - `drip`: a valid page whose body arrives one byte every 100 ms;
 //! - `giant`: a body without `Content-Length` that never ends;
@@ -210,7 +211,11 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             };
             match mode {
                 // totalCount never reached: every page brings new objects, forever
-                "endless" => respond(&mut stream, 200, &[], &page_of(2000, 4999)).await,
+                "endless" => respond(&mut stream, 200, &[], &page_of(2000, 1_000_000_000)).await,
+                // totalCount always one more than what was sent so far
+                "creep" => {
+                    respond(&mut stream, 200, &[], &page_of(2000, (page + 1) * 2000 + 1)).await
+                }
                 "huge" => respond(&mut stream, 200, &[], &page_of(50_000, 4000)).await,
                 "drip" => {
                     let body = page_of(20, 20);
@@ -336,7 +341,7 @@ fn error_of<'a>(reports: &'a [InstanceDrift], name: &str) -> &'a str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_listings_end_in_per_instance_errors_with_bounded_memory_and_a_responsive_daemon() {
-    let modes = ["endless", "huge", "drip", "giant"];
+    let modes = ["endless", "creep", "huge", "drip", "giant"];
     let mut env = Env::start(&["good"]).await;
     let base = hostile_jamf().await;
     for mode in modes {
@@ -348,9 +353,11 @@ async fn hostile_listings_end_in_per_instance_errors_with_bounded_memory_and_a_r
     let mut cfg = Cfg::new(&names);
     cfg.schedules = crate::common::rotation::NO_JOBS.into();
     for mode in modes {
-        cfg = cfg
-            .instance_line(mode, "max_list_objects = 5000")
-            .instance_line(mode, "list_timeout = \"3s\"");
+        cfg = cfg.instance_line(mode, "list_timeout = \"3s\"");
+        if mode != "creep" {
+            // creep keeps the default cap (100,000): its totalCount jumps first
+            cfg = cfg.instance_line(mode, "max_list_objects = 5000");
+        }
     }
     env.write_rotation_config(&cfg, &desired_toml(&[], ""));
     let daemon = env.start_wardend(None).await;
@@ -387,6 +394,9 @@ async fn hostile_listings_end_in_per_instance_errors_with_bounded_memory_and_a_r
     let endless = error_of(&doc.instances, "endless");
     assert!(endless.contains("more than 5000 objects"), "{endless}");
     assert!(endless.contains("instance.max_list_objects"), "{endless}");
+    let creep = error_of(&doc.instances, "creep");
+    assert!(creep.contains("paging of GET /api/v1/api-"), "{creep}");
+    assert!(creep.contains("totalCount jumped"), "{creep}");
     let huge = error_of(&doc.instances, "huge");
     assert!(
         huge.contains("more items than the page size asked for"),
