@@ -189,7 +189,19 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             r#"{{"error":"{secret}","error_description":"client_secret={secret} rejected","httpStatus":401,"errors":[{{"code":"{secret}","description":"bad password {secret}"}}]}}"#
         );
         let challenge = format!("Bearer error=\"invalid_client\", error_description=\"{secret}\"");
-        return respond(&mut stream, 401, &[("www-authenticate", challenge)], &body).await;
+        // the login answers 400, whose messages the client used to pass on
+        let status = if api.ends_with("/oauth/token") {
+            401
+        } else {
+            400
+        };
+        return respond(
+            &mut stream,
+            status,
+            &[("www-authenticate", challenge)],
+            &body,
+        )
+        .await;
     }
     match (req.method.as_str(), api.as_str()) {
         ("POST", "/api/v1/oauth/token") => {
@@ -468,9 +480,43 @@ async fn secrets_echoed_by_jamf_reach_no_log_record_answer_or_output() {
     );
     answers.push(format!("{response:?}"));
 
-    // wardenctl, text and json
+    // wardenctl, text and json; bootstrap through wardenctl too, the password on stdin
     let socket = daemon.socket.clone();
     let mut outputs = String::new();
+    for json in [false, true] {
+        let mut cmd = std::process::Command::new(crate::audit::wardenctl());
+        cmd.arg("--socket").arg(&socket);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd
+            .args([
+                "bootstrap",
+                "echo",
+                "--username",
+                "admin",
+                "--password-stdin",
+                "--force",
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", env.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run wardenctl bootstrap");
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "{ADMIN_PASSWORD}").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "bootstrap fails");
+        let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(shown.contains("answer withheld"), "{shown}");
+        outputs.push_str(&shown);
+    }
     for args in [
         &["drift", "--now", "echo"][..],
         &["--json", "drift", "--now", "echo"],
