@@ -429,6 +429,7 @@ async fn hostile_listings_end_in_per_instance_errors_with_bounded_memory_and_a_r
     assert!(text.contains("instance.max_list_objects"), "{text}");
 
     let peak = peak_rss_kib(pid);
+    eprintln!("wardend peak RSS (VmHWM): {} MiB", peak / 1024);
     assert!(
         peak < 256 * 1024,
         "wardend's peak RSS is {} MiB, over the 256 MiB bound",
