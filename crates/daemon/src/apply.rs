@@ -7,7 +7,7 @@
 //! without a secret) go through the rotation engine with its own records, so the consumer in
 //! Vault gets a working secret for the new scope. One apply per instance runs at a time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use warden_core::drift::{
     self, APPLY_SCHEMA, Action as StepAction, ApplyReport, Live, PlanBody, PlanStep, StepResult,
     StepStatus,
 };
-use warden_core::jamf::{JamfClient, JamfError};
+use warden_core::jamf::{ApiIntegration, ApiRole, JamfClient, JamfError};
 use warden_core::protocol::ErrorCode;
 
 use crate::drift::fetch;
@@ -93,6 +93,7 @@ pub async fn apply(
 
     let mut created: BTreeMap<String, bool> = BTreeMap::new();
     let mut stopped = false;
+    let index = LiveIndex::of(&checked.live);
     for step in plan.steps {
         if stopped {
             report.steps.push(StepResult {
@@ -109,8 +110,7 @@ pub async fn apply(
                 rotate_step(shared, inst, &jamf, step, actor.clone(), new).await
             }
             _ => {
-                let result =
-                    jamf_step(shared, inst, &jamf, &checked.live, step, actor.clone()).await;
+                let result = jamf_step(shared, inst, &jamf, &index, step, actor.clone()).await;
                 if result.status == StepStatus::Done
                     && result.step.action == StepAction::CreateClient
                 {
@@ -147,12 +147,44 @@ pub async fn apply(
     Ok(report)
 }
 
+/// The live objects by id and by name (first of each), built once per apply: a pruning plan
+/// has a step per live object, and a scan per step was quadratic in what Jamf sent.
+struct LiveIndex<'a> {
+    roles: HashMap<String, &'a ApiRole>,
+    role_names: HashMap<&'a str, &'a ApiRole>,
+    clients: HashMap<String, &'a ApiIntegration>,
+    client_names: HashMap<&'a str, &'a ApiIntegration>,
+}
+
+impl<'a> LiveIndex<'a> {
+    fn of(live: &'a Live) -> Self {
+        let mut index = LiveIndex {
+            roles: HashMap::new(),
+            role_names: HashMap::new(),
+            clients: HashMap::new(),
+            client_names: HashMap::new(),
+        };
+        for r in &live.roles {
+            index.roles.entry(r.id.clone()).or_insert(r);
+            index.role_names.entry(r.display_name.as_str()).or_insert(r);
+        }
+        for c in &live.clients {
+            index.clients.entry(c.id.to_string()).or_insert(c);
+            index
+                .client_names
+                .entry(c.display_name.as_str())
+                .or_insert(c);
+        }
+        index
+    }
+}
+
 /// One create, update or delete, between its `started` and its `ok`/`failed` records.
 async fn jamf_step(
     shared: &Arc<Shared>,
     inst: &Instance,
     jamf: &JamfClient,
-    live: &Live,
+    live: &LiveIndex<'_>,
     step: PlanStep,
     actor: Actor,
 ) -> StepResult {
@@ -171,16 +203,16 @@ async fn jamf_step(
     // by id when the step has one: a rename changes the name
     let id = step.id.as_deref();
     let before = match kind {
-        ObjectKind::Role => live
-            .roles
-            .iter()
-            .find(|r| id.map_or(r.display_name == step.name, |id| r.id == id))
-            .map(|r| json!(r)),
-        _ => live
-            .clients
-            .iter()
-            .find(|c| id.map_or(c.display_name == step.name, |id| c.id.to_string() == id))
-            .map(|c| json!(c)),
+        ObjectKind::Role => match id {
+            Some(id) => live.roles.get(id),
+            None => live.role_names.get(step.name.as_str()),
+        }
+        .map(|r| json!(r)),
+        _ => match id {
+            Some(id) => live.clients.get(id),
+            None => live.client_names.get(step.name.as_str()),
+        }
+        .map(|c| json!(c)),
     }
     .unwrap_or(Value::Null);
     let body = match &step.body {

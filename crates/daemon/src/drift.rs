@@ -127,14 +127,20 @@ async fn fetch_with(
         .map(|c| alternate_name(&c.name))
         .collect();
     clients.retain(|c| !twins.contains(&c.display_name));
+    // set differences in n log n: live lists come from Jamf and may be as long as
+    // `instance.max_list_objects` (a scan per name was quadratic)
+    let (roles_after, clients_after): (BTreeSet<&str>, BTreeSet<&str>) = (
+        roles.iter().map(|r| r.display_name.as_str()).collect(),
+        clients.iter().map(|c| c.display_name.as_str()).collect(),
+    );
     let mut warden_owned: BTreeSet<String> = roles_before
         .into_iter()
-        .filter(|n| !roles.iter().any(|r| &r.display_name == n))
+        .filter(|n| !roles_after.contains(n.as_str()))
         .collect();
     warden_owned.extend(
         clients_before
             .into_iter()
-            .filter(|n| !clients.iter().any(|c| &c.display_name == n)),
+            .filter(|n| !clients_after.contains(n.as_str())),
     );
     {
         let mut runtime = shared.instances();

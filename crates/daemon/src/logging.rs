@@ -2,7 +2,10 @@
 //! directory is configured, to daily files there (`wardend.log.YYYY-MM-DD`), keeping the newest
 //! `retention_days` files. Text or JSON. vaultrs and rustify log every failed call (expected
 //! 404s and CAS conflicts included) at ERROR, so they are silenced: Warden logs from its own
-//! wrappers. No secret reaches a log: secret-bearing types redact themselves in `Debug`.
+//! wrappers. No secret reaches a log: secret-bearing types redact themselves in `Debug`, and
+//! every line passes through [`Scrubbed`], which replaces each known secret (see
+//! `warden_core::changelog::remember_secret`) before it is written, in case a server echoed
+//! one into a message.
 //!
 //! Log files are 0640 in a 0750 directory, readable by the service's group (log shippers) and
 //! by nobody else. The directory is created 0750; an existing one must pass
@@ -18,6 +21,7 @@ use std::path::Path;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -47,6 +51,56 @@ pub fn filter(level: &str) -> EnvFilter {
 
 /// The daily log files are `wardend.log.YYYY-MM-DD`.
 const LOG_FILE_PREFIX: &str = "wardend.log";
+
+/// A [`MakeWriter`] whose writers hold each event's text and write it, scrubbed of every
+/// known secret, when the event is complete (the fmt layer uses one writer per event).
+#[derive(Clone)]
+pub struct Scrubbed<M>(pub M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Scrubbed<M> {
+    type Writer = ScrubbedWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbedWriter {
+            inner: self.0.make_writer(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// The writer of [`Scrubbed`]: buffers, scrubs and writes on flush or drop.
+pub struct ScrubbedWriter<W: std::io::Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: std::io::Write> ScrubbedWriter<W> {
+    fn write_out(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let text = warden_core::changelog::scrub_json(std::mem::take(&mut self.buf));
+        self.inner.write_all(&text)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for ScrubbedWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.write_out()?;
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for ScrubbedWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.write_out();
+    }
+}
 
 /// Log lines queued for the log file's writer thread.
 const LOG_QUEUE_LINES: usize = 16 * 1024;
@@ -86,15 +140,15 @@ pub fn init(
     match format {
         LogFormat::Text => {
             let stderr = fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(Scrubbed(std::io::stderr))
                 .with_target(false)
                 .with_ansi(ansi);
-            let file = file_writer.map(|w| fmt::layer().with_writer(w).with_ansi(false));
+            let file = file_writer.map(|w| fmt::layer().with_writer(Scrubbed(w)).with_ansi(false));
             registry.with(stderr).with(file).try_init()?;
         }
         LogFormat::Json => {
-            let stderr = fmt::layer().json().with_writer(std::io::stderr);
-            let file = file_writer.map(|w| fmt::layer().json().with_writer(w));
+            let stderr = fmt::layer().json().with_writer(Scrubbed(std::io::stderr));
+            let file = file_writer.map(|w| fmt::layer().json().with_writer(Scrubbed(w)));
             registry.with(stderr).with(file).try_init()?;
         }
     }
@@ -166,4 +220,48 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<Vec<String>> {
         narrow(&path, 0o640, &mut notes)?;
     }
     Ok(notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_lines_are_scrubbed_of_known_secrets() {
+        let secret = "log-sink-secret-Qw3rty";
+        warden_core::changelog::remember_secret(
+            "test:logging",
+            &secrecy::SecretString::from(secret),
+        );
+        let sink = Sink::default();
+        let make = Scrubbed({
+            let s = sink.clone();
+            move || s.clone()
+        });
+        let subscriber = tracing_subscriber::registry()
+            .with(fmt::layer().with_writer(make.clone()).with_ansi(false))
+            .with(fmt::layer().json().with_writer(make));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(error = %format!("jamf said {secret}"), "refused: {secret:?}");
+        });
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains(secret), "{text}");
+        assert_eq!(text.matches("[redacted]").count(), 4, "{text}");
+        warden_core::changelog::forget_secret("test:logging");
+    }
 }

@@ -6,7 +6,8 @@ use sd_notify::NotifyState;
 
 /// The daemon is up: the socket accepts and the scheduler runs.
 pub fn ready(status: &str) {
-    send(&[NotifyState::Ready, NotifyState::Status(status)]);
+    let status = status_line(status);
+    send(&[NotifyState::Ready, NotifyState::Status(&status)]);
 }
 
 /// A reload started (`RELOADING=1` with the monotonic timestamp systemd ≥ 253 expects).
@@ -22,9 +23,16 @@ pub fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 
-/// A free-form status line shown by `systemctl status`.
+/// A free-form status line shown by `systemctl status`, scrubbed of every known secret.
 pub fn status(text: &str) {
-    send(&[NotifyState::Status(text)]);
+    let text = status_line(text);
+    send(&[NotifyState::Status(&text)]);
+}
+
+/// A status line as sent: every known secret scrubbed (an error shown there may quote a
+/// server's answer).
+fn status_line(text: &str) -> std::borrow::Cow<'_, str> {
+    warden_core::changelog::scrub_text(text)
 }
 
 fn send(states: &[NotifyState<'_>]) {
@@ -33,5 +41,20 @@ fn send(states: &[NotifyState<'_>]) {
     }
     if let Err(e) = sd_notify::notify(states) {
         tracing::warn!(error = %e, "sd_notify failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn status_lines_are_scrubbed() {
+        let secret = "notify-sink-secret-9Ab";
+        warden_core::changelog::remember_secret(
+            "test:notify",
+            &secrecy::SecretString::from(secret),
+        );
+        let text = format!("error: jamf said {secret}");
+        assert_eq!(super::status_line(&text), "error: jamf said [redacted]");
+        warden_core::changelog::forget_secret("test:notify");
     }
 }

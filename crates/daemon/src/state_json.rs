@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use warden_core::changelog::ScrubWriter;
 use warden_core::private_fs;
 
 /// The largest kept report file read back (a large fleet's reports are megabytes).
@@ -33,9 +34,10 @@ pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
 pub fn save<T: Serialize>(path: &Path, value: &T, what: &str) {
     let tmp = path.with_extension("json.tmp");
     let result = private_fs::write_atomic(path, &tmp, 0o600, |file| {
-        let mut out = std::io::BufWriter::new(file);
+        // the kept reports quote servers' errors: no known secret is written
+        let mut out = ScrubWriter::new(std::io::BufWriter::new(file));
         serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
-        std::io::Write::flush(&mut out)
+        std::io::Write::flush(&mut out.finish()?)
     });
     if let Err(e) = result {
         tracing::error!(file = %path.display(), error = %e, "cannot save the {what}");

@@ -1,7 +1,7 @@
 //! The rule pack: each rule's id, severity, title, rationale and fix, and the evaluation of an
 //! instance's live state against them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -11,7 +11,7 @@ use super::model::{Category, ClientPrivileges, Evidence, Finding, RuleInfo, Seve
 use super::settings::AuditSettings;
 use crate::config::DesiredState;
 use crate::drift::{DriftKind, DriftReport, Live, ObjectKind, Renames, lifetime};
-use crate::jamf::AppType;
+use crate::jamf::{ApiRole, AppType};
 
 /// Version of the rule pack; bumped when a rule is added, removed or changes meaning.
 pub const RULE_PACK_VERSION: &str = "2026.11.1";
@@ -227,9 +227,10 @@ pub fn evaluate(
     // a client whose name differs from a declared one in case alone is that client (drift
     // renames it)
     let renames = Renames::find(input.desired, live);
+    let roles_by_name = role_index(live);
     for client in &live.clients {
         let name = client.display_name.as_str();
-        let effective = effective_privileges(live, &client.authorization_scopes);
+        let effective = privileges_of(&roles_by_name, &client.authorization_scopes);
         let evidence = Evidence {
             roles: client.authorization_scopes.clone(),
             ..Evidence::default()
@@ -310,7 +311,7 @@ pub fn evaluate(
         if what == "privileges" {
             evidence.privileges = extra;
         } else {
-            evidence.privileges = effective_privileges(live, &extra)
+            evidence.privileges = privileges_of(&roles_by_name, &extra)
                 .into_iter()
                 .map(str::to_owned)
                 .collect();
@@ -371,9 +372,28 @@ fn role_holders(live: &Live) -> BTreeMap<&str, Vec<String>> {
 
 /// The union of the privileges of `roles` (unknown role names contribute nothing).
 pub fn effective_privileges<'a>(live: &'a Live, roles: &[String]) -> BTreeSet<&'a str> {
-    live.roles
-        .iter()
-        .filter(|r| roles.contains(&r.display_name))
+    privileges_of(&role_index(live), roles)
+}
+
+/// Live roles by name (a name may repeat), built once per evaluation: looking each client's
+/// roles up in it keeps the audit linear in the live state, which Jamf controls.
+fn role_index(live: &Live) -> HashMap<&str, Vec<&ApiRole>> {
+    let mut map: HashMap<&str, Vec<&ApiRole>> = HashMap::new();
+    for r in &live.roles {
+        map.entry(r.display_name.as_str()).or_default().push(r);
+    }
+    map
+}
+
+fn privileges_of<'a>(
+    index: &HashMap<&str, Vec<&'a ApiRole>>,
+    roles: &[String],
+) -> BTreeSet<&'a str> {
+    let wanted: std::collections::HashSet<&str> = roles.iter().map(String::as_str).collect();
+    wanted
+        .into_iter()
+        .filter_map(|name| index.get(name))
+        .flatten()
         .flat_map(|r| r.privileges.iter().map(String::as_str))
         .collect()
 }

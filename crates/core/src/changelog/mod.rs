@@ -77,7 +77,9 @@ pub use record::{
     Record,
 };
 pub use redact::{
-    REDACTED, SECRET_KEY_FRAGMENTS, SECRET_METADATA_SUFFIXES, is_secret_key, redact_secrets,
+    MAX_KNOWN_SECRETS, MIN_KNOWN_SECRET_BYTES, REDACTED, SECRET_KEY_FRAGMENTS,
+    SECRET_METADATA_SUFFIXES, ScrubWriter, forget_secret, is_secret_key, known_secret_count,
+    redact_secrets, remember_secret, scrub_json, scrub_text, scrub_value,
 };
 pub use tail::tail;
 pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_with};

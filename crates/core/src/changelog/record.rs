@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::mac::{MAC_MEMBER_LEN, MAC_MEMBER_PREFIX, MacKey};
-use super::redact::redact_secrets;
+use super::redact::{redact_secrets, scrub_text, scrub_value};
 use sha2::{Digest, Sha256};
 
 /// `prev` of the first record: 64 ASCII zeros.
@@ -289,10 +289,11 @@ impl Record {
             instance: entry.instance,
             object: entry.object,
             action: entry.action,
-            before: redact_secrets(entry.before),
-            after: redact_secrets(entry.after),
+            // by key, then by value: a known secret echoed into a message never reaches the log
+            before: scrub_value(redact_secrets(entry.before)),
+            after: scrub_value(redact_secrets(entry.after)),
             outcome: entry.outcome,
-            error: entry.error,
+            error: entry.error.map(|e| scrub_text(&e).into_owned()),
             prev,
             mac: None,
             hash: String::new(),

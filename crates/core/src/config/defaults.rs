@@ -76,6 +76,14 @@ pub const TIMEOUT_MIN_MILLIS: u64 = 100;
 pub const CONNECT_TIMEOUT_MAX_SECS: u64 = 5 * 60;
 /// Longest accepted `instance.request_timeout`: 1h.
 pub const REQUEST_TIMEOUT_MAX_SECS: u64 = 3_600;
+/// `instance.max_list_objects`: far above any real estate.
+pub const MAX_LIST_OBJECTS: u32 = 100_000;
+/// Accepted range of `instance.max_list_objects`.
+pub const MAX_LIST_OBJECTS_RANGE: std::ops::RangeInclusive<u32> = 10..=10_000_000;
+/// `instance.list_timeout`.
+pub const LIST_TIMEOUT_SECS: u64 = 300;
+/// Longest accepted `instance.list_timeout`.
+pub const LIST_TIMEOUT_MAX_SECS: u64 = 24 * 3600;
 
 /// `client.token_lifetime` (Jamf's own default).
 pub const TOKEN_LIFETIME_SECS: u32 = 300;

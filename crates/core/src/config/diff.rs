@@ -143,6 +143,11 @@ fn instance_changes(old: &Instance, new: &Instance) -> Vec<&'static str> {
             old.request_timeout != new.request_timeout,
         ),
         (
+            "max_list_objects",
+            old.max_list_objects != new.max_list_objects,
+        ),
+        ("list_timeout", old.list_timeout != new.list_timeout),
+        (
             "allow_insecure_http",
             old.allow_insecure_http != new.allow_insecure_http,
         ),

@@ -281,6 +281,18 @@ fn instance(
         min_timeout..=Duration::from_secs(defaults::REQUEST_TIMEOUT_MAX_SECS),
         Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
     );
+    let max_list_objects = ctx.int_in(
+        raw.max_list_objects.as_ref(),
+        "instance.max_list_objects",
+        defaults::MAX_LIST_OBJECTS_RANGE,
+        defaults::MAX_LIST_OBJECTS,
+    );
+    let list_timeout = ctx.duration_in(
+        raw.list_timeout.as_ref(),
+        "instance.list_timeout",
+        Duration::from_secs(1)..=Duration::from_secs(defaults::LIST_TIMEOUT_MAX_SECS),
+        Duration::from_secs(defaults::LIST_TIMEOUT_SECS),
+    );
     let ca_file = ctx.ca_file(raw.ca_file.as_ref(), "instance.ca_file");
     let schedules = schedules(ctx, defaults, &raw.schedules);
     let remediation = match raw.remediation.as_ref() {
@@ -317,6 +329,8 @@ fn instance(
         max_in_flight,
         connect_timeout,
         request_timeout,
+        max_list_objects,
+        list_timeout,
         allow_insecure_http,
         ca_file,
         desired,

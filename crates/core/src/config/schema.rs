@@ -105,6 +105,8 @@ pub(crate) struct RawInstance {
     pub(crate) max_in_flight: Option<Spanned<i64>>,
     pub(crate) connect_timeout: Option<Spanned<String>>,
     pub(crate) request_timeout: Option<Spanned<String>>,
+    pub(crate) max_list_objects: Option<Spanned<i64>>,
+    pub(crate) list_timeout: Option<Spanned<String>>,
     pub(crate) allow_insecure_http: Option<bool>,
     pub(crate) ca_file: Option<Spanned<String>>,
     #[serde(default)]

@@ -189,6 +189,11 @@ pub struct Instance {
     /// Whole-request timeout.
     #[serde(serialize_with = "ser_duration")]
     pub request_timeout: Duration,
+    /// Most objects one Jamf listing may hold before it fails.
+    pub max_list_objects: u32,
+    /// Most time one Jamf listing (every page and retry) may take before it fails.
+    #[serde(serialize_with = "ser_duration")]
+    pub list_timeout: Duration,
     /// Accept `http://` to a non-loopback host.
     pub allow_insecure_http: bool,
     /// CA bundle to trust for this instance's TLS certificate.

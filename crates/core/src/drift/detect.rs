@@ -19,8 +19,8 @@ pub fn detect(
     prune: bool,
 ) -> DriftReport {
     let mut report = DriftReport::default();
-    let foreign_roles = live.foreign_roles(|n| desired.role(n).is_some());
     let renames = Renames::find(desired, live);
+    let foreign_roles = live.foreign_roles(|n| renames.declares_role(n));
 
     for role in &desired.roles {
         let Some((have, renamed)) = renames.role(live, &role.name) else {
@@ -73,7 +73,7 @@ pub fn detect(
     }
     for role in &live.roles {
         let name = &role.display_name;
-        if desired.role(name).is_some() || renames.renames_role(name) {
+        if renames.declares_role(name) || renames.renames_role(name) {
             continue;
         }
         if foreign_roles.contains(name) {
@@ -113,7 +113,7 @@ pub fn detect(
         let name = &client.display_name;
         if is_foreign_client(client) {
             report.foreign.push(format!("client {name:?}"));
-        } else if desired.client(name).is_none() && !renames.renames_client(name) {
+        } else if !renames.declares_client(name) && !renames.renames_client(name) {
             report
                 .items
                 .push(unmanaged(ObjectKind::Client, name, prune));

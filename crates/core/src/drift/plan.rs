@@ -192,12 +192,17 @@ fn prune_steps(desired: &DesiredState, live: &Live, renames: &Renames, steps: &m
     for client in &live.clients {
         if is_foreign_client(client) {
             remaining.push(client.authorization_scopes.clone());
-        } else if let Some(want) = desired.client(&client.display_name).or_else(|| {
-            // renamed in place: it holds its declared roles afterwards
-            renames
-                .client_renamed_from(&client.display_name)
-                .and_then(|new| desired.client(new))
-        }) {
+        } else if let Some(want) = renames
+            .declares_client(&client.display_name)
+            .then(|| desired.client(&client.display_name))
+            .flatten()
+            .or_else(|| {
+                // renamed in place: it holds its declared roles afterwards
+                renames
+                    .client_renamed_from(&client.display_name)
+                    .and_then(|new| desired.client(new))
+            })
+        {
             remaining.push(want.roles.clone());
         } else {
             let id = Some(client.id.to_string());
@@ -206,10 +211,10 @@ fn prune_steps(desired: &DesiredState, live: &Live, renames: &Renames, steps: &m
         }
     }
     let still_used: BTreeSet<&str> = remaining.iter().flatten().map(String::as_str).collect();
-    let foreign = live.foreign_roles(|n| desired.role(n).is_some());
+    let foreign = live.foreign_roles(|n| renames.declares_role(n));
     for role in &live.roles {
         let name = role.display_name.as_str();
-        if desired.role(name).is_some()
+        if renames.declares_role(name)
             || renames.renames_role(name)
             || foreign.contains(name)
             || still_used.contains(name)

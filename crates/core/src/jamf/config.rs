@@ -11,6 +11,10 @@ use super::retry::RetryPolicy;
 
 /// Jamf's own guidance: at most five concurrent connections per instance.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 5;
+/// Default [`JamfClientConfig::max_list_objects`]: far above any real estate.
+pub const DEFAULT_MAX_LIST_OBJECTS: usize = 100_000;
+/// Default [`JamfClientConfig::list_timeout`].
+pub const DEFAULT_LIST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Largest page Jamf Pro returns; larger requests are silently clamped by the server.
 pub const DEFAULT_PAGE_SIZE: u32 = 2000;
 
@@ -51,6 +55,11 @@ pub struct JamfClientConfig {
     /// Replay Jamf Cloud's load-balancer cookies so one session stays on one node
     /// (default true).
     pub sticky_sessions: bool,
+    /// Most objects one listing may hold (default 100,000); more, or a `totalCount` above it,
+    /// is a [`JamfError::Limit`].
+    pub max_list_objects: usize,
+    /// Most time one listing may take, every page and retry included (default 5 min).
+    pub list_timeout: Duration,
 }
 
 impl JamfClientConfig {
@@ -70,6 +79,8 @@ impl JamfClientConfig {
             read_after_write_window: Duration::from_secs(60),
             read_after_write_budget: Duration::from_secs(5),
             sticky_sessions: true,
+            max_list_objects: DEFAULT_MAX_LIST_OBJECTS,
+            list_timeout: DEFAULT_LIST_TIMEOUT,
         }
     }
 
@@ -83,6 +94,16 @@ impl JamfClientConfig {
         }
         if self.page_size == 0 {
             return Err(JamfError::Config("page_size must be at least 1".to_owned()));
+        }
+        if self.max_list_objects == 0 {
+            return Err(JamfError::Config(
+                "max_list_objects must be at least 1".to_owned(),
+            ));
+        }
+        if self.list_timeout.is_zero() {
+            return Err(JamfError::Config(
+                "list_timeout must be longer than zero".to_owned(),
+            ));
         }
         if self.retry.max_attempts == 0 {
             return Err(JamfError::Config(

@@ -155,6 +155,18 @@ impl Endpoint {
         )
     }
 
+    /// Whether the request itself carries a secret (client credentials in the form, a password
+    /// in Basic auth) or its answer mints one: no text of such an answer, error bodies and
+    /// headers included, is ever kept verbatim, since a broken or hostile server may echo the
+    /// secret back (see `error_from_response`).
+    pub(crate) fn carries_secret(self) -> bool {
+        use Endpoint::*;
+        matches!(
+            self,
+            OAuthToken | LegacyOAuthToken | AuthToken | KeepAlive | GenerateClientCredentials
+        )
+    }
+
     /// The token endpoints that answer errors in the OAuth (RFC 6749) shape.
     pub(crate) fn is_oauth(self) -> bool {
         matches!(self, Endpoint::OAuthToken | Endpoint::LegacyOAuthToken)

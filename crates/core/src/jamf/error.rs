@@ -10,7 +10,7 @@ use reqwest::Method;
 
 use super::endpoint::Endpoint;
 pub use super::error_body::{ApiErrorBody, ApiErrorCause, ErrorBody, OAuthErrorBody, snippet};
-use super::error_body::{MAX_MESSAGE_CHARS, parse_privileges_header, truncate_clean};
+use super::error_body::{parse_privileges_header, truncate_clean};
 
 /// The operation an error is about: method and path (never a query string).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +157,27 @@ pub enum JamfError {
         /// a secret).
         snippet: String,
     },
+    /// An answer, or a listing, went over a bound that keeps the daemon's memory and time
+    /// bounded whatever Jamf sends. Jamf or something in front of it misbehaves, or (for the
+    /// limits with a config key) the estate is larger than the limit allows.
+    #[error("{op}: {limit}")]
+    Limit {
+        /// The request (for a listing: the list endpoint).
+        op: Op,
+        /// Which bound and how to raise it.
+        limit: Limit,
+    },
+    /// The pages of a listing contradict each other (no progress, a page larger than asked
+    /// for, an absurd or wildly changing `totalCount`): a broken or hostile server.
+    #[error(
+        "jamf pro's paging of {op} is inconsistent: {detail}; check jamf pro and any proxy in front of it, then retry"
+    )]
+    Paging {
+        /// The list endpoint.
+        op: Op,
+        /// What was inconsistent.
+        detail: String,
+    },
     /// A status this client does not expect (3xx, 405, 415, ...).
     #[error("unexpected http status {status} on {op}{}; check the base url and the jamf pro version", fmt_messages(.messages))]
     UnexpectedStatus {
@@ -167,6 +188,58 @@ pub enum JamfError {
         /// Jamf's `errors[].description`, if any.
         messages: Vec<String>,
     },
+}
+
+/// The bound a [`JamfError::Limit`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// More objects than `instance.max_list_objects` in one listing (or a `totalCount` above it).
+    Objects {
+        /// The limit.
+        max: usize,
+    },
+    /// A listing did not finish within `instance.list_timeout`.
+    Deadline {
+        /// The limit.
+        after: Duration,
+    },
+    /// One response body larger than the client accepts.
+    Body {
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// More bytes over all the pages of one listing than the client accepts.
+    ListBytes {
+        /// The limit in bytes.
+        max: usize,
+    },
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Objects { max } => write!(
+                f,
+                "jamf pro lists more than {max} objects; if the estate really is this large, raise instance.max_list_objects"
+            ),
+            Limit::Deadline { after } => write!(
+                f,
+                "the listing did not finish within {} s; if jamf pro is only slow, raise instance.list_timeout",
+                after.as_secs_f64()
+            ),
+            Limit::Body { max } => write!(
+                f,
+                "a response body is larger than {}, more than any real jamf pro answer; check jamf pro and any proxy in front of it",
+                fmt_bytes(*max)
+            ),
+            Limit::ListBytes { max } => write!(
+                f,
+                "the pages of one listing are larger than {} in all; check jamf pro and any proxy in front of it",
+                fmt_bytes(*max)
+            ),
+        }
+    }
 }
 
 impl JamfError {
@@ -181,6 +254,14 @@ impl JamfError {
     /// Whether this is a 404.
     pub fn is_not_found(&self) -> bool {
         matches!(self, JamfError::NotFound { .. })
+    }
+}
+
+fn fmt_bytes(n: usize) -> String {
+    if n >= 1024 * 1024 {
+        format!("{} MiB", n / (1024 * 1024))
+    } else {
+        format!("{} KiB", n.div_ceil(1024))
     }
 }
 
@@ -243,27 +324,10 @@ pub(crate) fn error_from_response(ctx: ErrorContext<'_>) -> JamfError {
         required_privileges_header,
         retry_after,
     } = ctx;
-    let parsed = ErrorBody::parse(body);
-    if endpoint.is_oauth() && matches!(status, 400 | 401) {
-        return match parsed {
-            ErrorBody::OAuth(o) => JamfError::OAuth {
-                status,
-                error: truncate_clean(&o.error, 80),
-                description: o
-                    .error_description
-                    .map(|d| truncate_clean(&d, MAX_MESSAGE_CHARS)),
-            },
-            other => JamfError::OAuth {
-                status,
-                error: if status == 401 {
-                    "invalid_client".to_owned()
-                } else {
-                    "invalid_request".to_owned()
-                },
-                description: other.messages().into_iter().next(),
-            },
-        };
+    if endpoint.carries_secret() {
+        return secret_bearing_error(endpoint, op, status, body, retry_after);
     }
+    let parsed = ErrorBody::parse(body);
     let messages = parsed.messages();
     match status {
         400 | 422 => JamfError::Validation { op, messages },
@@ -306,6 +370,109 @@ pub(crate) fn error_from_response(ctx: ErrorContext<'_>) -> JamfError {
     }
 }
 
+/// OAuth error codes (RFC 6749 §5.2) that are kept as they are; any other `error` value is
+/// replaced by `"unrecognised_error"`.
+pub const KNOWN_OAUTH_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
+
+/// The fixed description of a known OAuth error code.
+fn oauth_description(code: &str) -> &'static str {
+    match code {
+        "invalid_client" => "jamf pro did not accept the client id and secret",
+        "invalid_grant" => "jamf pro refused the grant",
+        "unauthorized_client" => "the api client may not use this grant",
+        "unsupported_grant_type" => "jamf pro does not support the client credentials grant here",
+        "invalid_scope" => "jamf pro refused the requested scope",
+        "invalid_request" => "jamf pro could not read the token request",
+        _ => "jamf pro refused the token request with an unrecognised answer",
+    }
+}
+
+/// The error of a request that carried a secret or whose answer mints one
+/// ([`Endpoint::carries_secret`]). A hostile or broken server may echo the submitted secret
+/// anywhere in its answer (body, `WWW-Authenticate`, `x-required-privileges`), so nothing of
+/// the answer is kept verbatim: only the status, an OAuth error code from
+/// [`KNOWN_OAUTH_ERRORS`], a Jamf error code it recognises, and fixed descriptions.
+fn secret_bearing_error(
+    endpoint: Endpoint,
+    op: Op,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> JamfError {
+    let parsed = ErrorBody::parse(body);
+    if endpoint.is_oauth() && matches!(status, 400 | 401) {
+        let code = match &parsed {
+            ErrorBody::OAuth(o) => KNOWN_OAUTH_ERRORS
+                .iter()
+                .find(|k| **k == o.error)
+                .copied()
+                .unwrap_or("unrecognised_error"),
+            _ if status == 401 => "invalid_client",
+            _ => "invalid_request",
+        };
+        return JamfError::OAuth {
+            status,
+            error: code.to_owned(),
+            description: Some(oauth_description(code).to_owned()),
+        };
+    }
+    let fixed = |what: &str| {
+        vec![format!(
+            "{what} (jamf's answer withheld: the request carried a secret)"
+        )]
+    };
+    match status {
+        400 | 422 => JamfError::Validation {
+            op,
+            messages: fixed("jamf pro rejected the request"),
+        },
+        401 => {
+            let detail = match (endpoint, parsed.first_code()) {
+                (_, Some("USER_EXPIRED_PASSWORD")) => {
+                    "the account's password has expired; change it in jamf pro"
+                }
+                (Endpoint::AuthToken, _) => "jamf pro rejected the username or password",
+                _ => "jamf pro rejected the token even after re-authenticating",
+            };
+            JamfError::Unauthorized {
+                op,
+                detail: detail.to_owned(),
+            }
+        }
+        403 => JamfError::Forbidden {
+            op,
+            privileges: endpoint
+                .required_privileges()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        },
+        404 => JamfError::NotFound { op },
+        409 => JamfError::Conflict {
+            op,
+            messages: Vec::new(),
+        },
+        429 => JamfError::RateLimited { op, retry_after },
+        500..=599 => JamfError::Server {
+            op,
+            status,
+            messages: Vec::new(),
+        },
+        _ => JamfError::UnexpectedStatus {
+            op,
+            status,
+            messages: Vec::new(),
+        },
+    }
+}
+
 /// Builds a [`JamfError::Decode`] for a body that did not parse as expected. For endpoints
 /// whose body may carry a secret, neither the serde message (it can quote values) nor a
 /// snippet is included.
@@ -316,7 +483,7 @@ pub(crate) fn decode_error(
     body: &[u8],
     err: &serde_json::Error,
 ) -> JamfError {
-    if endpoint.returns_secret() {
+    if endpoint.returns_secret() || endpoint.carries_secret() {
         JamfError::Decode {
             op,
             status,

@@ -79,7 +79,10 @@ impl JamfClient {
         id: i64,
     ) -> Result<ClientCredentials, JamfError> {
         let id = id.to_string();
-        self.fetch_json(&self.call(Endpoint::GenerateClientCredentials, &[&id]))
-            .await
+        let minted: ClientCredentials = self
+            .fetch_json(&self.call(Endpoint::GenerateClientCredentials, &[&id]))
+            .await?;
+        self.remember("client", &minted.client_id, &minted.client_secret);
+        Ok(minted)
     }
 }

@@ -44,11 +44,16 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 pub use auth::{ClientCredentials, Credentials, TokenKind, parse_scope};
-pub use config::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_PAGE_SIZE, JamfClientConfig, is_loopback};
+pub use calls::MAX_LIST_BYTES;
+pub use config::{
+    DEFAULT_LIST_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_LIST_OBJECTS, DEFAULT_PAGE_SIZE,
+    JamfClientConfig, is_loopback,
+};
 pub use cookies::{LOAD_BALANCER_COOKIES, StickyCookieStore};
 pub use endpoint::Endpoint;
 pub use error::{
-    ApiErrorBody, ApiErrorCause, ErrorBody, JamfError, OAuthErrorBody, Op, TransportKind,
+    ApiErrorBody, ApiErrorCause, ErrorBody, JamfError, KNOWN_OAUTH_ERRORS, Limit, OAuthErrorBody,
+    Op, TransportKind,
 };
 pub use oneshot::{OneShotSession, ProbeOutcome, ProbeRead, VerifiedToken};
 pub use paging::{

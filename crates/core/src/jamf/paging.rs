@@ -5,6 +5,12 @@
 //! distinct items or an empty page arrives, removes duplicates by id, and stops with
 //! [`StopReason::NoProgress`] if a page brings nothing new (a server ignoring `page`), which the
 //! client turns into an error rather than loop forever or return a silently partial list.
+//!
+//! Whatever the server answers, the pager's memory and number of requests are bounded: it holds
+//! at most `max_items` items, stops at a `totalCount` above that, at a page holding more items
+//! than asked for, at a `totalCount` that moves by more than a page and a quarter of itself
+//! between pages, and at a page that brings nothing new. The caller adds the byte budget and
+//! the deadline (see `JamfClient::list_all`).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -26,6 +32,12 @@ pub enum StopReason {
     NoProgress,
     /// [`MAX_PAGES`] pages fetched.
     PageLimit,
+    /// More than `max_items` distinct items, or a `totalCount` above it.
+    TooMany,
+    /// A page held more items than the page size asked for.
+    OversizedPage,
+    /// `totalCount` moved by more than a page and a quarter of its first value.
+    UnstableTotal,
 }
 
 /// The items of a listing and why it ended.
@@ -46,8 +58,12 @@ pub struct Collected<T> {
 /// If the first page is shorter than requested yet below `totalCount`, the server clamped the
 /// page size: later pages are requested with the observed size so page numbers line up
 /// whichever size the server uses to compute offsets.
+///
+/// At most `max_items` items are held: a `totalCount` above it stops before the items are
+/// stored ([`StopReason::TooMany`]).
 pub async fn collect_pages<T, K, E, F, Fut>(
     page_size: u32,
+    max_items: usize,
     mut fetch: F,
     key: impl Fn(&T) -> K,
 ) -> Result<Collected<T>, E>
@@ -61,6 +77,7 @@ where
     let mut size = page_size.max(1);
     let mut page = 0u32;
     let mut total_count = 0;
+    let mut first_total: Option<u64> = None;
     loop {
         if page >= MAX_PAGES {
             return Ok(done(items, total_count, StopReason::PageLimit, page));
@@ -70,6 +87,17 @@ where
             results,
         } = fetch(page, size).await?;
         total_count = total;
+        let pages = page + 1;
+        if total > max_items as u64 {
+            return Ok(done(items, total_count, StopReason::TooMany, pages));
+        }
+        if results.len() as u64 > u64::from(size) {
+            return Ok(done(items, total_count, StopReason::OversizedPage, pages));
+        }
+        let first = *first_total.get_or_insert(total);
+        if total.abs_diff(first) > u64::from(size) + first / 4 {
+            return Ok(done(items, total_count, StopReason::UnstableTotal, pages));
+        }
         if results.is_empty() {
             return Ok(done(items, total_count, StopReason::EmptyPage, page + 1));
         }
@@ -77,6 +105,9 @@ where
         let before = items.len();
         for item in results {
             if seen.insert(key(&item)) {
+                if items.len() >= max_items {
+                    return Ok(done(items, total_count, StopReason::TooMany, pages));
+                }
                 items.push(item);
             }
         }
@@ -156,6 +187,7 @@ mod tests {
     async fn run(server: &FakeServer, size: u32) -> Collected<u64> {
         collect_pages(
             size,
+            1_000_000,
             |p, s| {
                 let page = server.page(p, s);
                 async move { Ok::<_, Infallible>(page) }
@@ -223,6 +255,7 @@ mod tests {
         ]);
         let got = collect_pages(
             10,
+            100,
             |_, _| {
                 let p = pages.borrow_mut().remove(0);
                 async move { Ok::<_, Infallible>(p) }
@@ -241,6 +274,7 @@ mod tests {
         let calls = RefCell::new(0);
         let got = collect_pages(
             2,
+            100,
             |_, _| {
                 *calls.borrow_mut() += 1;
                 async {
@@ -276,6 +310,7 @@ mod tests {
         ]);
         let got = collect_pages(
             3,
+            100,
             |_, _| {
                 let p = pages.borrow_mut().remove(0);
                 async move { Ok::<_, Infallible>(p) }
@@ -290,8 +325,70 @@ mod tests {
 
     #[tokio::test]
     async fn errors_propagate() {
-        let got = collect_pages(5, |_, _| async { Err::<Page<u64>, _>("boom") }, |i| *i).await;
+        let got = collect_pages(5, 100, |_, _| async { Err::<Page<u64>, _>("boom") }, |i| *i).await;
         assert_eq!(got.unwrap_err(), "boom");
+    }
+
+    /// A server that answers `pages[n]` for page `n` and, past the end, keeps inventing new
+    /// items (ids from `next`) with the given `totalCount`.
+    async fn hostile(
+        size: u32,
+        max: usize,
+        total: impl Fn(u32) -> u64,
+        len: impl Fn(u32) -> u64,
+    ) -> (Collected<u64>, u32) {
+        let calls = RefCell::new(0u32);
+        let got = collect_pages(
+            size,
+            max,
+            |p, _| {
+                *calls.borrow_mut() += 1;
+                let start = u64::from(p) * 1_000_000;
+                let page = Page {
+                    total_count: total(p),
+                    results: (start..start + len(p)).collect(),
+                };
+                async move { Ok::<_, Infallible>(page) }
+            },
+            |i| *i,
+        )
+        .await
+        .unwrap();
+        let n = *calls.borrow();
+        (got, n)
+    }
+
+    #[tokio::test]
+    async fn endless_paging_stops_at_the_item_cap() {
+        // totalCount just under the cap and never reached: every page brings new items
+        let (got, calls) = hostile(100, 1000, |_| 1000, |_| 99).await;
+        assert_eq!(got.reason, StopReason::TooMany);
+        assert_eq!(got.items.len(), 1000, "never more than the cap held");
+        assert_eq!(calls, 11);
+        // a totalCount above the cap stops at the first page, before anything is stored
+        let (got, calls) = hostile(100, 1000, |_| 1001, |_| 100).await;
+        assert_eq!(
+            (got.reason, got.items.len(), calls),
+            (StopReason::TooMany, 0, 1)
+        );
+        let (got, _) = hostile(100, 1000, |_| u64::MAX, |_| 100).await;
+        assert_eq!(got.reason, StopReason::TooMany);
+    }
+
+    #[tokio::test]
+    async fn oversized_pages_and_unstable_totals_stop() {
+        // asked for 100, got 5,000: stops at once
+        let (got, calls) = hostile(100, 100_000, |_| 50_000, |_| 5000).await;
+        assert_eq!(
+            (got.reason, got.items.len(), calls),
+            (StopReason::OversizedPage, 0, 1)
+        );
+        // totalCount grows by far more than a page each time
+        let (got, calls) = hostile(100, 100_000, |p| 500 + u64::from(p) * 10_000, |_| 100).await;
+        assert_eq!((got.reason, calls), (StopReason::UnstableTotal, 2));
+        // a small drift (concurrent creates) is fine
+        let (got, _) = hostile(100, 100_000, |p| 300 + u64::from(p), |_| 100).await;
+        assert_eq!(got.reason, StopReason::ReachedTotal);
     }
 
     #[test]

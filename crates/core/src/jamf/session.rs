@@ -129,6 +129,7 @@ impl JamfClient {
         } else {
             Endpoint::OAuthToken
         };
+        self.remember("client", client_id, client_secret);
         loop {
             let mut call = self.call(endpoint, &[]);
             call.body = Body::Form(vec![
@@ -159,6 +160,7 @@ impl JamfClient {
                 );
             }
             let scope = parsed.scope.clone().unwrap_or_default();
+            self.remember("token", client_id, &parsed.access_token);
             return Ok(Minted {
                 lifetime: parsed.lifetime(),
                 role_ids: parse_scope(&scope),
@@ -174,18 +176,31 @@ impl JamfClient {
         username: &str,
         password: &SecretString,
     ) -> Result<Minted, JamfError> {
+        self.remember("user", username, password);
         let call = self.call(Endpoint::AuthToken, &[]);
         let resp = self
             .send(&call, &Auth::Basic { username, password })
             .await?;
-        user_token_from(&call, resp)
+        let minted = user_token_from(&call, resp)?;
+        self.remember("token", "user", &minted.value);
+        Ok(minted)
+    }
+
+    /// Registers a secret this client sends or receives with the process's scrubber
+    /// ([`crate::changelog::remember_secret`]), under `jamf:<instance>:<what>:<who>`, so that
+    /// it cannot reach any output even when a server echoes it back.
+    pub(crate) fn remember(&self, what: &str, who: &str, secret: &SecretString) {
+        let slot = format!("jamf:{}:{what}:{who}", self.inner.config.instance);
+        crate::changelog::remember_secret(&slot, secret);
     }
 
     /// `POST /api/v1/auth/keep-alive`: a new token with a later expiry; the old one dies.
     async fn keep_alive_raw(&self, token: &SecretString) -> Result<Minted, JamfError> {
         let call = self.call(Endpoint::KeepAlive, &[]);
         let resp = self.send(&call, &Auth::Bearer(token)).await?;
-        user_token_from(&call, resp)
+        let minted = user_token_from(&call, resp)?;
+        self.remember("token", "user", &minted.value);
+        Ok(minted)
     }
 
     /// `POST /api/v1/auth/invalidate-token` with `token`. A 401 means it was already invalid,

@@ -13,11 +13,18 @@ use url::Url;
 
 use super::JamfClient;
 use super::endpoint::Endpoint;
-use super::error::{ErrorContext, JamfError, Op, TransportKind, error_from_response};
+use super::error::{ErrorContext, JamfError, Limit, Op, TransportKind, error_from_response};
 use super::retry::{Retry, is_retryable_status, parse_retry_after};
 
-/// Largest response body accepted (a 4,500-role page is well under this).
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Largest success body accepted (a 2,000-role page of a real estate is a few MiB). A larger
+/// answer is a [`Limit::Body`] error, whatever its `Content-Length` says.
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest success body of the token and `client-credentials` endpoints, whose real answers
+/// are a few hundred bytes.
+pub(crate) const MAX_TOKEN_BODY_BYTES: usize = 64 * 1024;
+/// Bytes of an error body read: enough for any real Jamf error; the rest is not read (the
+/// truncated body then parses as an unknown error shape, which is safe).
+pub(crate) const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 const ATTEMPT_BUCKETS: usize = 8;
 
 /// How a request authenticates.
@@ -227,7 +234,10 @@ impl JamfClient {
                     (delay, since.elapsed() + delay > budget)
                 }
                 Ok(_) => return result,
-                Err(_) if may_retry => (policy.backoff(attempt, &mut rand::rng()), false),
+                // only transport failures are worth another attempt (not an oversized body)
+                Err(JamfError::Transport { .. }) if may_retry => {
+                    (policy.backoff(attempt, &mut rand::rng()), false)
+                }
                 Err(_) => return result,
             };
             if give_up || started.elapsed() + delay > policy.total_budget {
@@ -288,14 +298,17 @@ impl JamfClient {
             }
             let started = std::time::Instant::now();
             // The URL is stripped from reqwest's error before anything can log it.
-            let result = self
-                .exchange(call, auth)
-                .await
-                .map_err(|source| JamfError::Transport {
+            let result = self.exchange(call, auth).await.map_err(|e| match e {
+                ExchangeError::Http(source) => JamfError::Transport {
                     op: call.op(),
                     kind: transport_kind(&source),
                     source: source.without_url(),
-                });
+                },
+                ExchangeError::TooLarge(max) => JamfError::Limit {
+                    op: call.op(),
+                    limit: Limit::Body { max },
+                },
+            });
             let elapsed = started.elapsed().as_millis() as u64;
             let span = tracing::Span::current();
             span.record("duration_ms", elapsed);
@@ -320,7 +333,7 @@ impl JamfClient {
         &self,
         call: &Call<'_>,
         auth: &Auth<'_>,
-    ) -> Result<RawResponse, reqwest::Error> {
+    ) -> Result<RawResponse, ExchangeError> {
         let mut req = self
             .inner
             .http
@@ -358,9 +371,23 @@ impl JamfClient {
         }
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        let success = resp.status().is_success();
+        let max = match (success, call.endpoint.carries_secret()) {
+            (false, _) => MAX_ERROR_BODY_BYTES,
+            (true, true) => MAX_TOKEN_BODY_BYTES,
+            (true, false) => MAX_BODY_BYTES,
+        };
+        if success && resp.content_length().is_some_and(|n| n > max as u64) {
+            return Err(ExchangeError::TooLarge(max));
+        }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
+            if body.len() + chunk.len() > max {
+                if success {
+                    return Err(ExchangeError::TooLarge(max));
+                }
+                // an error body is only read for its message: keep the start, stop reading
+                body.extend_from_slice(&chunk[..max - body.len()]);
                 break;
             }
             body.extend_from_slice(&chunk);
@@ -414,6 +441,19 @@ impl JamfClient {
             .ok()
             .and_then(|l| *l)
             .is_some_and(|at| at.elapsed() < window)
+    }
+}
+
+/// Why one exchange failed.
+enum ExchangeError {
+    Http(reqwest::Error),
+    /// The success body is larger than this many bytes.
+    TooLarge(usize),
+}
+
+impl From<reqwest::Error> for ExchangeError {
+    fn from(e: reqwest::Error) -> Self {
+        ExchangeError::Http(e)
     }
 }
 

@@ -114,8 +114,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
 
     /// Sends one message and flushes. A message over the outgoing cap is not sent
     /// ([`ProtocolError::MessageTooLarge`]) and the transport stays usable.
+    ///
+    /// Every known secret ([`crate::changelog::remember_secret`]) is scrubbed from an answer
+    /// first: no answer carries one, even one echoed into an error message by Jamf or Vault.
+    /// (Requests are left alone: a bootstrap request carries a password on purpose.)
     pub async fn send<T: Message>(&mut self, message: &T) -> Result<(), ProtocolError> {
-        let payload = encode(message)?;
+        let mut payload = encode(message)?;
+        if T::KIND == "response" {
+            payload = crate::changelog::scrub_json(payload);
+        }
         self.send_frame(&payload, T::KIND).await
     }
 

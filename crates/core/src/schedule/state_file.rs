@@ -156,12 +156,12 @@ impl StateFile {
         let mut text =
             serde_json::to_string_pretty(&doc).map_err(|e| write_err(io::Error::other(e)))?;
         text.push('\n');
+        // a job's last error may quote a server's answer: no known secret is written
+        let text = crate::changelog::scrub_json(text.into_bytes());
         let tmp = self.tmp_path();
         // Never through a symbolic link; a failed write removes its temporary file.
-        private_fs::write_atomic(&self.path, &tmp, 0o600, |file| {
-            file.write_all(text.as_bytes())
-        })
-        .map_err(write_err)
+        private_fs::write_atomic(&self.path, &tmp, 0o600, |file| file.write_all(&text))
+            .map_err(write_err)
     }
 
     fn tmp_path(&self) -> PathBuf {

@@ -62,7 +62,8 @@ impl Vault {
     pub(super) async fn authenticate(&self) -> Result<(), VaultError> {
         let address = self.settings.address_str();
         match &self.credentials {
-            VaultCredentials::Token(_) => {
+            VaultCredentials::Token(token) => {
+                crate::changelog::remember_secret("vault:token", token);
                 let client = self.client.read().await;
                 let info = vaultrs::token::lookup_self(&*client)
                     .await
@@ -79,6 +80,7 @@ impl Vault {
                 role_id,
                 secret_id,
             } => {
+                crate::changelog::remember_secret("vault:approle:secret_id", secret_id);
                 let mut client = self.client.write().await;
                 let info = vaultrs::auth::approle::login(
                     &*client,
@@ -88,6 +90,10 @@ impl Vault {
                 )
                 .await
                 .map_err(|e| auth_error(e, &address, "approle login"))?;
+                crate::changelog::remember_secret(
+                    "vault:token",
+                    &SecretString::from(info.client_token.clone()),
+                );
                 client.set_token(&info.client_token);
                 let mut st = self.token.lock().await;
                 *st = TokenState {

@@ -187,6 +187,35 @@ fn secrets_are_redacted_on_append() {
 }
 
 #[test]
+fn known_secrets_are_scrubbed_on_append_wherever_they_are() {
+    // a secret under an innocent key, in an error and nested: only its value betrays it
+    let secret = "append-known-secret-4Rt9";
+    warden_core::changelog::remember_secret("test:append", &secrecy::SecretString::from(secret));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("changes.jsonl");
+    let (log, _store) = log_with(&path, 0);
+    let failed = ChangeEntry::new(
+        Actor::Daemon,
+        ObjectRef::named(ObjectKind::Secret, "backup"),
+        Action::Rotate,
+        Outcome::Failed,
+    )
+    .before(json!({"note": format!("jamf said {secret}")}))
+    .after(json!([{"detail": secret}]))
+    .error(format!("token request refused: client_secret={secret}"));
+    let record = log.append(failed).unwrap();
+    warden_core::changelog::forget_secret("test:append");
+    let content = fs::read_to_string(&path).unwrap();
+    assert!(!content.contains(secret), "{content}");
+    assert_eq!(record.before["note"], format!("jamf said {REDACTED}"));
+    assert_eq!(
+        record.error.as_deref(),
+        Some(format!("token request refused: client_secret={REDACTED}").as_str())
+    );
+    assert!(verify(&path, None).is_ok());
+}
+
+#[test]
 fn oversized_record_is_refused_and_the_log_stays_usable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("changes.jsonl");

@@ -307,6 +307,30 @@ fn timeouts_concurrency_and_vault_paths() {
 }
 
 #[test]
+fn listing_bounds_are_range_checked() {
+    let dir = Dir::new();
+    let text = format!(
+        "{}max_list_objects = 9\nlist_timeout = \"2d\"\n{}max_list_objects = 10000001\nlist_timeout = \"0s\"\n\
+         {}max_list_objects = -1\n",
+        instance("a", "https://a.example"),
+        instance("b", "https://b.example"),
+        instance("c", "https://c.example"),
+    );
+    let (msg, n) = dir.errors(&with(&text));
+    assert_eq!(n, 5, "{msg}");
+    assert_contains(
+        &msg,
+        &[
+            "`instance.max_list_objects`: 9 is out of range; use a value from 10 to 10000000",
+            "`instance.list_timeout`: `2d` is out of range; use a duration from \"1s\" to \"1d\"",
+            "`instance.max_list_objects`: 10000001 is out of range",
+            "`instance.list_timeout`: `0s` is out of range; use a duration from \"1s\" to \"1d\"",
+            "`instance.max_list_objects`: -1 is out of range",
+        ],
+    );
+}
+
+#[test]
 fn multiple_errors_are_reported_together() {
     let dir = Dir::new();
     dir.write("roles.toml", "version = 1\n[[client]]\nname = \"c\"\nroles = [\"ghost\"]\nowner = \"o\"\npurpose = \"p\"\n");

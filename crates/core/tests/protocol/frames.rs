@@ -197,3 +197,27 @@ async fn recv_is_cancel_safe() {
         Some(Request::Instances)
     );
 }
+
+#[tokio::test]
+async fn answers_are_scrubbed_of_known_secrets_and_requests_are_not() {
+    let secret = "frame-known-secret-8Hy2";
+    warden_core::changelog::remember_secret("test:frames", &secrecy::SecretString::from(secret));
+    let (mut client, mut server) = pair();
+    let answer = Response::error(ErrorCode::Internal, format!("jamf said {secret}"));
+    server.send(&answer).await.unwrap();
+    let got: Response = client.recv().await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        Response::error(ErrorCode::Internal, "jamf said [redacted]")
+    );
+    // a request (a bootstrap carries a password on purpose) goes as it is
+    let request = Request::Bootstrap(warden_core::protocol::BootstrapRequest {
+        instance: "prod".into(),
+        username: "admin".into(),
+        password: secrecy::SecretString::from(secret),
+        force: false,
+    });
+    client.send(&request).await.unwrap();
+    assert_eq!(recv_request(&mut server).await.unwrap(), Some(request));
+    warden_core::changelog::forget_secret("test:frames");
+}

@@ -98,9 +98,12 @@ fn only_client(report: &mut AuditReport, client: &str) -> Result<(), String> {
             inst.instance, inst.instance
         ));
     };
+    // a hash set: both lists come from Jamf
+    let roles: std::collections::HashSet<&str> =
+        privileges.roles.iter().map(String::as_str).collect();
     inst.findings.retain(|f| match f.subject.kind {
         SubjectKind::Client => f.subject.name == client,
-        SubjectKind::Role => privileges.roles.contains(&f.subject.name),
+        SubjectKind::Role => roles.contains(f.subject.name.as_str()),
         _ => false,
     });
     inst.client_privileges = vec![privileges];

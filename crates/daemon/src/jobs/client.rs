@@ -67,6 +67,13 @@ pub async fn management_client(shared: &Arc<Shared>, instance: &str) -> Result<J
         client_id: id.expose_secret().to_string(),
         client_secret: SecretString::from(sec.expose_secret().to_string()),
     };
+    if let Credentials::ApiClient { client_secret, .. } = &credentials {
+        // read from vault: known to the scrubber before any request can echo it
+        warden_core::changelog::remember_secret(
+            &format!("vault:{instance}:management"),
+            client_secret,
+        );
+    }
     let client = JamfClient::new(client_config(inst), credentials)
         .map_err(|e| format!("cannot build the jamf client of {instance}: {e}"))?;
     let mut runtime = shared.instances();
@@ -84,5 +91,7 @@ pub fn client_config(inst: &Instance) -> JamfClientConfig {
     c.max_in_flight = inst.max_in_flight.max(1) as usize;
     c.connect_timeout = inst.connect_timeout;
     c.request_timeout = inst.request_timeout;
+    c.max_list_objects = inst.max_list_objects as usize;
+    c.list_timeout = inst.list_timeout;
     c
 }

@@ -1156,7 +1156,7 @@ async fn the_scheduled_audit_keeps_its_report_and_records_new_and_resolved_findi
 }
 
 /// `wardenctl`, built next to `wardend` (a no-op when the workspace's binaries are built).
-fn wardenctl() -> &'static Path {
+pub(crate) fn wardenctl() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let wardend = Path::new(common::WARDEND);
@@ -1178,7 +1178,7 @@ fn wardenctl() -> &'static Path {
 
 /// `wardenctl --socket S ARGS` with a clean environment; its output is kept in `ctl.out` /
 /// `ctl.err` for the secret-leak scan.
-fn ctl(env: &Env, socket: &Path, args: &[&str]) -> Output {
+pub(crate) fn ctl(env: &Env, socket: &Path, args: &[&str]) -> Output {
     let out = Command::new(wardenctl())
         .arg("--socket")
         .arg(socket)

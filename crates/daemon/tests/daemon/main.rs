@@ -9,6 +9,7 @@ mod deploy;
 mod drift;
 mod drift_apply;
 mod drift_schedule;
+mod hostile_jamf;
 mod jamf_fidelity;
 mod kv_mount;
 mod lifecycle;

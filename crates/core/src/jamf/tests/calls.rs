@@ -56,8 +56,239 @@ async fn a_server_ignoring_page_is_an_error_not_a_loop() {
     })
     .await;
     let err = api_client(url).list_roles().await.unwrap_err();
-    assert!(err.to_string().contains("paging did not converge"), "{err}");
+    assert!(matches!(err, JamfError::Paging { .. }), "{err}");
+    assert!(err.to_string().contains("brought no new item"), "{err}");
     assert_eq!(fake.count("GET /api/v1/api-roles"), 2);
+}
+
+/// A hostile list endpoint: every page brings `per_page` new roles and claims `total`.
+fn endless_page(hit: &Hit, total: &str, per_page: u64) -> Reply {
+    let page: u64 = query_param(hit, "page").unwrap().parse().unwrap();
+    let results: Vec<String> = (0..per_page)
+        .map(|i| role_json(page * 1_000_000 + i, "r"))
+        .collect();
+    Reply::json(
+        200,
+        format!(
+            r#"{{"totalCount":{total},"results":[{}]}}"#,
+            results.join(",")
+        ),
+    )
+}
+
+#[tokio::test]
+async fn endless_paging_stops_at_the_object_cap_with_the_key_to_raise_it() {
+    // totalCount never reached: each page brings 100 new roles, forever
+    let (url, fake) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        _ => endless_page(hit, "1000", 99),
+    })
+    .await;
+    let mut cfg = fast_config(url.clone());
+    cfg.page_size = 100;
+    cfg.max_list_objects = 1000;
+    let client = JamfClient::new(cfg, Credentials::api_client("cid", SECRET)).unwrap();
+    let Err(err) = client.list_roles().await else {
+        panic!("the cap must end the listing");
+    };
+    assert!(
+        matches!(
+            err,
+            JamfError::Limit {
+                limit: Limit::Objects { max: 1000 },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("instance.max_list_objects"),
+        "{err}"
+    );
+    assert_eq!(fake.count("GET /api/v1/api-roles"), 11);
+
+    // an absurd totalCount stops at the first page
+    let (url, fake) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        _ => endless_page(hit, "18446744073709551615", 10),
+    })
+    .await;
+    let err = api_client(url).list_roles().await.unwrap_err();
+    assert!(matches!(err, JamfError::Limit { .. }), "{err}");
+    assert_eq!(fake.count("GET /api/v1/api-roles"), 1);
+
+    // a negative one is not a list answer at all
+    let (url, _) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        _ => endless_page(hit, "-5", 10),
+    })
+    .await;
+    let err = api_client(url).list_roles().await.unwrap_err();
+    assert!(matches!(err, JamfError::Decode { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn pages_larger_than_asked_for_and_empty_pages_short_of_the_total_are_errors() {
+    let (url, _) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        _ => endless_page(hit, "5000", 3000),
+    })
+    .await;
+    let err = api_client(url).list_roles().await.unwrap_err();
+    assert!(
+        err.to_string().contains("more items than the page size"),
+        "{err}"
+    );
+
+    let (url, _) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        _ if query_param(hit, "page").as_deref() == Some("0") => endless_page(hit, "50", 10),
+        _ => Reply::json(200, r#"{"totalCount":50,"results":[]}"#),
+    })
+    .await;
+    let err = api_client(url).list_roles().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("was empty while totalCount says 50"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_listing_stops_at_its_deadline() {
+    // every page arrives, slowly, and brings new roles: only the deadline ends it
+    let (url, _) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        _ => endless_page(hit, "100000", 10).delay(Duration::from_millis(50)),
+    })
+    .await;
+    let mut cfg = fast_config(url);
+    cfg.page_size = 10;
+    cfg.list_timeout = Duration::from_millis(300);
+    let client = JamfClient::new(cfg, Credentials::api_client("cid", SECRET)).unwrap();
+    let err = client.list_roles().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            JamfError::Limit {
+                limit: Limit::Deadline { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("instance.list_timeout"), "{err}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_not_truncated() {
+    let (url, fake) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        "GET /api/v1/api-role-privileges" => {
+            let big = format!(r#"{{"privileges":["{}"]}}"#, "x".repeat(17 * 1024 * 1024));
+            Reply::json(200, big)
+        }
+        _ => Reply::status(500),
+    })
+    .await;
+    let err = api_client(url.clone()).list_privileges().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            JamfError::Limit {
+                limit: Limit::Body { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        fake.count("GET /api/v1/api-role-privileges"),
+        1,
+        "not retried"
+    );
+
+    // a token answer has a far smaller cap
+    let (url, _) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => Reply::json(
+            200,
+            format!(
+                r#"{{"access_token":"{}","expires_in":60}}"#,
+                "t".repeat(100 * 1024)
+            ),
+        ),
+        _ => Reply::status(500),
+    })
+    .await;
+    let err = api_client(url).authenticate().await.unwrap_err();
+    assert!(err.to_string().contains("larger than 64 KiB"), "{err}");
+}
+
+#[tokio::test]
+async fn answers_to_requests_that_carried_a_secret_are_never_kept_verbatim() {
+    // a token endpoint, a login and a secret mint that echo what they were sent, in the body
+    // and in headers
+    let echo = |status: u16| {
+        Reply::json(
+            status,
+            format!(
+                r#"{{"error":"{SECRET}","error_description":"bad secret {SECRET}","httpStatus":{status},"errors":[{{"code":"{SECRET}","description":"echo {SECRET}"}}]}}"#
+            ),
+        )
+        .header("www-authenticate", format!("Bearer error=\"{SECRET}\""))
+        .header("x-required-privileges", SECRET)
+    };
+    for status in [400, 401, 403, 409, 418, 422, 500] {
+        let (url, _) = serve(move |hit, _| match hit.route().as_str() {
+            OAUTH => echo(status),
+            _ => Reply::status(500),
+        })
+        .await;
+        let err = api_client(url.clone()).authenticate().await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(SECRET), "oauth {status}: {text}");
+        if matches!(status, 400 | 401) {
+            assert!(
+                matches!(&err, JamfError::OAuth { error, .. } if error == "unrecognised_error"),
+                "{err}"
+            );
+        }
+
+        let (url, _) = serve(move |hit, _| match hit.route().as_str() {
+            "POST /api/v1/auth/token" => echo(status),
+            _ => Reply::status(500),
+        })
+        .await;
+        let user = JamfClient::new(fast_config(url), Credentials::user("admin", SECRET)).unwrap();
+        let err = user.authenticate().await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(SECRET), "login {status}: {text}");
+
+        let (url, _) = serve(move |hit, _| match hit.route().as_str() {
+            OAUTH => oauth_ok(600),
+            "POST /api/v1/api-integrations/9/client-credentials" => echo(status),
+            _ => Reply::status(500),
+        })
+        .await;
+        let err = api_client(url)
+            .generate_client_credentials(9)
+            .await
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(SECRET), "mint {status}: {text}");
+    }
+    // a known code is kept, with a fixed description
+    let (url, _) = serve(|hit, _| match hit.route().as_str() {
+        OAUTH => Reply::json(
+            401,
+            r#"{"error":"invalid_client","error_description":"anything"}"#,
+        ),
+        _ => Reply::status(500),
+    })
+    .await;
+    let err = api_client(url).authenticate().await.unwrap_err();
+    assert!(matches!(&err, JamfError::OAuth { error, .. } if error == "invalid_client"));
+    assert!(!err.to_string().contains("anything"), "{err}");
 }
 
 #[tokio::test]
