@@ -17,5 +17,6 @@ mod rotation_guardrails;
 mod rotation_management;
 mod rotation_race;
 mod scheduler;
+mod soak;
 mod socket_security;
 mod startup_errors;
