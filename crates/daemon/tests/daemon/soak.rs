@@ -513,14 +513,10 @@ fn idle(report: &StatusReport, now: DateTime<Utc>) -> bool {
 
 /// Waits until no job is due at `now` or running; `faults` (the faults of the last day) go into
 /// the failure message.
-async fn wait_idle(
-    socket: &std::path::Path,
-    now: DateTime<Utc>,
-    faults: &[String],
-) -> StatusReport {
+async fn wait_idle(env: &Env, now: DateTime<Utc>, faults: &[String]) -> StatusReport {
     let start = Instant::now();
     loop {
-        let report = status(socket).await;
+        let report = status(&env.socket()).await;
         if idle(&report, now) {
             return report;
         }
@@ -535,9 +531,44 @@ async fn wait_idle(
                         .map(move |j| format!("{}/{:?} running={}", i.name, j.kind, j.running))
                 })
                 .collect();
+            // what the busy instances' rotations did: the mint answers Jamf gave and the
+            // last change-log records
+            let records = read_records(&env.changelog());
+            let detail: Vec<String> = report
+                .instances
+                .iter()
+                .filter(|i| i.jobs.iter().any(|j| j.running))
+                .map(|i| {
+                    let stats = env.instance(&i.name).sim.stats();
+                    let minted: u64 = (200..300)
+                        .map(|s| stats.count_status("POST", MINT_ROUTE, s))
+                        .sum();
+                    let mine: Vec<&Value> = records
+                        .iter()
+                        .filter(|r| r["instance"] == i.name.as_str())
+                        .collect();
+                    let tail: Vec<String> = mine[mine.len().saturating_sub(2)..]
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "{} {} {} {}",
+                                r["action"], r["object"]["name"], r["outcome"], r["error"]
+                            )
+                        })
+                        .collect();
+                    let rotated = mine
+                        .iter()
+                        .filter(|r| r["action"] == "rotate" && r["outcome"] == "ok")
+                        .count();
+                    format!(
+                        "{}: Jamf answered {minted} mints, the change log records {rotated} rotations; last records {tail:?}",
+                        i.name
+                    )
+                })
+                .collect();
             panic!(
                 "{now}: jobs still due or running after {STEP_DEADLINE:?} of real time: {busy:?}; \
-                 faults of the last day: {faults:#?}"
+                 faults of the last day: {faults:#?}; {detail:#?}"
             );
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -819,7 +850,7 @@ async fn soak(daemon_rt: tokio::runtime::Handle) {
             .map(|(_, f)| f.clone())
             .collect();
         let t0 = Instant::now();
-        wait_idle(&env.socket(), now, &recent).await;
+        wait_idle(&env, now, &recent).await;
         let t1 = Instant::now();
         let (next, mut results) = consumers_step(consumers, &http, now).await;
         consumers = next;
@@ -830,7 +861,7 @@ async fn soak(daemon_rt: tokio::runtime::Handle) {
             let t = now + TimeDelta::minutes(sub * SUB_STEP_MINUTES);
             clock.set(t);
             tick.notify_one();
-            wait_idle(&env.socket(), t, &recent).await;
+            wait_idle(&env, t, &recent).await;
             let (next, r) = consumers_step(consumers, &http, t).await;
             consumers = next;
             results = r;
