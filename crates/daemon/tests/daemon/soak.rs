@@ -392,9 +392,9 @@ enum Fault {
 }
 
 /// The faults, at times after the start. Each takes effect at the first step at or after its
-/// time, before that step's jobs run. Instances `0..DAILY_INSTANCES` have the daily single
-/// client (which their daily rotation job rotates first); the others rotate on Mondays (days 6,
-/// 13, 20 and 27), the weekly alternating client first.
+/// time, before that step's jobs run, and hits the first client due in that instance's
+/// rotation job. Instances `0..DAILY_INSTANCES` have the daily single client and a daily
+/// rotation job; the others rotate on Mondays (days 6, 13, 20 and 27).
 fn fault_plan() -> Vec<(TimeDelta, Fault)> {
     let at = |day: i64, hour: i64| TimeDelta::days(day) + TimeDelta::hours(hour);
     let mint = format!("POST {MINT_ROUTE}");
@@ -422,7 +422,8 @@ fn fault_plan() -> Vec<(TimeDelta, Fault)> {
             Fault::Jamf(11..12, vec![FaultRule::hang(token, Some(1))]),
         ),
         (at(7, 0), Fault::ClearJamf(8..12)),
-        // the mint fails before Jamf commits it: a single client, an alternating one (Monday)
+        // the mint fails before Jamf commits it (day 8: the max-age alternating client is due
+        // first; day 13, a Monday: the weekly alternating one)
         (
             at(8, 6),
             Fault::Jamf(2..4, vec![FaultRule::fail_next(&mint, 1, 503)]),
@@ -433,8 +434,8 @@ fn fault_plan() -> Vec<(TimeDelta, Fault)> {
             Fault::Jamf(12..14, vec![FaultRule::fail_next(&mint, 1, 503)]),
         ),
         (at(14, 0), Fault::ClearJamf(12..14)),
-        // Jamf commits the mint and the answer is lost, by a 503 or no answer at all: a
-        // consumer's single client, and Warden's own management client (a Monday)
+        // Jamf commits the mint and the answer is lost, by a 503 or no answer at all: the daily
+        // single client (day 9), and Warden's own management client (day 13, a Monday)
         (
             at(9, 6),
             Fault::Jamf(
