@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub changelog: ChangeLogOptions,
     /// Test-only: pause every rotation at this step (`WARDEN_TEST_PAUSE_AT`).
     pub pause_at: Option<Step>,
+    /// Test-only: each notification makes the scheduler look at what is due at once, so a test
+    /// that moves `clock` need not wait for the next `max_tick` (`wardend` leaves it `None`).
+    pub tick: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for RunOptions {
@@ -37,6 +40,7 @@ impl Default for RunOptions {
             stop_grace: Duration::from_secs(60),
             changelog: ChangeLogOptions::default(),
             pause_at: None,
+            tick: None,
         }
     }
 }
@@ -49,6 +53,7 @@ impl std::fmt::Debug for RunOptions {
             .field("stop_grace", &self.stop_grace)
             .field("changelog", &self.changelog)
             .field("pause_at", &self.pause_at)
+            .field("tick", &self.tick.is_some())
             .finish_non_exhaustive()
     }
 }

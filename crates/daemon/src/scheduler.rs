@@ -3,7 +3,8 @@
 //! missed trigger or downtime never loses a run: a job whose slot passed while the daemon was
 //! down runs once on start. A job never overlaps itself (the job table refuses a second start),
 //! a per-(instance, job) jitter spreads a fleet, and failures back off exponentially per job
-//! until the instance shows as parked, without holding up other instances.
+//! until the instance shows as parked, without holding up other instances. Tests that move
+//! the clock by hand wake it through `RunOptions::tick` instead of waiting for `max_tick`.
 //!
 //! Why not tokio-cron-scheduler: it has no catch-up after downtime, converts time zones to fixed
 //! UTC offsets (wrong across DST), lets runs of one job overlap and loses interval jobs; see
@@ -20,6 +21,7 @@ use crate::shared::Shared;
 
 /// Runs until shutdown.
 pub async fn run(shared: Arc<Shared>) {
+    let test_trigger = shared.options.tick.clone();
     loop {
         let now = shared.now();
         let next = tick(&shared, now);
@@ -31,7 +33,16 @@ pub async fn run(shared: Arc<Shared>) {
             _ = shared.shutdown.cancelled() => return,
             _ = shared.wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
+            _ = test_tick(test_trigger.as_deref()) => {}
         }
+    }
+}
+
+/// Resolves when the test-only tick is notified; never without one.
+async fn test_tick(tick: Option<&tokio::sync::Notify>) {
+    match tick {
+        Some(t) => t.notified().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -23,5 +23,6 @@ mod rotation_management;
 mod rotation_policy;
 mod rotation_race;
 mod scheduler;
+mod soak;
 mod socket_security;
 mod startup_errors;
