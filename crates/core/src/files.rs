@@ -20,8 +20,10 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
-/// Largest configuration, desired-state, secret or CA file read: 16 MiB.
-pub const MAX_CONFIG_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest configuration, desired-state, secret or CA file read: 4 MiB. Real ones are a few KiB;
+/// the TOML parser holds up to ~80 bytes per input byte while it reads a malformed file
+/// (measured by the fuzz tests), so the cap also bounds start-up memory to a few hundred MiB.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Largest state file read (job states, kept drift and audit reports): 256 MiB. The kept reports
 /// of a large fleet are megabytes; this only bounds a corrupt or substituted file.

@@ -18,7 +18,7 @@
 //!   target: a rename replaces a link rather than following it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -46,31 +46,33 @@ pub fn open_read(path: &Path) -> io::Result<File> {
 }
 
 /// Reads at most `max` bytes of the regular file at `path` without following a link. A file
-/// larger than `max`, or something other than a regular file, is an error.
+/// larger than `max`, or something other than a regular file, is an error naming what it is;
+/// the open is `O_NONBLOCK`, so a FIFO planted in its place never blocks the daemon. The type
+/// and the cap are [`files`](crate::files)' own, so every capped read says the same.
 pub fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    let file = open_read(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
+    let mut options = open_options();
+    options
+        .read(true)
+        .custom_flags(no_follow_flags() | libc::O_NONBLOCK | libc::O_NOCTTY);
+    let mut file = open(&options, path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "{} is not a regular file; move it aside (wardend only reads regular files there)",
-                path.display()
+                "{} is {}, not a regular file; move it aside (wardend only reads regular files \
+                 there)",
+                path.display(),
+                crate::files::describe(kind)
             ),
         ));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(max)).unwrap_or(0));
-    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "{} is larger than {max} bytes; it is not a file wardend wrote",
-                path.display()
-            ),
-        ));
-    }
-    Ok(bytes)
+    crate::files::read_to_end_capped(&mut file, max).map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            format!("{}: {err}; it is not a file wardend wrote", path.display()),
+        )
+    })
 }
 
 /// Replaces `path` atomically with what `fill` writes: a temporary file `temp` in the same

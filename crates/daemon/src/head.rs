@@ -100,15 +100,21 @@ pub async fn load_vault_head(vault: &Vault, path: &str) -> Result<Option<Head>, 
     let seq = v.value.get("seq").and_then(|s| s.as_u64());
     let hash = v.value.get("hash").and_then(|s| s.as_str());
     match (seq, hash) {
-        (Some(seq), Some(hash)) => Ok(Some(Head {
+        (Some(seq), Some(hash)) if is_sha256_hex(hash) => Ok(Some(Head {
             seq,
             hash: hash.to_string(),
         })),
         _ => Err(VaultError::Decode {
             path: path.into(),
-            detail: "expected {seq, hash}".into(),
+            detail: "expected {seq, hash} with hash 64 lowercase hex digits".into(),
         }),
     }
+}
+
+/// Whether `hash` is a lowercase hex SHA-256, as every record's `hash` is: anything else in
+/// Vault's anchor was not written by a daemon, and is never echoed back at length.
+fn is_sha256_hex(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Writes a head to Vault, never replacing a newer one: the write is a check-and-set on the
@@ -165,5 +171,21 @@ pub async fn publisher(vault: Arc<Vault>, path: String, mut rx: watch::Receiver<
             // Sender gone: the log is closed. One last attempt happened above.
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sha256_hex;
+
+    #[test]
+    fn only_a_lowercase_hex_sha256_is_an_anchor_hash() {
+        let good = "0123456789abcdef".repeat(4);
+        assert!(is_sha256_hex(&good));
+        assert!(!is_sha256_hex(&good.to_uppercase()));
+        assert!(!is_sha256_hex(&good[..63]));
+        assert!(!is_sha256_hex(&format!("{good}0")));
+        assert!(!is_sha256_hex(&"g".repeat(64)));
+        assert!(!is_sha256_hex(&"é".repeat(32)));
     }
 }

@@ -26,7 +26,7 @@ pub fn read_secret_file(path: &Path) -> Result<SecretString, ConfigError> {
         source,
     };
     // Check the permissions of the file actually opened, not of whatever the path names later.
-    // A regular file only (never blocking on a FIFO), at most 16 MiB.
+    // A regular file only (never blocking on a FIFO), at most 4 MiB.
     let (mut file, meta) = crate::files::open_regular(path).map_err(read_error)?;
     #[cfg(unix)]
     {

@@ -114,18 +114,18 @@ fn a_config_that_is_a_device_or_fifo_fails_at_once_and_says_what_it_is() {
 }
 
 #[test]
-fn files_over_16_mib_are_refused_without_reading_them_whole() {
+fn files_over_4_mib_are_refused_without_reading_them_whole() {
     let dir = Dir::new();
     let limit = warden_core::files::MAX_CONFIG_FILE_BYTES as usize;
     let mut big = String::from(MINIMAL);
     big.push('#');
     big.push_str(&"x".repeat(limit - big.len()));
     let path = dir.write("wardend.toml", &big);
-    load(&path).expect("exactly 16 MiB is accepted");
+    load(&path).expect("exactly 4 MiB is accepted");
     big.push_str("x\n");
     let path = dir.write("wardend.toml", &big);
     let msg = load(&path).expect_err("too large");
-    assert_contains(&msg, &["larger than the limit of 16777216 bytes"]);
+    assert_contains(&msg, &["larger than the limit of 4194304 bytes"]);
     // The same cap holds for desired-state files.
     dir.write("desired.toml", &big);
     let (msg, _) = dir.errors(&with_desired("desired.toml"));
