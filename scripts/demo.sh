@@ -30,6 +30,10 @@ if [ "$uid" != 0 ] && ! grep -Eq "^admin_uids = \[([0-9, ]*[^0-9])?$uid([^0-9][0
   die "wardenctl bootstrap needs your uid ($uid) in daemon.admin_uids of config/demo.toml (or run as root)"
 fi
 
+# wardend refuses config and desired files that group or others can write (a checkout made
+# with umask 002 has them 0664): make the demo's own files owner-writable only.
+chmod go-w config/demo.toml config/baseline.toml config/desired/*.toml
+
 say "build"
 cargo build --quiet --bins
 bin="$root/target/debug"
@@ -133,6 +137,24 @@ code_old=$(token_with "$cid" "$old"); code_new=$(token_with "$cid" "$new")
 echo "  old secret: HTTP $code_old (Jamf invalidated it); new secret from OpenBao: HTTP $code_new"
 [ "$code_old" = 401 ] && [ "$code_new" = 200 ] || die "rotation did not replace the secret as expected"
 unset old new
+say "a mint whose answer is lost: Jamf commits the new secret, then answers 503 (a fault injected in the simulator)"
+curl -fsS -X POST "$base/_sim/faults" -H 'content-type: application/json' \
+  -d '{"endpoint": "POST /api/v1/api-integrations/{id}/client-credentials", "kind": "fail_next", "count": 1, "status": 503, "after_commit": true}' >/dev/null
+if ctl rotate "clean/CMDB Inventory Sync" --yes 2> "$demo/rotate-lost.err"; then
+  die "the rotation with a lost mint answer reported success"
+fi
+sed 's/^/  /' "$demo/rotate-lost.err"
+code=$(token_with "$cid" "$("$bao" kv get -field=client_secret "$kv")")
+echo "  the consumer's secret in OpenBao now: HTTP $code (Jamf killed it when it minted the lost one)"
+say "wardend heals it by itself (daemon.recovery_delay = 2s in the demo; 30s by default)"
+for i in $(seq 100); do
+  code=$(token_with "$cid" "$("$bao" kv get -field=client_secret "$kv")")
+  [ "$code" = 200 ] && break
+  sleep 0.2
+done
+[ "$code" = 200 ] || die "wardend did not heal the rotation whose mint answer was lost"
+echo "  healed after about $((i / 5)) s: the consumer's secret in OpenBao gets HTTP $code"
+ctl rotate --recover "clean/CMDB Inventory Sync"
 say "wardenctl drift --now (exit 1: drift found; read-only)"
 ctl drift --now || true
 say "wardenctl plan drifty (what apply would do; read-only; exit 1: changes pending)"

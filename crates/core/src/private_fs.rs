@@ -300,9 +300,26 @@ mod tests {
         fs::write(&path, vec![b'x'; 100]).unwrap();
         assert_eq!(read_file(&path, 100).unwrap().len(), 100);
         let err = read_file(&path, 99).unwrap_err();
-        assert!(err.to_string().contains("larger than 99 bytes"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("larger than the limit of 99 bytes"),
+            "{err}"
+        );
         let err = read_file(dir.path(), 10).unwrap_err();
-        assert!(err.to_string().contains("not a regular file"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is a directory, not a regular file"),
+            "{err}"
+        );
+        // A FIFO planted in place of a state file is named, and never blocks the read.
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(
+            &fifo,
+            nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+        )
+        .unwrap();
+        let err = read_file(&fifo, 10).unwrap_err();
+        assert!(err.to_string().contains("is a FIFO (named pipe)"), "{err}");
     }
 
     #[test]
