@@ -125,7 +125,7 @@ pub enum RotationError {
     /// A secret was minted but could not be stored within the retry budget. It is gone, and
     /// the old one no longer works: consumers fail until recovery rotates again.
     #[error(
-        "secret lost: the new secret of `{client}` was minted but could not be stored at {vault_path} after {attempts} attempts in {elapsed:?} ({source}); the old secret no longer works: the marker stays pending and the daemon retries recovery on its own (daemon.recovery_delay, with backoff) as soon as vault accepts the write; to retry now run `wardenctl rotate --recover {instance}/{client}`"
+        "secret lost: the new secret of `{client}` was minted but could not be stored at {vault_path} after {attempts} attempts in {elapsed:?} ({source}); the old secret no longer works: the marker stays pending and the daemon retries recovery on its own (daemon.recovery_delay, with backoff) as soon as vault accepts the write; to retry now run `wardenctl rotate --recover '{instance}/{client}'`"
     )]
     SecretLost {
         /// Instance name.
@@ -179,10 +179,10 @@ fn mint_hint(old_secret_works: Option<bool>, instance: &str, client: &str) -> St
             "the old secret still works, so nothing changed: retry at the next rotation".into()
         }
         Some(false) => format!(
-            "the old secret no longer works, so jamf minted a secret whose answer was lost: the daemon recovers it on its own within daemon.recovery_delay (with backoff); to recover now run `wardenctl rotate --recover {instance}/{client}`"
+            "the old secret no longer works, so jamf minted a secret whose answer was lost: the daemon recovers it on its own within daemon.recovery_delay (with backoff); to recover now run `wardenctl rotate --recover '{instance}/{client}'`"
         ),
         None => format!(
-            "it is unknown whether jamf minted a secret: the marker stays pending and the daemon recovers it on its own within daemon.recovery_delay (with backoff); to recover now run `wardenctl rotate --recover {instance}/{client}`"
+            "it is unknown whether jamf minted a secret: the marker stays pending and the daemon recovers it on its own within daemon.recovery_delay (with backoff); to recover now run `wardenctl rotate --recover '{instance}/{client}'`"
         ),
     }
 }
@@ -358,7 +358,7 @@ mod tests {
         assert!(msg.starts_with("secret lost: "), "{msg}");
         assert!(msg.contains("recovery"), "{msg}");
         assert!(
-            msg.contains("wardenctl rotate --recover prod/Inventory Sync"),
+            msg.contains("wardenctl rotate --recover 'prod/Inventory Sync'"),
             "{msg}"
         );
         assert!(!msg.contains("restart the daemon"), "{msg}");

@@ -95,7 +95,7 @@ async fn a_lost_mint_answer_is_healed_by_the_daemon() {
     let (_, message) = error_of(&rotate(&env.socket(), "alpha", CLIENT).await);
     assert!(message.contains("answer was lost"), "{message}");
     assert!(
-        message.contains("wardenctl rotate --recover alpha/Inventory Sync"),
+        message.contains("wardenctl rotate --recover 'alpha/Inventory Sync'"),
         "{message}"
     );
     assert!(!message.contains("restart the daemon"), "{message}");
@@ -134,7 +134,7 @@ async fn a_mint_that_hangs_after_the_commit_is_healed_by_the_daemon() {
         .unwrap();
     let (_, message) = error_of(&rotate(&env.socket(), "alpha", CLIENT).await);
     assert!(
-        message.contains("wardenctl rotate --recover alpha/Inventory Sync"),
+        message.contains("wardenctl rotate --recover 'alpha/Inventory Sync'"),
         "{message}"
     );
     env.wait_vault_state(&client.vault_path, "ok").await;
@@ -169,7 +169,7 @@ async fn wardenctl_rotate_recover_heals_now_and_says_what_it_did() {
         .unwrap();
     let (_, message) = error_of(&rotate(&env.socket(), "alpha", CLIENT).await);
     assert!(
-        message.contains("wardenctl rotate --recover alpha/Inventory Sync"),
+        message.contains("wardenctl rotate --recover 'alpha/Inventory Sync'"),
         "{message}"
     );
     let report = secrets(&env).await;

@@ -160,7 +160,7 @@ async fn a_store_denied_after_the_mint_heals_once_the_policy_is_restored() {
     let (_, message) = error_of(&request.await.unwrap());
     assert!(message.starts_with("secret lost"), "{message}");
     assert!(
-        message.contains("wardenctl rotate --recover alpha/Inventory Sync"),
+        message.contains("wardenctl rotate --recover 'alpha/Inventory Sync'"),
         "{message}"
     );
     assert_eq!(

@@ -144,7 +144,7 @@ async fn secret_lost_then_recovered<S: SecretStore>(w: &World, store: &S, faults
     assert!(err.secret_changed() && err.needs_recovery());
     assert!(
         err.to_string()
-            .contains("wardenctl rotate --recover sim/Inventory Sync"),
+            .contains("wardenctl rotate --recover 'sim/Inventory Sync'"),
         "{err}"
     );
     // The old secret is dead and the new one is gone: consumers are down until recovery.
