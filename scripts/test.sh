@@ -17,4 +17,15 @@ unset VAULT_ADDR VAULT_TOKEN VAULT_CACERT VAULT_CAPATH VAULT_SKIP_VERIFY BAO_ADD
 # 002 makes 0664.
 chmod -R go-w config
 
+# The admin-groups test (daemon socket_security) needs a non-root user listed as a member of a
+# group in /etc/group that is not its primary group (it drops that group with setpriv and must
+# be refused). Most hosts have one (e.g. ssl-cert:postgres); as root on a host without one,
+# create a dedicated pair once, and say so.
+if [ "$(id -u)" = 0 ] && ! awk -F: '$4 != "" && $4 != "root" { n++ } END { exit n ? 0 : 1 }' /etc/group; then
+  getent group warden-test-members >/dev/null || groupadd --system warden-test-members
+  id warden-test >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin warden-test
+  usermod -aG warden-test-members warden-test
+  echo "test.sh: created system user warden-test in group warden-test-members (for the admin-groups test)" >&2
+fi
+
 cargo test --workspace --locked "$@"
