@@ -26,6 +26,17 @@ pub use auth::{TokenState, VaultCredentials};
 pub use error::VaultError;
 pub use kv::{KvMetadata, SecretMap, VersionInfo, Versioned};
 
+/// Idle keep-alive connections to Vault kept at most. Every job of every instance talks to
+/// Vault, so a burst (the scheduler starting a fleet's jobs at once) opens as many connections
+/// as requests are in flight; without a cap the pool kept all of them, each with its buffers and
+/// the task driving it, for as long as Vault was busy more often than the idle timeout (a
+/// high-water mark that only a quiet spell lowered). Beyond the cap a connection is closed once
+/// its request is answered.
+pub const POOL_MAX_IDLE: usize = 8;
+
+/// Idle keep-alive connections to Vault are closed after this long.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Where Vault is and how to talk to it. Holds no secret: credentials come separately.
 #[derive(Debug, Clone)]
 pub struct VaultSettings {
@@ -113,8 +124,11 @@ impl Vault {
             VaultCredentials::Token(t) => t.clone(),
             VaultCredentials::AppRole { .. } => SecretString::from(String::new()),
         };
-        let client = build_client(&settings, &initial)?;
-        let mut http = reqwest::Client::builder().timeout(settings.timeout);
+        let mut client = build_client(&settings, &initial)?;
+        let mut http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(POOL_MAX_IDLE);
         if let Some(ca) = &settings.ca_file {
             let pem = crate::files::read_capped(ca, crate::files::MAX_CONFIG_FILE_BYTES).map_err(
                 |e| VaultError::Config(format!("cannot read ca_file {}: {e}", ca.display())),
@@ -127,6 +141,9 @@ impl Vault {
         let http = http
             .build()
             .map_err(|e| VaultError::Config(format!("cannot build an http client: {e}")))?;
+        // one connection pool for every Vault request: vaultrs' own client keeps every idle
+        // connection (no cap) and would be a second pool
+        client.http.http = http.clone();
         let vault = Vault {
             settings,
             credentials,

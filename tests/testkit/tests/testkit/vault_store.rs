@@ -240,3 +240,85 @@ async fn approle_login_policy_renewal_and_relogin() {
             .unwrap()
     );
 }
+
+/// A burst of concurrent requests opens as many connections as are in flight; once answered,
+/// Vault keeps at most [`warden_core::vault::POOL_MAX_IDLE`] of them open (all Vault requests
+/// share one pool). Before the cap, vaultrs' pool kept every connection of the largest burst
+/// (each with its buffers and a task driving it) for as long as Vault was used more often
+/// than the idle timeout: the daemon's tasks and heap grew with its busiest moment (the soak
+/// test's day 30 against day 10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_requests_leaves_at_most_the_pool_cap_of_connections_open() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::net::{TcpListener, TcpStream};
+    use warden_core::vault::POOL_MAX_IDLE;
+
+    const BURST: usize = 4 * POOL_MAX_IDLE;
+    let bao = OpenBao::start().await.expect("openbao must start");
+    let upstream: std::net::SocketAddr = bao.addr().trim_start_matches("http://").parse().unwrap();
+    // a TCP proxy in front of OpenBao that counts the connections it accepted and holds open
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let (accepted, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (acc, op) = (Arc::clone(&accepted), Arc::clone(&open));
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            acc.fetch_add(1, Ordering::SeqCst);
+            op.fetch_add(1, Ordering::SeqCst);
+            let op = Arc::clone(&op);
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+                op.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+
+    let settings = VaultSettings::new(Url::parse(&proxy).unwrap());
+    let vault = Arc::new(Vault::connect(settings, root(&bao)).await.unwrap());
+    let mut m = SecretMap::new();
+    m.insert("client_secret", secret("burst-secret"));
+    vault
+        .write_secret_cas("clients/burst", &m, 0)
+        .await
+        .unwrap();
+
+    // vaultrs' requests (KV reads) and the raw ones (health) at once
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..BURST {
+        let vault = Arc::clone(&vault);
+        set.spawn(async move {
+            if i % 4 == 0 {
+                vault.health().await.map(|_| ())
+            } else {
+                vault.read_secret("clients/burst").await.map(|_| ())
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let opened = accepted.load(Ordering::SeqCst);
+    assert!(
+        opened > POOL_MAX_IDLE + 1,
+        "the burst opened only {opened} connections: it proves nothing about the cap"
+    );
+    // the connections over the cap are closed as their answers arrive, long before the idle
+    // timeout; poll for the proxy to see them go
+    let start = Instant::now();
+    loop {
+        let held = open.load(Ordering::SeqCst);
+        if held <= POOL_MAX_IDLE {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{held} of the burst's {opened} connections to vault are still open (cap {POOL_MAX_IDLE})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // and they still serve
+    assert!(vault.read_secret("clients/burst").await.unwrap().is_some());
+}
