@@ -90,7 +90,8 @@ pub fn render_tail(records: &[Record]) -> String {
     table.render()
 }
 
-/// `change log ok: N records, head seq S`, or the first bad record.
+/// `change log ok: N records, head seq S` (and that the MACs were verified), or the first bad
+/// record.
 pub fn render_verify(report: &VerifyReport) -> String {
     if let Some(problem) = &report.problem {
         let seq = problem
@@ -109,6 +110,12 @@ pub fn render_verify(report: &VerifyReport) -> String {
     let mut out = format!("change log ok: {}", count(report.records, "record"));
     if let Some(last) = &report.last {
         out.push_str(&format!(", head seq {}", last.seq));
+    }
+    if report.macs_checked && report.records > report.legacy_records {
+        out.push_str(&format!(
+            ", {} verified with the key kept in Vault",
+            count(report.records - report.legacy_records, "record MAC")
+        ));
     }
     out.push('\n');
     match (&report.head, report.head_lag) {
@@ -255,7 +262,7 @@ SEQ  TIME                  ACTOR       INSTANCE  OBJECT              ACTION  OUT
     fn verify_ok_and_failed() {
         assert_eq!(
             render_verify(&verify_report()),
-            "change log ok: 12 records, head seq 12\n"
+            "change log ok: 12 records, head seq 12, 12 record MACs verified with the key kept in Vault\n"
         );
         let failed = VerifyReport {
             records: 6,

@@ -299,7 +299,10 @@ fn log_verify_ok_exits_0() {
     let daemon = FakeDaemon::start(|_| Response::LogVerify(verify_report(None)).into());
     let output = daemon.ctl(&["log", "verify"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "change log ok: 3 records, head seq 3\n");
+    assert_eq!(
+        stdout(&output),
+        "change log ok: 3 records, head seq 3, 3 record MACs verified with the key kept in Vault\n"
+    );
     assert_eq!(daemon.requests(), vec![Request::LogVerify]);
 
     let json = daemon.ctl(&["log", "verify", "--json"]);
@@ -366,7 +369,7 @@ fn log_verify_names_a_forged_record_and_legacy_records() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
-        "change log ok: 3 records, head seq 3\n\
+        "change log ok: 3 records, head seq 3, 1 record MAC verified with the key kept in Vault\n\
          note: the first 2 records predate record MACs and were verified by hash only\n"
     );
 }
