@@ -18,14 +18,13 @@
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use chrono::{Duration, SecondsFormat, Utc};
 use common::drift::{report_body, stop, with_action};
 use common::rotation::{NO_JOBS, error_of, rotate};
-use common::{Cfg, Env, PREFIX, send, status, wait_for};
+use common::{Cfg, Env, PREFIX, send, status, wait_for, wardenctl};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use warden_core::audit::{
@@ -1153,27 +1152,6 @@ async fn the_scheduled_audit_keeps_its_report_and_records_new_and_resolved_findi
 
     let secrets = all_secrets(&env, "alpha", &[], &minted).await;
     env.assert_absent_from(&env.daemon_files(), &secrets);
-}
-
-/// `wardenctl`, built next to `wardend` (a no-op when the workspace's binaries are built).
-pub(crate) fn wardenctl() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let wardend = Path::new(common::WARDEND);
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        build
-            .args(["build", "--quiet", "-p", "warden-ctl", "--bin", "wardenctl"])
-            .current_dir(root);
-        if wardend.parent().is_some_and(|p| p.ends_with("release")) {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build for wardenctl");
-        assert!(status.success(), "cannot build wardenctl");
-        let path = wardend.with_file_name("wardenctl");
-        assert!(path.is_file(), "no wardenctl at {}", path.display());
-        path
-    })
 }
 
 /// `wardenctl --socket S ARGS` with a clean environment; its output is kept in `ctl.out` /

@@ -9,7 +9,6 @@ use crate::common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use common::{Cfg, Env, MANAGEMENT_PRIVILEGES, PREFIX, TestInstance, status, text, wait_for};
 use jamf_sim::UserSpec;
@@ -18,26 +17,7 @@ use serde_json::Value;
 const INSTANCE: &str = "fresh";
 const ADMIN: &str = "jamf-admin";
 
-/// `wardenctl`, built next to `wardend` (a no-op when the workspace's binaries are built).
-pub(crate) fn wardenctl() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let wardend = Path::new(common::WARDEND);
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        build
-            .args(["build", "--quiet", "-p", "warden-ctl", "--bin", "wardenctl"])
-            .current_dir(root);
-        if wardend.parent().is_some_and(|p| p.ends_with("release")) {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build for wardenctl");
-        assert!(status.success(), "cannot build wardenctl");
-        let path = wardend.with_file_name("wardenctl");
-        assert!(path.is_file(), "no wardenctl at {}", path.display());
-        path
-    })
-}
+use common::wardenctl;
 
 /// `wardenctl --socket S bootstrap INSTANCE ARGS` with `input` on stdin (a pipe).
 fn bootstrap(socket: &Path, args: &[&str], input: &str) -> Output {

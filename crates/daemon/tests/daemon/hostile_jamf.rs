@@ -485,7 +485,7 @@ async fn secrets_echoed_by_jamf_reach_no_log_record_answer_or_output() {
     let socket = daemon.socket.clone();
     let mut outputs = String::new();
     for json in [false, true] {
-        let mut cmd = std::process::Command::new(crate::audit::wardenctl());
+        let mut cmd = std::process::Command::new(crate::common::wardenctl());
         cmd.arg("--socket").arg(&socket);
         if json {
             cmd.arg("--json");

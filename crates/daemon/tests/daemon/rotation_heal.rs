@@ -147,7 +147,7 @@ async fn a_mint_that_hangs_after_the_commit_is_healed_by_the_daemon() {
 
 /// `wardenctl rotate --recover alpha/CLIENT [--json]` as a process.
 fn wardenctl_recover(env: &Env, json: bool) -> Output {
-    let mut cmd = Command::new(crate::bootstrap::wardenctl());
+    let mut cmd = Command::new(common::wardenctl());
     cmd.arg("--socket").arg(env.socket());
     if json {
         cmd.arg("--json");
