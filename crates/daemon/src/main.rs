@@ -79,18 +79,18 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // Test-only: pause every rotation at a step so tests can kill the daemon there.
-    let pause_at = match std::env::var("WARDEN_TEST_PAUSE_AT") {
-        Ok(step) => match warden_core::rotation::Step::parse(&step) {
-            Some(s) => Some(s),
-            None => {
-                eprintln!("wardend: WARDEN_TEST_PAUSE_AT={step} is not a rotation step");
-                return ExitCode::from(2);
-            }
-        },
-        Err(_) => None,
+    // Test-only: pause every rotation at a step so tests can kill the daemon there. Compiled
+    // only with the `test-hooks` feature, which release builds never enable.
+    #[cfg(feature = "test-hooks")]
+    let pause_at = match warden_daemon::pause_at_from_env() {
+        Ok(step) => step,
+        Err(e) => {
+            eprintln!("wardend: {e}");
+            return ExitCode::from(2);
+        }
     };
     let options = RunOptions {
+        #[cfg(feature = "test-hooks")]
         pause_at,
         changelog: ChangeLogOptions {
             repair_torn_tail: args.repair_torn_tail,

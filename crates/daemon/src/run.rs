@@ -18,11 +18,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio_util::sync::CancellationToken;
 use warden_core::changelog::{
     Action, Actor, ChangeEntry, ChangeLog, FileHeadStore, MacKey, ObjectKind, ObjectRef, Outcome,
     ProblemKind, VerifyReport,
@@ -31,20 +29,26 @@ use warden_core::config::{Config, VaultAuth, read_secret_file};
 use warden_core::schedule::{BackoffPolicy, JobTable, StateFile};
 use warden_core::vault::{Vault, VaultCredentials, VaultSettings};
 
-use crate::head::{self, MirroredHeadStore};
-use crate::options::RunOptions;
-use crate::shared::Shared;
-use crate::{notify, reload, scheduler, server, socket};
-
-/// What stops or reloads the daemon. `main` wires signals to it; tests drive it directly.
-pub struct Control {
-    /// Cancel to stop gracefully.
-    pub shutdown: CancellationToken,
-    /// Cancel (after `shutdown`) to stop running jobs at their next await.
-    pub force: CancellationToken,
-    /// Each message triggers a reload, as SIGHUP does.
-    pub reload: UnboundedReceiver<()>,
-}
+use crate::jobs::recovery::{self, Recovery};
+use crate::runtime::head::{self, MirroredHeadStore};
+use crate::runtime::identity::daemon_id;
+pub use crate::runtime::lifecycle::Control;
+use crate::runtime::lifecycle::Lifecycle;
+use crate::runtime::options::RunOptions;
+use crate::runtime::{notify, socket};
+use crate::scheduler::{self, Ticks};
+use crate::server;
+use crate::services::Services;
+use crate::services::apply::Apply;
+use crate::services::audit::Audit;
+use crate::services::bootstrap::{Bootstrap, BootstrapDeps};
+use crate::services::changes::Changes;
+use crate::services::config::LiveConfig;
+use crate::services::drift::Drift;
+use crate::services::instances::Instances;
+use crate::services::reload::Reload;
+use crate::services::rotation::{Rotation, RotationDeps};
+use crate::services::schedule::Schedule;
 
 /// A start-up failure: the daemon cannot run with this configuration or environment.
 #[derive(Debug, thiserror::Error)]
@@ -91,21 +95,12 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let Control {
         shutdown,
         force,
-        reload: mut reload_rx,
+        reload: reload_rx,
     } = control;
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    // Another user who can write these directories could replace or redirect the change log
-    // and the state files: refuse them before anything is read or written there.
-    create_private_dir(&config.daemon.state_dir)?;
-    check_private_dir(&config.daemon.state_dir, "state directory")?;
-    if let Some(dir) = config.daemon.changelog.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        create_private_dir(dir)?;
-        check_private_dir(dir, "change log's directory")?;
-    }
+    prepare_dirs(&config)?;
     // Held until `run` returns: a second daemon on the same change log would fork its chain.
     let _lock = lock_changelog(&config.daemon.changelog)?;
 
@@ -115,7 +110,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     // with the mount named instead of running and failing every job.
     vault.check_mount().await.map_err(StartError::KvMount)?;
 
-    let daemon_id = crate::rotation::daemon_id(&config.daemon.state_dir);
+    let daemon_id = daemon_id(&config.daemon.state_dir);
     let head_path = head::vault_head_path(&daemon_id);
     let key_path = head::vault_key_path(&daemon_id);
     let (changelog, head_rx) =
@@ -126,26 +121,11 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         head_path.clone(),
         head_rx,
     ));
-
-    let start_entry = ChangeEntry::new(
-        Actor::Daemon,
-        ObjectRef::named(ObjectKind::Config, config.path.display().to_string()),
-        Action::Start,
-        Outcome::Ok,
-    )
-    .after(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "instances": config.instances.iter().map(|i| &i.name).collect::<Vec<_>>(),
-    }));
-    let cl = Arc::clone(&changelog);
-    cl.append_async(start_entry)
-        .await
-        .map_err(|e| StartError::ChangeLog(e.to_string()))?;
+    record_start(&changelog, &config).await?;
 
     // Before the socket exists: a job state that cannot be read stops the start cleanly.
     let state_file = StateFile::in_dir(&config.daemon.state_dir);
     let states = state_file.load()?;
-
     let listener = socket::bind(
         &config.daemon.socket,
         config.daemon.socket_mode,
@@ -159,59 +139,55 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let socket_path = config.daemon.socket.clone();
     tracing::info!(socket = %socket_path.display(), "control socket ready");
 
-    let jobs = JobTable::new(states, BackoffPolicy::default());
-
-    let rotation_engine = crate::rotation::engine(
-        Arc::clone(&vault),
-        &daemon_id,
+    let lifecycle = Arc::new(Lifecycle::new(
         Arc::clone(&options.clock),
-        config.daemon.store_retry_budget,
-        options.pause_at,
-    );
-    let shared = Arc::new(Shared::new(
-        config,
-        options,
-        Arc::clone(&vault),
-        Arc::clone(&changelog),
-        jobs,
-        state_file,
         shutdown.clone(),
         force.clone(),
-        rotation_engine,
-        head_path.clone(),
     ));
+    let wiring = Wiring {
+        vault: Arc::clone(&vault),
+        changelog: Arc::clone(&changelog),
+        head_path: head_path.clone(),
+        daemon_id,
+        jobs: JobTable::new(states, BackoffPolicy::default()),
+        state_file,
+        lifecycle: Arc::clone(&lifecycle),
+    };
+    let services = Arc::new(wire(config, &options, wiring));
+    let recovery = Recovery {
+        config: Arc::clone(&services.config),
+        rotation: Arc::clone(&services.rotation),
+        instances: Arc::clone(&services.instances),
+        lifecycle: Arc::clone(&lifecycle),
+    };
 
-    let server_task = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
-    let scheduler_task = tokio::spawn(scheduler::run(Arc::clone(&shared)));
-    let vault_task = tokio::spawn(maintain_vault(Arc::clone(&shared)));
-    let reload_shared = Arc::clone(&shared);
-    let reload_task = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = reload_shared.shutdown.cancelled() => return,
-                msg = reload_rx.recv() => match msg {
-                    Some(()) => {
-                        if let Err(e) = reload::reload(&reload_shared, Actor::Daemon).await {
-                            tracing::error!("{e}");
-                        }
-                    }
-                    None => return,
-                },
-            }
-        }
-    });
-
+    let server_task = tokio::spawn(server::serve(
+        listener,
+        Arc::clone(&services),
+        options.client_timeout,
+    ));
+    let ticks = Ticks {
+        max_tick: options.max_tick,
+        test_tick: options.tick.clone(),
+    };
+    let scheduler_task = tokio::spawn(scheduler::run(
+        Arc::clone(&services),
+        recovery.clone(),
+        ticks,
+    ));
+    let vault_task = tokio::spawn(maintain_vault(Arc::clone(&vault), Arc::clone(&lifecycle)));
+    let reload_task = tokio::spawn(reloader(
+        Arc::clone(&services.reload),
+        shutdown.clone(),
+        reload_rx,
+    ));
     // Finish rotations a crash interrupted: a secret minted and lost is rotated again, one
     // stored but not verified is verified.
-    let recovery_shared = Arc::clone(&shared);
-    shared.jobs_tracker.spawn(async move {
-        let _done = recovery_shared.startup_recovery.clone().drop_guard();
-        recover_interrupted(&recovery_shared).await
-    });
+    lifecycle.tracker.spawn(recovery::startup(recovery));
 
     notify::ready(&format!(
         "watching {} instance(s)",
-        shared.config().instances.len()
+        services.config.get().instances.len()
     ));
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "wardend started");
 
@@ -222,121 +198,221 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let _ = scheduler_task.await;
     reload_task.abort();
     vault_task.abort();
-
-    shared.jobs_tracker.close();
-    let grace = shared.options.stop_grace;
-    tokio::select! {
-        _ = shared.jobs_tracker.wait() => {}
-        _ = tokio::time::sleep(grace) => {
-            tracing::warn!("jobs still running after {grace:?}; cancelling them");
-            force.cancel();
-        }
-        _ = force.cancelled() => tracing::warn!("second stop signal: cancelling running jobs"),
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(10), shared.jobs_tracker.wait()).await;
-    // A rotation in progress is never abandoned between generating a secret and storing it.
-    let _no_rotation_in_progress = match shared.critical.try_write() {
-        Ok(guard) => guard,
-        Err(_) => {
-            tracing::warn!(
-                "waiting for the rotation in progress to finish: a minted secret is never abandoned before it is stored (SIGKILL leaves it to start-up recovery)"
-            );
-            shared.critical.write().await
-        }
-    };
-    shared.save_job_states();
-
-    let stop = ChangeEntry::new(
-        Actor::Daemon,
-        ObjectRef::named(ObjectKind::Config, shared.config_path.display().to_string()),
-        Action::Stop,
-        Outcome::Ok,
-    );
-    if let Err(e) = shared.record(stop).await {
-        tracing::error!("{e}");
-    }
-    // The background publisher first, so that it cannot race the final head.
-    publisher.abort();
-    let _ = publisher.await;
-    if let Some(h) = changelog.head()
-        && let Err(e) = head::publish_head(&vault, &head_path, &h).await
-    {
-        tracing::warn!(error = %e, "cannot publish the final change-log head to vault");
-    }
+    let _idle = wait_for_jobs(&services, options.stop_grace).await;
+    finish_log(&services, publisher, &vault, &head_path).await;
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())
 }
 
-/// Finds and finishes rotations a stopped daemon left unfinished. The same pass over Vault
-/// tells which clients Warden has rotated: it primes the first drift check's cache, so a
-/// start does not read every client's metadata twice.
-async fn recover_interrupted(shared: &Arc<Shared>) {
-    let config = shared.config();
-    let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..config.instances.len() {
-        // a few instances at a time: each is a sequence of Vault reads, recoveries are rare
-        if tasks.len() >= RECOVERY_SCAN_INSTANCES {
-            let _ = tasks.join_next().await;
-        }
-        let (shared, config) = (Arc::clone(shared), Arc::clone(&config));
-        tasks.spawn(async move { recover_instance(&shared, &config.instances[index]).await });
-    }
-    while tasks.join_next().await.is_some() {}
+/// What [`wire`] builds the services from.
+struct Wiring {
+    vault: Arc<Vault>,
+    changelog: Arc<ChangeLog>,
+    head_path: String,
+    daemon_id: String,
+    jobs: JobTable,
+    state_file: StateFile,
+    lifecycle: Arc<Lifecycle>,
 }
 
-/// Instances the start-up scan goes through at the same time.
-const RECOVERY_SCAN_INSTANCES: usize = 8;
+/// Builds every service, each with the handles it needs, in dependency order.
+fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
+    let head_file = head_file(&config);
+    let live = Arc::new(LiveConfig::new(config));
+    let lifecycle = w.lifecycle;
+    let changes = Arc::new(Changes::new(
+        w.changelog,
+        Arc::clone(&w.vault),
+        w.head_path,
+        head_file,
+    ));
+    let schedule = Arc::new(Schedule::new(w.jobs, w.state_file));
+    let instances = Arc::new(Instances::new(
+        Arc::clone(&live),
+        Arc::clone(&w.vault),
+        Arc::clone(&lifecycle),
+    ));
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = options;
+    let rotation = Arc::new(Rotation::new(RotationDeps {
+        vault: Arc::clone(&w.vault),
+        daemon_id: w.daemon_id,
+        config: Arc::clone(&live),
+        changes: Arc::clone(&changes),
+        instances: Arc::clone(&instances),
+        lifecycle: Arc::clone(&lifecycle),
+        #[cfg(feature = "test-hooks")]
+        pause_at: options.pause_at,
+    }));
+    let drift = Arc::new(Drift::new(
+        &live.get(),
+        Arc::clone(&instances),
+        Arc::clone(&rotation),
+        Arc::clone(&changes),
+        Arc::clone(&lifecycle),
+    ));
+    let apply = Arc::new(Apply::new(
+        Arc::clone(&drift),
+        Arc::clone(&instances),
+        Arc::clone(&rotation),
+        Arc::clone(&changes),
+        Arc::clone(&lifecycle),
+    ));
+    let audit = Arc::new(Audit::new(
+        Arc::clone(&live),
+        Arc::clone(&drift),
+        Arc::clone(&changes),
+        Arc::clone(&lifecycle),
+    ));
+    let reload = Arc::new(Reload::new(
+        Arc::clone(&live),
+        Arc::clone(&changes),
+        Arc::clone(&schedule),
+        Arc::clone(&instances),
+        Arc::clone(&drift),
+        Arc::clone(&audit),
+        Arc::clone(&lifecycle),
+    ));
+    let bootstrap = Arc::new(Bootstrap::new(BootstrapDeps {
+        vault: w.vault,
+        changes: Arc::clone(&changes),
+        instances: Arc::clone(&instances),
+        schedule: Arc::clone(&schedule),
+        rotation: Arc::clone(&rotation),
+        lifecycle: Arc::clone(&lifecycle),
+        config: Arc::clone(&live),
+    }));
+    Services {
+        config: live,
+        lifecycle,
+        changes,
+        schedule,
+        instances,
+        rotation,
+        drift,
+        apply,
+        audit,
+        reload,
+        bootstrap,
+    }
+}
 
-async fn recover_instance(shared: &Arc<Shared>, inst: &warden_core::config::Instance) {
-    let mut unfinished = Vec::new();
-    let mut rotated = std::collections::BTreeMap::new();
-    let mut complete = true;
-    for target in crate::rotation::targets(inst) {
-        if shared.shutdown.is_cancelled() {
-            return;
+/// Creates the state and change-log directories if missing, and refuses them when another
+/// user owns or can write them: such a user could replace or redirect the change log and the
+/// state files. Before anything is read or written there.
+fn prepare_dirs(config: &Config) -> Result<(), StartError> {
+    create_private_dir(&config.daemon.state_dir)?;
+    check_private_dir(&config.daemon.state_dir, "state directory")?;
+    if let Some(dir) = config.daemon.changelog.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        create_private_dir(dir)?;
+        check_private_dir(dir, "change log's directory")?;
+    }
+    Ok(())
+}
+
+/// The start record: version and instances.
+async fn record_start(changelog: &Arc<ChangeLog>, config: &Config) -> Result<(), StartError> {
+    let start_entry = ChangeEntry::new(
+        Actor::Daemon,
+        ObjectRef::named(ObjectKind::Config, config.path.display().to_string()),
+        Action::Start,
+        Outcome::Ok,
+    )
+    .after(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "instances": config.instances.iter().map(|i| &i.name).collect::<Vec<_>>(),
+    }));
+    changelog
+        .append_async(start_entry)
+        .await
+        .map(|_| ())
+        .map_err(|e| StartError::ChangeLog(e.to_string()))
+}
+
+/// Lets running jobs reach a safe point (bounded by `grace`; a second signal cancels them at
+/// their next await), never leaving a rotation between minting and storing, then saves the
+/// job states.
+async fn wait_for_jobs(s: &Services, grace: Duration) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+    let lifecycle = &s.lifecycle;
+    lifecycle.tracker.close();
+    tokio::select! {
+        _ = lifecycle.tracker.wait() => {}
+        _ = tokio::time::sleep(grace) => {
+            tracing::warn!("jobs still running after {grace:?}; cancelling them");
+            lifecycle.force.cancel();
         }
-        match shared.rotation.status(&target).await {
-            Ok(s) => {
-                if let Some(at) = s.rotated_at {
-                    rotated.insert(target.client.name.clone(), at);
+        _ = lifecycle.force.cancelled() => tracing::warn!("second stop signal: cancelling running jobs"),
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), lifecycle.tracker.wait()).await;
+    // A rotation in progress is never abandoned between generating a secret and storing it;
+    // the caller holds the returned guard until the daemon is gone.
+    let idle = s.rotation.wait_idle().await;
+    s.schedule.save();
+    idle
+}
+
+/// Writes the stop record (fsynced) and publishes the final change-log head to Vault.
+async fn finish_log(
+    s: &Services,
+    publisher: tokio::task::JoinHandle<()>,
+    vault: &Vault,
+    head_path: &str,
+) {
+    let stop = ChangeEntry::new(
+        Actor::Daemon,
+        ObjectRef::named(ObjectKind::Config, s.config.path().display().to_string()),
+        Action::Stop,
+        Outcome::Ok,
+    );
+    if let Err(e) = s.changes.record(stop).await {
+        tracing::error!("{e}");
+    }
+    // The background publisher first, so that it cannot race the final head.
+    publisher.abort();
+    let _ = publisher.await;
+    if let Some(h) = s.changes.log().head()
+        && let Err(e) = head::publish_head(vault, head_path, &h).await
+    {
+        tracing::warn!(error = %e, "cannot publish the final change-log head to vault");
+    }
+}
+
+/// Reloads on each message (SIGHUP) until the daemon stops.
+async fn reloader(
+    reload: Arc<Reload>,
+    stop: tokio_util::sync::CancellationToken,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            msg = rx.recv() => match msg {
+                Some(()) => {
+                    if let Err(e) = reload.reload(Actor::Daemon).await {
+                        tracing::error!("{e}");
+                    }
                 }
-                // only touch Jamf when Vault says a rotation was interrupted
-                if matches!(s.state.as_str(), "pending" | "stored") {
-                    unfinished.push(target);
-                }
-            }
-            Err(e) => {
-                complete = false;
-                tracing::warn!(instance = %inst.name, client = %target.client.name, error = %e, "cannot check for an interrupted rotation");
-            }
+                None => return,
+            },
         }
     }
-    if complete {
-        crate::drift::remember_rotated(shared, &inst.name, rotated);
-    }
-    // the daemon keeps recovering these on its own (with backoff) until they are finished,
-    // even if this first attempt fails or cannot start
-    for target in &unfinished {
-        crate::heal::schedule(shared, &inst.name, &target.client.name);
-    }
-    for target in unfinished {
-        if shared.shutdown.is_cancelled() {
-            return;
+}
+
+/// Renews the Vault token before it expires, every 30 s.
+async fn maintain_vault(vault: Arc<Vault>, lifecycle: Arc<Lifecycle>) {
+    loop {
+        tokio::select! {
+            _ = lifecycle.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
-        let jamf = match crate::jobs::management_client(shared, &inst.name).await {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::warn!(instance = %inst.name, error = %e, "cannot recover interrupted rotations");
-                break;
-            }
-        };
-        if let Err(e) = crate::rotation::run_one(shared, &jamf, &target, Actor::Daemon, true).await
+        if let Err(e) = vault
+            .maintain_token(tokio::time::Instant::now().into_std())
+            .await
         {
-            tracing::error!(instance = %inst.name, client = %target.client.name, error = %e, "recovery of an interrupted rotation failed");
-        }
-        if target.client.name == crate::rotation::MANAGEMENT_NAME {
-            let _ = crate::jobs::management_client(shared, &inst.name).await;
+            tracing::error!(error = %e, "vault token maintenance failed");
         }
     }
 }
@@ -444,18 +520,6 @@ fn refuse(report: &VerifyReport) -> StartError {
     StartError::ChangeLog(format!(
         "it failed verification against its hash chain, its record MACs and the head anchor kept in vault: {report}; the log was edited, truncated, replaced or appended to by someone other than wardend — keep it for investigation, restore it from a backup and restart"
     ))
-}
-
-async fn maintain_vault(shared: Arc<Shared>) {
-    loop {
-        tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-        }
-        if let Err(e) = shared.vault.maintain_token(Instant::now()).await {
-            tracing::error!(error = %e, "vault token maintenance failed");
-        }
-    }
 }
 
 fn group_name(g: &warden_core::config::SocketGroup) -> String {

@@ -16,24 +16,30 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use warden_core::schedule::{Due, JobKey, JobKind, Outcome, jitter_offset};
 
-use crate::jobs;
-use crate::shared::Shared;
+use crate::jobs::{self, JobError, recovery};
+use crate::services::Services;
+
+/// What the scheduler needs besides the services: its longest sleep and the test-only tick.
+pub struct Ticks {
+    pub max_tick: Duration,
+    pub test_tick: Option<Arc<tokio::sync::Notify>>,
+}
 
 /// Runs until shutdown.
-pub async fn run(shared: Arc<Shared>) {
-    let test_trigger = shared.options.tick.clone();
+pub async fn run(s: Arc<Services>, recovery: recovery::Recovery, ticks: Ticks) {
+    let lifecycle = Arc::clone(&s.lifecycle);
     loop {
-        let now = shared.now();
-        let next = tick(&shared, now);
+        let now = lifecycle.now();
+        let next = tick(&s, &recovery, now);
         let wait = next
             .and_then(|t| (t - now).to_std().ok())
             .unwrap_or(Duration::ZERO)
-            .clamp(Duration::from_millis(200), shared.options.max_tick);
+            .clamp(Duration::from_millis(200), ticks.max_tick);
         tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
-            _ = shared.wake.notified() => {}
+            _ = lifecycle.shutdown.cancelled() => return,
+            _ = lifecycle.wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
-            _ = test_tick(test_trigger.as_deref()) => {}
+            _ = test_tick(ticks.test_tick.as_deref()) => {}
         }
     }
 }
@@ -47,19 +53,23 @@ async fn test_tick(tick: Option<&tokio::sync::Notify>) {
 }
 
 /// Starts every job that is due at `now`; returns the earliest future due time.
-pub fn tick(shared: &Arc<Shared>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if shared.shutdown.is_cancelled() {
+fn tick(
+    s: &Arc<Services>,
+    recovery: &recovery::Recovery,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if s.lifecycle.stopping() {
         return None;
     }
-    let config = shared.config();
+    let config = s.config.get();
     // interrupted rotations are recovered on their own backoff, independent of the schedules
-    let mut next: Option<DateTime<Utc>> = crate::heal::tick(shared, now);
+    let mut next: Option<DateTime<Utc>> = recovery::tick(recovery, now);
     for inst in &config.instances {
         for kind in JobKind::ALL {
             let key = JobKey::new(inst.name.clone(), kind);
             let offset = jitter_offset(&inst.name, kind, inst.schedules.jitter);
             let token = {
-                let mut jobs = shared.jobs();
+                let mut jobs = s.schedule.table();
                 match jobs.due(&key, inst.schedules.get(kind), offset, now) {
                     Due::Now(_) => jobs.try_start(key.clone(), now),
                     Due::At(t, _) => {
@@ -70,43 +80,54 @@ pub fn tick(shared: &Arc<Shared>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
                 }
             };
             if let Some(token) = token {
-                let shared2 = Arc::clone(shared);
+                let s2 = Arc::clone(s);
                 let name = inst.name.clone();
-                shared.jobs_tracker.spawn(async move {
+                s.lifecycle.tracker.spawn(async move {
                     let result = if kind == JobKind::Rotation {
                         // never cancelled: a rotation may be between minting and storing a
                         // secret; the job itself starts no new rotation once stopping
-                        jobs::run(&shared2, &name, kind).await
+                        jobs::run(&s2, &name, kind).await
                     } else {
                         tokio::select! {
-                            r = jobs::run(&shared2, &name, kind) => r,
-                            _ = shared2.force.cancelled() => Err("stopped by a forced shutdown".into()),
+                            r = jobs::run(&s2, &name, kind) => r,
+                            _ = s2.lifecycle.force.cancelled() => Err(JobError::Forced),
                         }
                     };
-                    let finished = shared2.now();
-                    let outcome = match &result {
-                        Ok(summary) => {
-                            tracing::info!(instance = %name, job = %kind, "{summary}");
-                            Outcome::Success
-                        }
-                        Err(e) => {
-                            tracing::warn!(instance = %name, job = %kind, error = %e, "job failed");
-                            Outcome::Failure(e.clone())
-                        }
-                    };
-                    let parked = {
-                        let mut jobs = shared2.jobs();
-                        jobs.finish(token, outcome, finished);
-                        jobs.is_parked(&JobKey::new(name.clone(), kind))
-                    };
-                    if parked {
-                        tracing::error!(instance = %name, job = %kind, "parked after repeated failures; retrying at the backoff cap");
-                    }
-                    shared2.save_job_states();
-                    shared2.wake.notify_one();
+                    finish(&s2, &name, kind, token, result);
                 });
             }
         }
     }
     next
+}
+
+/// Notes a job's end in the job table, logs it, saves the table and wakes the scheduler.
+fn finish(
+    s: &Services,
+    name: &str,
+    kind: JobKind,
+    token: warden_core::schedule::RunToken,
+    result: Result<String, JobError>,
+) {
+    let finished = s.lifecycle.now();
+    let outcome = match &result {
+        Ok(summary) => {
+            tracing::info!(instance = %name, job = %kind, "{summary}");
+            Outcome::Success
+        }
+        Err(e) => {
+            tracing::warn!(instance = %name, job = %kind, error = %e, "job failed");
+            Outcome::Failure(e.to_string())
+        }
+    };
+    let parked = {
+        let mut jobs = s.schedule.table();
+        jobs.finish(token, outcome, finished);
+        jobs.is_parked(&JobKey::new(name.to_owned(), kind))
+    };
+    if parked {
+        tracing::error!(instance = %name, job = %kind, "parked after repeated failures; retrying at the backoff cap");
+    }
+    s.schedule.save();
+    s.lifecycle.wake.notify_one();
 }

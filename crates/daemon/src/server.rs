@@ -12,16 +12,18 @@
 //! answers are pending at once; beyond that a connection is closed without one.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use warden_core::protocol::{ErrorCode, ProtocolError, Request, Response, Transport};
 
 use crate::handlers;
-use crate::shared::Shared;
-use crate::socket::Peer;
+use crate::runtime::limits;
+use crate::runtime::socket::Peer;
+use crate::services::Services;
 
 /// "Busy" answers to connections over the cap that may be pending at once.
 const REFUSALS: usize = 16;
@@ -41,7 +43,7 @@ struct Slots {
 
 impl Slots {
     fn new(cap: u32) -> Slots {
-        let reserve = crate::limits::admin_reserve(cap);
+        let reserve = limits::admin_reserve(cap);
         Slots {
             cap,
             general: Arc::new(Semaphore::new((cap - reserve) as usize)),
@@ -53,11 +55,11 @@ impl Slots {
     }
 
     /// A slot for `peer`: a general one, else (admins only) one of the reserve.
-    fn acquire(&self, peer: &Peer, shared: &Shared) -> Option<OwnedSemaphorePermit> {
+    fn acquire(&self, peer: &Peer, s: &Services) -> Option<OwnedSemaphorePermit> {
         if let Ok(permit) = Arc::clone(&self.general).try_acquire_owned() {
             return Some(permit);
         }
-        let config = shared.config();
+        let config = s.config.get();
         if peer.may_change(&config.daemon.admin_uids, &config.daemon.admin_gids) {
             return Arc::clone(&self.admin).try_acquire_owned().ok();
         }
@@ -86,22 +88,19 @@ impl Slots {
 }
 
 /// Accepts connections until shutdown, then waits briefly for open ones to finish.
-pub async fn serve(listener: UnixListener, shared: Arc<Shared>) {
+pub async fn serve(listener: UnixListener, s: Arc<Services>, client_timeout: Duration) {
     let connections = TaskTracker::new();
-    let cap = crate::limits::connection_cap(
-        shared.config().daemon.max_connections,
-        crate::limits::nofile_soft(),
-    );
+    let cap = limits::connection_cap(s.config.get().daemon.max_connections, limits::nofile_soft());
     let mut slots = Slots::new(cap);
     tracing::info!(
         cap,
-        admin_reserve = crate::limits::admin_reserve(cap),
-        open_file_limit = ?crate::limits::nofile_soft(),
+        admin_reserve = limits::admin_reserve(cap),
+        open_file_limit = ?limits::nofile_soft(),
         "control connections capped"
     );
     loop {
         tokio::select! {
-            _ = shared.shutdown.cancelled() => break,
+            _ = s.lifecycle.shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let peer = match Peer::of(&stream) {
@@ -111,11 +110,11 @@ pub async fn serve(listener: UnixListener, shared: Arc<Shared>) {
                             continue;
                         }
                     };
-                    match slots.acquire(&peer, &shared) {
+                    match slots.acquire(&peer, &s) {
                         Some(permit) => {
-                            let shared = Arc::clone(&shared);
+                            let s = Arc::clone(&s);
                             connections.spawn(async move {
-                                handle_connection(stream, peer, shared).await;
+                                handle_connection(stream, peer, s, client_timeout).await;
                                 drop(permit);
                             });
                         }
@@ -163,13 +162,12 @@ async fn refuse_busy(stream: UnixStream, cap: u32) {
     .await;
 }
 
-async fn handle_connection(stream: UnixStream, peer: Peer, shared: Arc<Shared>) {
-    let timeout = shared.options.client_timeout;
+async fn handle_connection(stream: UnixStream, peer: Peer, s: Arc<Services>, timeout: Duration) {
     let mut transport = Transport::server(stream);
     let mut greeted = false;
     loop {
         let received = tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
+            _ = s.lifecycle.shutdown.cancelled() => return,
             r = tokio::time::timeout(timeout, transport.recv::<Request>()) => r,
         };
         let request = match received {
@@ -215,7 +213,7 @@ async fn handle_connection(stream: UnixStream, peer: Peer, shared: Arc<Shared>) 
                     .await;
                 return;
             }
-            request => respond(&shared, &peer, request).await,
+            request => respond(&s, &peer, request).await,
         };
         if !answer(&mut transport, response, peer.uid).await {
             return;
@@ -234,7 +232,7 @@ where
     let sent = transport.send(&response).await;
     drop(response);
     if report {
-        crate::trim::release_free_memory();
+        crate::runtime::trim::release_free_memory();
     }
     match sent {
         Ok(()) => true,
@@ -262,9 +260,9 @@ where
 }
 
 /// Authorizes, logs and dispatches one request.
-async fn respond(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Response {
+async fn respond(s: &Services, peer: &Peer, request: Request) -> Response {
     let summary = request.log_safe();
-    let config = shared.config();
+    let config = s.config.get();
     if request.is_mutating()
         && !peer.may_change(&config.daemon.admin_uids, &config.daemon.admin_gids)
     {
@@ -292,7 +290,7 @@ async fn respond(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Respons
         request = %summary,
         "request"
     );
-    handlers::handle(shared, peer, request).await
+    handlers::handle(s, peer, request).await
 }
 
 fn request_name(summary: &str) -> &str {

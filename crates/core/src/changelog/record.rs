@@ -172,6 +172,9 @@ pub struct ChangeEntry {
     /// Error message for `failed` outcomes. Build it from Warden's own error types, which never
     /// carry secrets.
     pub error: Option<String>,
+    /// The error's kind, as the control protocol names it (`unavailable`, `conflict`,
+    /// `not_found`, `bad_request`, …): what kind of cause, for filters and alerts.
+    pub error_kind: Option<String>,
 }
 
 impl ChangeEntry {
@@ -186,6 +189,7 @@ impl ChangeEntry {
             after: Value::Null,
             outcome,
             error: None,
+            error_kind: None,
         }
     }
 
@@ -216,6 +220,13 @@ impl ChangeEntry {
         self.error = Some(error.into());
         self
     }
+
+    /// Sets the error's kind (a protocol error code's wire name).
+    #[must_use]
+    pub fn error_kind(mut self, kind: impl Into<String>) -> Self {
+        self.error_kind = Some(kind.into());
+        self
+    }
 }
 
 /// One line of the change log, as written and as read back.
@@ -244,6 +255,10 @@ pub struct Record {
     pub outcome: Outcome,
     /// Error message, if the change failed.
     pub error: Option<String>,
+    /// The error's kind (`unavailable`, `conflict`, …); absent in records written before kinds
+    /// were recorded, and when there is no error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
     /// `hash` of the previous record; [`GENESIS_PREV`] for the first.
     pub prev: String,
     /// HMAC-SHA-256 of this line without its `mac` and `hash` members, lowercase hex, with the
@@ -268,6 +283,8 @@ struct Unhashed<'a> {
     after: &'a Value,
     outcome: &'a Outcome,
     error: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_kind: &'a Option<String>,
     prev: &'a str,
 }
 
@@ -294,6 +311,7 @@ impl Record {
             after: scrub_value(redact_secrets(entry.after)),
             outcome: entry.outcome,
             error: entry.error.map(|e| scrub_text(&e).into_owned()),
+            error_kind: entry.error_kind,
             prev,
             mac: None,
             hash: String::new(),
@@ -309,6 +327,7 @@ impl Record {
             after: &record.after,
             outcome: &record.outcome,
             error: &record.error,
+            error_kind: &record.error_kind,
             prev: &record.prev,
         })?;
         if let Some(key) = key {

@@ -67,7 +67,8 @@ pub fn json_lines(payload: &[u8]) -> anyhow::Result<String> {
     Ok(out)
 }
 
-/// One line per record: seq, time, actor, instance, object, action, outcome, error.
+/// One line per record: seq, time, actor, instance, object, action, outcome, error (prefixed by
+/// its kind when the record has one: `unavailable: vault sealed`).
 pub fn render_tail(records: &[Record]) -> String {
     if records.is_empty() {
         return "the change log is empty\n".to_owned();
@@ -84,7 +85,10 @@ pub fn render_tail(records: &[Record]) -> String {
             object(record),
             snake(&record.action),
             snake(&record.outcome),
-            or_none(record.error.as_deref()),
+            match (&record.error_kind, &record.error) {
+                (Some(kind), Some(error)) => format!("{kind}: {error}"),
+                _ => or_none(record.error.as_deref()),
+            },
         ]);
     }
     table.render()
@@ -197,6 +201,7 @@ mod tests {
             after: serde_json::Value::Null,
             outcome: Outcome::Failed,
             error: Some("vault sealed".into()),
+            error_kind: Some("unavailable".into()),
             prev: "0".repeat(64),
             mac: None,
             hash: "1".repeat(64),
@@ -220,7 +225,7 @@ mod tests {
             render_tail(&[record(1), daemon]),
             "\
 SEQ  TIME                  ACTOR       INSTANCE  OBJECT              ACTION  OUTCOME  ERROR
-1    2026-05-01T10:00:00Z  user:alice  prod      client:backup (12)  rotate  failed   vault sealed
+1    2026-05-01T10:00:00Z  user:alice  prod      client:backup (12)  rotate  failed   unavailable: vault sealed
 2    2026-05-01T10:00:00Z  daemon      -         config              reload  ok       -
 "
         );

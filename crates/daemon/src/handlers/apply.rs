@@ -1,15 +1,23 @@
-//! `wardenctl apply INSTANCE --yes`: run the plan (see `crate::apply`). The apply runs as a
+//! `wardenctl apply INSTANCE --yes`: run the plan (see [`Apply`]). The apply runs as a
 //! tracked task, so a stopping daemon waits for the step in progress.
 
 use std::sync::Arc;
 
 use warden_core::changelog::Actor;
+use warden_core::config::Config;
 use warden_core::protocol::{ApplyRequest, ErrorCode, ReportKind, Response};
 
-use crate::apply::apply;
-use crate::shared::Shared;
+use crate::runtime::lifecycle::Lifecycle;
+use crate::services::ServiceError;
+use crate::services::apply::Apply;
 
-pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: ApplyRequest) -> Response {
+pub async fn handle(
+    config: &Config,
+    apply: &Arc<Apply>,
+    lifecycle: &Lifecycle,
+    actor: Actor,
+    request: ApplyRequest,
+) -> Response {
     if !request.confirmed {
         return Response::error(
             ErrorCode::ConfirmationRequired,
@@ -17,26 +25,16 @@ pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: ApplyRequest) -
              `wardenctl plan` and confirm with --yes",
         );
     }
-    let config = shared.config();
     let Some(inst) = config.instance(&request.instance).cloned() else {
         return super::no_instance(&request.instance);
     };
-    if shared.shutdown.is_cancelled() {
-        return Response::error(
-            ErrorCode::Unavailable,
-            "wardend is stopping; retry after it restarts",
-        );
-    }
-    let shared2 = Arc::clone(shared);
-    let task = shared
-        .jobs_tracker
-        .spawn(async move { apply(&shared2, &inst, actor).await });
-    match task.await {
+    let apply = Arc::clone(apply);
+    match super::tracked(lifecycle, async move { apply.apply(&inst, actor).await }).await {
         Ok(Ok(report)) => {
             let findings = (report.steps.len() - report.done()) as u64;
             super::report(ReportKind::Apply, Some(request.instance), findings, &report)
         }
-        Ok(Err(failure)) => Response::error(failure.code, failure.message),
-        Err(e) => Response::error(ErrorCode::Internal, format!("the apply task failed: {e}")),
+        Ok(Err(e)) => e.response(),
+        Err(response) => response,
     }
 }

@@ -6,14 +6,13 @@
 use std::sync::Arc;
 
 use warden_core::audit::{AuditReport, InstanceAudit, SubjectKind};
-use warden_core::config::Instance;
+use warden_core::config::{Config, Instance};
 use warden_core::protocol::{AuditRequest, ErrorCode, ReportKind, Response};
 
-use crate::audit::{audit_many, report};
-use crate::shared::Shared;
+use crate::services::ServiceError;
+use crate::services::audit::Audit;
 
-pub async fn handle(shared: &Arc<Shared>, request: AuditRequest) -> Response {
-    let config = shared.config();
+pub async fn handle(config: &Arc<Config>, audit: &Arc<Audit>, request: AuditRequest) -> Response {
     let unknown: Vec<&str> = request
         .instances
         .iter()
@@ -29,32 +28,31 @@ pub async fn handle(shared: &Arc<Shared>, request: AuditRequest) -> Response {
             "a client audit names one instance: wardenctl audit client INSTANCE/CLIENT",
         );
     }
-    let selected = super::select(&config, &request.instances);
+    let selected = super::select(config, &request.instances);
     let audits = if request.last {
-        let state = shared.audit_state();
         selected
             .iter()
             .map(|&i| {
                 let inst = &config.instances[i];
-                state
+                audit
                     .last(&inst.name)
                     .unwrap_or_else(|| never_audited(inst))
             })
             .collect()
     } else {
-        match audit_many(shared, &config, selected).await {
+        match audit.audit_many(config, selected).await {
             Ok(a) => a,
-            Err(e) => return Response::error(ErrorCode::Internal, e),
+            Err(e) => return e.response(),
         }
     };
-    let mut built = match report(shared, audits) {
+    let mut built = match audit.report(audits) {
         Ok(r) => r,
-        Err(e) => return Response::error(ErrorCode::Internal, e),
+        Err(e) => return e.response(),
     };
     if let Some(client) = &request.client
-        && let Err(message) = only_client(&mut built, client)
+        && let Err(e) = only_client(&mut built, client)
     {
-        return Response::error(ErrorCode::NotFound, message);
+        return *e;
     }
     let instance = (request.instances.len() == 1).then(|| request.instances[0].clone());
     let findings = built.summary.total() as u64;
@@ -80,12 +78,18 @@ fn never_audited(inst: &Instance) -> InstanceAudit {
 
 /// Keeps only what concerns `client`: its effective privileges, its own findings and those of
 /// the roles it holds (each of which applies to it through that role).
-fn only_client(report: &mut AuditReport, client: &str) -> Result<(), String> {
+fn only_client(report: &mut AuditReport, client: &str) -> Result<(), Box<Response>> {
     let Some(inst) = report.instances.first_mut() else {
-        return Err("no instance audited".to_owned());
+        return Err(Box::new(Response::error(
+            ErrorCode::Internal,
+            "no instance audited",
+        )));
     };
     if let Some(e) = &inst.error {
-        return Err(format!("cannot audit {}: {e}", inst.instance));
+        return Err(Box::new(Response::error(
+            ErrorCode::Unavailable,
+            format!("cannot audit {}: {e}", inst.instance),
+        )));
     }
     let Some(privileges) = inst
         .client_privileges
@@ -93,10 +97,13 @@ fn only_client(report: &mut AuditReport, client: &str) -> Result<(), String> {
         .find(|c| c.name == client)
         .cloned()
     else {
-        return Err(format!(
-            "no API client named {client:?} on {} (names are case-sensitive; see wardenctl audit {})",
-            inst.instance, inst.instance
-        ));
+        return Err(Box::new(Response::error(
+            ErrorCode::NotFound,
+            format!(
+                "no API client named {client:?} on {} (names are case-sensitive; see wardenctl audit {})",
+                inst.instance, inst.instance
+            ),
+        )));
     };
     // a hash set: both lists come from Jamf
     let roles: std::collections::HashSet<&str> =

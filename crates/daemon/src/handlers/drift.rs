@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
+use warden_core::config::Config;
 use warden_core::drift::DriftDocument;
 use warden_core::protocol::{DriftRequest, ErrorCode, ReportKind, Response};
 
-use crate::drift::check_many;
-use crate::shared::Shared;
+use crate::services::drift::Drift;
 
-pub async fn handle(shared: &Arc<Shared>, request: DriftRequest) -> Response {
-    let config = shared.config();
+pub async fn handle(config: &Arc<Config>, drift: &Arc<Drift>, request: DriftRequest) -> Response {
     let unknown: Vec<&str> = request
         .instances
         .iter()
@@ -21,7 +20,7 @@ pub async fn handle(shared: &Arc<Shared>, request: DriftRequest) -> Response {
     if !unknown.is_empty() {
         return super::no_instance(&unknown.join(", "));
     }
-    let selected = super::select(&config, &request.instances);
+    let selected = super::select(config, &request.instances);
     if request.refresh_catalogue && !request.now {
         return Response::error(
             ErrorCode::BadRequest,
@@ -29,11 +28,13 @@ pub async fn handle(shared: &Arc<Shared>, request: DriftRequest) -> Response {
         );
     }
     let reports = if request.now {
-        check_many(shared, &config, selected, request.refresh_catalogue).await
+        drift
+            .check_many(config, selected, request.refresh_catalogue)
+            .await
     } else {
         selected
             .iter()
-            .map(|&i| shared.last_drift(&config.instances[i].name))
+            .map(|&i| drift.last(&config.instances[i].name))
             .collect()
     };
     let doc = DriftDocument::new(reports);

@@ -1,14 +1,12 @@
 //! `wardenctl instances`: the configured Jamf Pro instances with their declared objects.
 
-use std::sync::Arc;
-
+use warden_core::config::Config;
 use warden_core::protocol::{InstanceSummary, Response};
 
-use crate::shared::Shared;
+use crate::services::schedule::Schedule;
 
-pub fn handle(shared: &Arc<Shared>) -> Response {
-    let config = shared.config();
-    let jobs = shared.jobs();
+pub fn handle(config: &Config, schedule: &Schedule) -> Response {
+    let jobs = schedule.table();
     let instances = config
         .instances
         .iter()

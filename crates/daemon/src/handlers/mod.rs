@@ -14,34 +14,67 @@ mod rotate;
 mod secrets;
 mod status;
 
-use std::sync::Arc;
-
 use warden_core::changelog::Actor;
 use warden_core::protocol::{
     ErrorCode, ReportBody, ReportFormat, ReportKind, ReportResponse, Request, Response,
 };
 
-use crate::shared::Shared;
-use crate::socket::Peer;
+use crate::runtime::lifecycle::Lifecycle;
+use crate::runtime::socket::Peer;
+use crate::services::Services;
 
-/// Answers one (authorized) request.
-pub async fn handle(shared: &Arc<Shared>, peer: &Peer, request: Request) -> Response {
+/// Answers one (authorized) request, handing each handler only the services it needs.
+pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
+    let config = s.config.get();
     match request {
         Request::Hello(_) => Response::error(ErrorCode::BadRequest, "hello was already sent"),
-        Request::Status => status::handle(shared),
-        Request::Instances => instances::handle(shared),
-        Request::Reload => reload::handle(shared, actor(peer)).await,
-        Request::LogTail(r) => log_tail::handle(shared, r.n).await,
-        Request::LogVerify => log_verify::handle(shared).await,
-        Request::Bootstrap(r) => bootstrap::handle(shared, actor(peer), r).await,
-        Request::Drift(r) => drift::handle(shared, r).await,
-        Request::Plan(r) => plan::handle(shared, r).await,
-        Request::Apply(r) => apply::handle(shared, actor(peer), r).await,
-        Request::Import(r) => import::handle(shared, r).await,
-        Request::Audit(r) => audit::handle(shared, r).await,
-        Request::Secrets(r) => secrets::handle(shared, r.instance).await,
-        Request::Rotate(r) => rotate::handle(shared, actor(peer), r).await,
+        Request::Status => status::handle(
+            &config,
+            &s.lifecycle,
+            &s.schedule,
+            &s.instances,
+            &s.rotation,
+        ),
+        Request::Instances => instances::handle(&config, &s.schedule),
+        Request::Reload => reload::handle(&s.reload, actor(peer)).await,
+        Request::LogTail(r) => log_tail::handle(&s.changes, r.n).await,
+        Request::LogVerify => log_verify::handle(&s.changes).await,
+        Request::Bootstrap(r) => {
+            bootstrap::handle(&s.bootstrap, &s.lifecycle, actor(peer), r).await
+        }
+        Request::Drift(r) => drift::handle(&config, &s.drift, r).await,
+        Request::Plan(r) => plan::handle(&config, &s.drift, &s.lifecycle, r).await,
+        Request::Apply(r) => apply::handle(&config, &s.apply, &s.lifecycle, actor(peer), r).await,
+        Request::Import(r) => import::handle(&config, &s.drift, r).await,
+        Request::Audit(r) => audit::handle(&config, &s.audit, r).await,
+        Request::Secrets(r) => secrets::handle(&config, &s.rotation, r.instance).await,
+        Request::Rotate(r) => {
+            rotate::handle(&config, &s.rotation, &s.lifecycle, actor(peer), r).await
+        }
     }
+}
+
+/// Runs `work` as a tracked task, so a stopping daemon waits for it; refused once stopping.
+pub(crate) async fn tracked<T, F>(lifecycle: &Lifecycle, work: F) -> Result<T, Response>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    if lifecycle.stopping() {
+        return Err(Response::error(
+            ErrorCode::Unavailable,
+            "wardend is stopping; retry after it restarts",
+        ));
+    }
+    lifecycle.tracker.spawn(work).await.map_err(|e| {
+        tracing::error!(error = %e, "a request task failed");
+        Response::error(
+            ErrorCode::Internal,
+            format!(
+                "the task failed unexpectedly: {e}; check the change log and `wardenctl status`"
+            ),
+        )
+    })
 }
 
 /// The change-log actor for a socket peer.
@@ -93,4 +126,13 @@ pub(crate) fn report<T: serde::Serialize>(
             format!("cannot encode the {kind:?} report: {e}"),
         ),
     }
+}
+
+/// "Cannot read the live state": the check's error, with its code.
+pub(crate) fn cannot_check(instance: &str, e: &crate::services::drift::DriftError) -> Response {
+    use crate::services::ServiceError;
+    Response::error(
+        e.code(),
+        format!("cannot read the live state of {instance}: {e}"),
+    )
 }

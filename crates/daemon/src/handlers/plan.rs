@@ -1,42 +1,32 @@
 //! `wardenctl plan INSTANCE`: the changes `apply` would make, from the live state read now.
 //! Read-only. An invalid desired state (unknown privileges) is refused with suggestions.
 
-use std::sync::Arc;
-
+use warden_core::config::Config;
 use warden_core::drift::{self, PLAN_SCHEMA, PlanDocument};
-use warden_core::protocol::{ErrorCode, PlanRequest, ReportKind, Response};
+use warden_core::protocol::{PlanRequest, ReportKind, Response};
 
-use crate::drift::fetch;
-use crate::shared::Shared;
+use crate::runtime::lifecycle::Lifecycle;
+use crate::services::ServiceError;
+use crate::services::drift::Drift;
 
-pub async fn handle(shared: &Arc<Shared>, request: PlanRequest) -> Response {
-    let config = shared.config();
+pub async fn handle(
+    config: &Config,
+    drift: &Drift,
+    lifecycle: &Lifecycle,
+    request: PlanRequest,
+) -> Response {
     let Some(inst) = config.instance(&request.instance) else {
         return super::no_instance(&request.instance);
     };
-    let checked = {
-        let _slot = shared.check_slots.acquire().await;
-        fetch(shared, inst, request.refresh_catalogue).await
-    };
-    let checked = match checked {
+    let checked = match drift
+        .fetch_for_request(inst, request.refresh_catalogue)
+        .await
+    {
         Ok(c) => c,
-        Err(e) => {
-            return Response::error(
-                ErrorCode::Unavailable,
-                format!("cannot check {}: {e}", inst.name),
-            );
-        }
+        Err(e) => return super::cannot_check(&inst.name, &e),
     };
-    if let Err(errors) = drift::validate(&inst.desired_state, &checked.live.privileges) {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        return Response::error(
-            ErrorCode::BadRequest,
-            format!(
-                "the desired state of {} is invalid; fix it first:\n{}",
-                inst.name,
-                list.join("\n")
-            ),
-        );
+    if let Err(e) = Drift::validate(inst, &checked) {
+        return e.response();
     }
     let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
     let report = drift::detect(
@@ -53,7 +43,7 @@ pub async fn handle(shared: &Arc<Shared>, request: PlanRequest) -> Response {
     let doc = PlanDocument {
         schema: PLAN_SCHEMA.to_owned(),
         instance: inst.name.clone(),
-        checked_at: shared.now(),
+        checked_at: lifecycle.now(),
         plan,
         unresolved,
     };

@@ -1,15 +1,14 @@
 //! `wardenctl reload`: the same validate → diff → apply as SIGHUP, answered with the summary.
 
-use std::sync::Arc;
-
 use warden_core::changelog::Actor;
-use warden_core::protocol::{ErrorCode, Response};
+use warden_core::protocol::Response;
 
-use crate::shared::Shared;
+use crate::services::ServiceError;
+use crate::services::reload::Reload;
 
-pub async fn handle(shared: &Arc<Shared>, actor: Actor) -> Response {
-    match crate::reload::reload(shared, actor).await {
+pub async fn handle(reload: &Reload, actor: Actor) -> Response {
+    match reload.reload(actor).await {
         Ok(summary) => Response::Reloaded { summary },
-        Err(message) => Response::error(ErrorCode::BadRequest, message),
+        Err(e) => e.response(),
     }
 }

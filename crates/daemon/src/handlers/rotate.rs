@@ -12,22 +12,27 @@
 use std::sync::Arc;
 
 use warden_core::changelog::Actor;
+use warden_core::config::Config;
 use warden_core::protocol::{ErrorCode, Response, RotateRequest, RotateResponse};
-
 use warden_core::rotation::RotationAction;
 
-use crate::jobs::management_client;
-use crate::rotation::{self, MANAGEMENT_NAME, RunFailure};
-use crate::shared::Shared;
+use crate::runtime::lifecycle::Lifecycle;
+use crate::services::ServiceError;
+use crate::services::rotation::{self, Rotation};
 
-pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: RotateRequest) -> Response {
+pub async fn handle(
+    config: &Config,
+    rotation: &Arc<Rotation>,
+    lifecycle: &Lifecycle,
+    actor: Actor,
+    request: RotateRequest,
+) -> Response {
     if !request.confirmed && !request.recover {
         return Response::error(
             ErrorCode::ConfirmationRequired,
             "rotating a secret invalidates the current one at once; confirm with --yes",
         );
     }
-    let config = shared.config();
     let Some(inst) = config.instance(&request.instance) else {
         return Response::error(
             ErrorCode::NotFound,
@@ -43,27 +48,14 @@ pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: RotateRequest) 
             ),
         );
     };
-    if shared.shutdown.is_cancelled() {
-        return Response::error(
-            ErrorCode::Unavailable,
-            "wardend is stopping; retry after it restarts",
-        );
-    }
-    let shared2 = Arc::clone(shared);
-    let instance = request.instance.clone();
     let recover = request.recover;
     let label = format!("{}/{}", request.instance, request.client);
-    let task = shared.jobs_tracker.spawn(async move {
-        let jamf = management_client(&shared2, &instance)
-            .await
-            .map_err(|m| RunFailure::new(ErrorCode::Unavailable, m))?;
-        let result = rotation::run_one(&shared2, &jamf, &target, actor, recover).await;
-        if target.client.name == MANAGEMENT_NAME {
-            let _ = management_client(&shared2, &instance).await;
-        }
-        result
+    let svc = Arc::clone(rotation);
+    let task = super::tracked(lifecycle, async move {
+        svc.rotate_managed(&target, actor, recover).await
     });
     match task.await {
+        Err(response) => response,
         Ok(Ok(Some((outcome, seq)))) if recover => Response::ok(format!(
             "recovered {label}: {}; {} at {} version {} (change log seq {seq})",
             outcome.recovery.as_ref().map_or_else(
@@ -90,7 +82,6 @@ pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: RotateRequest) 
         Ok(Ok(None)) => {
             Response::error(ErrorCode::Internal, "the rotation ended without an outcome")
         }
-        Ok(Err(failure)) => Response::error(failure.code, failure.message),
-        Err(e) => Response::error(ErrorCode::Internal, format!("rotation task failed: {e}")),
+        Ok(Err(e)) => e.response(),
     }
 }

@@ -1,16 +1,13 @@
 //! `wardenctl secrets [INSTANCE]`: each managed client's secret age, last rotation, next due,
 //! strategy and state, read from Vault. Never the secret.
 
-use std::sync::Arc;
-
+use warden_core::config::Config;
 use warden_core::protocol::{ErrorCode, ReportFormat, ReportKind, ReportResponse, Response};
 use warden_core::rotation::fmt_age;
 
-use crate::rotation::targets;
-use crate::shared::Shared;
+use crate::services::rotation::{Rotation, targets};
 
-pub async fn handle(shared: &Arc<Shared>, instance: Option<String>) -> Response {
-    let config = shared.config();
+pub async fn handle(config: &Config, rotation: &Rotation, instance: Option<String>) -> Response {
     let instances: Vec<_> = config
         .instances
         .iter()
@@ -31,7 +28,7 @@ pub async fn handle(shared: &Arc<Shared>, instance: Option<String>) -> Response 
     let mut problems = 0u64;
     for inst in instances {
         for target in targets(inst) {
-            match shared.rotation.status(&target).await {
+            match rotation.status(&target).await {
                 Ok(s) => {
                     let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
                         t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -48,7 +45,7 @@ pub async fn handle(shared: &Arc<Shared>, instance: Option<String>) -> Response 
                             .unwrap_or_else(|| "-".into()),
                         s.age.map(fmt_age).unwrap_or_else(|| "-".into()),
                         fmt_time(s.rotated_at),
-                        match crate::heal::describe(shared, &s.instance, &s.client) {
+                        match rotation.describe_recovery(&s.instance, &s.client) {
                             Some(recovering) => recovering,
                             None if matches!(s.state.as_str(), "pending" | "stored") => {
                                 "recovering (interrupted rotation)".to_string()

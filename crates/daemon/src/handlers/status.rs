@@ -1,26 +1,39 @@
 //! `wardenctl status`: version, uptime, config path, and per instance its reachability, parked
 //! state and the last and next run of each job kind.
 
-use std::sync::Arc;
-
 use warden_core::protocol::{
     InstanceStatus, JobKind as WireJobKind, JobOutcome, JobStatus, Response, StatusReport,
 };
 use warden_core::schedule::{Due, JobKey, JobKind, jitter_offset};
 
-use crate::shared::Shared;
+use warden_core::config::Config;
 
-pub fn handle(shared: &Arc<Shared>) -> Response {
-    Response::Status(report(shared))
+use crate::runtime::lifecycle::Lifecycle;
+use crate::services::instances::Instances;
+use crate::services::rotation::Rotation;
+use crate::services::schedule::Schedule;
+
+pub fn handle(
+    config: &Config,
+    lifecycle: &Lifecycle,
+    schedule: &Schedule,
+    instances: &Instances,
+    rotation: &Rotation,
+) -> Response {
+    Response::Status(report(config, lifecycle, schedule, instances, rotation))
 }
 
-/// The status report at the shared clock's "now".
-pub fn report(shared: &Shared) -> StatusReport {
-    let now = shared.now();
-    let config = shared.config();
-    let jobs = shared.jobs();
-    let runtime = shared.instances();
-    let healing = shared.healing();
+/// The status report at the clock's "now".
+fn report(
+    config: &Config,
+    lifecycle: &Lifecycle,
+    schedule: &Schedule,
+    instances: &Instances,
+    rotation: &Rotation,
+) -> StatusReport {
+    let now = lifecycle.now();
+    let runtime = instances.reachability();
+    let jobs = schedule.table();
     let instances = config
         .instances
         .iter()
@@ -59,7 +72,7 @@ pub fn report(shared: &Shared) -> StatusReport {
             let mut job_status: Vec<JobStatus> = job_status;
             // interrupted rotations the daemon recovers on its own: `rotate (recovering CLIENT)`
             // with the next attempt, instead of "pending, due now"
-            for ((_, client), h) in healing.entries().filter(|((i, _), _)| *i == inst.name) {
+            for (client, h) in rotation.recoveries(&inst.name) {
                 job_status.push(JobStatus {
                     kind: WireJobKind::Rotate,
                     target: Some(format!("recovering {client}")),
@@ -88,15 +101,15 @@ pub fn report(shared: &Shared) -> StatusReport {
         .collect();
     StatusReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        uptime_secs: shared.started.elapsed().as_secs(),
-        config_path: shared.config_path.clone(),
-        started_at: shared.started_at,
+        uptime_secs: lifecycle.uptime_secs(),
+        config_path: config.path.clone(),
+        started_at: lifecycle.started_at(),
         instances,
     }
 }
 
 /// The wire name of a job kind.
-pub fn wire_kind(kind: JobKind) -> WireJobKind {
+fn wire_kind(kind: JobKind) -> WireJobKind {
     match kind {
         JobKind::Rotation => WireJobKind::Rotate,
         JobKind::Drift => WireJobKind::Drift,

@@ -3,75 +3,70 @@
 //! only with `prune = true`, as the plan itself), then check again so the kept report and the
 //! change log show the result.
 
-use std::sync::Arc;
-
 use warden_core::changelog::Actor;
-use warden_core::config::Remediation;
-use warden_core::drift::CheckSource;
+use warden_core::config::{Instance, Remediation};
+use warden_core::drift::{CheckSource, InstanceDrift};
 
-use crate::apply::apply;
-use crate::drift::{check, record_transition, scheduled_check};
-use crate::shared::Shared;
+use super::JobError;
+use crate::services::apply::Apply;
+use crate::services::drift::Drift;
 
 /// Runs the drift job; `Ok` carries a one-line summary.
-pub async fn run(shared: &Arc<Shared>, instance: &str) -> Result<String, String> {
-    let config = shared.config();
-    let inst = config
-        .instance(instance)
-        .ok_or_else(|| format!("instance {instance} is no longer configured"))?;
-    let job = format!("drift:{instance}");
-    let report = scheduled_check(shared, inst).await?;
+pub async fn run(drift: &Drift, apply: &Apply, inst: &Instance) -> Result<String, JobError> {
+    let job = format!("drift:{}", inst.name);
+    let report = drift.scheduled_check(inst).await?;
     if let Some(e) = &report.error {
-        return Err(e.clone());
+        return Err(JobError::Check(e.clone()));
     }
-    let summary = |r: &warden_core::drift::InstanceDrift| {
-        if r.invalid.is_empty() {
-            format!("{} drift item(s)", r.report.items.len())
-        } else {
-            format!(
-                "{} drift item(s); the desired state is invalid ({} problem(s))",
-                r.report.items.len(),
-                r.invalid.len()
-            )
-        }
-    };
     let managed = report.report.items.iter().any(|i| i.managed);
     if inst.remediation != Remediation::Auto || !managed {
         return Ok(format!("drift: {}", summary(&report)));
     }
     if !report.invalid.is_empty() {
-        return Err(format!(
-            "drift: {}; automatic remediation skipped until it is fixed",
-            summary(&report)
-        ));
+        return Err(JobError::RemediationSkipped {
+            summary: summary(&report),
+        });
     }
     let actor = Actor::Schedule { job: job.clone() };
-    let applied = apply(shared, inst, actor).await.map_err(|e| {
-        format!(
-            "drift: {}; automatic apply could not start: {e}",
-            summary(&report)
-        )
-    })?;
+    let applied = apply
+        .apply(inst, actor)
+        .await
+        .map_err(|source| JobError::AutoApply {
+            summary: summary(&report),
+            source,
+        })?;
     let after = {
-        let _slot = shared.check_slots.acquire().await;
-        check(shared, inst, CheckSource::Scheduled, false).await
+        let _slot = drift.slot().await;
+        drift.check(inst, CheckSource::Scheduled, false).await
     };
-    record_transition(shared, &after, &job).await?;
+    drift.record_transition(&after, &job).await?;
     if applied.failed() {
         let failed = applied
             .steps
             .iter()
             .find_map(|s| s.error.clone())
             .unwrap_or_default();
-        return Err(format!(
-            "drift: automatic apply stopped after {} of {} step(s): {failed}",
-            applied.done(),
-            applied.steps.len()
-        ));
+        return Err(JobError::AutoApplyStopped {
+            done: applied.done(),
+            total: applied.steps.len(),
+            failed,
+        });
     }
     Ok(format!(
         "drift: automatic apply did {} step(s); now {}",
         applied.done(),
         summary(&after)
     ))
+}
+
+fn summary(r: &InstanceDrift) -> String {
+    if r.invalid.is_empty() {
+        format!("{} drift item(s)", r.report.items.len())
+    } else {
+        format!(
+            "{} drift item(s); the desired state is invalid ({} problem(s))",
+            r.report.items.len(),
+            r.invalid.len()
+        )
+    }
 }

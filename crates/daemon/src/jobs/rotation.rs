@@ -4,50 +4,48 @@
 //! the two never recover the same client at once. Stops starting new rotations once the daemon
 //! stops; a rotation in progress always runs to its end.
 
-use std::sync::Arc;
-
 use warden_core::changelog::Actor;
+use warden_core::config::Instance;
 
-use crate::rotation::{self, MANAGEMENT_NAME};
-use crate::shared::Shared;
+use super::JobError;
+use crate::runtime::lifecycle::Lifecycle;
+use crate::services::rotation::{RotateError, Rotation, targets};
 
-use super::management_client;
-
-pub async fn run(shared: &Arc<Shared>, instance: &str) -> Result<String, String> {
-    let config = shared.config();
-    let inst = config
-        .instance(instance)
-        .ok_or_else(|| format!("instance {instance} is no longer configured"))?
-        .clone();
+/// Runs the rotation job; `Ok` carries a one-line summary.
+pub async fn run(
+    rotation: &Rotation,
+    lifecycle: &Lifecycle,
+    inst: &Instance,
+) -> Result<String, JobError> {
     let actor = Actor::Schedule {
-        job: format!("rotation:{instance}"),
+        job: format!("rotation:{}", inst.name),
     };
     // Start-up recovery finishes interrupted rotations first: recovering the same client from
     // two tasks at once would fail one of them on the other's in-process guard.
     tokio::select! {
-        _ = shared.startup_recovery.cancelled() => {}
-        _ = shared.shutdown.cancelled() => {}
+        _ = rotation.wait_startup_recovery() => {}
+        _ = lifecycle.shutdown.cancelled() => {}
     }
     let (mut rotated, mut recovered, mut failed) = (0u32, 0u32, Vec::new());
-    for target in rotation::targets(&inst) {
-        if shared.shutdown.is_cancelled() {
+    for target in targets(inst) {
+        if lifecycle.stopping() {
             break;
         }
         // the daemon's own recovery is working on this client right now: leave it to it
-        if crate::heal::is_running(shared, instance, &target.client.name) {
+        if rotation.recovery_running(&inst.name, &target.client.name) {
             continue;
         }
-        // rebuilt per target: the management client's own rotation changes its credentials
-        let jamf = management_client(shared, instance).await?;
-        match rotation::run_one(shared, &jamf, &target, actor.clone(), true).await {
+        // the management client is rebuilt per target: its own rotation changes it
+        match rotation.rotate_managed(&target, actor.clone(), true).await {
             Ok(Some(_)) => recovered += 1,
             Ok(None) => {}
+            Err(RotateError::Instance(e)) => return Err(JobError::Instance(e)),
             Err(e) => {
                 failed.push(format!("{}: {e}", target.client.name));
                 continue;
             }
         }
-        let status = match shared.rotation.status(&target).await {
+        let status = match rotation.status(&target).await {
             Ok(s) => s,
             Err(e) => {
                 failed.push(format!("{}: {e}", target.client.name));
@@ -57,13 +55,9 @@ pub async fn run(shared: &Arc<Shared>, instance: &str) -> Result<String, String>
         if !status.due {
             continue;
         }
-        match rotation::run_one(shared, &jamf, &target, actor.clone(), false).await {
+        match rotation.rotate_managed(&target, actor.clone(), false).await {
             Ok(_) => rotated += 1,
             Err(e) => failed.push(format!("{}: {e}", target.client.name)),
-        }
-        if target.client.name == MANAGEMENT_NAME {
-            // switch to the new management secret at once
-            let _ = management_client(shared, instance).await;
         }
     }
     if failed.is_empty() {
@@ -71,10 +65,10 @@ pub async fn run(shared: &Arc<Shared>, instance: &str) -> Result<String, String>
             "rotation: {rotated} secret(s) rotated, {recovered} interrupted rotation(s) recovered"
         ))
     } else {
-        Err(format!(
-            "rotation: {} failed ({}); {rotated} rotated, {recovered} recovered",
-            failed.len(),
-            failed.join("; ")
-        ))
+        Err(JobError::Rotation {
+            failed,
+            rotated,
+            recovered,
+        })
     }
 }

@@ -2,7 +2,9 @@
 //! mint the new secret once, store it with check-and-set (retrying a Vault that is down),
 //! verify it, and mark it as just rotated.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use secrecy::SecretString;
 use serde_json::json;
@@ -14,15 +16,17 @@ use warden_core::protocol::ErrorCode;
 use warden_core::rotation::{SecretStore, WriteArea, WriteNeed, keys, next_due};
 use warden_core::vault::{SecretMap, VaultError};
 
-use super::{Bootstrap, Failure, VAULT_WRITE_BUDGET, VERIFY_ATTEMPTS, fail, jamf_code, vault_code};
-use crate::rotation::MANAGEMENT_NAME;
+use crate::services::errors::kind_name;
 
-impl Bootstrap<'_> {
+use super::{Failure, Run, VAULT_WRITE_BUDGET, VERIFY_ATTEMPTS, fail, jamf_code, vault_code};
+use crate::services::rotation::MANAGEMENT_NAME;
+
+impl Run<'_> {
     /// Refuses (unless `force`) when the Vault path holds credentials that still get a token.
     /// Returns whether working credentials are being replaced.
     pub(super) async fn check_existing(&mut self, force: bool) -> Result<bool, Failure> {
         let path = self.vault_path();
-        let existing = match self.shared.vault.read_secret(&self.inst.credentials).await {
+        let existing = match self.svc.vault.read_secret(&self.inst.credentials).await {
             Ok(s) => s,
             Err(e) => {
                 return Err(fail(
@@ -87,19 +91,10 @@ impl Bootstrap<'_> {
         }
     }
 
-    /// Mints the secret once, stores it with check-and-set, verifies it. Returns the client id,
-    /// the Vault version and the verification.
-    pub(super) async fn mint_store_verify(
-        &mut self,
-        role: &ApiRole,
-        integration: &ApiIntegration,
-    ) -> Result<(String, u64, VerifiedToken), Failure> {
-        let path = self.vault_path();
-        let meta = self
-            .shared
-            .vault
-            .read_metadata(&self.inst.credentials)
-            .await;
+    /// The current Vault version of the credentials path, once the daemon's token is proven
+    /// to be allowed to write it: never mint what cannot be stored.
+    async fn writable_version(&self, path: &str) -> Result<u64, Failure> {
+        let meta = self.svc.vault.read_metadata(&self.inst.credentials).await;
         if let Ok(meta) = &meta {
             // never mint what cannot be stored: prove the write first (as every rotation does)
             let need = WriteNeed {
@@ -107,7 +102,7 @@ impl Bootstrap<'_> {
                 area: WriteArea::Data,
                 capabilities: vec![if meta.is_some() { "update" } else { "create" }],
             };
-            if let Err(e) = self.shared.vault.prove_writes(&[need]).await {
+            if let Err(e) = self.svc.vault.prove_writes(&[need]).await {
                 return Err(fail(
                     vault_code(&e),
                     format!(
@@ -127,6 +122,18 @@ impl Bootstrap<'_> {
                 ));
             }
         };
+        Ok(cas)
+    }
+
+    /// Mints the secret once, stores it with check-and-set, verifies it. Returns the client id,
+    /// the Vault version and the verification.
+    pub(super) async fn mint_store_verify(
+        &mut self,
+        role: &ApiRole,
+        integration: &ApiIntegration,
+    ) -> Result<(String, u64, VerifiedToken), Failure> {
+        let path = self.vault_path();
+        let cas = self.writable_version(&path).await?;
         let object = ObjectRef::named(ObjectKind::Secret, MANAGEMENT_NAME)
             .with_id(integration.client_id.clone());
         let intent = ChangeEntry::new(
@@ -152,8 +159,9 @@ impl Bootstrap<'_> {
                 let entry =
                     ChangeEntry::new(self.actor.clone(), object, Action::Rotate, Outcome::Failed)
                         .instance(self.name())
-                        .error(e.to_string());
-                let _ = self.shared.record(entry).await;
+                        .error(e.to_string())
+                        .error_kind(kind_name(jamf_code(&e)));
+                let _ = self.svc.changes.record(entry).await;
                 let hint = if unknown {
                     "jamf pro may have generated a secret that nobody has, which invalidated the client's previous one; rerun `wardenctl bootstrap --force`"
                 } else {
@@ -184,8 +192,9 @@ impl Bootstrap<'_> {
                     ChangeEntry::new(self.actor.clone(), object, Action::Rotate, Outcome::Failed)
                         .instance(self.name())
                         .after(json!({ "client_id": client_id, "vault_path": path }))
-                        .error(format!("minted but not stored, the secret is lost: {e}"));
-                let _ = self.shared.record(entry).await;
+                        .error(format!("minted but not stored, the secret is lost: {e}"))
+                        .error_kind(kind_name(vault_code(&e)));
+                let _ = self.svc.changes.record(entry).await;
                 return Err(fail(
                     ErrorCode::Internal,
                     format!(
@@ -216,7 +225,7 @@ impl Bootstrap<'_> {
     /// rotating the secret again at once as "never rotated by Warden". A failure only costs
     /// that early rotation: logged, not fatal.
     async fn mark_rotated(&mut self, version: u64, client_id: &str, jamf_id: i64) {
-        let vault = &self.shared.vault;
+        let vault = &self.svc.vault;
         let path = &self.inst.credentials;
         let written = async {
             let mut custom = vault
@@ -224,8 +233,8 @@ impl Bootstrap<'_> {
                 .await?
                 .map(|m| m.custom)
                 .unwrap_or_default();
-            let now = self.shared.now();
-            let policy = crate::rotation::management_target(self.inst)
+            let now = self.svc.lifecycle.now();
+            let policy = crate::services::rotation::management_target(self.inst)
                 .client
                 .rotation;
             let time = |t: chrono::DateTime<chrono::Utc>| {
@@ -249,10 +258,7 @@ impl Bootstrap<'_> {
             }
             for (key, value) in [
                 (keys::STATE, "ok".to_string()),
-                (
-                    keys::DAEMON,
-                    self.shared.rotation.config().daemon_id.clone(),
-                ),
+                (keys::DAEMON, self.svc.rotation.daemon_id().to_owned()),
                 (keys::ATTEMPT, "1".into()),
                 (keys::VERSION, version.to_string()),
                 (keys::ROTATED_AT, time(now)),
@@ -280,7 +286,7 @@ impl Bootstrap<'_> {
         let mut delay = Duration::from_millis(250);
         loop {
             match self
-                .shared
+                .svc
                 .vault
                 .write_secret_cas(&self.inst.credentials, data, cas)
                 .await

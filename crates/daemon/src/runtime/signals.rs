@@ -5,7 +5,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::unbounded_channel;
 use tokio_util::sync::CancellationToken;
 
-use crate::run::Control;
+use super::lifecycle::Control;
 
 /// Installs the handlers and returns the [`Control`] they drive.
 pub fn install() -> std::io::Result<Control> {

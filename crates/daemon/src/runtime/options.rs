@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use warden_core::changelog::ChangeLogOptions;
+#[cfg(feature = "test-hooks")]
 use warden_core::rotation::Step;
 
 /// The source of "now" for scheduling and records. Tests pass a controllable clock.
@@ -24,7 +25,9 @@ pub struct RunOptions {
     pub stop_grace: Duration,
     /// Operator-requested exceptions when opening the change log.
     pub changelog: ChangeLogOptions,
-    /// Test-only: pause every rotation at this step (`WARDEN_TEST_PAUSE_AT`).
+    /// Test-only: pause every rotation at this step (`WARDEN_TEST_PAUSE_AT`). Only in builds
+    /// with the `test-hooks` feature, which release builds never enable.
+    #[cfg(feature = "test-hooks")]
     pub pause_at: Option<Step>,
     /// Test-only: each notification makes the scheduler look at what is due at once, so a test
     /// that moves `clock` need not wait for the next `max_tick` (`wardend` leaves it `None`).
@@ -34,11 +37,12 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            clock: Arc::new(Utc::now),
+            clock: system_clock(),
             client_timeout: Duration::from_secs(30),
             max_tick: Duration::from_secs(60),
             stop_grace: Duration::from_secs(60),
             changelog: ChangeLogOptions::default(),
+            #[cfg(feature = "test-hooks")]
             pause_at: None,
             tick: None,
         }
@@ -47,13 +51,20 @@ impl Default for RunOptions {
 
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions")
-            .field("client_timeout", &self.client_timeout)
+        let mut d = f.debug_struct("RunOptions");
+        d.field("client_timeout", &self.client_timeout)
             .field("max_tick", &self.max_tick)
             .field("stop_grace", &self.stop_grace)
-            .field("changelog", &self.changelog)
-            .field("pause_at", &self.pause_at)
-            .field("tick", &self.tick.is_some())
+            .field("changelog", &self.changelog);
+        #[cfg(feature = "test-hooks")]
+        d.field("pause_at", &self.pause_at);
+        d.field("tick", &self.tick.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// The real clock: the one place the daemon reads the system time.
+#[allow(clippy::disallowed_methods)]
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
 }

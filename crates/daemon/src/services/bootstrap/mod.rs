@@ -33,12 +33,17 @@ use std::time::Duration;
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::Instance;
 use warden_core::jamf::{Credentials, JamfClient, JamfError};
-use warden_core::protocol::{BootstrapRequest, BootstrapResponse, ErrorCode, Response};
+use warden_core::protocol::{BootstrapRequest, BootstrapResponse, ErrorCode};
 use warden_core::vault::VaultError;
 
-use crate::jobs::client_config;
-use crate::rotation::MANAGEMENT_NAME;
-use crate::shared::Shared;
+use warden_core::vault::Vault;
+
+use super::ServiceError;
+use super::changes::Changes;
+use super::instances::{Instances, client_config};
+use super::rotation::{MANAGEMENT_NAME, Rotation};
+use super::schedule::Schedule;
+use crate::runtime::lifecycle::Lifecycle;
 
 mod credentials;
 mod objects;
@@ -66,139 +71,183 @@ const VAULT_WRITE_BUDGET: Duration = Duration::from_secs(45);
 /// be accepted everywhere); minting a token has no side effect, so this is safe to retry.
 const VERIFY_ATTEMPTS: u32 = 5;
 
-/// Instances with a bootstrap in progress, by daemon (tests run several in one process).
-static RUNNING: Mutex<BTreeSet<(usize, String)>> = Mutex::new(BTreeSet::new());
+/// The bootstrap service: at most one bootstrap per instance at a time.
+pub struct Bootstrap {
+    vault: Arc<Vault>,
+    changes: Arc<Changes>,
+    instances: Arc<Instances>,
+    schedule: Arc<Schedule>,
+    rotation: Arc<Rotation>,
+    lifecycle: Arc<Lifecycle>,
+    config: Arc<super::config::LiveConfig>,
+    /// Instances with a bootstrap in progress.
+    running: Mutex<BTreeSet<String>>,
+}
 
-/// Marks an instance of one daemon as being bootstrapped until dropped.
-struct RunningGuard((usize, String));
+/// Marks an instance as being bootstrapped until dropped.
+struct RunningGuard<'a> {
+    running: &'a Mutex<BTreeSet<String>>,
+    instance: String,
+}
 
-impl RunningGuard {
-    fn acquire(shared: &Arc<Shared>, instance: &str) -> Option<RunningGuard> {
-        let key = (Arc::as_ptr(shared) as usize, instance.to_string());
-        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
-        running.insert(key.clone()).then(|| RunningGuard(key))
+impl<'a> RunningGuard<'a> {
+    fn acquire(running: &'a Mutex<BTreeSet<String>>, instance: &str) -> Option<Self> {
+        let mut set = running.lock().unwrap_or_else(PoisonError::into_inner);
+        set.insert(instance.to_string()).then(|| RunningGuard {
+            running,
+            instance: instance.to_string(),
+        })
     }
 }
 
-impl Drop for RunningGuard {
+impl Drop for RunningGuard<'_> {
     fn drop(&mut self) {
-        RUNNING
+        self.running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.0);
+            .remove(&self.instance);
     }
 }
 
-/// Answers one bootstrap request. Runs as a tracked task, so a graceful stop of the daemon
-/// waits for it (a minted secret is never abandoned half-way by a stop).
-pub async fn handle(shared: &Arc<Shared>, actor: Actor, request: BootstrapRequest) -> Response {
-    let shared2 = Arc::clone(shared);
-    let task = shared
-        .jobs_tracker
-        .spawn(async move { run(&shared2, actor, request).await });
-    match task.await {
-        Ok(response) => response,
-        Err(e) => {
-            tracing::error!(error = %e, "the bootstrap task failed");
-            Response::error(
-                ErrorCode::Internal,
-                format!(
-                    "bootstrap failed unexpectedly: {e}; check the change log and `wardenctl status`, then rerun it"
-                ),
-            )
+/// What builds the bootstrap service.
+pub struct BootstrapDeps {
+    pub vault: Arc<Vault>,
+    pub changes: Arc<Changes>,
+    pub instances: Arc<Instances>,
+    pub schedule: Arc<Schedule>,
+    pub rotation: Arc<Rotation>,
+    pub lifecycle: Arc<Lifecycle>,
+    pub config: Arc<super::config::LiveConfig>,
+}
+
+impl Bootstrap {
+    pub fn new(d: BootstrapDeps) -> Bootstrap {
+        Bootstrap {
+            vault: d.vault,
+            changes: d.changes,
+            instances: d.instances,
+            schedule: d.schedule,
+            rotation: d.rotation,
+            lifecycle: d.lifecycle,
+            config: d.config,
+            running: Mutex::new(BTreeSet::new()),
         }
     }
-}
 
-async fn run(shared: &Arc<Shared>, actor: Actor, request: BootstrapRequest) -> Response {
-    let BootstrapRequest {
-        instance,
-        username,
-        password,
-        force,
-    } = request;
-    let config = shared.config();
-    let Some(inst) = config.instance(&instance).cloned() else {
-        return Response::error(
-            ErrorCode::NotFound,
-            format!(
-                "instance {instance} is not configured; add it to the configuration and reload first"
-            ),
-        );
-    };
-    if username.trim().is_empty() {
-        return Response::error(ErrorCode::BadRequest, "the jamf pro user name is empty");
-    }
-    if secrecy::ExposeSecret::expose_secret(&password).is_empty() {
-        return Response::error(ErrorCode::BadRequest, "the jamf pro password is empty");
-    }
-    let Some(_guard) = RunningGuard::acquire(shared, &instance) else {
-        return Response::error(
-            ErrorCode::Conflict,
-            format!("a bootstrap of {instance} is already running; wait for it to finish"),
-        );
-    };
-    let credentials = Credentials::User {
-        username: username.trim().to_string(),
-        password,
-    };
-    let client = match JamfClient::new(client_config(&inst), credentials) {
-        Ok(c) => c,
-        Err(e) => {
-            return Response::error(
+    /// Bootstraps one instance (see the module docs).
+    pub async fn run(
+        &self,
+        actor: Actor,
+        request: BootstrapRequest,
+    ) -> Result<Box<BootstrapResponse>, Failure> {
+        let BootstrapRequest {
+            instance,
+            username,
+            password,
+            force,
+        } = request;
+        let config = self.config.get();
+        let Some(inst) = config.instance(&instance).cloned() else {
+            return Err(fail(
+                ErrorCode::NotFound,
+                format!(
+                    "instance {instance} is not configured; add it to the configuration and reload first"
+                ),
+            ));
+        };
+        if username.trim().is_empty() {
+            return Err(fail(
+                ErrorCode::BadRequest,
+                "the jamf pro user name is empty",
+            ));
+        }
+        if secrecy::ExposeSecret::expose_secret(&password).is_empty() {
+            return Err(fail(
+                ErrorCode::BadRequest,
+                "the jamf pro password is empty",
+            ));
+        }
+        let Some(_guard) = RunningGuard::acquire(&self.running, &instance) else {
+            return Err(fail(
+                ErrorCode::Conflict,
+                format!("a bootstrap of {instance} is already running; wait for it to finish"),
+            ));
+        };
+        let credentials = Credentials::User {
+            username: username.trim().to_string(),
+            password,
+        };
+        let client = JamfClient::new(client_config(&inst), credentials).map_err(|e| {
+            fail(
                 ErrorCode::BadRequest,
                 format!("cannot build the jamf client of {instance}: {e}"),
-            );
+            )
+        })?;
+        tracing::info!(instance = %instance, force, "bootstrap started");
+        let mut run = Run {
+            svc: self,
+            actor,
+            inst: &inst,
+            client: &client,
+            notes: Vec::new(),
+            change_seqs: Vec::new(),
+        };
+        let result = run.steps(force).await;
+        // End the admin's session whatever happened (a no-op if it never started).
+        let closed = match client.close().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(instance = %instance, error = %e, "could not invalidate the admin's jamf pro token");
+                run.notes.push(format!(
+                    "the admin's jamf pro session token could not be invalidated ({e}); it expires on its own"
+                ));
+                false
+            }
+        };
+        match result {
+            Ok(mut done) => {
+                done.user_session_closed = closed;
+                done.notes = run.notes;
+                done.change_seqs = run.change_seqs;
+                self.forget_cached_client(&instance);
+                tracing::info!(
+                    instance = %instance,
+                    role_id = %done.role_id,
+                    client_id = %done.client_id,
+                    vault_path = %done.vault_path,
+                    vault_version = done.vault_version,
+                    "bootstrap done: management client verified; the admin account is no longer needed"
+                );
+                Ok(Box::new(done))
+            }
+            Err(failure) => {
+                tracing::warn!(instance = %instance, error = %failure.message, "bootstrap failed");
+                Err(failure)
+            }
         }
-    };
-    tracing::info!(instance = %instance, force, "bootstrap started");
-    let mut run = Bootstrap {
-        shared,
-        actor,
-        inst: &inst,
-        client: &client,
-        notes: Vec::new(),
-        change_seqs: Vec::new(),
-    };
-    let result = run.steps(force).await;
-    // End the admin's session whatever happened (a no-op if it never started).
-    let closed = match client.close().await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(instance = %instance, error = %e, "could not invalidate the admin's jamf pro token");
-            run.notes.push(format!(
-                "the admin's jamf pro session token could not be invalidated ({e}); it expires on its own"
-            ));
-            false
-        }
-    };
-    match result {
-        Ok(mut done) => {
-            done.user_session_closed = closed;
-            done.notes = run.notes;
-            done.change_seqs = run.change_seqs;
-            forget_cached_client(shared, &instance);
-            tracing::info!(
-                instance = %instance,
-                role_id = %done.role_id,
-                client_id = %done.client_id,
-                vault_path = %done.vault_path,
-                vault_version = done.vault_version,
-                "bootstrap done: management client verified; the admin account is no longer needed"
-            );
-            Response::Bootstrapped(Box::new(done))
-        }
-        Err(Failure { code, message }) => {
-            tracing::warn!(instance = %instance, error = %message, "bootstrap failed");
-            Response::error(code, message)
-        }
+    }
+
+    /// Drops the instance's cached management client, so the next job builds it from the new
+    /// credentials in Vault, and lets jobs that failed for want of them run at once.
+    fn forget_cached_client(&self, instance: &str) {
+        self.instances.forget_client(instance);
+        self.schedule.table().retry_now(instance);
+        self.lifecycle.wake.notify_one();
     }
 }
 
-/// A failed step: the answer's code and a message that says what to do.
-struct Failure {
+/// A failed bootstrap: the answer's code and a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
     code: ErrorCode,
     message: String,
+}
+
+impl ServiceError for Failure {
+    fn code(&self) -> ErrorCode {
+        self.code
+    }
 }
 
 fn fail(code: ErrorCode, message: impl Into<String>) -> Failure {
@@ -238,8 +287,8 @@ fn admin_hint(e: &JamfError) -> &'static str {
 }
 
 /// The state of one bootstrap run.
-struct Bootstrap<'a> {
-    shared: &'a Arc<Shared>,
+struct Run<'a> {
+    svc: &'a Bootstrap,
     actor: Actor,
     inst: &'a Instance,
     client: &'a JamfClient,
@@ -247,14 +296,14 @@ struct Bootstrap<'a> {
     change_seqs: Vec<u64>,
 }
 
-impl Bootstrap<'_> {
+impl Run<'_> {
     fn name(&self) -> &str {
         &self.inst.name
     }
 
     /// `mount/prefix/path` of the instance's management credentials.
     fn vault_path(&self) -> String {
-        let settings = self.shared.vault.settings();
+        let settings = self.svc.vault.settings();
         format!(
             "{}/{}",
             settings.kv_mount.trim_matches('/'),
@@ -318,7 +367,7 @@ impl Bootstrap<'_> {
 
     /// Appends to the change log; a failure stops the bootstrap, saying what was done.
     async fn record(&mut self, entry: ChangeEntry, done_so_far: &str) -> Result<(), Failure> {
-        match self.shared.record(entry).await {
+        match self.svc.changes.record(entry).await {
             Ok(record) => {
                 self.change_seqs.push(record.seq);
                 Ok(())
@@ -355,15 +404,4 @@ fn list_or_none(items: &[&str]) -> String {
     } else {
         items.join(", ")
     }
-}
-
-/// Drops the instance's cached management client, so the next job builds it from the new
-/// credentials in Vault, and lets jobs that failed for want of them run at once.
-fn forget_cached_client(shared: &Shared, instance: &str) {
-    if let Some(rt) = shared.instances().get_mut(instance) {
-        rt.client = None;
-        rt.credentials_version = None;
-    }
-    shared.jobs().retry_now(instance);
-    shared.wake.notify_one();
 }

@@ -4,21 +4,16 @@
 //! `daemon.recovery_delay`, then with exponential backoff up to `daemon.recovery_max_delay`,
 //! independent of the client's rotation schedule.
 //!
-//! Driven by the scheduler's tick and the daemon's clock ([`RunOptions::clock`]), so a test
-//! that advances the clock advances recovery too. An entry is added when a rotation or recovery
-//! fails and leaves an unfinished marker, or when start-up finds one; it is removed when a
-//! recovery finishes (or finds nothing left to do), or when the client is no longer configured.
-//!
-//! [`RunOptions::clock`]: crate::RunOptions
-
-use std::collections::BTreeMap;
-use std::sync::Arc;
+//! This is the table of clients waiting for recovery (pure, time passed in). The rotation
+//! service keeps it; the recovery job (`jobs/recovery.rs`) takes what is due at each scheduler
+//! tick, by the daemon's clock, so a test that advances the clock advances recovery too. An
+//! entry is added when a rotation or recovery fails and leaves an unfinished marker, or when
+//! start-up finds one; it is removed when a recovery finishes (or finds nothing left to do),
+//! or when the client is no longer configured.
 
 use chrono::{DateTime, Utc};
-use warden_core::changelog::Actor;
+use std::collections::BTreeMap;
 use warden_core::rotation::RecoveryBackoff;
-
-use crate::shared::Shared;
 
 /// `(instance, client)`.
 pub type HealKey = (String, String);
@@ -122,125 +117,6 @@ impl HealTable {
     pub fn entries(&self) -> impl Iterator<Item = (&HealKey, &Healing)> {
         self.entries.iter()
     }
-}
-
-/// The configured backoff.
-pub fn backoff(shared: &Shared) -> RecoveryBackoff {
-    let config = shared.config();
-    RecoveryBackoff {
-        initial: config.daemon.recovery_delay,
-        max: config.daemon.recovery_max_delay,
-    }
-}
-
-/// Notes that the rotation of `client` on `instance` is unfinished.
-pub fn schedule(shared: &Shared, instance: &str, client: &str) {
-    let (now, backoff) = (shared.now(), backoff(shared));
-    let key = (instance.to_string(), client.to_string());
-    let next = backoff.next_attempt(now, 0);
-    if shared.healing().schedule(key, now, &backoff) {
-        tracing::info!(
-            instance,
-            client,
-            next_attempt = %next,
-            "an interrupted rotation will be recovered by the daemon"
-        );
-        shared.wake.notify_one();
-    }
-}
-
-/// The rotation of `target` finished (or there was nothing to recover).
-pub fn done(shared: &Shared, target: &warden_core::rotation::RotationTarget) {
-    shared
-        .healing()
-        .done(&(target.instance.clone(), target.client.name.clone()));
-}
-
-/// Starts a recovery for every client due at `now`; returns the earliest attempt still to
-/// come (the scheduler sleeps until then at most). Waits for start-up recovery to finish
-/// first, so the two never recover one client at once.
-pub fn tick(shared: &Arc<Shared>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if shared.shutdown.is_cancelled() || !shared.startup_recovery.is_cancelled() {
-        return shared.healing().next_due();
-    }
-    let due = shared.healing().take_due(now);
-    for key in due {
-        let shared2 = Arc::clone(shared);
-        shared.jobs_tracker.spawn(async move {
-            attempt(&shared2, key).await;
-            shared2.wake.notify_one();
-        });
-    }
-    shared.healing().next_due()
-}
-
-/// One recovery attempt.
-async fn attempt(shared: &Arc<Shared>, key: HealKey) {
-    let (instance, client) = (&key.0, &key.1);
-    let config = shared.config();
-    let target = config
-        .instance(instance)
-        .and_then(|inst| crate::rotation::target(inst, client));
-    let Some(target) = target else {
-        tracing::info!(
-            instance = %instance,
-            client = %client,
-            "no longer configured: its interrupted rotation is not recovered"
-        );
-        shared.healing().done(&key);
-        return;
-    };
-    tracing::info!(instance = %instance, client = %client, "recovering an interrupted rotation");
-    let result = match crate::jobs::management_client(shared, instance).await {
-        Ok(jamf) => crate::rotation::run_one(shared, &jamf, &target, Actor::Daemon, true)
-            .await
-            .map(|_| ())
-            .map_err(|f| f.message),
-        Err(e) => Err(e),
-    };
-    if client == crate::rotation::MANAGEMENT_NAME {
-        let _ = crate::jobs::management_client(shared, instance).await;
-    }
-    let (now, backoff) = (shared.now(), backoff(shared));
-    match result {
-        // run_one removed the entry
-        Ok(()) => shared.healing().done(&key),
-        Err(e) => {
-            let mut table = shared.healing();
-            table.failed(&key, now, &backoff, e.clone());
-            let next = table.get(&key).map(|h| h.next_at);
-            drop(table);
-            tracing::warn!(
-                instance = %instance,
-                client = %client,
-                error = %e,
-                next_attempt = ?next,
-                "recovery of an interrupted rotation failed; retrying with backoff"
-            );
-        }
-    }
-}
-
-/// Whether a recovery attempt for `client` of `instance` is running now.
-pub fn is_running(shared: &Shared, instance: &str, client: &str) -> bool {
-    shared
-        .healing()
-        .get(&(instance.to_string(), client.to_string()))
-        .is_some_and(|h| h.running)
-}
-
-/// `recovering, next attempt in 25s` (or `recovering now`) for `key`, if it waits.
-pub fn describe(shared: &Shared, instance: &str, client: &str) -> Option<String> {
-    let table = shared.healing();
-    let h = table.get(&(instance.to_string(), client.to_string()))?;
-    if h.running {
-        return Some("recovering now".into());
-    }
-    let wait = (h.next_at - shared.now()).to_std().unwrap_or_default();
-    Some(format!(
-        "recovering, next attempt in {}",
-        warden_core::rotation::fmt_age(wait)
-    ))
 }
 
 #[cfg(test)]

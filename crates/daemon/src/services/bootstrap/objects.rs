@@ -10,10 +10,10 @@ use warden_core::jamf::{
 };
 use warden_core::protocol::ObjectChange;
 
-use super::{Bootstrap, Failure, MANAGEMENT_PRIVILEGES, TOKEN_LIFETIME, list_or_none};
-use crate::rotation::MANAGEMENT_NAME;
+use super::{Failure, MANAGEMENT_PRIVILEGES, Run, TOKEN_LIFETIME, list_or_none};
+use crate::services::rotation::MANAGEMENT_NAME;
 
-impl Bootstrap<'_> {
+impl Run<'_> {
     /// Finds or creates the management role with exactly the eight privileges.
     pub(super) async fn ensure_role(&mut self) -> Result<(ApiRole, ObjectChange), Failure> {
         let wanted = ApiRoleRequest {

@@ -1,0 +1,18 @@
+//! The process around the services: the control socket's listener and peer credentials,
+//! signals, systemd notifications, logging, the change log's head anchors, the daemon's
+//! identity, small state files, memory trimming, file-descriptor limits, and the lifecycle
+//! (clock, stop tokens, running tasks).
+//!
+//! Nothing here knows a service: these are the plumbing every layer above may use.
+
+pub mod head;
+pub mod identity;
+pub mod lifecycle;
+pub mod limits;
+pub mod logging;
+pub mod notify;
+pub mod options;
+pub mod signals;
+pub mod socket;
+pub mod state_json;
+pub mod trim;
