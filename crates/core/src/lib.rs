@@ -1,6 +1,6 @@
 //! Jamf Warden's domain logic: the Jamf Pro API client, Vault access, configuration and desired
-//! state, scheduling, secret rotation, the change log and the control protocol. The binaries
-//! (`wardend`, `wardenctl`) are thin layers over this crate.
+//! state, Warden's own management objects, scheduling, secret rotation, the change log and the
+//! control protocol. The binaries (`wardend`, `wardenctl`) are thin layers over this crate.
 
 pub mod audit;
 pub mod changelog;
@@ -8,6 +8,7 @@ pub mod config;
 pub mod drift;
 pub mod files;
 pub mod jamf;
+pub mod management;
 pub mod private_fs;
 pub mod protocol;
 pub mod rotation;

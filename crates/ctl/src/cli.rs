@@ -369,6 +369,27 @@ mod tests {
     }
 
     #[test]
+    fn bootstrap_help_names_the_management_objects_of_core() {
+        use warden_core::management::{MANAGEMENT_NAME, MANAGEMENT_PRIVILEGES};
+        assert!(BOOTSTRAP_ABOUT.contains(&format!("API role `{MANAGEMENT_NAME}`")));
+        assert!(BOOTSTRAP_ABOUT.contains(&format!("API client `{MANAGEMENT_NAME}`")));
+        assert!(BOOTSTRAP_ABOUT.contains(&format!("INSTANCE/{MANAGEMENT_NAME}")));
+        assert_eq!(
+            MANAGEMENT_PRIVILEGES.len(),
+            8,
+            "the help says \"the eight\" privileges"
+        );
+        for privilege in MANAGEMENT_PRIVILEGES {
+            let (verb, object) = privilege.split_once(" API ").unwrap_or_default();
+            assert!(BOOTSTRAP_ABOUT.contains(verb), "{privilege}");
+            assert!(
+                BOOTSTRAP_ABOUT.contains(&format!("API {object}")),
+                "{privilege}"
+            );
+        }
+    }
+
+    #[test]
     fn documented_default_timeout() {
         let help = Cli::command().render_long_help().to_string();
         let secs = warden_core::protocol::DEFAULT_REQUEST_TIMEOUT.as_secs();

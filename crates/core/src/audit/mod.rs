@@ -34,8 +34,9 @@ pub use model::{
 pub use rules::{InstanceInput, RULE_PACK_VERSION, RULES, SecretFacts, evaluate};
 pub use settings::{AuditSettings, Classification, Suppression};
 
-/// Display name of Warden's own management role and client.
-pub const WARDEN_MANAGEMENT: &str = "Jamf Warden";
+/// Display name of Warden's own management role and client (defined in
+/// [`management`](crate::management)).
+pub use crate::management::MANAGEMENT_NAME as WARDEN_MANAGEMENT;
 
 /// Errors of the audit.
 #[derive(Debug, thiserror::Error)]

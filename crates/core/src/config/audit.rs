@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::validate::Ctx;
+use super::ctx::Ctx;
 use crate::audit::{AuditSettings, Category, Classification, RULES, Suppression};
 use crate::drift::suggest;
 

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::ctx::Ctx;
 use super::defaults;
 use super::desired::{self, DesiredFile, DesiredState, MergeContext};
 use super::errors::{ConfigError, Location};
 use super::schema::{RawInstance, RawSchedules};
 use super::types::{Instance, Remediation, Schedules};
-use super::validate::Ctx;
 use super::values::{check_instance_name, check_vault_path, parse_http_url};
 use crate::schedule::{JobKind, Schedule};
 

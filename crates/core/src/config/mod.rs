@@ -35,6 +35,7 @@
 //! - CA files and desired-state files are read and checked at load.
 
 mod audit;
+mod ctx;
 pub mod defaults;
 mod desired;
 mod diff;
@@ -42,6 +43,7 @@ mod errors;
 mod instances;
 mod schema;
 mod secret;
+mod ser;
 mod types;
 mod validate;
 pub mod values;

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::desired::DesiredState;
+use super::ser::{ser_duration, ser_mode, ser_schedule, ser_url};
 use crate::schedule::{JobKind, Schedule};
 
 /// A loaded and validated configuration.
@@ -263,20 +264,4 @@ impl Schedules {
             JobKind::Audit => &self.audit,
         }
     }
-}
-
-pub(crate) fn ser_url<S: Serializer>(url: &Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(url.as_str())
-}
-
-pub(crate) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&super::values::format_duration(*d))
-}
-
-pub(crate) fn ser_schedule<S: Serializer>(schedule: &Schedule, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(schedule.expr())
-}
-
-fn ser_mode<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{mode:04o}"))
 }

@@ -1,142 +1,17 @@
 //! The validation pass: turns the file as written into the effective [`Config`], collecting
 //! every error instead of stopping at the first.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use toml::Spanned;
 
+use super::ctx::Ctx;
 use super::errors::{ConfigError, ConfigErrors, Source};
 use super::schema::{RawConfig, RawDaemon, RawVault};
 use super::types::{Config, Daemon, SocketGroup, Vault, VaultAuth};
-use super::values::{
-    check_duration_range, check_log_level, check_vault_path, parse_duration, parse_http_url,
-    parse_socket_mode, resolve_path,
-};
+use super::values::{check_log_level, check_vault_path, parse_http_url, parse_socket_mode};
 use super::{LoadOptions, defaults, instances};
-
-/// Shared state of one validation pass.
-pub(crate) struct Ctx<'a> {
-    pub(crate) src: &'a Source,
-    base_dir: PathBuf,
-    credentials_dir: Option<&'a Path>,
-    pub(crate) errors: Vec<ConfigError>,
-    pub(crate) warnings: Vec<String>,
-}
-
-impl Ctx<'_> {
-    /// Records an error at `span` of the config file.
-    pub(crate) fn invalid(&mut self, span: &Range<usize>, field: &str, message: impl Into<String>) {
-        let error = self.src.invalid(span, field, message);
-        self.errors.push(error);
-    }
-
-    /// Records a warning at `span`.
-    pub(crate) fn warn(&mut self, span: &Range<usize>, field: &str, message: &str) {
-        let location = self.src.loc(span);
-        self.warnings
-            .push(format!("{location}: `{field}`: {message}"));
-    }
-
-    /// Resolves a non-credential path as [`Self::path`] does, without reporting an error.
-    pub(crate) fn resolve(&self, raw: &str) -> Option<PathBuf> {
-        resolve_path(&self.base_dir, raw, self.credentials_dir, false).ok()
-    }
-
-    /// Resolves a path value (see [`resolve_path`]).
-    pub(crate) fn path(
-        &mut self,
-        value: &Spanned<String>,
-        field: &str,
-        allow_credential: bool,
-    ) -> Option<PathBuf> {
-        let resolved = resolve_path(
-            &self.base_dir,
-            value.get_ref(),
-            self.credentials_dir,
-            allow_credential,
-        );
-        resolved
-            .map_err(|message| self.invalid(&value.span(), field, message))
-            .ok()
-    }
-
-    /// Resolves a CA bundle path and checks that it exists and holds a PEM certificate.
-    pub(crate) fn ca_file(
-        &mut self,
-        value: Option<&Spanned<String>>,
-        field: &str,
-    ) -> Option<PathBuf> {
-        let value = value?;
-        let path = self.path(value, field, true)?;
-        match crate::files::read_to_string_capped(&path, crate::files::MAX_CONFIG_FILE_BYTES) {
-            Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => {}
-            Ok(_) => self.invalid(
-                &value.span(),
-                field,
-                format!(
-                    "`{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`); point it at \
-                     a PEM CA bundle",
-                    path.display()
-                ),
-            ),
-            Err(e) => self.invalid(
-                &value.span(),
-                field,
-                format!("cannot read `{}`: {e}; check the path", path.display()),
-            ),
-        }
-        Some(path)
-    }
-
-    /// Parses a duration in `range`, or returns `default` when absent; outside the range is a
-    /// located error naming the range.
-    pub(crate) fn duration_in(
-        &mut self,
-        value: Option<&Spanned<String>>,
-        field: &str,
-        range: std::ops::RangeInclusive<Duration>,
-        default: Duration,
-    ) -> Duration {
-        let Some(value) = value else { return default };
-        let checked = parse_duration(value.get_ref())
-            .and_then(|d| check_duration_range(d, &range).map(|()| d));
-        match checked {
-            Ok(d) => d,
-            Err(message) => {
-                self.invalid(&value.span(), field, message);
-                default
-            }
-        }
-    }
-
-    /// An integer in `range`, or `default` when absent.
-    pub(crate) fn int_in(
-        &mut self,
-        value: Option<&Spanned<i64>>,
-        field: &str,
-        range: std::ops::RangeInclusive<u32>,
-        default: u32,
-    ) -> u32 {
-        let Some(value) = value else { return default };
-        match u32::try_from(*value.get_ref()) {
-            Ok(v) if range.contains(&v) => v,
-            _ => {
-                let (lo, hi) = (range.start(), range.end());
-                self.invalid(
-                    &value.span(),
-                    field,
-                    format!(
-                        "{} is out of range; use a value from {lo} to {hi}",
-                        value.get_ref()
-                    ),
-                );
-                default
-            }
-        }
-    }
-}
 
 /// Validates `raw`, read from `src`, into the effective configuration.
 pub(crate) fn validate(
@@ -144,14 +19,7 @@ pub(crate) fn validate(
     raw: RawConfig,
     options: &LoadOptions,
 ) -> Result<Config, ConfigErrors> {
-    let base_dir = src.path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut ctx = Ctx {
-        src,
-        base_dir,
-        credentials_dir: options.credentials_directory.as_deref(),
-        errors: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut ctx = Ctx::new(src, options);
     let daemon = daemon(&mut ctx, &raw.daemon);
     let vault = vault(&mut ctx, &raw.vault);
     let instances = instances::instances(&mut ctx, &raw.defaults.schedules, &raw.instances);

@@ -1,6 +1,6 @@
 //! The documents `wardend` answers `drift`, `plan` and `apply` with (`--json` prints them as
 //! they are; `wardenctl` renders them for people with [`render_drift`], [`render_plan_doc`] and
-//! [`render_apply`]), and the catalogue summary they carry as evidence.
+//! [`render_apply`]). The catalogue summary they carry as evidence is in `catalogue`.
 
 use std::fmt::Write as _;
 
@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::catalogue::{CatalogueInfo, hex};
 use super::{DriftReport, Plan, PlanStep, render_plan, render_report};
 
 /// Schema id of [`DriftDocument`]; bumped on incompatible changes.
@@ -16,42 +17,6 @@ pub const DRIFT_SCHEMA: &str = "warden.drift/1";
 pub const PLAN_SCHEMA: &str = "warden.plan/1";
 /// Schema id of [`ApplyReport`].
 pub const APPLY_SCHEMA: &str = "warden.apply/1";
-
-/// Size, hash and age of the privilege catalogue a check used.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CatalogueInfo {
-    /// Number of privileges.
-    pub size: usize,
-    /// SHA-256 (hex) of the sorted privilege names, one per line.
-    pub sha256: String,
-    /// When it was fetched from Jamf.
-    pub fetched_at: DateTime<Utc>,
-}
-
-impl CatalogueInfo {
-    /// The summary of `privileges`, fetched at `fetched_at`.
-    pub fn of(privileges: &[String], fetched_at: DateTime<Utc>) -> CatalogueInfo {
-        let mut sorted: Vec<&str> = privileges.iter().map(String::as_str).collect();
-        sorted.sort_unstable();
-        let mut hasher = Sha256::new();
-        for p in sorted {
-            hasher.update(p.as_bytes());
-            hasher.update(b"\n");
-        }
-        CatalogueInfo {
-            size: privileges.len(),
-            sha256: hex(&hasher.finalize()),
-            fetched_at,
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
 
 /// How a report came about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@
 //! names that differ in case alone); privileges and client roles compare as sets, since Jamf
 //! reorders them.
 
+mod catalogue;
 mod detect;
 mod document;
 mod import;
@@ -36,11 +37,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::jamf::{ApiIntegration, ApiRole, AppType};
 
+pub use catalogue::CatalogueInfo;
 pub use detect::detect;
 pub use document::{
-    APPLY_SCHEMA, ApplyReport, CatalogueInfo, CheckSource, DRIFT_SCHEMA, DriftDocument,
-    InstanceDrift, PLAN_SCHEMA, PlanDocument, StepResult, StepStatus, render_apply, render_drift,
-    render_plan_doc,
+    APPLY_SCHEMA, ApplyReport, CheckSource, DRIFT_SCHEMA, DriftDocument, InstanceDrift,
+    PLAN_SCHEMA, PlanDocument, StepResult, StepStatus, render_apply, render_drift, render_plan_doc,
 };
 pub use import::import;
 pub use matching::Renames;

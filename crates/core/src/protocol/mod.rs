@@ -57,6 +57,7 @@
 
 mod client;
 mod error;
+mod format;
 mod frame;
 mod request;
 mod response;
@@ -72,10 +73,11 @@ pub use client::{
     check_daemon_peer, connect, connect_as, connect_error,
 };
 pub use error::ProtocolError;
+pub use format::ReportFormat;
 pub use frame::{Transport, encode};
 pub use request::{
     ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest,
-    LogTailRequest, PlanRequest, ReportFormat, Request, RotateRequest, SecretsRequest,
+    LogTailRequest, PlanRequest, Request, RotateRequest, SecretsRequest,
 };
 pub use response::{
     BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportKind,

@@ -306,30 +306,6 @@ pub struct AuditRequest {
     pub last: bool,
 }
 
-/// How a report body is rendered by the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportFormat {
-    /// Structured JSON, rendered by `wardenctl` or passed through by `--json`.
-    #[default]
-    Json,
-    /// Plain text, ready to print.
-    Text,
-    /// Markdown, e.g. for a ticket.
-    Markdown,
-}
-
-impl ReportFormat {
-    /// Stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Text => "text",
-            Self::Markdown => "markdown",
-        }
-    }
-}
-
 /// Payload of [`Request::Bootstrap`]: `wardenctl bootstrap INSTANCE`.
 ///
 /// The password is a [`SecretString`] from the moment `wardenctl` reads it. `Debug` redacts it,

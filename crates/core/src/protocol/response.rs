@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::Message;
-use super::request::ReportFormat;
+use super::format::ReportFormat;
 use super::status::{InstanceSummary, StatusReport};
 use crate::changelog::{Record, VerifyReport};
 

@@ -14,13 +14,15 @@
 //! - [`StateFile`]: `state_dir/jobs.json`, written atomically.
 
 mod expr;
+mod job;
 mod state_file;
 mod table;
 mod timing;
 
 pub use expr::{Schedule, ScheduleError};
+pub use job::{JobKey, JobState, JobStates};
 pub use state_file::{StateError, StateFile};
-pub use table::{JobKey, JobState, JobStates, JobTable, Outcome, RunToken};
+pub use table::{JobTable, Outcome, RunToken};
 pub use timing::{BackoffPolicy, Due, DueReason, WaitReason, due, jitter_offset, next_slot};
 
 use serde::{Deserialize, Serialize};

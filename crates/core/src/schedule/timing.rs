@@ -5,7 +5,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{JobKind, JobState, Schedule};
+use super::job::JobState;
+use super::{JobKind, Schedule};
 
 /// The answer to "what should the scheduler do with this job?".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +85,14 @@ impl BackoffPolicy {
     /// Whether `consecutive_failures` failures in a row park the job.
     pub fn is_parked(&self, consecutive_failures: u32) -> bool {
         consecutive_failures >= self.park_after.max(1)
+    }
+}
+
+// Next to the policy it asks; the plain type lives in `job`.
+impl JobState {
+    /// Whether the job is parked under `policy` (too many consecutive failures).
+    pub fn is_parked(&self, policy: &BackoffPolicy) -> bool {
+        policy.is_parked(self.consecutive_failures)
     }
 }
 

@@ -246,6 +246,7 @@ pub fn render(done: &BootstrapResponse) -> String {
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;
+    use warden_core::management::MANAGEMENT_NAME;
     use warden_core::protocol::ObjectChange;
 
     use super::*;
@@ -269,11 +270,11 @@ mod tests {
     fn renders_the_set_up_and_the_advice() {
         let done = BootstrapResponse {
             instance: "prod".into(),
-            role_name: "Jamf Warden".into(),
+            role_name: MANAGEMENT_NAME.into(),
             role_id: "7".into(),
             role: ObjectChange::Created,
             privileges: vec!["Read API Roles".into(), "Create API Roles".into()],
-            client_name: "Jamf Warden".into(),
+            client_name: MANAGEMENT_NAME.into(),
             integration_id: 12,
             client: ObjectChange::Unchanged,
             client_id: "c-1".into(),

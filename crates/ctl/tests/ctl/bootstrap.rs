@@ -8,6 +8,7 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use secrecy::{ExposeSecret, SecretString};
+use warden_core::management::{MANAGEMENT_NAME, MANAGEMENT_PRIVILEGES, MANAGEMENT_TOKEN_LIFETIME};
 use warden_core::protocol::{
     BootstrapRequest, BootstrapResponse, ErrorCode, InstanceSummary, ObjectChange, Request,
     Response,
@@ -20,29 +21,18 @@ const PASSWORD: &str = "Tr0ub4dor &3 pw";
 fn answer() -> BootstrapResponse {
     BootstrapResponse {
         instance: "prod".into(),
-        role_name: "Jamf Warden".into(),
+        role_name: MANAGEMENT_NAME.into(),
         role_id: "7".into(),
         role: ObjectChange::Created,
-        privileges: [
-            "Read API Roles",
-            "Create API Roles",
-            "Update API Roles",
-            "Delete API Roles",
-            "Read API Integrations",
-            "Create API Integrations",
-            "Update API Integrations",
-            "Delete API Integrations",
-        ]
-        .map(String::from)
-        .to_vec(),
-        client_name: "Jamf Warden".into(),
+        privileges: MANAGEMENT_PRIVILEGES.map(String::from).to_vec(),
+        client_name: MANAGEMENT_NAME.into(),
         integration_id: 12,
         client: ObjectChange::Created,
         client_id: "b8b14453-8d28-4d0a-9493-c9cf7c040a1e".into(),
         vault_path: "secret/jamf-warden/instances/prod/management".into(),
         vault_version: 1,
         verified_scope: vec!["7".into()],
-        token_lifetime_seconds: 300,
+        token_lifetime_seconds: MANAGEMENT_TOKEN_LIFETIME.into(),
         replaced_working: false,
         user_session_closed: true,
         notes: vec![],

@@ -43,7 +43,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{ConfigError, ConfigErrors};
-use super::types::{ser_duration, ser_schedule};
+use super::ser::{ser_duration, ser_schedule};
 use crate::schedule::Schedule;
 
 pub(crate) use file::{DesiredFile, load_file};

@@ -28,6 +28,7 @@ use crate::audit::{
 use crate::config::{ClientRotation, DesiredClient, DesiredState, RotationStrategy};
 use crate::drift::{CatalogueInfo, DriftReport, Live};
 use crate::jamf::{ApiIntegration, ApiRole, AppType};
+use crate::management::MANAGEMENT_PRIVILEGES;
 use crate::schedule::Schedule;
 
 mod structured;
@@ -88,20 +89,9 @@ fn declared(name: &str, roles: &[&str]) -> DesiredClient {
     }
 }
 
-const WARDEN_PRIVILEGES: [&str; 8] = [
-    "Create API Integrations",
-    "Create API Roles",
-    "Delete API Integrations",
-    "Delete API Roles",
-    "Read API Integrations",
-    "Read API Roles",
-    "Update API Integrations",
-    "Update API Roles",
-];
-
 /// The live state of `prod`.
 fn live() -> Live {
-    let mut privileges = strings(&WARDEN_PRIVILEGES);
+    let mut privileges = strings(&MANAGEMENT_PRIVILEGES);
     privileges.extend(strings(&[
         "Create Policies",
         "Update Scripts",
@@ -123,7 +113,7 @@ fn live() -> Live {
     privileges.extend((1..=20).map(|i| format!("Read Filler {i:02}")));
     Live {
         roles: vec![
-            role("1", WARDEN_MANAGEMENT, &WARDEN_PRIVILEGES),
+            role("1", WARDEN_MANAGEMENT, &MANAGEMENT_PRIVILEGES),
             role(
                 "2",
                 "Deploy",
