@@ -28,7 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use warden_core::drift::InstanceDrift;
 use warden_core::protocol::{BootstrapRequest, Request, Response};
 
-use crate::audit::ctl;
+use crate::common::audit::ctl;
 use crate::common::drift::drift;
 use crate::common::rotation::desired_toml;
 use crate::common::{Cfg, Env, send, status, text};

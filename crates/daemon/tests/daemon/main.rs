@@ -1,13 +1,22 @@
 //! The daemon integration tests, one binary (one link, one copy of the dependencies).
 
-mod audit;
+mod apply_changes;
+mod apply_converge;
+mod apply_failures;
+mod apply_prune;
+mod audit_clean;
+mod audit_client_view;
+mod audit_ctl;
+mod audit_rules;
+mod audit_schedule;
+mod audit_suppressions;
 mod bad_clients;
 mod bootstrap;
 mod changelog_tamper;
 mod common;
 mod deploy;
 mod drift;
-mod drift_apply;
+mod drift_import;
 mod drift_schedule;
 mod hostile_jamf;
 mod jamf_fidelity;

@@ -1,9 +1,12 @@
 //! The scheduler in-process, with time as an input (`RunOptions::clock`): failure backoff
 //! (1 min doubling, cap 1 h) and parking after 5 failures for a broken instance while a
-//! healthy one keeps running; and a single catch-up run after days of downtime.
+//! healthy one keeps running; and a single catch-up run after days of downtime, the next slot
+//! not run a second early and run once when the clock reaches it (the scheduler driven through
+//! `RunOptions::tick`, so each check follows a look the daemon provably took).
 
 use crate::common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -25,6 +28,16 @@ fn options(clock: &TestClock) -> RunOptions {
     RunOptions {
         clock: clock.clock(),
         max_tick: Duration::from_millis(200),
+        ..RunOptions::default()
+    }
+}
+
+/// Time as an input, and a tick the test notifies: besides at start and after each job, the
+/// scheduler looks at what is due when the test says so (`max_tick` is a minute of real time).
+fn driven(clock: &TestClock, tick: &Arc<tokio::sync::Notify>) -> RunOptions {
+    RunOptions {
+        clock: clock.clock(),
+        tick: Some(Arc::clone(tick)),
         ..RunOptions::default()
     }
 }
@@ -126,35 +139,46 @@ async fn after_three_days_down_a_daily_job_runs_once_not_three_times() {
     std::fs::write(env.state_dir().join("jobs.json"), state.to_string()).unwrap();
 
     let clock = TestClock::at(now);
+    let tick = Arc::new(tokio::sync::Notify::new());
     let mut cfg = Cfg::new(&["good"]);
     cfg.schedules = DAILY.into();
-    let daemon = env.run_in_process(&cfg, options(&clock)).await;
+    let daemon = env.run_in_process(&cfg, driven(&clock, &tick)).await;
     let socket = env.socket();
     let sim = &env.instance("good").sim;
     let listings = || sim.stats().count("GET", "/api/v1/api-roles");
+    let next = t("2030-01-11T06:00:00Z");
+    // Every job last ran at `ran`, none runs, and each is next due at the next slot.
+    let assert_idle_since = async |ran: DateTime<Utc>, what: &str| {
+        let report = status(&socket).await;
+        for job in &instance(&report, "good").jobs {
+            assert_eq!(job.last_run, Some(ran), "{what}: {job:?}");
+            assert!(!job.running, "{what}: {job:?}");
+            assert_eq!(job.next_run, Some(next), "{what}: {job:?}");
+        }
+    };
 
     // Three slots (8th, 9th, 10th at 06:00) were missed: each job runs once.
     let report = wait_round(&socket, now).await;
     for job in &instance(&report, "good").jobs {
         assert_eq!(job.last_success, Some(now), "{job:?}");
-        assert_eq!(job.next_run, Some(t("2030-01-11T06:00:00Z")), "{job:?}");
+        assert_eq!(job.next_run, Some(next), "{job:?}");
     }
     assert_eq!(listings(), 2, "one inventory per drift and audit job");
-    // Give the scheduler a few more ticks: nothing else is due.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The scheduler looks again at the same time: nothing else is due.
+    clock.look(&tick).await;
     assert_eq!(listings(), 2, "a missed slot ran more than once");
-    let report = status(&socket).await;
-    assert!(
-        instance(&report, "good")
-            .jobs
-            .iter()
-            .all(|j| j.last_run == Some(now))
-    );
+    assert_idle_since(now, "a missed slot ran more than once").await;
 
-    // The next slot runs each job once more.
-    let next = t("2030-01-11T06:00:00Z");
+    // A second before the next slot, the scheduler looks and still runs nothing.
+    clock.set(next - TimeDelta::seconds(1));
+    clock.look(&tick).await;
+    assert_eq!(listings(), 2, "a job ran before its slot");
+    assert_idle_since(now, "a job ran before its slot").await;
+
+    // At the next slot each job runs once more.
     env.mark_management_rotated_at("good", next).await;
     clock.set(next);
+    tick.notify_one();
     wait_round(&socket, next).await;
     assert_eq!(listings(), 4);
     daemon.stop().await.expect("run() stopped cleanly");

@@ -12,7 +12,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -30,6 +30,8 @@ use warden_core::protocol::{Request, Response, StatusReport, connect};
 use warden_daemon::{Clock, Control, RunOptions, StartError};
 use warden_testkit::OpenBao;
 
+pub mod apply;
+pub mod audit;
 pub mod drift;
 pub mod rotation;
 
@@ -509,23 +511,55 @@ impl InProcess {
     }
 }
 
-/// A clock the test moves by hand.
+/// A clock the test moves by hand. It counts how often the daemon read it, so a test can tell
+/// that the daemon looked at the time it was set to (see [`TestClock::look`]).
 #[derive(Clone)]
-pub struct TestClock(Arc<AtomicI64>);
+pub struct TestClock {
+    millis: Arc<AtomicI64>,
+    reads: Arc<AtomicU64>,
+}
 
 impl TestClock {
     pub fn at(t: DateTime<Utc>) -> TestClock {
-        TestClock(Arc::new(AtomicI64::new(t.timestamp_millis())))
+        TestClock {
+            millis: Arc::new(AtomicI64::new(t.timestamp_millis())),
+            reads: Arc::new(AtomicU64::new(0)),
+        }
     }
     pub fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis(self.0.load(Ordering::SeqCst)).unwrap()
+        DateTime::from_timestamp_millis(self.millis.load(Ordering::SeqCst)).unwrap()
     }
     pub fn set(&self, t: DateTime<Utc>) {
-        self.0.store(t.timestamp_millis(), Ordering::SeqCst);
+        self.millis.store(t.timestamp_millis(), Ordering::SeqCst);
+    }
+    /// How many times the daemon read the clock so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::SeqCst)
     }
     pub fn clock(&self) -> Clock {
-        let c = Arc::clone(&self.0);
-        Arc::new(move || DateTime::from_timestamp_millis(c.load(Ordering::SeqCst)).unwrap())
+        let (millis, reads) = (Arc::clone(&self.millis), Arc::clone(&self.reads));
+        Arc::new(move || {
+            reads.fetch_add(1, Ordering::SeqCst);
+            DateTime::from_timestamp_millis(millis.load(Ordering::SeqCst)).unwrap()
+        })
+    }
+
+    /// Makes the scheduler of a daemon run with `RunOptions { tick: Some(tick), .. }` look at
+    /// what is due at the clock's time, and returns once that look is over: the scheduler reads
+    /// the clock at the top of its loop, decides and starts what is due (synchronously), then
+    /// waits for the next tick. So a tick, a read, a second tick and a second read mean the
+    /// first look ran to its end. Call it while the daemon is otherwise idle (no job running,
+    /// no request in flight): then the scheduler is the only reader of the clock.
+    pub async fn look(&self, tick: &tokio::sync::Notify) {
+        let before = self.reads();
+        for n in 1..=2 {
+            // A notification while the scheduler is busy is kept for its next wait.
+            tick.notify_one();
+            wait_for("the scheduler to read the clock", async || {
+                (self.reads() >= before + n).then_some(())
+            })
+            .await;
+        }
     }
 }
 
