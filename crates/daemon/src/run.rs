@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -452,7 +452,7 @@ async fn maintain_vault(shared: Arc<Shared>) {
             _ = shared.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
-        if let Err(e) = shared.vault.maintain_token(Instant::now()).await {
+        if let Err(e) = shared.vault.maintain_token(shared.vault.now()).await {
             tracing::error!(error = %e, "vault token maintenance failed");
         }
     }
