@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod changelog;
+pub mod clock;
 pub mod config;
 pub mod drift;
 pub mod files;

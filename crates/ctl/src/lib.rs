@@ -29,6 +29,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use warden_core::clock::Clock;
 
 pub use cli::Cli;
 pub use client::Client;
@@ -53,15 +54,21 @@ pub enum Exit {
     Findings,
 }
 
-/// Runs one command line on a current-thread runtime.
+/// Runs one command line on a current-thread runtime, with relative times computed against the
+/// system clock.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    run_at(cli, &warden_core::clock::system())
+}
+
+/// [`run`] with "now" read once from `clock` (tests pass a fixed one).
+pub fn run_at(cli: Cli, clock: &Clock) -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
     let ctx = Ctx {
         global: cli.global,
-        now: Utc::now(),
+        now: clock(),
     };
     runtime.block_on(commands::dispatch(&ctx, cli.command))
 }

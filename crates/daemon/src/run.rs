@@ -408,10 +408,9 @@ async fn maintain_vault(vault: Arc<Vault>, lifecycle: Arc<Lifecycle>) {
             _ = lifecycle.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
-        if let Err(e) = vault
-            .maintain_token(tokio::time::Instant::now().into_std())
-            .await
-        {
+        // Vault's own clock, not the daemon's: token lifetimes are real time on the server,
+        // whatever time the daemon's schedules run on
+        if let Err(e) = vault.maintain_token(vault.now()).await {
             tracing::error!(error = %e, "vault token maintenance failed");
         }
     }

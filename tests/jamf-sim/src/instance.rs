@@ -106,11 +106,10 @@ impl Instance {
         self.faults.lock().expect("jamf-sim faults mutex poisoned")
     }
 
-    /// The instance's clock: wall-clock time plus the offset, in epoch milliseconds.
+    /// The instance's clock: wall-clock time ([`crate::clock`]) plus the offset, in epoch
+    /// milliseconds.
     pub(crate) fn now_ms(&self) -> i64 {
-        chrono::Utc::now()
-            .timestamp_millis()
-            .saturating_add(self.clock_offset_ms.load(Ordering::SeqCst))
+        crate::clock::wall_ms().saturating_add(self.clock_offset_ms.load(Ordering::SeqCst))
     }
 
     pub(crate) fn clock_offset_ms(&self) -> i64 {

@@ -7,6 +7,7 @@
 
 mod admin;
 mod auth;
+mod clock;
 mod error;
 mod faults;
 mod fixture;

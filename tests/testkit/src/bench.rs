@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow, bail, ensure};
 use jamf_sim::SimInstance;
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use warden_core::protocol::{Request, Response, StatusReport, connect};
 
 use crate::openbao::{OpenBao, workspace_root};
+use warden_core::clock::Stopwatch;
 
 /// Vault KV v2 mount of the benchmarks.
 pub const KV_MOUNT: &str = "secret";
@@ -240,7 +241,7 @@ impl ChildGuard {
             return Ok(s);
         }
         self.signal(Signal::SIGTERM)?;
-        let start = Instant::now();
+        let start = Stopwatch::start();
         while start.elapsed() < grace {
             if let Some(s) = self.try_wait()? {
                 return Ok(s);
@@ -265,7 +266,7 @@ impl Drop for ChildGuard {
             return;
         }
         let _ = self.signal(Signal::SIGTERM);
-        let start = Instant::now();
+        let start = Stopwatch::start();
         while start.elapsed() < Duration::from_secs(10) {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
                 return;
@@ -433,7 +434,7 @@ pub async fn wait_ready(
     stderr: &Path,
     deadline: Duration,
 ) -> anyhow::Result<()> {
-    let start = Instant::now();
+    let start = Stopwatch::start();
     loop {
         if let Some(s) = daemon.try_wait()? {
             bail!(

@@ -8,11 +8,12 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use warden_core::clock::Stopwatch;
 
 /// A running OpenBao dev server. KV v2 is mounted at `secret/`.
 pub struct OpenBao {
@@ -153,7 +154,7 @@ impl OpenBao {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()?;
-        let start = Instant::now();
+        let start = Stopwatch::start();
         loop {
             if let Some(status) = self.child.try_wait()? {
                 bail!("openbao exited early with {status}: {}", self.log_tail());

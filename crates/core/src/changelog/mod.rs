@@ -66,8 +66,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-
 pub use error::ChangeLogError;
 pub(crate) use error::io_err;
 pub use head::{FileHeadStore, Head, HeadStore, HeadStoreError, MemoryHeadStore};
@@ -97,8 +95,8 @@ pub struct ChangeLogOptions {
     pub accept_missing_head: bool,
 }
 
-/// Source of record timestamps.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// Source of record timestamps (the one [`crate::clock::Clock`]).
+pub use crate::clock::Clock;
 
 /// An open, append-only change log. See the [module docs](self).
 pub struct ChangeLog {
@@ -202,7 +200,7 @@ impl ChangeLog {
         let log = Self {
             path,
             head_store,
-            clock: Arc::new(Utc::now),
+            clock: crate::clock::system(),
             mac_key,
             writer: Mutex::new(Writer {
                 file,
@@ -231,7 +229,7 @@ impl ChangeLog {
     }
 
     /// Replaces the clock used for record timestamps (the daemon passes its own clock; tests
-    /// pass a fixed one). Defaults to `Utc::now`.
+    /// pass a fixed one). Defaults to [`crate::clock::system`].
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;

@@ -496,6 +496,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A timestamp with nanoseconds, as a real clock gives.
+    fn some_time() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_765_000_000, 123_456_789).unwrap()
+    }
+
     #[test]
     fn sealed_line_checks_out_and_hash_is_last() {
         let entry = ChangeEntry::new(
@@ -506,7 +511,7 @@ mod tests {
         )
         .after(json!({"instances": 2, "nested": {"hash": "x"}}));
         let (record, line) =
-            Record::seal(1, Utc::now(), GENESIS_PREV.to_owned(), entry.clone(), None).unwrap();
+            Record::seal(1, some_time(), GENESIS_PREV.to_owned(), entry.clone(), None).unwrap();
         assert_eq!(line.last(), Some(&b'\n'));
         let body = &line[..line.len() - 1];
         let link = check_line(body).unwrap();
@@ -529,7 +534,7 @@ mod tests {
         );
         let key = MacKey::generate();
         let (record, line) =
-            Record::seal(7, Utc::now(), "ab".repeat(32), entry, Some(&key)).unwrap();
+            Record::seal(7, some_time(), "ab".repeat(32), entry, Some(&key)).unwrap();
         let body = &line[..line.len() - 1];
         let link = check_line(body).unwrap();
         assert_eq!(link.mac, record.mac);

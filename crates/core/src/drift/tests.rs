@@ -364,11 +364,16 @@ fn import_lists_roleless_clients_instead_of_writing_an_invalid_file() {
     assert!(desired.client("No Roles").is_none());
 }
 
+/// A fixed "now" (nothing here depends on the real time).
+fn t0() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap()
+}
+
 fn drift_of(items: Vec<DriftItem>, invalid: Vec<String>) -> InstanceDrift {
     InstanceDrift {
         instance: "acme".into(),
         source: CheckSource::Scheduled,
-        checked_at: Some(chrono::Utc::now()),
+        checked_at: Some(t0()),
         error: None,
         invalid,
         report: DriftReport {
@@ -386,9 +391,9 @@ fn fingerprint_depends_on_the_drift_only() {
     let report = detect(&desired(), &live, &all_rotated, false);
     let a = drift_of(report.items.clone(), Vec::new());
     let mut b = a.clone();
-    b.checked_at = Some(chrono::Utc::now() + chrono::Duration::hours(3));
+    b.checked_at = Some(t0() + chrono::Duration::hours(3));
     b.source = CheckSource::Now;
-    b.catalogue = Some(CatalogueInfo::of(&live.privileges, chrono::Utc::now()));
+    b.catalogue = Some(CatalogueInfo::of(&live.privileges, t0()));
     assert_eq!(a.fingerprint(), b.fingerprint());
     assert!(a.has_drift());
     assert_eq!(a.findings(), 1);
@@ -406,7 +411,7 @@ fn fingerprint_depends_on_the_drift_only() {
 
 #[test]
 fn catalogue_hash_ignores_order() {
-    let now = chrono::Utc::now();
+    let now = t0();
     let a = CatalogueInfo::of(&strings(&["Read Users", "Read Computers"]), now);
     let b = CatalogueInfo::of(&strings(&["Read Computers", "Read Users"]), now);
     assert_eq!(a, b);
@@ -460,7 +465,7 @@ fn documents_render_for_people() {
     let report = ApplyReport {
         schema: APPLY_SCHEMA.into(),
         instance: "acme".into(),
-        started_at: chrono::Utc::now(),
+        started_at: t0(),
         steps: results.clone(),
     };
     let text = render_apply(&report, false);

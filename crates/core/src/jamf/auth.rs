@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use secrecy::SecretString;
 use serde::Deserialize;
-use tokio::time::Instant;
+
+use crate::clock;
 
 /// How the client authenticates.
 #[derive(Clone)]
@@ -137,8 +138,10 @@ pub(crate) struct CachedToken {
     /// Distinguishes tokens so that a 401 only drops the token it was seen with.
     pub(crate) id: u64,
     pub(crate) kind: TokenKind,
-    pub(crate) obtained: Instant,
-    pub(crate) expires: Instant,
+    /// When it was obtained, on the client's [`Clock`](crate::clock::Clock).
+    pub(crate) obtained: DateTime<Utc>,
+    /// When it expires, on the same time line (`obtained` plus the lifetime Jamf gave).
+    pub(crate) expires: DateTime<Utc>,
     pub(crate) role_ids: Vec<String>,
 }
 
@@ -155,19 +158,23 @@ impl fmt::Debug for CachedToken {
 
 impl CachedToken {
     fn lifetime(&self) -> Duration {
-        self.expires.saturating_duration_since(self.obtained)
+        clock::until(self.obtained, self.expires)
     }
 
-    /// Usable for a request sent now: more than the (clamped) margin left.
-    pub(crate) fn is_fresh(&self, now: Instant, margin: Duration) -> bool {
+    /// Time left at `now` (zero once expired).
+    pub(crate) fn expires_in(&self, now: DateTime<Utc>) -> Duration {
+        clock::until(now, self.expires)
+    }
+
+    /// Usable for a request sent at `now`: more than the (clamped) margin left.
+    pub(crate) fn is_fresh(&self, now: DateTime<Utc>, margin: Duration) -> bool {
         let margin = effective_margin(margin, self.lifetime());
-        self.expires.saturating_duration_since(now) > margin
+        self.expires_in(now) > margin
     }
 
-    /// A user token close enough to `expires` to be kept alive.
-    pub(crate) fn wants_keep_alive(&self, now: Instant) -> bool {
-        self.kind == TokenKind::User
-            && self.expires.saturating_duration_since(now) < keep_alive_threshold(self.lifetime())
+    /// A user token close enough to `expires` at `now` to be kept alive.
+    pub(crate) fn wants_keep_alive(&self, now: DateTime<Utc>) -> bool {
+        self.kind == TokenKind::User && self.expires_in(now) < keep_alive_threshold(self.lifetime())
     }
 }
 
@@ -237,15 +244,14 @@ pub(crate) fn parse_expires(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// How long a user token lives: `expires` minus the server's `Date` if it sent one (so clock
-/// skew between us and Jamf does not matter), else minus our clock.
+/// skew between us and Jamf does not matter), else minus `now` (the client's clock).
 pub(crate) fn user_token_lifetime(
     expires: DateTime<Utc>,
     server_date: Option<SystemTime>,
+    now: DateTime<Utc>,
 ) -> Duration {
-    let now: DateTime<Utc> = server_date
-        .map(DateTime::<Utc>::from)
-        .unwrap_or_else(Utc::now);
-    (expires - now).to_std().unwrap_or(Duration::ZERO)
+    let now: DateTime<Utc> = server_date.map(DateTime::<Utc>::from).unwrap_or(now);
+    clock::until(now, expires)
 }
 
 /// What the cache holds, behind the client's auth mutex.
@@ -293,7 +299,7 @@ mod tests {
         assert!(!format!("{parsed:?}").contains(SECRET));
         assert_eq!(parsed.client_secret.expose_secret(), SECRET);
 
-        let now = Instant::now();
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let token = CachedToken {
             value: SecretString::from(SECRET),
             id: 1,
@@ -320,7 +326,7 @@ mod tests {
         );
         assert_eq!(effective_margin(m, Duration::ZERO), Duration::ZERO);
 
-        let now = Instant::now();
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let tok = |life: u64| CachedToken {
             value: SecretString::from("t"),
             id: 1,
@@ -351,7 +357,7 @@ mod tests {
             keep_alive_threshold(Duration::from_secs(40)),
             Duration::from_secs(20)
         );
-        let now = Instant::now();
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let user = CachedToken {
             value: SecretString::from("t"),
             id: 1,
@@ -377,9 +383,13 @@ mod tests {
         assert!(parse_expires("tomorrow").is_none());
 
         let date = SystemTime::UNIX_EPOCH + Duration::from_secs(1_587_501_571);
-        let life = user_token_lifetime(e, Some(date));
+        let ours = DateTime::from_timestamp(1_587_501_000, 0).unwrap();
+        let life = user_token_lifetime(e, Some(date), ours);
         assert_eq!(life.as_secs(), 1800);
-        assert_eq!(user_token_lifetime(e, None), Duration::ZERO);
+        // Without a server `Date`, our clock: later than `expires` gives zero.
+        let later = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(user_token_lifetime(e, None, later), Duration::ZERO);
+        assert_eq!(user_token_lifetime(e, None, ours).as_secs(), 2371);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Client configuration, the https rule and URL joining.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use url::{Host, Url};
 
 use super::error::JamfError;
 use super::retry::RetryPolicy;
+use crate::clock::{self, Clock};
 
 /// Jamf's own guidance: at most five concurrent connections per instance.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 5;
@@ -21,7 +23,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 2000;
 /// Settings of one [`JamfClient`](super::JamfClient), i.e. one Jamf Pro instance.
 ///
 /// Holds no secret: credentials are passed separately as [`Credentials`](super::Credentials).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct JamfClientConfig {
     /// Name of the instance, used in logs and spans (e.g. `"acme-prod"`).
     pub instance: String,
@@ -60,6 +62,32 @@ pub struct JamfClientConfig {
     pub max_list_objects: usize,
     /// Most time one listing may take, every page and retry included (default 5 min).
     pub list_timeout: Duration,
+    /// "Now" for token expiry, refresh and keep-alive, cookie expiry and `Retry-After` dates
+    /// (default [`clock::system()`]; tests pass a [`clock::ManualClock`] to let tokens expire
+    /// without sleeping). Latencies and retry budgets are measured on the monotonic clock.
+    pub clock: Clock,
+}
+
+impl fmt::Debug for JamfClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JamfClientConfig")
+            .field("instance", &self.instance)
+            .field("base_url", &self.base_url)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("ca_file", &self.ca_file)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("page_size", &self.page_size)
+            .field("token_margin", &self.token_margin)
+            .field("read_after_write_window", &self.read_after_write_window)
+            .field("read_after_write_budget", &self.read_after_write_budget)
+            .field("sticky_sessions", &self.sticky_sessions)
+            .field("max_list_objects", &self.max_list_objects)
+            .field("list_timeout", &self.list_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl JamfClientConfig {
@@ -81,6 +109,7 @@ impl JamfClientConfig {
             sticky_sessions: true,
             max_list_objects: DEFAULT_MAX_LIST_OBJECTS,
             list_timeout: DEFAULT_LIST_TIMEOUT,
+            clock: clock::system(),
         }
     }
 

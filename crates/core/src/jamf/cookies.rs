@@ -12,6 +12,8 @@ use std::time::SystemTime;
 
 use reqwest::header::HeaderValue;
 
+use crate::clock::{self, Clock};
+
 /// The cookie names Jamf Cloud's load balancers use.
 pub const LOAD_BALANCER_COOKIES: [&str; 5] = [
     "jpro-ingress",
@@ -22,9 +24,16 @@ pub const LOAD_BALANCER_COOKIES: [&str; 5] = [
 ];
 
 /// Keeps the load-balancer cookies of one Jamf Pro instance (one client, one host).
-#[derive(Default)]
 pub struct StickyCookieStore {
     jar: Mutex<BTreeMap<String, String>>,
+    /// "Now" for `Expires` attributes.
+    clock: Clock,
+}
+
+impl Default for StickyCookieStore {
+    fn default() -> Self {
+        Self::with_clock(clock::system())
+    }
 }
 
 impl fmt::Debug for StickyCookieStore {
@@ -37,9 +46,17 @@ impl fmt::Debug for StickyCookieStore {
 }
 
 impl StickyCookieStore {
-    /// An empty store.
+    /// An empty store on the system clock.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that judges `Expires` by `clock` (the client's).
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            jar: Mutex::default(),
+            clock,
+        }
     }
 
     /// Forgets every cookie: the next request may land on any node.
@@ -101,7 +118,7 @@ impl StickyCookieStore {
 
 impl reqwest::cookie::CookieStore for StickyCookieStore {
     fn set_cookies(&self, cookie_headers: &mut dyn Iterator<Item = &HeaderValue>, _url: &url::Url) {
-        let now = SystemTime::now();
+        let now = SystemTime::from((self.clock)());
         for header in cookie_headers {
             if let Ok(s) = header.to_str() {
                 self.apply(s, now);

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::auth::{
@@ -82,8 +83,12 @@ pub fn decode_oauth_token(body: &[u8]) -> Result<DecodedToken, JamfError> {
 }
 
 /// A 200 from `/api/v1/auth/token` or `keep-alive` (`{token, expires}`), with the server's
-/// `Date`, as the client reads it.
-pub fn decode_user_token(body: &[u8], date: Option<SystemTime>) -> Result<DecodedToken, JamfError> {
+/// `Date`, as the client reads it at `now` (its clock, used when there is no `Date`).
+pub fn decode_user_token(
+    body: &[u8],
+    date: Option<SystemTime>,
+    now: DateTime<Utc>,
+) -> Result<DecodedToken, JamfError> {
     let call = call(Endpoint::AuthToken);
     let parsed: AuthTokenResponse = parse_body(&call, &response(200, body, date))?;
     let expires = parse_expires(&parsed.expires).ok_or_else(|| JamfError::Decode {
@@ -93,7 +98,7 @@ pub fn decode_user_token(body: &[u8], date: Option<SystemTime>) -> Result<Decode
         snippet: String::new(),
     })?;
     Ok(DecodedToken {
-        lifetime: user_token_lifetime(expires, date),
+        lifetime: user_token_lifetime(expires, date, now),
         role_ids: Vec::new(),
     })
 }

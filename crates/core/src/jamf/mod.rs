@@ -83,7 +83,8 @@ struct Inner {
     auth: tokio::sync::Mutex<auth::AuthState>,
     /// Set once `/api/v1/oauth/token` answered 404: use `/api/oauth/token` from then on.
     legacy_oauth: AtomicBool,
-    last_write: Mutex<Option<tokio::time::Instant>>,
+    /// When this client last wrote (monotonic: it bounds a retry window, like a timeout).
+    last_write: Mutex<Option<crate::clock::Stopwatch>>,
     counters: transport::Counters,
 }
 
@@ -111,7 +112,7 @@ impl JamfClient {
         let http = http::client(config.connect_timeout, ca)?;
         let cookies = config
             .sticky_sessions
-            .then(|| Arc::new(StickyCookieStore::new()));
+            .then(|| Arc::new(StickyCookieStore::with_clock(config.clock.clone())));
         Ok(Self {
             inner: Arc::new(Inner {
                 permits: Semaphore::new(config.max_in_flight),

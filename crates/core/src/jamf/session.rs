@@ -3,8 +3,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::time::Instant;
 
 use super::JamfClient;
 use super::auth::{
@@ -35,10 +35,15 @@ pub struct TokenInfo {
 }
 
 impl JamfClient {
+    /// "Now" on the client's clock ([`JamfClientConfig::clock`](super::JamfClientConfig::clock)).
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.inner.config.clock)()
+    }
+
     /// A usable bearer token: the cached one, a kept-alive user token, or a new one.
     pub(crate) async fn bearer(&self) -> Result<CachedToken, JamfError> {
         let mut state = self.inner.auth.lock().await;
-        let now = Instant::now();
+        let now = self.now();
         let margin = self.inner.config.token_margin;
         if let Some(token) = &state.token
             && token.is_fresh(now, margin)
@@ -93,13 +98,13 @@ impl JamfClient {
         minted: Minted,
     ) -> CachedToken {
         state.next_id += 1;
-        let obtained = Instant::now();
+        let obtained = self.now();
         let token = CachedToken {
             value: minted.value,
             id: state.next_id,
             kind,
             obtained,
-            expires: obtained + minted.lifetime,
+            expires: crate::clock::add(obtained, minted.lifetime),
             role_ids: minted.role_ids,
         };
         state.token = Some(token.clone());
@@ -181,7 +186,7 @@ impl JamfClient {
         let resp = self
             .send(&call, &Auth::Basic { username, password })
             .await?;
-        let minted = user_token_from(&call, resp)?;
+        let minted = user_token_from(&call, resp, self.now())?;
         self.remember("token", "user", &minted.value);
         Ok(minted)
     }
@@ -198,7 +203,7 @@ impl JamfClient {
     async fn keep_alive_raw(&self, token: &SecretString) -> Result<Minted, JamfError> {
         let call = self.call(Endpoint::KeepAlive, &[]);
         let resp = self.send(&call, &Auth::Bearer(token)).await?;
-        let minted = user_token_from(&call, resp)?;
+        let minted = user_token_from(&call, resp, self.now())?;
         self.remember("token", "user", &minted.value);
         Ok(minted)
     }
@@ -227,7 +232,7 @@ impl JamfClient {
     /// no keep-alive, so no use of the credentials.
     pub async fn has_fresh_token(&self) -> bool {
         let state = self.inner.auth.lock().await;
-        let now = Instant::now();
+        let now = self.now();
         state.token.as_ref().is_some_and(|t| {
             t.is_fresh(now, self.inner.config.token_margin) && !t.wants_keep_alive(now)
         })
@@ -238,7 +243,7 @@ impl JamfClient {
         let state = self.inner.auth.lock().await;
         state.token.as_ref().map(|t| TokenInfo {
             kind: t.kind,
-            expires_in: t.expires.saturating_duration_since(Instant::now()),
+            expires_in: t.expires_in(self.now()),
             role_ids: t.role_ids.clone(),
         })
     }
@@ -270,7 +275,7 @@ impl JamfClient {
         let t = self.store_token(&mut state, TokenKind::User, minted);
         Ok(TokenInfo {
             kind: t.kind,
-            expires_in: t.expires.saturating_duration_since(Instant::now()),
+            expires_in: t.expires_in(self.now()),
             role_ids: t.role_ids,
         })
     }
@@ -304,7 +309,13 @@ impl JamfClient {
     }
 }
 
-fn user_token_from(call: &Call<'_>, resp: RawResponse) -> Result<Minted, JamfError> {
+/// The token of a login or keep-alive answer; `now` is the client's clock, used when the
+/// server sent no `Date`.
+fn user_token_from(
+    call: &Call<'_>,
+    resp: RawResponse,
+    now: DateTime<Utc>,
+) -> Result<Minted, JamfError> {
     if !resp.is_success() {
         return Err(resp.into_error(call));
     }
@@ -317,7 +328,7 @@ fn user_token_from(call: &Call<'_>, resp: RawResponse) -> Result<Minted, JamfErr
     })?;
     Ok(Minted {
         value: parsed.token,
-        lifetime: user_token_lifetime(expires, resp.date),
+        lifetime: user_token_lifetime(expires, resp.date, now),
         scope: String::new(),
         role_ids: Vec::new(),
     })

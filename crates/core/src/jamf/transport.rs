@@ -15,6 +15,7 @@ use super::JamfClient;
 use super::endpoint::Endpoint;
 use super::error::{ErrorContext, JamfError, Limit, Op, TransportKind, error_from_response};
 use super::retry::{Retry, is_retryable_status, parse_retry_after};
+use crate::clock::Stopwatch;
 
 /// Largest success body accepted (a 2,000-role page of a real estate is a few MiB). A larger
 /// answer is a [`Limit::Body`] error, whatever its `Content-Length` says.
@@ -213,8 +214,8 @@ impl JamfClient {
     ) -> Result<RawResponse, JamfError> {
         let policy = &self.inner.config.retry;
         let retry = call.endpoint.retry();
-        let started = tokio::time::Instant::now();
-        let mut not_found_since: Option<tokio::time::Instant> = None;
+        let started = Stopwatch::start();
+        let mut not_found_since: Option<Stopwatch> = None;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -228,7 +229,7 @@ impl JamfClient {
                     (policy.next_delay(attempt, resp.retry_after), false)
                 }
                 Ok(resp) if resp.status == 404 && self.within_read_after_write(call.endpoint) => {
-                    let since = *not_found_since.get_or_insert_with(tokio::time::Instant::now);
+                    let since = *not_found_since.get_or_insert_with(Stopwatch::start);
                     let delay = policy.backoff(attempt, &mut rand::rng());
                     let budget = self.inner.config.read_after_write_budget;
                     (delay, since.elapsed() + delay > budget)
@@ -296,7 +297,7 @@ impl JamfClient {
             if call.endpoint.required_privileges().is_empty() {
                 counters.token_requests.fetch_add(1, Ordering::Relaxed);
             }
-            let started = std::time::Instant::now();
+            let started = Stopwatch::start();
             // The URL is stripped from reqwest's error before anything can log it.
             let result = self.exchange(call, auth).await.map_err(|e| match e {
                 ExchangeError::Http(source) => JamfError::Transport {
@@ -392,7 +393,7 @@ impl JamfClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(raw_response(status, &headers, body))
+        Ok(raw_response(status, &headers, body, self.now()))
     }
 
     /// Sends an authenticated call: takes a bearer token from the cache and, on a 401, drops
@@ -426,7 +427,7 @@ impl JamfClient {
 
     fn note_write(&self) {
         if let Ok(mut last) = self.inner.last_write.lock() {
-            *last = Some(tokio::time::Instant::now());
+            *last = Some(Stopwatch::start());
         }
     }
 
@@ -457,14 +458,21 @@ impl From<reqwest::Error> for ExchangeError {
     }
 }
 
-fn raw_response(status: u16, headers: &HeaderMap, body: Vec<u8>) -> RawResponse {
+/// The parts of an answer the client uses; `now` (the client's clock) turns a `Retry-After`
+/// date into a delay.
+fn raw_response(
+    status: u16,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> RawResponse {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let date = header(DATE.as_str()).and_then(|d| httpdate::parse_http_date(d).ok());
     RawResponse {
         status,
         body,
         retry_after: header(RETRY_AFTER.as_str())
-            .and_then(|v| parse_retry_after(v, SystemTime::now())),
+            .and_then(|v| parse_retry_after(v, SystemTime::from(now))),
         required_privileges: header("x-required-privileges").map(str::to_owned),
         date,
     }

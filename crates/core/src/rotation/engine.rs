@@ -3,7 +3,7 @@
 //! [`recover`](RotationEngine::recover).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -22,8 +22,7 @@ use super::target::RotationTarget;
 use crate::jamf::JamfClient;
 use crate::vault::VaultError;
 
-/// The source of "now" (the daemon passes its own clock; tests a controllable one).
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use crate::clock::Clock;
 
 /// Settings of a [`RotationEngine`].
 #[derive(Clone)]
@@ -371,7 +370,7 @@ mod tests {
 
     #[test]
     fn lock_ttl_outlasts_the_retry_budget() {
-        let mut c = RotationConfig::new("d", Arc::new(|| DateTime::<Utc>::UNIX_EPOCH));
+        let mut c = RotationConfig::new("d", crate::clock::fixed(DateTime::<Utc>::UNIX_EPOCH));
         assert_eq!(c.effective_lock_ttl(), Duration::from_secs(900));
         c.store_retry_budget = Duration::from_secs(600);
         assert_eq!(c.effective_lock_ttl(), Duration::from_secs(1320));

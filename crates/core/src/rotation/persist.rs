@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use super::marker::{keys, set};
 use super::outcome::Anomaly;
 use super::store::{SecretStore, current_version};
 use super::verify::same_credentials;
+use crate::clock::Stopwatch;
 use crate::vault::{SecretMap, VaultError};
 
 /// How long and how often writes are retried after the mint.
@@ -47,7 +46,8 @@ pub(crate) async fn store_secret<S: SecretStore>(
     mut cas: u64,
     anomalies: &mut Vec<Anomaly>,
 ) -> Result<u64, WriteFailure> {
-    let start = Instant::now();
+    // the budget is a timeout: measured on the monotonic clock (see `crate::clock`)
+    let start = Stopwatch::start();
     let mut attempts = 0u32;
     let mut delay = retry.initial_delay;
     let mut conflicts = 0u32;
@@ -121,7 +121,8 @@ pub(crate) async fn update_marker<S: SecretStore>(
     path: &str,
     patch: &Patch,
 ) -> Result<BTreeMap<String, String>, WriteFailure> {
-    let start = Instant::now();
+    // the budget is a timeout: measured on the monotonic clock (see `crate::clock`)
+    let start = Stopwatch::start();
     let mut attempts = 0u32;
     let mut delay = retry.map(|r| r.initial_delay).unwrap_or_default();
     loop {

@@ -2,8 +2,9 @@
 //! the token alive: renew at two thirds of its lease, log in again with AppRole when renewal
 //! fails or the token nears its maximum TTL.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use vaultrs::client::Client;
 
@@ -39,8 +40,9 @@ impl std::fmt::Debug for VaultCredentials {
 /// What Warden knows of its current token's lifetime.
 #[derive(Debug, Clone, Default)]
 pub struct TokenState {
-    /// When the lease was obtained or last renewed.
-    pub obtained: Option<Instant>,
+    /// When the lease was obtained or last renewed, on the Vault client's clock
+    /// ([`VaultSettings::clock`](super::VaultSettings::clock)).
+    pub obtained: Option<DateTime<Utc>>,
     /// The lease duration at that moment; `None` or zero means it never expires (root token).
     pub lease: Option<Duration>,
     /// Whether `renew-self` can extend it.
@@ -49,9 +51,11 @@ pub struct TokenState {
 
 impl TokenState {
     /// True when two thirds of the lease have passed at `now`.
-    pub fn needs_renewal(&self, now: Instant) -> bool {
+    pub fn needs_renewal(&self, now: DateTime<Utc>) -> bool {
         match (self.obtained, self.lease) {
-            (Some(at), Some(lease)) if !lease.is_zero() => now.duration_since(at) >= lease * 2 / 3,
+            (Some(at), Some(lease)) if !lease.is_zero() => {
+                crate::clock::until(at, now) >= lease * 2 / 3
+            }
             _ => false,
         }
     }
@@ -70,7 +74,7 @@ impl Vault {
                     .map_err(|e| auth_error(e, &address, "token lookup"))?;
                 let mut st = self.token.lock().await;
                 *st = TokenState {
-                    obtained: Some(Instant::now()),
+                    obtained: Some((self.settings.clock)()),
                     lease: Some(Duration::from_secs(info.ttl)),
                     renewable: info.renewable.unwrap_or(false),
                 };
@@ -97,7 +101,7 @@ impl Vault {
                 client.set_token(&info.client_token);
                 let mut st = self.token.lock().await;
                 *st = TokenState {
-                    obtained: Some(Instant::now()),
+                    obtained: Some((self.settings.clock)()),
                     lease: Some(Duration::from_secs(info.lease_duration)),
                     renewable: info.renewable,
                 };
@@ -113,8 +117,10 @@ impl Vault {
 
     /// Keeps the token alive: when two thirds of the lease have passed, renew it; if renewal is
     /// refused (or the token is not renewable) and AppRole is configured, log in again. Call it
-    /// regularly (the daemon does every minute). Returns whether anything was done.
-    pub async fn maintain_token(&self, now: Instant) -> Result<bool, VaultError> {
+    /// regularly (the daemon does every minute). `now` is on the settings'
+    /// [`clock`](super::VaultSettings::clock) (pass [`Vault::now`]). Returns whether anything
+    /// was done.
+    pub async fn maintain_token(&self, now: DateTime<Utc>) -> Result<bool, VaultError> {
         let state = self.token_state().await;
         if !state.needs_renewal(now) {
             return Ok(false);
@@ -129,7 +135,7 @@ impl Vault {
                 Ok(info) if info.lease_duration > 0 => {
                     let mut st = self.token.lock().await;
                     *st = TokenState {
-                        obtained: Some(Instant::now()),
+                        obtained: Some((self.settings.clock)()),
                         lease: Some(Duration::from_secs(info.lease_duration)),
                         renewable: info.renewable,
                     };
@@ -180,7 +186,7 @@ mod tests {
 
     #[test]
     fn renewal_due_at_two_thirds() {
-        let t0 = Instant::now();
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let st = TokenState {
             obtained: Some(t0),
             lease: Some(Duration::from_secs(300)),

@@ -22,6 +22,8 @@ use tokio::sync::{Mutex, RwLock};
 use url::Url;
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 
+use crate::clock::{self, Clock};
+
 pub use auth::{TokenState, VaultCredentials};
 pub use error::VaultError;
 pub use kv::{KvMetadata, SecretMap, VersionInfo, Versioned};
@@ -38,7 +40,7 @@ pub const POOL_MAX_IDLE: usize = 8;
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where Vault is and how to talk to it. Holds no secret: credentials come separately.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct VaultSettings {
     /// `https://vault.example.com:8200` (http only for loopback test servers).
     pub address: Url,
@@ -52,6 +54,22 @@ pub struct VaultSettings {
     pub path_prefix: String,
     /// Whole-request timeout.
     pub timeout: Duration,
+    /// "Now" for the token's lease (default [`clock::system()`]; tests move a
+    /// [`clock::ManualClock`] to make a renewal due).
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for VaultSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultSettings")
+            .field("address", &self.address)
+            .field("ca_file", &self.ca_file)
+            .field("namespace", &self.namespace)
+            .field("kv_mount", &self.kv_mount)
+            .field("path_prefix", &self.path_prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VaultSettings {
@@ -64,6 +82,7 @@ impl VaultSettings {
             kv_mount: "secret".into(),
             path_prefix: "jamf-warden".into(),
             timeout: Duration::from_secs(15),
+            clock: clock::system(),
         }
     }
 
@@ -153,6 +172,12 @@ impl Vault {
         };
         vault.authenticate().await?;
         Ok(vault)
+    }
+
+    /// "Now" on the settings' [`clock`](VaultSettings::clock), for
+    /// [`maintain_token`](Self::maintain_token).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.settings.clock)()
     }
 
     /// The settings this client was built with.

@@ -53,7 +53,7 @@ fn first_record_starts_the_chain_and_time_comes_from_the_clock() {
     let fixed = Utc.with_ymd_and_hms(2026, 11, 22, 19, 23, 0).unwrap();
     let log = ChangeLog::open(&path, Box::new(MemoryHeadStore::new()))
         .unwrap()
-        .with_clock(Arc::new(move || fixed));
+        .with_clock(warden_core::clock::fixed(fixed));
     let record = log.append(entry(1)).unwrap();
     assert_eq!((record.seq, record.prev.as_str()), (1, GENESIS_PREV));
     assert_eq!(record.time, fixed);

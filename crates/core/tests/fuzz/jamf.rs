@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use warden_core::jamf::fuzzing::{
     decode_body, decode_error, decode_oauth_token, decode_user_token,
@@ -131,7 +132,7 @@ proptest! {
         date in prop::option::of(any::<u32>()),
     ) {
         let date = date.map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(s)));
-        if let Err(e) = within_memory("user token", &body, |b| decode_user_token(b, date)) {
+        if let Err(e) = within_memory("user token", &body, |b| decode_user_token(b, date, DateTime::<Utc>::UNIX_EPOCH)) {
             check_err(Endpoint::AuthToken, &e);
         }
     }
@@ -195,7 +196,8 @@ fn both_expires_forms_give_the_lifetime() {
         "2025-12-06T06:03:20.500Z",
     ] {
         let body = format!(r#"{{"token":"{TOKEN}","expires":"{expires}"}}"#);
-        let t = decode_user_token(body.as_bytes(), Some(date)).unwrap();
+        let t =
+            decode_user_token(body.as_bytes(), Some(date), DateTime::<Utc>::UNIX_EPOCH).unwrap();
         assert_eq!(t.lifetime.as_secs(), 1_000, "{expires}");
     }
 }

@@ -92,6 +92,10 @@ proptest! {
 fn an_unreadable_marker_is_idle() {
     let mut custom = BTreeMap::new();
     custom.insert(keys::STATE.to_owned(), "\u{0}🦀".to_owned());
-    let view = read_marker(&custom, "host-a", Utc::now());
+    let view = read_marker(
+        &custom,
+        "host-a",
+        DateTime::from_timestamp(1_765_000_000, 0).unwrap(),
+    );
     assert!(!view.unfinished);
 }

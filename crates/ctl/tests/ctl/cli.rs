@@ -14,7 +14,8 @@ use warden_core::protocol::{
 use support::{FakeDaemon, Reply, ctl, ctl_cmd, is_root, stderr, stdout};
 
 fn status_report() -> StatusReport {
-    let now = Utc::now();
+    // the real clock: wardenctl, run as a process, renders times relative to it
+    let now = warden_core::clock::system()();
     StatusReport {
         version: env!("CARGO_PKG_VERSION").into(),
         uptime_secs: 3_700,

@@ -4,7 +4,7 @@
 #[allow(dead_code)]
 use crate::support;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use warden_core::drift::{
     APPLY_SCHEMA, Action, ApplyReport, CheckSource, DriftDocument, DriftItem, DriftKind,
@@ -17,6 +17,11 @@ use warden_core::protocol::{
 };
 
 use support::{FakeDaemon, stderr, stdout};
+
+/// A fixed time for the documents the fake daemon sends (nothing here is relative to now).
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_765_000_000, 0).unwrap()
+}
 
 fn report(kind: ReportKind, findings: u64, body: serde_json::Value) -> Response {
     Response::Report(ReportResponse {
@@ -32,7 +37,7 @@ fn drifted(instance: &str) -> InstanceDrift {
     InstanceDrift {
         instance: instance.into(),
         source: CheckSource::Scheduled,
-        checked_at: Some(Utc::now()),
+        checked_at: Some(t0()),
         error: None,
         invalid: Vec::new(),
         report: DriftReport {
@@ -65,7 +70,7 @@ fn plan_doc(steps: Vec<PlanStep>) -> PlanDocument {
     PlanDocument {
         schema: PLAN_SCHEMA.into(),
         instance: "prod".into(),
-        checked_at: Utc::now(),
+        checked_at: t0(),
         plan: Plan { steps },
         unresolved: 0,
     }
@@ -217,7 +222,7 @@ fn apply_daemon(fail: bool) -> FakeDaemon {
             let report_ = ApplyReport {
                 schema: APPLY_SCHEMA.into(),
                 instance: "prod".into(),
-                started_at: Utc::now(),
+                started_at: t0(),
                 steps,
             };
             report(ReportKind::Apply, 0, serde_json::to_value(report_).unwrap()).into()

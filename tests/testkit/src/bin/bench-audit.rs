@@ -39,7 +39,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail, ensure};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -50,6 +50,7 @@ use warden_core::audit::{
     ReportContext, RiskCatalogue, SecretFacts, Suppression, WARDEN_MANAGEMENT, build_report,
     evaluate,
 };
+use warden_core::clock::Stopwatch;
 use warden_core::config::{
     ClientRotation, DesiredClient, DesiredRole, DesiredState, RotationStrategy,
 };
@@ -117,7 +118,7 @@ fn main() -> ExitCode {
 
 /// Runs the benchmark; `Ok(false)` when an output is not sane.
 fn run(args: &Args) -> anyhow::Result<bool> {
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let mut mem = MemoryLog::default();
     let catalogue = RiskCatalogue::builtin().context("parsing the built-in risk catalogue")?;
     let privileges = Privileges::load(&catalogue)?;
@@ -139,7 +140,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         privileges.all.len()
     );
     println!("bench-audit: load average at start {}", loadavg());
-    let t = Instant::now();
+    let t = Stopwatch::start();
     let cpu = cpu_secs();
     let shape = Shape {
         roles: args.roles as usize,
@@ -157,7 +158,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         let live = inst.drift_live();
         let secrets = &inst.secrets;
         let rotated = |name: &str| secrets.get(name).is_some_and(|s| s.rotated_at.is_some());
-        let t1 = Instant::now();
+        let t1 = Stopwatch::start();
         inst.drift = drift::detect(&inst.desired, &live, &rotated, false);
         per_instance.push(t1.elapsed());
     }
@@ -170,7 +171,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let mut per_instance = Vec::with_capacity(fleet.len());
     let mut audits = Vec::with_capacity(fleet.len());
     let cpu = cpu_secs();
-    let t = Instant::now();
+    let t = Stopwatch::start();
     for inst in fleet {
         let input = InstanceInput {
             instance: &inst.name,
@@ -181,7 +182,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             warden_owned: &inst.warden_owned,
             now,
         };
-        let t1 = Instant::now();
+        let t1 = Stopwatch::start();
         let (findings, client_privileges) = evaluate(&input, &catalogue, &settings);
         per_instance.push(t1.elapsed());
         audits.push(InstanceAudit {
@@ -210,13 +211,13 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         settings: &settings,
     };
     let cpu = cpu_secs();
-    let t = Instant::now();
+    let t = Stopwatch::start();
     let report = build_report(&ctx, audits);
     let build = Phase::end("audit::build_report", t, cpu, &mut mem);
 
     // the report as the daemon sends it to wardenctl: compact JSON in one response frame
     let cpu = cpu_secs();
-    let t = Instant::now();
+    let t = Stopwatch::start();
     let wire = serde_json::to_vec(&report).context("encoding the report")?;
     let encode = Phase::end("JSON, compact (wire)", t, cpu, &mut mem);
     let wire_len = wire.len();
@@ -241,7 +242,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let mut parse_back = None;
     for format in Format::ALL {
         let cpu = cpu_secs();
-        let t = Instant::now();
+        let t = Stopwatch::start();
         let out = render(&report, format, false);
         let phase = Phase::end(&format!("render {format}"), t, cpu, &mut mem);
         if let Some(dir) = &args.output_dir {
@@ -1097,7 +1098,7 @@ fn check(
     ensure!(!out.is_empty(), "empty output");
     match format {
         Format::Json => {
-            let t = Instant::now();
+            let t = Stopwatch::start();
             let back: AuditReport =
                 serde_json::from_str(out).context("does not parse back to an AuditReport")?;
             let took = t.elapsed();
@@ -1205,7 +1206,7 @@ struct Phase {
 
 impl Phase {
     /// The phase started at `t` (wall) and `cpu` (process CPU seconds); samples memory.
-    fn end(name: &str, t: Instant, cpu: Option<f64>, mem: &mut MemoryLog) -> Phase {
+    fn end(name: &str, t: Stopwatch, cpu: Option<f64>, mem: &mut MemoryLog) -> Phase {
         let wall = t.elapsed();
         Phase::finish(name, wall, cpu, mem)
     }

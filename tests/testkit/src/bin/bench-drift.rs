@@ -39,13 +39,14 @@ use std::fmt::Write as _;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail, ensure};
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use clap::Parser;
 use jamf_sim::{Sim, SimInstance, SimOptions};
 use serde_json::{Value, json};
+use warden_core::clock::{self, Stopwatch};
 use warden_core::config::Config;
 use warden_core::config::defaults::MAX_CONCURRENT_CHECKS_MAX;
 use warden_core::config::values::slug;
@@ -163,7 +164,7 @@ async fn main() -> ExitCode {
 
 /// Runs the benchmark; `Ok(false)` when a check did not find exactly the seeded drift.
 async fn run(args: Args) -> anyhow::Result<bool> {
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let wardend = locate_wardend(args.wardend.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("bench-drift-")
@@ -198,7 +199,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     )
     .await
     .context("starting the Jamf Pro simulator")?;
-    let setup = Instant::now();
+    let setup = Stopwatch::start();
     let fleet = Fleet::build(&sim, &bao.api, &d, &args)
         .await
         .context("setting up the simulated instances")?;
@@ -242,7 +243,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     step("timed: wardend");
     let load_before = loadavg();
-    let t0 = Instant::now();
+    let t0 = Stopwatch::start();
     let mut daemon = wardend.spawn(&config_path, &d)?;
     let socket = d.join("w.sock");
     wait_ready(
@@ -381,10 +382,10 @@ impl Fleet {
             expected,
         };
 
-        let rotated_at = (Utc::now() - TimeDelta::days(1)).to_rfc3339();
+        let rotated_at = (clock::system()() - TimeDelta::days(1)).to_rfc3339();
         let width = args.instances.to_string().len().max(2);
         let mut writes = VaultWrites::new();
-        let mut last_print = Instant::now();
+        let mut last_print = Stopwatch::start();
         for i in 1..=args.instances {
             let name = format!("drift-{i:0width$}");
             let url = sim
@@ -472,7 +473,7 @@ impl Fleet {
                 sim: inst,
             });
             if last_print.elapsed() >= Duration::from_secs(5) {
-                last_print = Instant::now();
+                last_print = Stopwatch::start();
                 println!(
                     "  set-up: {i} of {} instances, {} Vault writes",
                     args.instances, writes.done
@@ -567,7 +568,7 @@ fn write_config(dir: &Path, bao: &Bao, fleet: &Fleet, args: &Args) -> anyhow::Re
 /// Waits until wardend and OpenBao use less than 5% of a CPU over a second (at most `max`);
 /// returns the time waited.
 async fn wait_idle(pids: &Pids, max: Duration) -> anyhow::Result<Duration> {
-    let start = Instant::now();
+    let start = Stopwatch::start();
     let mut before = Cpu::read(pids)?;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -651,7 +652,7 @@ impl Check {
         conn.set_timeout(timeout);
         let audit_from = bao.audit_log.as_deref().map(file_len).transpose()?;
         let cpu_before = Cpu::read(pids)?;
-        let t = Instant::now();
+        let t = Stopwatch::start();
         let answer = conn
             .request(Request::Drift(DriftRequest {
                 instances: Vec::new(),

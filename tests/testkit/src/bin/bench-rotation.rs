@@ -28,13 +28,14 @@ use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, ExitStatus};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail, ensure};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use jamf_sim::{Sim, SimInstance, SimOptions};
 use serde_json::Value;
+use warden_core::clock::{self, Stopwatch};
 use warden_core::config::Config;
 use warden_core::config::defaults::MAX_ROTATIONS_PER_MINUTE_MAX;
 use warden_core::protocol::{JobKind, StatusReport};
@@ -103,7 +104,7 @@ async fn main() -> ExitCode {
 
 /// Runs the benchmark; `Ok(false)` when the run shows failures.
 async fn run(args: Args) -> anyhow::Result<bool> {
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let wardend = locate_wardend(args.wardend.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("bench-rotation-")
@@ -175,8 +176,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     step("timed: wardend");
     let load_before = loadavg();
-    let t0_utc = Utc::now();
-    let t0 = Instant::now();
+    let t0_utc = clock::system()();
+    let t0 = Stopwatch::start();
     let mut daemon = wardend.spawn(&config_path, &d)?;
     let socket = d.join("w.sock");
     wait_ready(
@@ -196,7 +197,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let changelog = d.join("state/changelog.jsonl");
     let deadline = Duration::from_secs(args.timeout_secs);
     let mut progress = ChangeLogTail::new(changelog.clone());
-    let mut last_print = Instant::now();
+    let mut last_print = Stopwatch::start();
     loop {
         if let Some(status) = daemon.try_wait()? {
             bail!(
@@ -219,7 +220,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             );
         }
         if last_print.elapsed() >= Duration::from_secs(2) {
-            last_print = Instant::now();
+            last_print = Stopwatch::start();
             println!(
                 "  {:>6.1} s: {:>5}/{expected} rotated, {} failed",
                 t0.elapsed().as_secs_f64(),

@@ -3,12 +3,13 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use jamf_sim::{FaultRule, Sim, SimInstance, SimOptions, UserSpec};
 use secrecy::ExposeSecret;
 use url::Url;
+use warden_core::clock::{ManualClock, Stopwatch};
 use warden_core::jamf::{
     ApiIntegrationRequest, ApiRoleRequest, AppType, ClientCredentials, Credentials, JamfClient,
     JamfClientConfig, JamfError, ProbeOutcome, ProbeRead, RetryPolicy, TokenKind,
@@ -238,7 +239,7 @@ async fn rides_out_503_and_429_on_idempotent_calls() -> Result<()> {
         FaultRule::fail_next("POST /api/v1/oauth/token", 1, 503),
     ])?;
     client.list_roles().await?;
-    let started = Instant::now();
+    let started = Stopwatch::start();
     client.get_role(&id).await?;
     ensure!(
         started.elapsed() >= Duration::from_millis(1900),
@@ -416,13 +417,18 @@ async fn user_token_keep_alive_and_invalidate() -> Result<()> {
         ..SimOptions::default()
     })
     .await?;
+    let clock = ManualClock::starting_now();
     let mut cfg = config(&sim.url())?;
     cfg.token_margin = Duration::from_millis(200);
+    cfg.clock = clock.clock();
     let client = JamfClient::new(cfg, Credentials::user("admin", PASSWORD))?;
     client.list_roles().await?;
     ensure!(client.token_info().await.map(|t| t.kind) == Some(TokenKind::User));
-    // Past half its lifetime the token is kept alive before the next request.
-    tokio::time::sleep(Duration::from_millis(3600)).await;
+    // Past half its lifetime the token is kept alive before the next request: the simulator's
+    // clock and the client's move on together, without sleeping.
+    sim.instance(None)
+        .advance_clock(Duration::from_millis(3600));
+    clock.advance(Duration::from_millis(3600));
     client.list_roles().await?;
     client.keep_alive().await?;
     client.list_roles().await?;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rotation_support::*;
+use warden_core::clock;
 use warden_core::config::RotationStrategy;
 use warden_core::rotation::{RotationAction, RotationEngine, Slot, Step, keys};
 use warden_core::vault::Vault;
@@ -149,14 +150,14 @@ async fn consume_during_rotations(
             let http = reqwest::Client::new();
             let mut attempts = Vec::new();
             while !stop.load(Ordering::SeqCst) {
-                let start = Instant::now();
+                let start = clock::instant();
                 let ok = match consumer_read(&http, &addr, &token, FULL_PATH).await {
                     Some((id, secret)) => token_status_with(&http, &sim, &id, &secret).await == 200,
                     None => false,
                 };
                 attempts.push(Attempt {
                     start,
-                    end: Instant::now(),
+                    end: clock::instant(),
                     ok,
                 });
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -169,9 +170,9 @@ async fn consume_during_rotations(
     let mut spans = Vec::new();
     tokio::time::sleep(Duration::from_millis(150)).await;
     for _ in 0..rotations {
-        let start = Instant::now();
+        let start = clock::instant();
         engine.rotate(&w.jamf, &t).await.expect("rotation succeeds");
-        spans.push((start, Instant::now()));
+        spans.push((start, clock::instant()));
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     stop.store(true, Ordering::SeqCst);

@@ -6,10 +6,11 @@
 use crate::rotation_support;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jamf_sim::FaultRule;
 use rotation_support::*;
+use warden_core::clock::Stopwatch;
 use warden_core::config::RotationStrategy;
 use warden_core::rotation::{
     FaultyStore, MemoryStore, Recovery, RotationAction, RotationEngine, RotationError, SecretStore,
@@ -90,7 +91,7 @@ async fn vault_stalled_after_the_mint_is_retried_and_the_secret_stored() {
     w.seed(&vault).await;
     let mut cfg = config("d1");
     cfg.store_retry_budget = Duration::from_secs(30);
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let engine = RotationEngine::new(&vault, cfg).with_hook(StallVault {
         pid: bao.pid(),
         resume_after: Duration::from_millis(2500),

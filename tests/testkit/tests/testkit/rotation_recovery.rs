@@ -135,7 +135,7 @@ async fn another_daemons_pending_marker_stops_us_until_it_expires() {
         other => panic!("expected locked, got {other:?}"),
     }
     assert_eq!(w.mints(), 1);
-    clock.advance(chrono::Duration::hours(1));
+    clock.advance(Duration::from_secs(3600));
     let out = other.recover(&w.jamf, &t).await.unwrap().unwrap();
     assert_eq!(out.action, RotationAction::Rotated);
     assert_eq!(w.mints(), 2);

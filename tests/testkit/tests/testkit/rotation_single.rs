@@ -6,7 +6,6 @@ use crate::rotation_support;
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use jamf_sim::ClientPatch;
 use rotation_support::*;
 use warden_core::changelog::Actor;
@@ -301,7 +300,8 @@ async fn status_goes_from_never_to_ok() {
     let store = MemoryStore::new();
     w.seed(&store).await;
     let t = target(RotationStrategy::Single);
-    let now = Utc::now();
+    // the engine of `config` runs on the system clock: "now" from the same one
+    let now = warden_core::clock::system()();
     let before = secret_status(&store, &t, now).await.unwrap();
     assert_eq!(before.state, SecretState::Never);
     assert!(before.due);

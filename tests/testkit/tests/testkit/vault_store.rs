@@ -3,15 +3,23 @@
 //! metadata, policies, and clear errors for bad tokens and unreachable servers.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
+use warden_core::clock::{ManualClock, Stopwatch};
 use warden_core::vault::{SecretMap, Vault, VaultCredentials, VaultError, VaultSettings};
 use warden_testkit::OpenBao;
 
 fn settings(bao: &OpenBao) -> VaultSettings {
     VaultSettings::new(Url::parse(bao.addr()).unwrap())
+}
+
+/// [`settings`] with a clock the test moves to make a token renewal due.
+fn settings_on(bao: &OpenBao, clock: &ManualClock) -> VaultSettings {
+    let mut s = settings(bao);
+    s.clock = clock.clock();
+    s
 }
 
 fn root(bao: &OpenBao) -> VaultCredentials {
@@ -164,8 +172,9 @@ async fn approle_login_policy_renewal_and_relogin() {
         .approle("warden", "jamf-warden", "60s", false)
         .await
         .unwrap();
+    let clock = ManualClock::starting_now();
     let vault = Vault::connect(
-        settings(&bao),
+        settings_on(&bao, &clock),
         VaultCredentials::AppRole {
             mount: "approle".into(),
             role_id: secret(&creds.role_id),
@@ -200,13 +209,9 @@ async fn approle_login_policy_renewal_and_relogin() {
     assert!(err.to_string().contains("policy"));
 
     // not yet due: nothing happens; at two thirds of the lease: renewed
-    assert!(!vault.maintain_token(Instant::now()).await.unwrap());
-    assert!(
-        vault
-            .maintain_token(Instant::now() + Duration::from_secs(41))
-            .await
-            .unwrap()
-    );
+    assert!(!vault.maintain_token(vault.now()).await.unwrap());
+    clock.advance(Duration::from_secs(41));
+    assert!(vault.maintain_token(vault.now()).await.unwrap());
     vault.write_secret_cas("ok/path", &m, 1).await.unwrap();
 
     // batch tokens cannot be renewed: Warden logs in again
@@ -214,8 +219,9 @@ async fn approle_login_policy_renewal_and_relogin() {
         .approle("warden-batch", "jamf-warden", "60s", true)
         .await
         .unwrap();
+    let batch_clock = ManualClock::starting_now();
     let vb = Vault::connect(
-        settings(&bao),
+        settings_on(&bao, &batch_clock),
         VaultCredentials::AppRole {
             mount: "approle".into(),
             role_id: secret(&batch.role_id),
@@ -225,20 +231,17 @@ async fn approle_login_policy_renewal_and_relogin() {
     .await
     .unwrap();
     assert!(!vb.token_state().await.renewable);
-    assert!(
-        vb.maintain_token(Instant::now() + Duration::from_secs(45))
-            .await
-            .unwrap()
-    );
+    batch_clock.advance(Duration::from_secs(45));
+    assert!(vb.maintain_token(vb.now()).await.unwrap());
     assert!(vb.read_secret("ok/path").await.unwrap().is_some());
 
     // the root token never expires: nothing to maintain
-    let vr = Vault::connect(settings(&bao), root(&bao)).await.unwrap();
-    assert!(
-        !vr.maintain_token(Instant::now() + Duration::from_secs(86_400))
-            .await
-            .unwrap()
-    );
+    let root_clock = ManualClock::starting_now();
+    let vr = Vault::connect(settings_on(&bao, &root_clock), root(&bao))
+        .await
+        .unwrap();
+    root_clock.advance(Duration::from_secs(86_400));
+    assert!(!vr.maintain_token(vr.now()).await.unwrap());
 }
 
 /// A burst of concurrent requests opens as many connections as are in flight; once answered,
@@ -307,7 +310,7 @@ async fn a_burst_of_requests_leaves_at_most_the_pool_cap_of_connections_open() {
     );
     // the connections over the cap are closed as their answers arrive, long before the idle
     // timeout; poll for the proxy to see them go
-    let start = Instant::now();
+    let start = Stopwatch::start();
     loop {
         let held = open.load(Ordering::SeqCst);
         if held <= POOL_MAX_IDLE {

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::clock::ManualClock;
 use secrecy::ExposeSecret;
 
 const OAUTH: &str = "POST /api/v1/oauth/token";
@@ -146,18 +147,21 @@ async fn tiny_token_lifetime_still_works() {
         _ => Reply::status(500),
     })
     .await;
-    let client = api_client(url);
+    let clock = ManualClock::starting_now();
+    let client = api_client_on(url, &clock);
     for _ in 0..3 {
         client.get_role("1").await.unwrap();
     }
     assert!(fake.count(OAUTH) <= 3);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     client.get_role("1").await.unwrap();
     assert!(fake.count(OAUTH) >= 2, "expired token must be re-minted");
 }
 
-fn user_token(token: &str, lifetime: Duration) -> Reply {
-    let expires = chrono::Utc::now() + lifetime;
+/// A login or keep-alive answer for a token living `lifetime` from `now` (the server's time;
+/// no `Date` header, so the client measures it on its own clock).
+fn user_token(token: &str, now: chrono::DateTime<chrono::Utc>, lifetime: Duration) -> Reply {
+    let expires = crate::clock::add(now, lifetime);
     Reply::json(
         200,
         format!(
@@ -167,25 +171,32 @@ fn user_token(token: &str, lifetime: Duration) -> Reply {
     )
 }
 
-fn user_client(url: Url) -> JamfClient {
+fn user_client(url: Url, clock: &ManualClock) -> JamfClient {
     let mut cfg = fast_config(url);
     cfg.token_margin = Duration::from_millis(100);
+    cfg.clock = clock.clock();
     JamfClient::new(cfg, Credentials::user("admin", SECRET)).unwrap()
 }
 
 #[tokio::test]
 async fn user_session_login_keep_alive_invalidate() {
-    let (url, fake) = serve(|hit, n| match hit.route().as_str() {
-        "POST /api/v1/auth/token" => {
-            user_token(&format!("user-tok-{n}"), Duration::from_secs(1800))
+    let clock = ManualClock::starting_now();
+    let server = clock.clone();
+    let (url, fake) = serve(move |hit, n| match hit.route().as_str() {
+        "POST /api/v1/auth/token" => user_token(
+            &format!("user-tok-{n}"),
+            server.now(),
+            Duration::from_secs(1800),
+        ),
+        "POST /api/v1/auth/keep-alive" => {
+            user_token("kept-tok", server.now(), Duration::from_secs(1800))
         }
-        "POST /api/v1/auth/keep-alive" => user_token("kept-tok", Duration::from_secs(1800)),
         "POST /api/v1/auth/invalidate-token" => Reply::status(204),
         ROLE1 => Reply::json(200, role_json(1, "R")),
         _ => Reply::status(500),
     })
     .await;
-    let client = user_client(url);
+    let client = user_client(url, &clock);
     client.get_role("1").await.unwrap();
     let info = client.token_info().await.unwrap();
     assert_eq!(info.kind, TokenKind::User);
@@ -230,18 +241,24 @@ async fn user_session_login_keep_alive_invalidate() {
 
 #[tokio::test]
 async fn user_token_near_expiry_is_kept_alive_and_401_means_login() {
-    let (url, fake) = serve(|hit, n| match hit.route().as_str() {
-        "POST /api/v1/auth/token" => user_token(&format!("user-tok-{n}"), Duration::from_secs(4)),
+    let clock = ManualClock::starting_now();
+    let server = clock.clone();
+    let (url, fake) = serve(move |hit, n| match hit.route().as_str() {
+        "POST /api/v1/auth/token" => user_token(
+            &format!("user-tok-{n}"),
+            server.now(),
+            Duration::from_secs(4),
+        ),
         "POST /api/v1/auth/keep-alive" => Reply::json(401, r#"{"httpStatus":401,"errors":[]}"#),
         ROLE1 => Reply::json(200, role_json(1, "R")),
         _ => Reply::status(500),
     })
     .await;
-    let client = user_client(url);
+    let client = user_client(url, &clock);
     client.get_role("1").await.unwrap();
     // Past half the lifetime: the next request keeps the token alive first; the keep-alive
     // answers 401, so the client logs in again with Basic.
-    tokio::time::sleep(Duration::from_millis(2600)).await;
+    clock.advance(Duration::from_millis(2600));
     client.get_role("1").await.unwrap();
     assert_eq!(fake.count("POST /api/v1/auth/keep-alive"), 1);
     assert_eq!(fake.count("POST /api/v1/auth/token"), 2);
@@ -347,11 +364,14 @@ async fn one_shot_session_is_invalidated_when_dropped() {
     );
     assert!(!format!("{session:?}").contains("oneshot-token"));
     drop(session);
-    for _ in 0..100 {
-        if fake.count("POST /api/v1/auth/invalidate-token") == 1 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("dropped session was not invalidated");
+    // the invalidation runs on a task spawned by the drop: wait for its request to arrive
+    let arrived = fake
+        .wait_for(
+            "POST /api/v1/auth/invalidate-token",
+            1,
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(arrived, "dropped session was not invalidated");
+    assert_eq!(fake.count("POST /api/v1/auth/invalidate-token"), 1);
 }

@@ -82,6 +82,8 @@ type Responder = dyn Fn(&Hit, usize) -> Reply + Send + Sync;
 
 pub(super) struct Fake {
     pub hits: Mutex<Vec<Hit>>,
+    /// Number of requests seen, for tests that wait for a request sent in the background.
+    seen: tokio::sync::watch::Sender<usize>,
     responder: Box<Responder>,
     in_flight: AtomicUsize,
     pub peak: AtomicUsize,
@@ -95,6 +97,15 @@ impl Fake {
 
     pub fn hits(&self) -> Vec<Hit> {
         self.hits.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests for `route` arrived; false if they did not within `limit`
+    /// (a generous ceiling on a background task, not a measured time).
+    pub async fn wait_for(&self, route: &str, n: usize, limit: Duration) -> bool {
+        let mut seen = self.seen.subscribe();
+        tokio::time::timeout(limit, seen.wait_for(|_| self.count(route) >= n))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 }
 
@@ -124,6 +135,7 @@ async fn handle(
         hits.push(hit.clone());
         hits.iter().filter(|h| h.route() == hit.route()).count()
     };
+    fake.seen.send_modify(|seen| *seen += 1);
     let reply = (fake.responder)(&hit, n);
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
@@ -143,6 +155,7 @@ pub(super) async fn serve(
 ) -> (Url, Arc<Fake>) {
     let fake = Arc::new(Fake {
         hits: Mutex::default(),
+        seen: tokio::sync::watch::Sender::new(0),
         responder: Box::new(responder),
         in_flight: AtomicUsize::new(0),
         peak: AtomicUsize::new(0),
@@ -172,6 +185,13 @@ pub(super) fn fast_config(url: Url) -> JamfClientConfig {
 
 pub(super) fn api_client(url: Url) -> JamfClient {
     JamfClient::new(fast_config(url), Credentials::api_client("cid", SECRET)).unwrap()
+}
+
+/// [`api_client`] on a clock the test moves by hand.
+pub(super) fn api_client_on(url: Url, clock: &crate::clock::ManualClock) -> JamfClient {
+    let mut cfg = fast_config(url);
+    cfg.clock = clock.clock();
+    JamfClient::new(cfg, Credentials::api_client("cid", SECRET)).unwrap()
 }
 
 pub(super) fn oauth_ok(lifetime: u64) -> Reply {

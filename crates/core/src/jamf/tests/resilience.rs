@@ -1,6 +1,7 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::*;
+use crate::clock::Stopwatch;
 
 const OAUTH: &str = "POST /api/v1/oauth/token";
 const ROLE1: &str = "GET /api/v1/api-roles/1";
@@ -38,7 +39,7 @@ async fn retry_after_is_honoured() {
     })
     .await;
     let client = api_client(url);
-    let started = Instant::now();
+    let started = Stopwatch::start();
     client.get_role("1").await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(950));
     assert_eq!(fake.count(ROLE1), 2);
@@ -216,7 +217,7 @@ async fn permits_are_not_held_while_backing_off() {
         async move { c.get_role("1").await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let started = Instant::now();
+    let started = Stopwatch::start();
     client.get_role("2").await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
     slow.await.unwrap().unwrap();
@@ -292,7 +293,7 @@ async fn read_after_write_404_is_retried_briefly() {
     assert_eq!(got.id, "7");
     assert_eq!(fake.count("GET /api/v1/api-roles/7"), 3);
     // Within the window, a 404 that persists ends after the budget (500 ms here).
-    let started = Instant::now();
+    let started = Stopwatch::start();
     assert!(client.get_role("9").await.unwrap_err().is_not_found());
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(fake.count("GET /api/v1/api-roles/9") > 2);

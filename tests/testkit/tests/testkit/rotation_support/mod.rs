@@ -3,10 +3,9 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use jamf_sim::{Sim, SimInstance, SimOptions};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
@@ -187,7 +186,7 @@ pub fn target(strategy: RotationStrategy) -> RotationTarget {
 }
 
 pub fn config(daemon: &str) -> RotationConfig {
-    config_with_clock(daemon, Arc::new(Utc::now))
+    config_with_clock(daemon, warden_core::clock::system())
 }
 
 pub fn config_with_clock(daemon: &str, clock: Clock) -> RotationConfig {
@@ -207,27 +206,7 @@ pub async fn vault(bao: &OpenBao) -> Vault {
 }
 
 /// A clock that only moves when told to.
-#[derive(Clone)]
-pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
-
-impl ManualClock {
-    pub fn new(start: DateTime<Utc>) -> ManualClock {
-        ManualClock(Arc::new(Mutex::new(start)))
-    }
-
-    pub fn clock(&self) -> Clock {
-        let inner = self.0.clone();
-        Arc::new(move || *inner.lock().unwrap())
-    }
-
-    pub fn advance(&self, by: chrono::Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+pub use warden_core::clock::ManualClock;
 
 /// Parks the rotation forever at `step` after telling the test, so that dropping the rotation
 /// future is a kill at exactly that step.
