@@ -14,10 +14,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::time::Instant;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::Instant;
+
 use tokio_util::task::TaskTracker;
+use warden_core::clock;
 use warden_core::protocol::{ErrorCode, ProtocolError, Request, Response, Transport};
 
 use crate::handlers;
@@ -69,7 +71,7 @@ impl Slots {
     /// Notes a refusal; warns at most every 10 s, with the count since the last warning.
     fn note_refused(&mut self, peer: &Peer) {
         self.refused += 1;
-        let now = Instant::now();
+        let now = clock::instant();
         if self
             .last_warned
             .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(10))

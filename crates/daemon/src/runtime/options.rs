@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use warden_core::changelog::ChangeLogOptions;
 #[cfg(feature = "test-hooks")]
 use warden_core::rotation::Step;
 
-/// The source of "now" for scheduling and records. Tests pass a controllable clock.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// The source of "now" for scheduling and records (core's one clock type). Tests pass a
+/// controllable clock.
+pub use warden_core::clock::Clock;
 
 /// Options of [`run()`](crate::run()).
 #[derive(Clone)]
@@ -37,7 +37,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            clock: system_clock(),
+            clock: warden_core::clock::system(),
             client_timeout: Duration::from_secs(30),
             max_tick: Duration::from_secs(60),
             stop_grace: Duration::from_secs(60),
@@ -61,10 +61,4 @@ impl std::fmt::Debug for RunOptions {
         d.field("tick", &self.tick.is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// The real clock: the one place the daemon reads the system time.
-#[allow(clippy::disallowed_methods)]
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
 }

@@ -379,7 +379,7 @@ async fn hostile_listings_end_in_per_instance_errors_with_bounded_memory_and_a_r
     let socket = daemon.socket.clone();
     let checking = tokio::spawn(async move { drift(&socket, &[], true).await });
     let mut answered_meanwhile = 0;
-    let started = std::time::Instant::now();
+    let started = warden_core::clock::instant();
     while !checking.is_finished() {
         assert!(
             started.elapsed() < crate::common::DEADLINE,

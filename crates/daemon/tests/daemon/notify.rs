@@ -37,7 +37,7 @@ impl Notifications {
 
     /// The next datagram holding `key` (earlier ones without it are skipped).
     async fn next_with(&self, key: &str) -> Vec<String> {
-        let deadline = std::time::Instant::now() + DEADLINE;
+        let deadline = warden_core::clock::instant() + DEADLINE;
         loop {
             match self.rx.try_recv() {
                 Ok(msg) if msg.iter().any(|l| l == key) => return msg,
@@ -47,7 +47,7 @@ impl Notifications {
                 ),
                 Err(mpsc::TryRecvError::Empty) => {
                     assert!(
-                        std::time::Instant::now() < deadline,
+                        warden_core::clock::instant() < deadline,
                         "timed out waiting for {key}"
                     );
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -101,13 +101,13 @@ async fn ready_reloading_and_stopping_reach_the_notify_socket() {
 
     // SIGTERM: STOPPING=1, then a clean exit.
     daemon.signal(Signal::SIGTERM);
-    let deadline = std::time::Instant::now() + DEADLINE;
+    let deadline = warden_core::clock::instant() + DEADLINE;
     loop {
         match notes.rx.try_recv() {
             Ok(msg) if msg.iter().any(|l| l == "STOPPING=1") => break,
             Ok(_) => {}
             Err(_) => {
-                assert!(std::time::Instant::now() < deadline, "no STOPPING=1");
+                assert!(warden_core::clock::instant() < deadline, "no STOPPING=1");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }

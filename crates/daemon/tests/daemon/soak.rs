@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::rotation::MINT_ROUTE;
@@ -516,7 +516,7 @@ fn idle(report: &StatusReport, now: DateTime<Utc>) -> bool {
 /// Waits until no job is due at `now` or running; `faults` (the faults of the last day) go into
 /// the failure message.
 async fn wait_idle(env: &Env, now: DateTime<Utc>, faults: &[String]) -> StatusReport {
-    let start = Instant::now();
+    let start = warden_core::clock::instant();
     loop {
         let report = status(&env.socket()).await;
         if idle(&report, now) {
@@ -643,7 +643,7 @@ fn contains(haystack: &str, needle: &str) -> bool {
 
 #[test]
 fn thirty_days_of_schedules_and_faults_over_twenty_instances_leave_no_consumer_broken() {
-    let started = Instant::now();
+    let started = warden_core::clock::instant();
     let daemon_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("wardend-soak")
@@ -662,7 +662,7 @@ fn thirty_days_of_schedules_and_faults_over_twenty_instances_leave_no_consumer_b
 }
 
 async fn soak(daemon_rt: tokio::runtime::Handle) {
-    let setup = Instant::now();
+    let setup = warden_core::clock::instant();
     let names: Vec<String> = (0..INSTANCES).map(name).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let env = Env::start(&refs).await;
@@ -793,7 +793,7 @@ async fn soak(daemon_rt: tokio::runtime::Handle) {
     let mut faults_active = false;
     let mut fault_log: Vec<(DateTime<Utc>, String)> = Vec::new();
     let (mut jobs_time, mut consumers_time) = (Duration::ZERO, Duration::ZERO);
-    let run = Instant::now();
+    let run = warden_core::clock::instant();
     for (i, &now) in steps.iter().enumerate() {
         let day = (now - start).num_minutes() as f64 / 1440.0;
         while let Some((_, fault)) = plan.next_if(|(at, _)| start + *at <= now) {
@@ -851,9 +851,9 @@ async fn soak(daemon_rt: tokio::runtime::Handle) {
             .filter(|(t, _)| now - *t <= TimeDelta::days(1))
             .map(|(_, f)| f.clone())
             .collect();
-        let t0 = Instant::now();
+        let t0 = warden_core::clock::instant();
         wait_idle(&env, now, &recent).await;
-        let t1 = Instant::now();
+        let t1 = warden_core::clock::instant();
         let (next, mut results) = consumers_step(consumers, &http, now).await;
         consumers = next;
         // while a consumer is down, follow it minute by minute (the daemon heals by itself)

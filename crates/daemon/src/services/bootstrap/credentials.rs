@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
+use warden_core::clock::Stopwatch;
 
 use secrecy::SecretString;
 use serde_json::json;
@@ -282,7 +282,7 @@ impl Run<'_> {
     /// Writes `data` with check-and-set `cas`, retrying while Vault is unavailable for at most
     /// [`VAULT_WRITE_BUDGET`].
     async fn store(&self, data: &SecretMap, cas: u64) -> Result<u64, VaultError> {
-        let started = Instant::now();
+        let started = Stopwatch::start();
         let mut delay = Duration::from_millis(250);
         loop {
             match self

@@ -48,21 +48,11 @@ use crate::runtime::lifecycle::Lifecycle;
 mod credentials;
 mod objects;
 
-/// The least privileges Warden needs to manage API roles and clients and rotate their secrets
-/// (`shared/jamf/API-NOTES.md` §8). With them the client can grant itself any privilege.
-pub const MANAGEMENT_PRIVILEGES: [&str; 8] = [
-    "Read API Roles",
-    "Create API Roles",
-    "Update API Roles",
-    "Delete API Roles",
-    "Read API Integrations",
-    "Create API Integrations",
-    "Update API Integrations",
-    "Delete API Integrations",
-];
+/// The least privileges Warden needs (`shared/jamf/API-NOTES.md` §8), defined once in core.
+pub use warden_core::management::MANAGEMENT_PRIVILEGES;
 
 /// Token lifetime of the management client, in seconds (Jamf's default).
-pub const TOKEN_LIFETIME: i64 = 300;
+pub const TOKEN_LIFETIME: i64 = warden_core::management::MANAGEMENT_TOKEN_LIFETIME as i64;
 
 /// How long a minted secret that Vault does not take yet is kept in memory and retried.
 const VAULT_WRITE_BUDGET: Duration = Duration::from_secs(45);
@@ -177,12 +167,13 @@ impl Bootstrap {
             username: username.trim().to_string(),
             password,
         };
-        let client = JamfClient::new(client_config(&inst), credentials).map_err(|e| {
-            fail(
-                ErrorCode::BadRequest,
-                format!("cannot build the jamf client of {instance}: {e}"),
-            )
-        })?;
+        let client = JamfClient::new(client_config(&inst, self.lifecycle.clock()), credentials)
+            .map_err(|e| {
+                fail(
+                    ErrorCode::BadRequest,
+                    format!("cannot build the jamf client of {instance}: {e}"),
+                )
+            })?;
         tracing::info!(instance = %instance, force, "bootstrap started");
         let mut run = Run {
             svc: self,

@@ -191,7 +191,11 @@ impl Drift {
         };
         // Warden's own management role and client, and the alternates it keeps for
         // alternating clients, are Warden's: neither drift nor, with prune, something to delete.
-        let warden_owned = split_warden_owned(&inst.desired_state, &mut roles, &mut clients);
+        let warden_owned = warden_core::management::split_warden_owned(
+            &inst.desired_state,
+            &mut roles,
+            &mut clients,
+        );
         self.instances.note_reachable(name);
         let rotated = self.rotated(inst).await;
         let privileges = catalogue.privileges;
@@ -404,50 +408,4 @@ impl Drift {
             }
         })
     }
-}
-
-/// TEMPORARY until the core filter lands: drops Warden's own objects and the alternate twins.
-fn split_warden_owned(
-    desired: &warden_core::config::DesiredState,
-    roles: &mut Vec<warden_core::jamf::ApiRole>,
-    clients: &mut Vec<warden_core::jamf::ApiIntegration>,
-) -> BTreeSet<String> {
-    use super::rotation::MANAGEMENT_NAME;
-    let (roles_before, clients_before): (BTreeSet<String>, BTreeSet<String>) = (
-        roles.iter().map(|r| r.display_name.clone()).collect(),
-        clients.iter().map(|c| c.display_name.clone()).collect(),
-    );
-    if desired.role(MANAGEMENT_NAME).is_none() {
-        roles.retain(|r| r.display_name != MANAGEMENT_NAME);
-    }
-    if desired.client(MANAGEMENT_NAME).is_none() {
-        let own: BTreeSet<String> = clients
-            .iter()
-            .filter(|c| c.display_name == MANAGEMENT_NAME)
-            .flat_map(|c| c.authorization_scopes.iter().cloned())
-            .collect();
-        roles.retain(|r| !own.contains(&r.display_name) || desired.role(&r.display_name).is_some());
-        clients.retain(|c| c.display_name != MANAGEMENT_NAME);
-    }
-    let twins: BTreeSet<String> = desired
-        .clients
-        .iter()
-        .filter(|c| c.rotation.strategy == warden_core::config::RotationStrategy::Alternating)
-        .map(|c| warden_core::rotation::alternate_name(&c.name))
-        .collect();
-    clients.retain(|c| !twins.contains(&c.display_name));
-    let (roles_after, clients_after): (BTreeSet<&str>, BTreeSet<&str>) = (
-        roles.iter().map(|r| r.display_name.as_str()).collect(),
-        clients.iter().map(|c| c.display_name.as_str()).collect(),
-    );
-    let mut owned: BTreeSet<String> = roles_before
-        .into_iter()
-        .filter(|n| !roles_after.contains(n.as_str()))
-        .collect();
-    owned.extend(
-        clients_before
-            .into_iter()
-            .filter(|n| !clients_after.contains(n.as_str())),
-    );
-    owned
 }

@@ -194,8 +194,25 @@ impl Rotation {
         recover_only: bool,
     ) -> Result<Option<(RotationOutcome, u64)>, RotateError> {
         let jamf = self.instances.management_client(&target.instance).await?;
-        let result = self.run_one(&jamf, target, actor, recover_only).await;
-        if target.client.name == MANAGEMENT_NAME && matches!(result, Ok(Some(_))) {
+        let mut result = self.run_one(&jamf, target, actor, recover_only).await;
+        let own = target.client.name == MANAGEMENT_NAME;
+        if own
+            && !recover_only
+            && matches!(&result, Err(RotateError::Rotation(e)) if e.needs_recovery())
+        {
+            // Warden's own secret changed in Jamf but did not reach Vault: its old secret no
+            // longer works, and only the token it holds now can still mint a new one. Recover
+            // at once with that token instead of after `recovery_delay`: once the token
+            // expires, nothing could (a person would have to rerun bootstrap).
+            tracing::warn!(
+                instance = %target.instance,
+                "the management client's own rotation did not finish; recovering it now, while its token lives"
+            );
+            if let Ok(recovered) = self.run_one(&jamf, target, Actor::Daemon, true).await {
+                result = Ok(recovered);
+            }
+        }
+        if own && matches!(result, Ok(Some(_))) {
             // switch to the new management secret at once; after a failure the cached client
             // is kept: its token outlives the secret it came from, and recovery needs it
             self.instances.forget_client(&target.instance);

@@ -1,10 +1,12 @@
-//! The global limit on rotations per minute (`daemon.max_rotations_per_minute`), on tokio's
-//! monotonic time: a slot is a moment, and only how long ago it was matters.
+//! The global limit on rotations per minute (`daemon.max_rotations_per_minute`), on monotonic
+//! time ([`clock::instant`]): a slot is a moment, and only how long ago it was matters.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use std::time::Instant;
+
+use warden_core::clock;
 
 /// At most N rotations per minute over all instances.
 #[derive(Debug, Default)]
@@ -29,7 +31,7 @@ impl RateLimit {
         loop {
             let wait = {
                 let mut recent = self.recent.lock().await;
-                let now = Instant::now();
+                let now = clock::instant();
                 while recent
                     .front()
                     .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))

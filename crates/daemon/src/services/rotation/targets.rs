@@ -1,11 +1,11 @@
 //! Which clients of an instance Warden rotates: its declared clients, and Warden's own
 //! management client (declared implicitly, stored at the instance's `credentials` path).
 
-use warden_core::config::{ClientRotation, DesiredClient, Instance, RotationStrategy};
+use warden_core::config::Instance;
+use warden_core::management::management_client;
 use warden_core::rotation::RotationTarget;
 
-/// Display name of Warden's own management role and client (made by `wardenctl bootstrap`).
-pub const MANAGEMENT_NAME: &str = "Jamf Warden";
+pub use warden_core::management::MANAGEMENT_NAME;
 
 /// The target for Warden's own management client of `inst`: declared implicitly, rotated on
 /// the instance's rotation schedule, stored at the instance's `credentials` path.
@@ -13,21 +13,7 @@ pub fn management_target(inst: &Instance) -> RotationTarget {
     RotationTarget::new(
         inst.name.clone(),
         &inst.schedules.rotation,
-        DesiredClient {
-            name: MANAGEMENT_NAME.into(),
-            roles: vec![MANAGEMENT_NAME.into()],
-            enabled: true,
-            token_lifetime: 300,
-            owner: "jamf-warden".into(),
-            purpose: "Jamf Warden's own management client".into(),
-            vault_path: Some(inst.credentials.clone()),
-            rotation: ClientRotation {
-                schedule: None,
-                max_age: None,
-                strategy: RotationStrategy::Single,
-            },
-            source: std::path::Path::new("").into(),
-        },
+        management_client(&inst.credentials),
     )
 }
 

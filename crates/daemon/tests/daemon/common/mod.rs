@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jamf_sim::{Sim, SimInstance, SimOptions};
@@ -579,7 +579,7 @@ pub async fn status(socket: &Path) -> StatusReport {
 
 /// Polls `f` until it returns `Some`, at most [`DEADLINE`].
 pub async fn wait_for<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = Instant::now();
+    let start = warden_core::clock::instant();
     loop {
         if let Some(v) = f().await {
             return v;

@@ -141,7 +141,7 @@ impl Env {
     /// does, so the rotation job leaves it alone until its next scheduled slot (and a test
     /// counts only its own client's mints).
     pub async fn mark_management_rotated(&self, instance: &str) {
-        self.mark_management_rotated_at(instance, chrono::Utc::now())
+        self.mark_management_rotated_at(instance, warden_core::clock::system()())
             .await;
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use warden_core::audit::{AuditReport, Class, RiskCatalogue};
 
 use super::super::drift::with_action;
@@ -204,8 +204,15 @@ pub async fn craft(env: &Env) -> Crafted {
         }
         let path = client_path("alpha", name);
         match secret {
-            Secret::Rotated => mark_rotated(env, &path, Utc::now()).await,
-            Secret::Aged => mark_rotated(env, &path, Utc::now() - Duration::days(90)).await,
+            Secret::Rotated => mark_rotated(env, &path, warden_core::clock::system()()).await,
+            Secret::Aged => {
+                mark_rotated(
+                    env,
+                    &path,
+                    warden_core::clock::system()() - Duration::days(90),
+                )
+                .await
+            }
             _ => {}
         }
         if *declared {
