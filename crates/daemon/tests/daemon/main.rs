@@ -18,6 +18,7 @@ mod deploy;
 mod drift;
 mod drift_import;
 mod drift_schedule;
+mod error_codes;
 mod hostile_jamf;
 mod jamf_fidelity;
 mod kv_mount;
