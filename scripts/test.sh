@@ -28,4 +28,13 @@ if [ "$(id -u)" = 0 ] && ! awk -F: '$4 != "" && $4 != "root" { n++ } END { exit 
   echo "test.sh: created system user warden-test in group warden-test-members (for the admin-groups test)" >&2
 fi
 
+# The test-only hooks (pausing a rotation at a step) are compiled only with the daemon's
+# `test-hooks` feature, which its tests enable through a dev-dependency on the crate itself.
+# A normal build (release, `cargo install`, the packages) must never have them.
+normal_features="$(cargo tree --locked -p warden-daemon -e normal --depth 0 -f '{f}')"
+if [ -n "$normal_features" ]; then
+  echo "test.sh: a normal build of warden-daemon enables features [$normal_features]; test-hooks must stay test-only" >&2
+  exit 1
+fi
+
 cargo test --workspace --locked "$@"
