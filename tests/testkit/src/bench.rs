@@ -27,19 +27,9 @@ use warden_core::clock::Stopwatch;
 pub const KV_MOUNT: &str = "secret";
 /// Vault path prefix of the benchmarks (`vault.path_prefix`).
 pub const PREFIX: &str = "bench";
-/// Display name of Warden's own management role and client.
-pub const MANAGEMENT: &str = "Jamf Warden";
-/// The least privileges Warden's management client needs.
-pub const MANAGEMENT_PRIVILEGES: [&str; 8] = [
-    "Read API Roles",
-    "Create API Roles",
-    "Update API Roles",
-    "Delete API Roles",
-    "Read API Integrations",
-    "Create API Integrations",
-    "Update API Integrations",
-    "Delete API Integrations",
-];
+/// Display name of Warden's own management role and client, and its least privileges (defined
+/// once, in core).
+pub use warden_core::management::{MANAGEMENT_NAME as MANAGEMENT, MANAGEMENT_PRIVILEGES};
 
 /// The running program's name (`bench-rotation`, `bench-drift`), for messages.
 pub fn program() -> String {

@@ -63,16 +63,7 @@ use warden_core::schedule::Schedule;
 const CATALOGUE_TOML: &str = include_str!("../../../../crates/core/data/risk-catalogue.toml");
 
 /// Privileges of Warden's own management role.
-const MANAGEMENT_PRIVILEGES: [&str; 8] = [
-    "Read API Roles",
-    "Create API Roles",
-    "Update API Roles",
-    "Delete API Roles",
-    "Read API Integrations",
-    "Create API Integrations",
-    "Update API Integrations",
-    "Delete API Integrations",
-];
+use warden_core::management::MANAGEMENT_PRIVILEGES;
 
 /// Display name of the Jamf app client (`NATIVE_APP_OAUTH`) some instances have, and its role.
 const JAMF_APP: &str = "Jamf Reset";
