@@ -33,7 +33,7 @@ struct Converge {
 
 impl Converge {
     async fn start() -> Converge {
-        let env = Env::start(&["alpha"]).await;
+        let env = Env::start_memory(&["alpha"]).await;
         env.mark_management_rotated("alpha").await;
         let lifetime = env.add_managed_client("alpha", "Lifetime Client").await;
         let scope = env.add_managed_client("alpha", "Scope Client").await;

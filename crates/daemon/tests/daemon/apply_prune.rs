@@ -31,7 +31,7 @@ struct Prune {
 
 impl Prune {
     async fn start() -> Prune {
-        let env = Env::start(&["alpha"]).await;
+        let env = Env::start_memory(&["alpha"]).await;
         env.mark_management_rotated("alpha").await;
         let managed = env.add_managed_client("alpha", "Inventory Sync").await;
         let inst = env.instance("alpha");

@@ -34,7 +34,7 @@ fn report_text(response: &Response) -> (u64, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_and_plan_report_differences_without_changing_anything() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let managed = env.add_managed_client("alpha", "Inventory Sync").await;
     let sim = &env.instance("alpha").sim;
@@ -133,7 +133,7 @@ async fn drift_and_plan_report_differences_without_changing_anything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misspelt_privileges_are_rejected_with_suggestions() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let mut cfg = Cfg::new(&["alpha"]);
     cfg.schedules = NO_JOBS.into();

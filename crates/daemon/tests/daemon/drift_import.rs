@@ -12,7 +12,7 @@ use warden_core::protocol::{Request, Response};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_imported_state_plans_nothing() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let inst = env.instance("alpha");
     let sim = &inst.sim;
