@@ -1,7 +1,8 @@
-//! Applies that change live objects in place, against the real `wardend`, the Jamf simulator and
-//! OpenBao: a scope change rotates the secret, so the Vault consumer gets a token with the new
-//! role's privileges only; names that differ from the declared ones in case alone are renamed in
-//! place, nothing created, deleted or rotated. No secret shows up in the daemon's files.
+//! Applies that change live objects in place, against the daemon in-process, the Jamf simulator
+//! and the in-memory secret store: a scope change rotates the secret, so the consumer reading
+//! the store gets a token with the new role's privileges only; names that differ from the
+//! declared ones in case alone are renamed in place, nothing created, deleted or rotated. No
+//! secret shows up in the daemon's files.
 
 use crate::common;
 

@@ -1,5 +1,5 @@
-//! `Request::Apply` and `Request::Plan` against the real `wardend`, the Jamf simulator and
-//! OpenBao, on an instance with a role to create and one to widen, a client to create, one whose
+//! `Request::Apply` and `Request::Plan` against the daemon in-process, the Jamf simulator and
+//! the in-memory secret store, on an instance with a role to create and one to widen, a client to create, one whose
 //! token lifetime changes and one whose scope changes: the plan lists every step in order; an
 //! unconfirmed apply is refused and changes nothing; a confirmed one does every step in plan
 //! order with a before/after change-log record per step and rotations through the engine; Jamf

@@ -1,4 +1,5 @@
-//! Applies that fail against the real `wardend`, the Jamf simulator and OpenBao: a 503 in the
+//! Applies that fail against the daemon in-process, the Jamf simulator and the in-memory secret
+//! store: a 503 in the
 //! middle of a plan stops the run with a clear report and change-log records, and once the
 //! fault is gone the next apply converges without duplicates; a misspelt privilege refuses the
 //! apply (and the plan) before anything changes. No secret shows up in the daemon's files.

@@ -1,4 +1,5 @@
-//! Prune against the real `wardend`, the Jamf simulator and OpenBao: without it, unmanaged
+//! Prune against the daemon in-process, the Jamf simulator and the in-memory secret store:
+//! without it, unmanaged
 //! objects are reported, not planned, and survive an apply; with it, apply deletes unmanaged
 //! clients, then the roles no remaining client uses, but never foreign objects (the built-in app)
 //! nor Warden's own role and client (nor a role only Warden's client uses). No secret shows up in

@@ -1,4 +1,4 @@
-//! `Request::Drift` and `Request::Plan` against the real `wardend`: declared versus live, checked
+//! `Request::Drift` and `Request::Plan` against the daemon in-process: declared versus live, checked
 //! now, read-only. A live role with an extra privilege, a missing declared client and an
 //! unmanaged live client are reported; Warden's own management role and client are not; the
 //! built-in Jamf app client is foreign; a misspelt privilege is rejected with a suggestion; the

@@ -1,4 +1,4 @@
-//! `Request::Import` against the real `wardend` and the Jamf simulator: the desired-state file
+//! `Request::Import` against the daemon in-process and the Jamf simulator: the desired-state file
 //! of a live estate leaves out the app client and Warden's own, declares the app role external,
 //! and, used as the desired state, plans nothing. Read-only throughout.
 

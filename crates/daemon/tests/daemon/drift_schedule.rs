@@ -1,4 +1,5 @@
-//! The scheduled drift check of the real `wardend` against the Jamf simulator and OpenBao: the
+//! The scheduled drift check of the daemon in-process against the Jamf simulator and the
+//! in-memory secret store: the
 //! change log gets one `drift` record when drift appears, changes or is resolved, and none when
 //! the same drift is seen again, across restarts (the state lives in the state directory);
 //! `Request::Drift` without `now` answers the last scheduled report. With
