@@ -10,7 +10,9 @@
 //! persisted job states; bind the control socket (its directory checked the same way,
 //! permissions set before it accepts); start the scheduler; tell systemd READY.
 //! Any failure there is a [`StartError`] (exit code 2: fix the configuration or the
-//! environment, restarting will not help).
+//! environment, restarting will not help). Test builds whose options carry an in-memory store
+//! use it in place of Vault: no authentication, no mount check, the MAC key and head anchor
+//! kept in that store.
 //!
 //! Stop (first SIGTERM/SIGINT): stop accepting; let running jobs reach a safe point (bounded by
 //! `stop_grace`; a second signal cancels them at their next await); save job states; write the
