@@ -125,3 +125,31 @@ impl SecretStore for Store {
         delegate!(self, s => SecretStore::prove_writes(s, needs).await)
     }
 }
+
+#[cfg(all(test, feature = "test-hooks"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_store_names_paths_as_vault_would_and_keeps_kv_semantics() {
+        let mut settings = VaultSettings::new("http://127.0.0.1:9".parse().unwrap());
+        settings.kv_mount = "secret".into();
+        settings.path_prefix = "warden".into();
+        let memory = Arc::new(MemoryStore::new());
+        let store = Store::memory(Arc::clone(&memory), settings);
+        assert_eq!(
+            store.full_path("instances/a/management"),
+            "warden/instances/a/management"
+        );
+        assert_eq!(store.settings().kv_mount, "secret");
+        store.check_mount().await.unwrap();
+        store.maintain_token().await.unwrap();
+        let data = serde_json::json!({"seq": 1});
+        assert_eq!(store.write_json_cas("p", &data, 0).await.unwrap(), 1);
+        let err = store.write_json_cas("p", &data, 0).await.unwrap_err();
+        assert!(matches!(err, VaultError::CasConflict { .. }));
+        // the same store behind the handle: what a test reads is what the daemon wrote
+        assert_eq!(memory.version("p", 1), Some(data));
+        assert!(store.prove_writes(&[]).await.is_ok());
+    }
+}
