@@ -10,7 +10,9 @@
 //! persisted job states; bind the control socket (its directory checked the same way,
 //! permissions set before it accepts); start the scheduler; tell systemd READY.
 //! Any failure there is a [`StartError`] (exit code 2: fix the configuration or the
-//! environment, restarting will not help).
+//! environment, restarting will not help). Test builds whose options carry an in-memory store
+//! use it in place of Vault: no authentication, no mount check, the MAC key and head anchor
+//! kept in that store.
 //!
 //! Stop (first SIGTERM/SIGINT): stop accepting; let running jobs reach a safe point (bounded by
 //! `stop_grace`; a second signal cancels them at their next await); save job states; write the
@@ -35,6 +37,7 @@ use crate::runtime::identity::daemon_id;
 pub use crate::runtime::lifecycle::Control;
 use crate::runtime::lifecycle::Lifecycle;
 use crate::runtime::options::RunOptions;
+use crate::runtime::store::Store;
 use crate::runtime::{notify, socket};
 use crate::scheduler::{self, Ticks};
 use crate::server;
@@ -104,11 +107,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     // Held until `run` returns: a second daemon on the same change log would fork its chain.
     let _lock = lock_changelog(&config.daemon.changelog)?;
 
-    let vault = Arc::new(connect_vault(&config).await?);
-    tracing::info!(address = %config.vault.address, "authenticated to vault");
-    // A missing or moved KV mount cannot be fixed by retrying (or by bootstrap): stop here
-    // with the mount named instead of running and failing every job.
-    vault.check_mount().await.map_err(StartError::KvMount)?;
+    let vault = open_store(&config, &options).await?;
 
     let daemon_id = daemon_id(&config.daemon.state_dir);
     let head_path = head::vault_head_path(&daemon_id);
@@ -116,11 +115,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let (changelog, head_rx) =
         open_changelog(&config, &options, &vault, &head_path, &key_path).await?;
     let changelog = Arc::new(changelog);
-    let publisher = tokio::spawn(head::publisher(
-        Arc::clone(&vault),
-        head_path.clone(),
-        head_rx,
-    ));
+    let publisher = tokio::spawn(head::publisher(vault.clone(), head_path.clone(), head_rx));
     record_start(&changelog, &config).await?;
 
     // Before the socket exists: a job state that cannot be read stops the start cleanly.
@@ -145,7 +140,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         force.clone(),
     ));
     let wiring = Wiring {
-        vault: Arc::clone(&vault),
+        vault: vault.clone(),
         changelog: Arc::clone(&changelog),
         head_path: head_path.clone(),
         daemon_id,
@@ -175,7 +170,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         recovery.clone(),
         ticks,
     ));
-    let vault_task = tokio::spawn(maintain_vault(Arc::clone(&vault), Arc::clone(&lifecycle)));
+    let vault_task = tokio::spawn(maintain_vault(vault.clone(), Arc::clone(&lifecycle)));
     let reload_task = tokio::spawn(reloader(
         Arc::clone(&services.reload),
         shutdown.clone(),
@@ -207,7 +202,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
 
 /// What [`wire`] builds the services from.
 struct Wiring {
-    vault: Arc<Vault>,
+    vault: Store,
     changelog: Arc<ChangeLog>,
     head_path: String,
     daemon_id: String,
@@ -223,20 +218,20 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
     let lifecycle = w.lifecycle;
     let changes = Arc::new(Changes::new(
         w.changelog,
-        Arc::clone(&w.vault),
+        w.vault.clone(),
         w.head_path,
         head_file,
     ));
     let schedule = Arc::new(Schedule::new(w.jobs, w.state_file));
     let instances = Arc::new(Instances::new(
         Arc::clone(&live),
-        Arc::clone(&w.vault),
+        w.vault.clone(),
         Arc::clone(&lifecycle),
     ));
     #[cfg(not(feature = "test-hooks"))]
     let _ = options;
     let rotation = Arc::new(Rotation::new(RotationDeps {
-        vault: Arc::clone(&w.vault),
+        vault: w.vault.clone(),
         daemon_id: w.daemon_id,
         config: Arc::clone(&live),
         changes: Arc::clone(&changes),
@@ -358,7 +353,7 @@ async fn wait_for_jobs(s: &Services, grace: Duration) -> tokio::sync::RwLockWrit
 async fn finish_log(
     s: &Services,
     publisher: tokio::task::JoinHandle<()>,
-    vault: &Vault,
+    vault: &Store,
     head_path: &str,
 ) {
     let stop = ChangeEntry::new(
@@ -402,7 +397,7 @@ async fn reloader(
 }
 
 /// Renews the Vault token before it expires, every 30 s.
-async fn maintain_vault(vault: Arc<Vault>, lifecycle: Arc<Lifecycle>) {
+async fn maintain_vault(vault: Store, lifecycle: Arc<Lifecycle>) {
     loop {
         tokio::select! {
             _ = lifecycle.shutdown.cancelled() => return,
@@ -410,10 +405,39 @@ async fn maintain_vault(vault: Arc<Vault>, lifecycle: Arc<Lifecycle>) {
         }
         // Vault's own clock, not the daemon's: token lifetimes are real time on the server,
         // whatever time the daemon's schedules run on
-        if let Err(e) = vault.maintain_token(vault.now()).await {
+        if let Err(e) = vault.maintain_token().await {
             tracing::error!(error = %e, "vault token maintenance failed");
         }
     }
+}
+
+/// The secret store: Vault, authenticated and with its KV mount proven; or, in test builds
+/// whose options carry one, the in-memory store (no authentication, no mount to check).
+async fn open_store(config: &Config, options: &RunOptions) -> Result<Store, StartError> {
+    #[cfg(feature = "test-hooks")]
+    if let Some(memory) = &options.memory_store {
+        tracing::warn!("test build: secrets are kept in memory, not in vault");
+        return Ok(Store::memory(Arc::clone(memory), vault_settings(config)));
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = options;
+    let vault = Store::Vault(Arc::new(connect_vault(config).await?));
+    tracing::info!(address = %config.vault.address, "authenticated to vault");
+    // A missing or moved KV mount cannot be fixed by retrying (or by bootstrap): stop here
+    // with the mount named instead of running and failing every job.
+    vault.check_mount().await.map_err(StartError::KvMount)?;
+    Ok(vault)
+}
+
+/// The Vault settings of the configuration.
+fn vault_settings(config: &Config) -> VaultSettings {
+    let v = &config.vault;
+    let mut settings = VaultSettings::new(v.address.clone());
+    settings.ca_file = v.ca_file.clone();
+    settings.namespace = v.namespace.clone();
+    settings.kv_mount = v.kv_mount.clone();
+    settings.path_prefix = v.path_prefix.clone();
+    settings
 }
 
 async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
@@ -435,12 +459,7 @@ async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
                 .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
         },
     };
-    let mut settings = VaultSettings::new(v.address.clone());
-    settings.ca_file = v.ca_file.clone();
-    settings.namespace = v.namespace.clone();
-    settings.kv_mount = v.kv_mount.clone();
-    settings.path_prefix = v.path_prefix.clone();
-    Ok(Vault::connect(settings, credentials).await?)
+    Ok(Vault::connect(vault_settings(config), credentials).await?)
 }
 
 /// Opens the change log against the local anchor, with the MAC key from Vault, and verifies
@@ -450,7 +469,7 @@ async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
 async fn open_changelog(
     config: &Config,
     options: &RunOptions,
-    vault: &Vault,
+    vault: &Store,
     head_path: &str,
     key_path: &str,
 ) -> Result<

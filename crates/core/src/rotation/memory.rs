@@ -121,6 +121,20 @@ impl MemoryStore {
         &self.faults
     }
 
+    /// Every path that has data or metadata, sorted (a test's view, like a `LIST`; no fault
+    /// applies).
+    pub fn paths(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Version `version` of the data at `path`, as written (a test's view, like a read with
+    /// `?version=N`; no fault applies).
+    pub fn version(&self, path: &str, version: u64) -> Option<Value> {
+        self.lock()
+            .get(path)
+            .and_then(|e| e.versions.get(&version).cloned())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
         match self.entries.lock() {
             Ok(g) => g,
@@ -347,6 +361,12 @@ mod tests {
             0
         );
         assert_eq!(s.write_json_cas("b", &Value::Null, 0).await.unwrap(), 1);
+        assert_eq!(s.paths(), ["a", "b"]);
+        assert_eq!(
+            s.version("a", 1).unwrap()["client_secret"],
+            Value::String("x".into())
+        );
+        assert!(s.version("a", 3).is_none());
         // the whole map is replaced
         s.write_custom_metadata("b", &BTreeMap::new())
             .await

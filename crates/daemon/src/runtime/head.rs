@@ -1,5 +1,7 @@
 //! The change log's head anchor, kept in two places: a file in the state directory (written
 //! synchronously on every append) and Vault (published by a background task, latest head wins).
+//! Every function here takes any [`SecretStore`]: the daemon's [`Store`](super::store::Store),
+//! Vault in production.
 //! The Vault copy is what detects a rewrite of the whole state directory: at start-up and on
 //! `wardenctl log verify` the log is checked against it.
 //!
@@ -7,12 +9,11 @@
 //! (`_warden/changelog-key/<daemon id>`): created at the first start with check-and-set (so two
 //! racing starts end up with one key), read at every start into memory, never written to disk.
 
-use std::sync::Arc;
-
 use serde_json::json;
 use tokio::sync::watch;
 use warden_core::changelog::{FileHeadStore, Head, HeadStore, HeadStoreError, MacKey};
-use warden_core::vault::{SecretMap, Vault, VaultError};
+use warden_core::rotation::SecretStore;
+use warden_core::vault::{SecretMap, VaultError};
 
 /// Vault path (relative to the prefix) of daemon `daemon_id`'s head anchor. Per daemon, so two
 /// daemons sharing a prefix (by mistake, or a standby) never overwrite each other's anchor.
@@ -41,7 +42,7 @@ pub enum KeyError {
 }
 
 /// Reads the change-log MAC key from Vault, creating it (check-and-set, version 0) if absent.
-pub async fn load_or_create_key(vault: &Vault, path: &str) -> Result<MacKey, KeyError> {
+pub async fn load_or_create_key<S: SecretStore>(vault: &S, path: &str) -> Result<MacKey, KeyError> {
     for _ in 0..2 {
         if let Some(stored) = vault.read_secret(path).await? {
             return stored
@@ -93,7 +94,10 @@ impl HeadStore for MirroredHeadStore {
 }
 
 /// Reads the head anchor kept in Vault.
-pub async fn load_vault_head(vault: &Vault, path: &str) -> Result<Option<Head>, VaultError> {
+pub async fn load_vault_head<S: SecretStore>(
+    vault: &S,
+    path: &str,
+) -> Result<Option<Head>, VaultError> {
     let Some(v) = vault.read_json(path).await? else {
         return Ok(None);
     };
@@ -120,7 +124,11 @@ fn is_sha256_hex(hash: &str) -> bool {
 /// Writes a head to Vault, never replacing a newer one: the write is a check-and-set on the
 /// version read, and a stored head with a higher `seq` is kept. So a slow publish of an old
 /// head that lands after the final one at stop cannot move the anchor back.
-pub async fn publish_head(vault: &Vault, path: &str, head: &Head) -> Result<(), VaultError> {
+pub async fn publish_head<S: SecretStore>(
+    vault: &S,
+    path: &str,
+    head: &Head,
+) -> Result<(), VaultError> {
     let data = json!({"seq": head.seq, "hash": head.hash});
     for _ in 0..5 {
         let cas = match vault.read_json(path).await? {
@@ -133,7 +141,7 @@ pub async fn publish_head(vault: &Vault, path: &str, head: &Head) -> Result<(), 
             }
             None => 0,
         };
-        match vault.write_json(path, &data, Some(cas)).await {
+        match vault.write_json_cas(path, &data, cas).await {
             Ok(_) => return Ok(()),
             // Another write got in between: look again (it may be newer).
             Err(VaultError::CasConflict { .. }) => continue,
@@ -145,7 +153,11 @@ pub async fn publish_head(vault: &Vault, path: &str, head: &Head) -> Result<(), 
 
 /// Publishes every new head to Vault until the channel closes; a failed publish is retried with
 /// the next head or after 5 s. Returns the last head it could not publish, if any.
-pub async fn publisher(vault: Arc<Vault>, path: String, mut rx: watch::Receiver<Option<Head>>) {
+pub async fn publisher<S: SecretStore>(
+    vault: S,
+    path: String,
+    mut rx: watch::Receiver<Option<Head>>,
+) {
     let mut pending: Option<Head> = None;
     loop {
         let changed = if pending.is_some() {

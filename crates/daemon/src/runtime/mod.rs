@@ -15,4 +15,5 @@ pub mod options;
 pub mod signals;
 pub mod socket;
 pub mod state_json;
+pub mod store;
 pub mod trim;

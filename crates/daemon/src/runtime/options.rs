@@ -29,6 +29,11 @@ pub struct RunOptions {
     /// with the `test-hooks` feature, which release builds never enable.
     #[cfg(feature = "test-hooks")]
     pub pause_at: Option<Step>,
+    /// Test-only: keep secrets, the change log's MAC key and its head anchor in this in-memory
+    /// store instead of Vault (start-up neither authenticates to Vault nor checks its mount).
+    /// Only in builds with the `test-hooks` feature: release builds always need Vault.
+    #[cfg(feature = "test-hooks")]
+    pub memory_store: Option<Arc<warden_core::rotation::MemoryStore>>,
     /// Test-only: each notification makes the scheduler look at what is due at once, so a test
     /// that moves `clock` need not wait for the next `max_tick` (`wardend` leaves it `None`).
     pub tick: Option<Arc<tokio::sync::Notify>>,
@@ -44,6 +49,8 @@ impl Default for RunOptions {
             changelog: ChangeLogOptions::default(),
             #[cfg(feature = "test-hooks")]
             pause_at: None,
+            #[cfg(feature = "test-hooks")]
+            memory_store: None,
             tick: None,
         }
     }
@@ -57,7 +64,8 @@ impl std::fmt::Debug for RunOptions {
             .field("stop_grace", &self.stop_grace)
             .field("changelog", &self.changelog);
         #[cfg(feature = "test-hooks")]
-        d.field("pause_at", &self.pause_at);
+        d.field("pause_at", &self.pause_at)
+            .field("memory_store", &self.memory_store.is_some());
         d.field("tick", &self.tick.is_some())
             .finish_non_exhaustive()
     }

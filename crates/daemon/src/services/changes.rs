@@ -9,10 +9,10 @@ use warden_core::changelog::{
     self, ChangeEntry, ChangeLog, FileHeadStore, Head, HeadStore, Record, VerifyReport,
 };
 use warden_core::protocol::ErrorCode;
-use warden_core::vault::Vault;
 
 use super::ServiceError;
 use crate::runtime::head::load_vault_head;
+use crate::runtime::store::Store;
 
 /// Why a record could not be written or the log not verified.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ impl ServiceError for ChangesError {
 /// The change log and where its head anchors live.
 pub struct Changes {
     log: Arc<ChangeLog>,
-    vault: Arc<Vault>,
+    vault: Store,
     vault_head_path: String,
     head_file: PathBuf,
 }
@@ -48,7 +48,7 @@ impl Changes {
     /// Records to `log`; its head is anchored in `head_file` and at `vault_head_path`.
     pub fn new(
         log: Arc<ChangeLog>,
-        vault: Arc<Vault>,
+        vault: Store,
         vault_head_path: String,
         head_file: PathBuf,
     ) -> Changes {

@@ -13,12 +13,14 @@ use warden_core::config::Instance;
 use warden_core::drift::CatalogueInfo;
 use warden_core::jamf::{Credentials, JamfClient, JamfClientConfig, JamfError};
 use warden_core::protocol::ErrorCode;
-use warden_core::vault::{Vault, VaultError};
+use warden_core::rotation::SecretStore;
+use warden_core::vault::VaultError;
 
 use super::ServiceError;
 use super::config::LiveConfig;
 use super::errors::{jamf_code, vault_code};
 use crate::runtime::lifecycle::Lifecycle;
+use crate::runtime::store::Store;
 
 /// Why an instance's management client is not available.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +113,7 @@ pub struct Reachability {
 /// The run-time state of every configured instance.
 pub struct Instances {
     config: Arc<LiveConfig>,
-    vault: Arc<Vault>,
+    vault: Store,
     lifecycle: Arc<Lifecycle>,
     runtime: Mutex<BTreeMap<String, InstanceRuntime>>,
     /// Privilege catalogues by SHA-256: instances on the same Jamf version share one copy.
@@ -119,7 +121,7 @@ pub struct Instances {
 }
 
 impl Instances {
-    pub fn new(config: Arc<LiveConfig>, vault: Arc<Vault>, lifecycle: Arc<Lifecycle>) -> Self {
+    pub fn new(config: Arc<LiveConfig>, vault: Store, lifecycle: Arc<Lifecycle>) -> Self {
         Instances {
             config,
             vault,
@@ -151,7 +153,7 @@ impl Instances {
             return Ok(client);
         }
         let path = inst.credentials.clone();
-        let full = self.vault.settings().full_path(&path);
+        let full = self.vault.full_path(&path);
         // a missing mount is its own error (VaultError::MountMissing), never "no credentials":
         // bootstrap cannot fix it
         let secret =

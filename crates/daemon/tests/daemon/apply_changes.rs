@@ -1,21 +1,22 @@
-//! Applies that change live objects in place, against the real `wardend`, the Jamf simulator and
-//! OpenBao: a scope change rotates the secret, so the Vault consumer gets a token with the new
-//! role's privileges only; names that differ from the declared ones in case alone are renamed in
-//! place, nothing created, deleted or rotated. No secret shows up in the daemon's files.
+//! Applies that change live objects in place, against the daemon in-process, the Jamf simulator
+//! and the in-memory secret store: a scope change rotates the secret, so the consumer reading
+//! the store gets a token with the new role's privileges only; names that differ from the
+//! declared ones in case alone are renamed in place, nothing created, deleted or rotated. No
+//! secret shows up in the daemon's files.
 
 use crate::common;
 
 use common::apply::{client, role, since, steps};
 use common::drift::{applied_steps, apply, consumer_read, drift_of, get_status, plan, token};
 use common::rotation::{NO_JOBS, ROLE, token_status};
-use common::{Cfg, Env, PREFIX};
+use common::{Cfg, Env};
 use jamf_sim::ClientPatch;
 use serde_json::{Value, json};
 use warden_core::drift::{Action, DriftKind, StepStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scope_change_rotates_and_the_vault_consumer_gets_the_new_privileges() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let inst = env.instance("alpha");
     let sim = &inst.sim;
@@ -29,14 +30,7 @@ async fn scope_change_rotates_and_the_vault_consumer_gets_the_new_privileges() {
         .unwrap();
     let old_secret = sim.mint_secret(id).unwrap();
     let path = "instances/alpha/clients/consumer";
-    env.bao
-        .api(
-            reqwest::Method::POST,
-            &format!("secret/data/{PREFIX}/{path}"),
-            Some(json!({"data": {"client_id": client_id, "client_secret": old_secret}})),
-        )
-        .await
-        .unwrap();
+    env.write_secret(path, &client_id, &old_secret).await;
     // Before: the consumer's token reads roles, not integrations.
     let (before, _) = token(&inst.url, &client_id, &old_secret).await;
     assert_eq!(
@@ -99,7 +93,7 @@ async fn scope_change_rotates_and_the_vault_consumer_gets_the_new_privileges() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_that_differ_in_case_alone_are_renamed_in_place_and_keep_working() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let managed = env.add_managed_client("alpha", "Inventory Sync").await;
     let inst = env.instance("alpha");

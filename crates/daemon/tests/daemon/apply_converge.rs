@@ -1,5 +1,5 @@
-//! `Request::Apply` and `Request::Plan` against the real `wardend`, the Jamf simulator and
-//! OpenBao, on an instance with a role to create and one to widen, a client to create, one whose
+//! `Request::Apply` and `Request::Plan` against the daemon in-process, the Jamf simulator and
+//! the in-memory secret store, on an instance with a role to create and one to widen, a client to create, one whose
 //! token lifetime changes and one whose scope changes: the plan lists every step in order; an
 //! unconfirmed apply is refused and changes nothing; a confirmed one does every step in plan
 //! order with a before/after change-log record per step and rotations through the engine; Jamf
@@ -33,7 +33,7 @@ struct Converge {
 
 impl Converge {
     async fn start() -> Converge {
-        let env = Env::start(&["alpha"]).await;
+        let env = Env::start_memory(&["alpha"]).await;
         env.mark_management_rotated("alpha").await;
         let lifetime = env.add_managed_client("alpha", "Lifetime Client").await;
         let scope = env.add_managed_client("alpha", "Scope Client").await;

@@ -1,4 +1,5 @@
-//! Applies that fail against the real `wardend`, the Jamf simulator and OpenBao: a 503 in the
+//! Applies that fail against the daemon in-process, the Jamf simulator and the in-memory secret
+//! store: a 503 in the
 //! middle of a plan stops the run with a clear report and change-log records, and once the
 //! fault is gone the next apply converges without duplicates; a misspelt privilege refuses the
 //! apply (and the plan) before anything changes. No secret shows up in the daemon's files.
@@ -33,7 +34,7 @@ struct Faulted {
 
 impl Faulted {
     async fn start() -> Faulted {
-        let env = Env::start(&["alpha"]).await;
+        let env = Env::start_memory(&["alpha"]).await;
         env.mark_management_rotated("alpha").await;
         let scope = env.add_managed_client("alpha", "Scope Client").await;
         let inst = env.instance("alpha");
@@ -244,7 +245,7 @@ async fn after_a_503_the_next_apply_converges_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_with_a_misspelt_privilege_is_refused_and_changes_nothing() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let managed = env.add_managed_client("alpha", "Inventory Sync").await;
     let inst = env.instance("alpha");

@@ -1,4 +1,5 @@
-//! Prune against the real `wardend`, the Jamf simulator and OpenBao: without it, unmanaged
+//! Prune against the daemon in-process, the Jamf simulator and the in-memory secret store:
+//! without it, unmanaged
 //! objects are reported, not planned, and survive an apply; with it, apply deletes unmanaged
 //! clients, then the roles no remaining client uses, but never foreign objects (the built-in app)
 //! nor Warden's own role and client (nor a role only Warden's client uses). No secret shows up in
@@ -31,7 +32,7 @@ struct Prune {
 
 impl Prune {
     async fn start() -> Prune {
-        let env = Env::start(&["alpha"]).await;
+        let env = Env::start_memory(&["alpha"]).await;
         env.mark_management_rotated("alpha").await;
         let managed = env.add_managed_client("alpha", "Inventory Sync").await;
         let inst = env.instance("alpha");

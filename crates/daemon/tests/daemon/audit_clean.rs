@@ -1,4 +1,5 @@
-//! The risk audit of a clean estate against the real `wardend`, the Jamf simulator and OpenBao:
+//! The risk audit of a clean estate against the daemon in-process, the Jamf simulator and the
+//! in-memory secret store:
 //! two declared clients with read-only roles whose secrets Warden rotated. It has no finding but
 //! Warden's own role (suppressed by the built-in suppression); the report states the evidence a
 //! review needs and every client's effective privileges; an audit records nothing, and no secret

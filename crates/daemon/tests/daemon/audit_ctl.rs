@@ -1,4 +1,4 @@
-//! The real `wardenctl audit` against the real `wardend`: it writes the Markdown, HTML and SARIF
+//! The real `wardenctl audit` against the daemon in-process: it writes the Markdown, HTML and SARIF
 //! reports, shows one client's view, and exits by `--fail-on` (2 for an instance that could not
 //! be audited: unreachable, or not audited yet for `--last`). No secret shows up in any report,
 //! output, log or state file.

@@ -1,4 +1,4 @@
-//! The scheduled audit of the real `wardend`: before its first run `--last` says "not audited
+//! The scheduled audit of the daemon in-process: before its first run `--last` says "not audited
 //! yet"; the run at start records the new findings once; `--last` answers the kept report, which
 //! a restart keeps while the job is not due; a new run that sees the same findings records
 //! nothing, one that sees a finding fixed records it resolved; a suppression added to the

@@ -159,7 +159,7 @@ async fn bad_frames_get_an_error_and_never_disturb_other_clients() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_clients_are_dropped_after_the_client_timeout() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     let options = RunOptions {
         client_timeout: Duration::from_secs(1),
         max_tick: Duration::from_millis(200),

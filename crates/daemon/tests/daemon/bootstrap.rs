@@ -50,7 +50,7 @@ fn random_password() -> String {
 async fn stored(env: &Env) -> (u64, String, String) {
     let path = format!("secret/data/{PREFIX}/instances/{INSTANCE}/management");
     let v = env
-        .bao
+        .bao()
         .api(reqwest::Method::GET, &path, None)
         .await
         .expect("read the management credentials from vault");

@@ -201,7 +201,7 @@ async fn forged_records_chained_correctly_are_refused() {
     // The key is in Vault only: nothing in the state directory holds it.
     let key_dir = format!("secret/metadata/{}/_warden/changelog-key", common::PREFIX);
     let keys = env
-        .bao
+        .bao()
         .api(
             reqwest::Method::from_bytes(b"LIST").unwrap(),
             &key_dir,
@@ -277,7 +277,7 @@ async fn forged_records_chained_correctly_are_refused() {
     daemon.signal(Signal::SIGKILL);
     daemon.wait_exit().await;
     let key = env
-        .bao
+        .bao()
         .api(
             reqwest::Method::GET,
             &format!(

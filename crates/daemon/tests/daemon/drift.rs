@@ -1,4 +1,4 @@
-//! `Request::Drift` and `Request::Plan` against the real `wardend`: declared versus live, checked
+//! `Request::Drift` and `Request::Plan` against the daemon in-process: declared versus live, checked
 //! now, read-only. A live role with an extra privilege, a missing declared client and an
 //! unmanaged live client are reported; Warden's own management role and client are not; the
 //! built-in Jamf app client is foreign; a misspelt privilege is rejected with a suggestion; the
@@ -34,7 +34,7 @@ fn report_text(response: &Response) -> (u64, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_and_plan_report_differences_without_changing_anything() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let managed = env.add_managed_client("alpha", "Inventory Sync").await;
     let sim = &env.instance("alpha").sim;
@@ -133,7 +133,7 @@ async fn drift_and_plan_report_differences_without_changing_anything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misspelt_privileges_are_rejected_with_suggestions() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let mut cfg = Cfg::new(&["alpha"]);
     cfg.schedules = NO_JOBS.into();

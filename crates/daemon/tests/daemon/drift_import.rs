@@ -1,4 +1,4 @@
-//! `Request::Import` against the real `wardend` and the Jamf simulator: the desired-state file
+//! `Request::Import` against the daemon in-process and the Jamf simulator: the desired-state file
 //! of a live estate leaves out the app client and Warden's own, declares the app role external,
 //! and, used as the desired state, plans nothing. Read-only throughout.
 
@@ -12,7 +12,7 @@ use warden_core::protocol::{Request, Response};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_imported_state_plans_nothing() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let inst = env.instance("alpha");
     let sim = &inst.sim;

@@ -1,4 +1,5 @@
-//! The scheduled drift check of the real `wardend` against the Jamf simulator and OpenBao: the
+//! The scheduled drift check of the daemon in-process against the Jamf simulator and the
+//! in-memory secret store: the
 //! change log gets one `drift` record when drift appears, changes or is resolved, and none when
 //! the same drift is seen again, across restarts (the state lives in the state directory);
 //! `Request::Drift` without `now` answers the last scheduled report. With
@@ -39,7 +40,7 @@ fn drift_records(env: &Env, instance: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_check_records_drift_once_when_it_appears_changes_and_resolves() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let sim = &env.instance("alpha").sim;
     // Live drift: the declared role has a privilege too many.
@@ -160,7 +161,7 @@ async fn scheduled_check_records_drift_once_when_it_appears_changes_and_resolves
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_remediation_applies_the_plan_and_records_the_resolution() {
-    let env = Env::start(&["alpha", "beta"]).await;
+    let env = Env::start_memory(&["alpha", "beta"]).await;
     for name in ["alpha", "beta"] {
         env.mark_management_rotated(name).await;
         let sim = &env.instance(name).sim;

@@ -373,7 +373,7 @@ async fn hostile_listings_end_in_per_instance_errors_with_bounded_memory_and_a_r
     }
     env.write_rotation_config(&cfg, &desired_toml(&[], ""));
     let daemon = env.start_wardend(None).await;
-    let pid = daemon.child.id();
+    let pid = daemon.child().id();
 
     // every instance checked at once; status must answer while the hostile fetches run
     let socket = daemon.socket.clone();

@@ -1,4 +1,4 @@
-//! Jamf Pro as it really answers, through the real `wardend`: a 403 never says which privilege
+//! Jamf Pro as it really answers, through the daemon in-process: a 403 never says which privilege
 //! is missing (no `x-required-privileges` header, and the simulator sends none), so the error
 //! `wardend` reports names it from the client's endpoint table.
 
@@ -10,7 +10,7 @@ use common::{Cfg, Env, MANAGEMENT_PRIVILEGES};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_403_names_the_missing_privilege_from_the_endpoint_table() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     env.mark_management_rotated("alpha").await;
     let mut cfg = Cfg::new(&["alpha"]);
     cfg.schedules = NO_JOBS.into();

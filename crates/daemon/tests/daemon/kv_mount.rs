@@ -45,7 +45,7 @@ async fn a_missing_kv_mount_stops_start_up_with_the_mount_named() {
 path "moved/metadata/{PREFIX}/*" {{ capabilities = ["create", "read", "update"] }}
 path "moved/metadata/{PREFIX}" {{ capabilities = ["read"] }}"#
     );
-    env.bao
+    env.bao()
         .api(
             reqwest::Method::PUT,
             "sys/policies/acl/moved-only",
@@ -54,7 +54,7 @@ path "moved/metadata/{PREFIX}" {{ capabilities = ["read"] }}"#
         .await
         .unwrap();
     let token = env
-        .bao
+        .bao()
         .api(
             reqwest::Method::POST,
             "auth/token/create",
@@ -62,7 +62,7 @@ path "moved/metadata/{PREFIX}" {{ capabilities = ["read"] }}"#
         )
         .await
         .unwrap();
-    let root = env.bao.root_token().to_string();
+    let root = env.bao().root_token().to_string();
     write_private(
         &env.token_file(),
         token["auth"]["client_token"].as_str().unwrap().as_bytes(),
@@ -72,7 +72,7 @@ path "moved/metadata/{PREFIX}" {{ capabilities = ["read"] }}"#
     write_private(&env.token_file(), root.as_bytes());
 
     // a KV version 1 mount is not what Warden writes to
-    env.bao
+    env.bao()
         .api(
             reqwest::Method::POST,
             "sys/mounts/kv1",
@@ -97,7 +97,7 @@ async fn a_mount_moved_at_run_time_is_named_not_bootstrapped() {
     cfg.schedules = NO_JOBS.into();
     env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
     let _daemon = env.start_wardend(None).await;
-    env.bao
+    env.bao()
         .api(
             reqwest::Method::POST,
             "sys/remount",
@@ -107,7 +107,7 @@ async fn a_mount_moved_at_run_time_is_named_not_bootstrapped() {
         .unwrap();
     // the remount is asynchronous in recent versions: wait until the old mount is gone
     common::wait_for("the remount", async || {
-        env.bao
+        env.bao()
             .api(reqwest::Method::GET, "sys/mounts", None)
             .await
             .ok()

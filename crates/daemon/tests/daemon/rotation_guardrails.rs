@@ -1,8 +1,8 @@
-//! `Request::Rotate` guardrails over the real socket: an undeclared client or unknown instance
-//! is `not_found`, the simulator's built-in `Jamf Reset` client (a foreign `NATIVE_APP_OAUTH`
-//! client) is refused even when declared, an unconfirmed request needs confirmation, and a
-//! non-admin uid is `permission_denied`; none of them mints. Then a legitimate rotation mints
-//! once, so the zero counts above mean something.
+//! `Request::Rotate` guardrails over the real socket of the daemon in-process (on the in-memory
+//! secret store): an undeclared client or unknown instance is `not_found`, the simulator's built-in
+//! `Jamf Reset` client (a foreign `NATIVE_APP_OAUTH` client) is refused even when declared, an
+//! unconfirmed request needs confirmation, and a non-admin uid is `permission_denied`; none of them
+//! mints. Then a legitimate rotation mints once, so the zero counts above mean something.
 
 use crate::common;
 
@@ -81,7 +81,7 @@ async fn rotate_refuses_what_warden_must_not_rotate_and_mints_nothing() {
             && nix::unistd::getuid().is_root(),
         "this test needs {SETPRIV}, {PYTHON} and root (as CI has)"
     );
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_memory(&["alpha"]).await;
     let client = env.add_managed_client("alpha", CLIENT).await;
     let sim = env.instance("alpha").sim.clone();
     let url = env.instance("alpha").url.clone();

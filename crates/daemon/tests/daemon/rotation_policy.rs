@@ -33,7 +33,7 @@ path "secret/data/{PREFIX}/instances/alpha/clients/*" {{ capabilities = [{client
 }
 
 async fn set_policy(env: &Env, client_caps: &str) {
-    env.bao
+    env.bao()
         .api(
             reqwest::Method::PUT,
             &format!("sys/policies/acl/{POLICY}"),
@@ -54,7 +54,7 @@ async fn setup(daemon_extra: &str, pause: Option<&str>) -> (Env, Managed, Daemon
     env.mark_management_rotated("alpha").await;
     set_policy(&env, STRICT).await;
     let token = env
-        .bao
+        .bao()
         .api(
             reqwest::Method::POST,
             "auth/token/create",
@@ -202,7 +202,7 @@ async fn the_management_rotation_is_refused_before_the_mint_too() {
         "{}\npath \"secret/data/{PREFIX}/instances/alpha/management\" {{ capabilities = [\"create\", \"read\"] }}\n",
         policy(FIXED)
     );
-    env.bao
+    env.bao()
         .api(
             reqwest::Method::PUT,
             &format!("sys/policies/acl/{POLICY}"),
@@ -251,7 +251,7 @@ async fn bootstrap_is_refused_before_the_mint_when_vault_would_refuse_the_store(
         "{}\npath \"secret/data/{PREFIX}/instances/fresh/management\" {{ capabilities = [\"read\"] }}\n",
         policy(FIXED)
     );
-    env.bao
+    env.bao()
         .api(
             reqwest::Method::PUT,
             &format!("sys/policies/acl/{POLICY}"),
@@ -260,7 +260,7 @@ async fn bootstrap_is_refused_before_the_mint_when_vault_would_refuse_the_store(
         .await
         .expect("write the policy");
     let token = env
-        .bao
+        .bao()
         .api(
             reqwest::Method::POST,
             "auth/token/create",

@@ -60,7 +60,7 @@ async fn wait_round(socket: &std::path::Path, now: DateTime<Utc>) -> StatusRepor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_instance_backs_off_and_parks_while_a_healthy_one_keeps_running() {
-    let env = Env::start(&["good", "bad"]).await;
+    let env = Env::start_memory(&["good", "bad"]).await;
     // bad's management secret in Vault is wrong: every job fails at the token request.
     let bad_id = env.instance("bad").client_id.clone();
     env.store_credentials("bad", &bad_id, "not-the-secret")
@@ -121,7 +121,7 @@ async fn a_failing_instance_backs_off_and_parks_while_a_healthy_one_keeps_runnin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_three_days_down_a_daily_job_runs_once_not_three_times() {
-    let env = Env::start(&["good"]).await;
+    let env = Env::start_memory(&["good"]).await;
     let now = t("2030-01-10T12:00:00Z");
     // The management secret was rotated just now, so the rotation job runs without rotating
     // (no Jamf call): the role listings below count the drift and audit runs.

@@ -491,7 +491,7 @@ fn policy(deny: Option<&std::ops::Range<usize>>) -> String {
 }
 
 async fn write_policy(env: &Env, deny: Option<&std::ops::Range<usize>>) {
-    env.bao
+    env.bao()
         .api(
             reqwest::Method::PUT,
             "sys/policies/acl/warden-soak",
@@ -680,7 +680,7 @@ async fn soak(daemon_rt: tokio::runtime::Handle) {
     // deny writes the way a strict Vault policy does
     write_policy(&env, None).await;
     let token = env
-        .bao
+        .bao()
         .api(
             reqwest::Method::POST,
             "auth/token/create",
@@ -690,7 +690,7 @@ async fn soak(daemon_rt: tokio::runtime::Handle) {
         .expect("create the daemon's vault token");
     let token = token["auth"]["client_token"].as_str().unwrap().to_string();
     write_private(&env.token_file(), token.as_bytes());
-    let proxy = VaultProxy::start(env.bao.addr()).await;
+    let proxy = VaultProxy::start(env.bao().addr()).await;
 
     let mut cfg = Cfg::new(&refs);
     cfg.schedules = SCHEDULES.into();
@@ -759,7 +759,7 @@ async fn soak(daemon_rt: tokio::runtime::Handle) {
             .build()
             .unwrap(),
         vault: proxy.url(),
-        token: env.bao.root_token().to_string(),
+        token: env.bao().root_token().to_string(),
     });
     let mut consumers: Vec<Consumer> = Vec::new();
     for (i, inst) in env.instances.iter().enumerate() {

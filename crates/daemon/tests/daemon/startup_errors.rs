@@ -31,7 +31,7 @@ fn assert_start_error(env: &Env, out: &Output, needles: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_and_broken_config_files() {
     let env = Env::start(&["alpha"]).await;
-    let token = env.bao.root_token().to_string();
+    let token = env.bao().root_token().to_string();
 
     // --check-config: valid → 0, the effective config on stdout, the token file by path only.
     env.write_config(&Cfg::new(&["alpha"]));
@@ -135,7 +135,7 @@ async fn vault_problems_stop_start_up_before_the_socket() {
     assert!(!env.changelog().exists());
 
     // With the right token it starts (so the failures above were the token's).
-    write_private(&env.token_file(), env.bao.root_token().as_bytes());
+    write_private(&env.token_file(), env.bao().root_token().as_bytes());
     let mut daemon = env.start_daemon(&Cfg::new(&["alpha"])).await;
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(daemon.wait_exit().await.code(), Some(0));

@@ -36,14 +36,13 @@ use warden_core::jamf::{Credentials, JamfClient, JamfError};
 use warden_core::protocol::{BootstrapRequest, BootstrapResponse, ErrorCode};
 use warden_core::vault::VaultError;
 
-use warden_core::vault::Vault;
-
 use super::ServiceError;
 use super::changes::Changes;
 use super::instances::{Instances, client_config};
 use super::rotation::{MANAGEMENT_NAME, Rotation};
 use super::schedule::Schedule;
 use crate::runtime::lifecycle::Lifecycle;
+use crate::runtime::store::Store;
 
 mod credentials;
 mod objects;
@@ -63,7 +62,7 @@ const VERIFY_ATTEMPTS: u32 = 5;
 
 /// The bootstrap service: at most one bootstrap per instance at a time.
 pub struct Bootstrap {
-    vault: Arc<Vault>,
+    vault: Store,
     changes: Arc<Changes>,
     instances: Arc<Instances>,
     schedule: Arc<Schedule>,
@@ -101,7 +100,7 @@ impl Drop for RunningGuard<'_> {
 
 /// What builds the bootstrap service.
 pub struct BootstrapDeps {
-    pub vault: Arc<Vault>,
+    pub vault: Store,
     pub changes: Arc<Changes>,
     pub instances: Arc<Instances>,
     pub schedule: Arc<Schedule>,

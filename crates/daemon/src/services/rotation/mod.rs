@@ -25,7 +25,7 @@ use warden_core::rotation::{
     PreflightFailure, RecoveryBackoff, RotationConfig, RotationEngine, RotationError,
     RotationOutcome, RotationTarget, SecretStatus,
 };
-use warden_core::vault::{Vault, VaultError};
+use warden_core::vault::VaultError;
 
 pub use rate::RateLimit;
 pub use targets::{MANAGEMENT_NAME, management_target, target, targets};
@@ -36,6 +36,7 @@ use super::config::LiveConfig;
 use super::errors::kind_name;
 use super::instances::{InstanceError, Instances};
 use crate::runtime::lifecycle::Lifecycle;
+use crate::runtime::store::Store;
 use heal::{HealKey, HealTable, Healing};
 
 #[cfg(feature = "test-hooks")]
@@ -44,7 +45,7 @@ type Hook = hook::PauseHook;
 type Hook = warden_core::rotation::NoHook;
 
 /// The engine the daemon runs.
-pub type Engine = RotationEngine<Arc<Vault>, Hook>;
+pub type Engine = RotationEngine<Store, Hook>;
 
 /// Why a rotation (or recovery) did not happen or did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +109,7 @@ pub struct Rotation {
 
 /// What builds the rotation service.
 pub struct RotationDeps {
-    pub vault: Arc<Vault>,
+    pub vault: Store,
     pub daemon_id: String,
     pub config: Arc<LiveConfig>,
     pub changes: Arc<Changes>,

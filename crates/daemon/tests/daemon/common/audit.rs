@@ -14,7 +14,7 @@ use warden_core::audit::{AuditReport, Category, Finding};
 use warden_core::protocol::{AuditRequest, JobKind, JobOutcome, ReportKind, Request, Response};
 
 use super::drift::report_body;
-use super::{Env, PREFIX, send, status, wait_for, wardenctl};
+use super::{Env, send, status, wait_for, wardenctl};
 
 pub mod crafted;
 
@@ -38,10 +38,11 @@ pub fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// OpenBao, the simulator and `names` as instances created without the built-in app, each
-/// with Warden's management role and client, its secret marked as rotated by Warden.
+/// The in-memory secret store, the simulator and `names` as instances created without the
+/// built-in app, each with Warden's management role and client, its secret marked as rotated
+/// by Warden. Daemons run in-process.
 pub async fn start_empty(names: &[&str]) -> Env {
-    let mut env = Env::start(&[]).await;
+    let mut env = Env::start_memory(&[]).await;
     for name in names {
         env.sim
             .try_add_instance(name, Some(true))
@@ -72,29 +73,20 @@ pub fn client_path(instance: &str, name: &str) -> String {
     format!("instances/{instance}/clients/{slug}")
 }
 
-/// Stores a client's first secret in Vault at its default path, as an operator would.
+/// Stores a client's first secret at its default path, as an operator would.
 pub async fn store_secret(env: &Env, instance: &str, name: &str, client_id: &str, secret: &str) {
-    env.bao
-        .api(
-            reqwest::Method::POST,
-            &format!("secret/data/{PREFIX}/{}", client_path(instance, name)),
-            Some(json!({"data": {"client_id": client_id, "client_secret": secret}})),
-        )
-        .await
-        .expect("store a client secret in vault");
+    env.write_secret(&client_path(instance, name), client_id, secret)
+        .await;
 }
 
 /// Writes the marker the rotation engine leaves after rotating the secret at `path` at `at`.
 pub async fn mark_rotated(env: &Env, path: &str, at: chrono::DateTime<Utc>) {
     let at = at.to_rfc3339_opts(SecondsFormat::Secs, true);
-    env.bao
-        .api(
-            reqwest::Method::POST,
-            &format!("secret/metadata/{PREFIX}/{path}"),
-            Some(json!({"custom_metadata": {"state": "ok", "rotated_at": at, "version": "1"}})),
-        )
-        .await
-        .expect("mark a secret as rotated");
+    env.write_marker(
+        path,
+        json!({"state": "ok", "rotated_at": at, "version": "1"}),
+    )
+    .await;
 }
 
 /// `Request::Audit`.

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use nix::sys::signal::Signal;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use warden_core::drift::{Action, ApplyReport, DriftDocument, InstanceDrift, PlanDocument};
@@ -13,7 +12,7 @@ use warden_core::protocol::{
     Request, Response,
 };
 
-use super::{Daemon, Env, PREFIX, send, status, wait_for};
+use super::{Daemon, Env, send, status, wait_for};
 
 /// The drift job runs once at start-up (it never ran before), then yearly; rotation and audit
 /// are off. Moving `jobs.json` aside before a start makes it run at start again.
@@ -164,18 +163,12 @@ pub fn drift_statuses(records: &[Value], instance: &str) -> Vec<String> {
         .collect()
 }
 
-/// What a consumer reads at `path` (below the prefix) in Vault now: `(client_id, secret)`.
+/// What a consumer reads at `path` (below the prefix) in the store now: `(client_id, secret)`.
 pub async fn consumer_read(env: &Env, path: &str) -> (String, String) {
-    let v = env
-        .bao
-        .api(
-            reqwest::Method::GET,
-            &format!("secret/data/{PREFIX}/{path}"),
-            None,
-        )
-        .await
-        .expect("read the secret from vault");
-    let d = &v["data"]["data"];
+    let current = env.vault_metadata(path).await["current_version"]
+        .as_u64()
+        .expect("the secret exists");
+    let d = &env.read_version(path, current).await;
     (
         d["client_id"].as_str().expect("client_id").to_string(),
         d["client_secret"]
@@ -256,9 +249,8 @@ impl Env {
     }
 }
 
-/// Stops wardend with SIGTERM and waits until it exited cleanly.
+/// Stops wardend with SIGTERM and waits until it exited cleanly (in-process: `run` returned
+/// `Ok` after its stop token).
 pub async fn stop(daemon: &mut Daemon) {
-    daemon.signal(Signal::SIGTERM);
-    let status = daemon.wait_exit().await;
-    assert!(status.success(), "wardend stopped with {status}");
+    daemon.stop_cleanly().await;
 }

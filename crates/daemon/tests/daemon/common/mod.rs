@@ -1,8 +1,15 @@
-//! Shared fixtures of wardend's integration tests: a real OpenBao dev server, the Jamf Pro
-//! simulator in-process, Warden's management credentials stored in Vault, a config file in a
-//! short temp dir, and the real `wardend` binary (or `warden_daemon::run` in-process).
+//! Shared fixtures of wardend's integration tests: a secret store (a real OpenBao dev server,
+//! or core's in-memory store for tests whose subject is not Vault), the Jamf Pro simulator
+//! in-process, Warden's management credentials stored there, a config file in a short temp
+//! dir, and the real `wardend` binary (or `warden_daemon::run` in-process).
 //!
-//! Every test gets its own temp dir, OpenBao and simulator on free ports, so tests run in
+//! [`Env::start`] starts OpenBao: tests of what Vault does (policies, check-and-set, KV
+//! metadata, the mount, token renewal, the head anchor, crash markers, bootstrap's writes) and
+//! tests of the binary (exit codes, signals) use it. [`Env::start_memory`] keeps secrets in a
+//! [`MemoryStore`] and runs every daemon in-process on it (`RunOptions::memory_store`); the
+//! helpers that read or write secrets, markers and the head anchor work on either.
+//!
+//! Every test gets its own temp dir, store and simulator on free ports, so tests run in
 //! parallel. Waits poll with generous deadlines; nothing asserts on wall-clock durations.
 
 #![allow(dead_code)]
@@ -12,6 +19,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -27,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 use warden_core::changelog::Head;
 use warden_core::config::Config;
 use warden_core::protocol::{Request, Response, StatusReport, connect};
+use warden_core::rotation::{MemoryStore, SecretStore};
 use warden_daemon::{Clock, Control, RunOptions, StartError};
 use warden_testkit::OpenBao;
 
@@ -65,12 +74,23 @@ pub struct TestInstance {
     pub sim: SimInstance,
 }
 
-/// OpenBao, the simulator and a temp dir holding config, token, socket, state and logs.
+/// Where a test's secrets live.
+pub enum Backend {
+    /// A real OpenBao dev server; daemons run as the `wardend` binary or in-process.
+    Bao(OpenBao),
+    /// Core's in-memory store; daemons run in-process only (`RunOptions::memory_store`).
+    Memory(Arc<MemoryStore>),
+}
+
+/// The secret store, the simulator and a temp dir holding config, token, socket, state and
+/// logs.
 pub struct Env {
     pub dir: TempDir,
-    pub bao: OpenBao,
+    pub backend: Backend,
     pub sim: Sim,
     pub instances: Vec<TestInstance>,
+    /// Where this test's daemons began writing to the in-process log ([`in_process_log`]).
+    log_from: OnceLock<u64>,
 }
 
 /// What the generated config file says.
@@ -121,6 +141,17 @@ impl Cfg {
 impl Env {
     /// Starts OpenBao and the simulator and sets up `names` as instances.
     pub async fn start(names: &[&str]) -> Env {
+        let bao = OpenBao::start().await.expect("start openbao");
+        Env::start_on(Backend::Bao(bao), names).await
+    }
+
+    /// The simulator and `names` as instances, with secrets in an in-memory store: no OpenBao.
+    /// Daemons of this environment run in-process.
+    pub async fn start_memory(names: &[&str]) -> Env {
+        Env::start_on(Backend::Memory(Arc::new(MemoryStore::new())), names).await
+    }
+
+    async fn start_on(backend: Backend, names: &[&str]) -> Env {
         // wardend refuses config and desired files the group may write; a developer's umask of
         // 002 would make every file these tests write so.
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
@@ -128,17 +159,19 @@ impl Env {
             .prefix("w")
             .tempdir_in("/tmp")
             .expect("temp dir");
-        let bao = OpenBao::start().await.expect("start openbao");
         let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default())
             .await
             .expect("start jamf-sim");
         let mut env = Env {
             dir,
-            bao,
+            backend,
             sim,
             instances: Vec::new(),
+            log_from: OnceLock::new(),
         };
-        write_private(&env.token_file(), env.bao.root_token().as_bytes());
+        // The config names a token file either way; the memory store never reads it.
+        let token = env.root_token().unwrap_or_else(|| "no-token".into());
+        write_private(&env.token_file(), token.as_bytes());
         for name in names {
             env.add_instance(name).await;
         }
@@ -168,16 +201,102 @@ impl Env {
         self.instances.last().unwrap()
     }
 
-    /// Writes management credentials for `name` into Vault.
+    /// Writes management credentials for `name` into the store.
     pub async fn store_credentials(&self, name: &str, client_id: &str, client_secret: &str) {
-        self.bao
-            .api(
-                reqwest::Method::POST,
-                &format!("secret/data/{PREFIX}/instances/{name}/management"),
-                Some(json!({"data": {"client_id": client_id, "client_secret": client_secret}})),
-            )
-            .await
-            .expect("store the management credentials in vault");
+        self.write_secret(
+            &format!("instances/{name}/management"),
+            client_id,
+            client_secret,
+        )
+        .await;
+    }
+
+    /// OpenBao; fails the test when it runs on the in-memory store.
+    pub fn bao(&self) -> &OpenBao {
+        match &self.backend {
+            Backend::Bao(bao) => bao,
+            Backend::Memory(_) => panic!("this test runs on the in-memory store, without OpenBao"),
+        }
+    }
+
+    /// The in-memory store, when the test runs on it.
+    pub fn memory(&self) -> Option<&Arc<MemoryStore>> {
+        match &self.backend {
+            Backend::Bao(_) => None,
+            Backend::Memory(m) => Some(m),
+        }
+    }
+
+    /// OpenBao's root token (`None` on the in-memory store, which has none).
+    pub fn root_token(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Bao(bao) => Some(bao.root_token().to_string()),
+            Backend::Memory(_) => None,
+        }
+    }
+
+    /// Writes `{client_id, client_secret}` as a new version at `path` (below the prefix), as an
+    /// operator would (no check-and-set).
+    pub async fn write_secret(&self, path: &str, client_id: &str, client_secret: &str) {
+        let data = json!({"client_id": client_id, "client_secret": client_secret});
+        match &self.backend {
+            Backend::Bao(bao) => {
+                bao.api(
+                    reqwest::Method::POST,
+                    &format!("secret/data/{PREFIX}/{path}"),
+                    Some(json!({ "data": data })),
+                )
+                .await
+                .expect("store a secret in vault");
+            }
+            Backend::Memory(m) => {
+                let current = m
+                    .read_metadata(path)
+                    .await
+                    .expect("read the memory store")
+                    .map_or(0, |meta| meta.current_version);
+                m.write_json_cas(path, &data, current)
+                    .await
+                    .expect("store a secret in the memory store");
+            }
+        }
+    }
+
+    /// Replaces the custom metadata at `path` (below the prefix): a rotation marker.
+    pub async fn write_marker(&self, path: &str, custom: Value) {
+        match &self.backend {
+            Backend::Bao(bao) => {
+                bao.api(
+                    reqwest::Method::POST,
+                    &format!("secret/metadata/{PREFIX}/{path}"),
+                    Some(json!({ "custom_metadata": custom })),
+                )
+                .await
+                .expect("write a marker in vault");
+            }
+            Backend::Memory(m) => {
+                let custom = serde_json::from_value(custom).expect("a marker is a string map");
+                m.write_custom_metadata(path, &custom)
+                    .await
+                    .expect("write a marker in the memory store");
+            }
+        }
+    }
+
+    /// Version `version` of the data at `path` (below the prefix); `Null` when there is none.
+    pub async fn read_version(&self, path: &str, version: u64) -> Value {
+        match &self.backend {
+            Backend::Bao(bao) => bao
+                .api(
+                    reqwest::Method::GET,
+                    &format!("secret/data/{PREFIX}/{path}?version={version}"),
+                    None,
+                )
+                .await
+                .map(|v| v["data"]["data"].clone())
+                .unwrap_or(Value::Null),
+            Backend::Memory(m) => m.version(path, version).unwrap_or(Value::Null),
+        }
     }
 
     pub fn instance(&self, name: &str) -> &TestInstance {
@@ -228,7 +347,11 @@ impl Env {
         let address = cfg
             .vault_address
             .clone()
-            .unwrap_or_else(|| self.bao.addr().to_string());
+            .unwrap_or_else(|| match &self.backend {
+                Backend::Bao(bao) => bao.addr().to_string(),
+                // never contacted: the daemon runs on the memory store
+                Backend::Memory(_) => "http://127.0.0.1:9".into(),
+            });
         let mut text = format!(
             "version = 1\n\n[daemon]\nsocket = \"{d}/w.sock\"\nsocket_mode = \"{mode}\"\n{group}\
              state_dir = \"{d}/state\"\nlog_dir = \"{d}/log\"\nlog_level = \"info\"\n\
@@ -270,16 +393,16 @@ impl Env {
     /// `wardend --config <config> ARGS` with a clean environment plus `envs`, output appended
     /// to `wardend.out` / `wardend.err`.
     pub fn spawn(&self, args: &[&str], envs: &[(&str, &str)]) -> Daemon {
+        assert!(
+            self.memory().is_none(),
+            "the wardend binary needs OpenBao: start this test with Env::start"
+        );
         let out = append(&self.stdout_file());
         let err = append(&self.stderr_file());
         let mut cmd = self.command(args, envs);
         cmd.stdout(out).stderr(err);
         let child = cmd.spawn().expect("spawn wardend");
-        Daemon {
-            child,
-            socket: self.socket(),
-            stderr: self.stderr_file(),
-        }
+        Daemon::process(child, self.socket(), self.stderr_file())
     }
 
     fn command(&self, args: &[&str], envs: &[(&str, &str)]) -> Command {
@@ -297,9 +420,13 @@ impl Env {
         cmd
     }
 
-    /// Writes `cfg`, starts wardend and waits until it answers on its socket.
+    /// Writes `cfg`, starts wardend and waits until it answers on its socket (on the memory
+    /// store: `run` in-process).
     pub async fn start_daemon(&self, cfg: &Cfg) -> Daemon {
         self.write_config(cfg);
+        if self.memory().is_some() {
+            return self.start_written_in_process(RunOptions::default()).await;
+        }
         let mut d = self.spawn(&[], &[]);
         d.wait_ready().await;
         d
@@ -348,17 +475,43 @@ impl Env {
         read_records(&self.changelog())
     }
 
+    /// The part of the in-process log written since this test's first in-process daemon
+    /// started, copied to `in-process.log` in the test's directory for a leak scan; `None`
+    /// when no daemon of this test ran in-process.
+    pub fn in_process_log_copy(&self) -> Option<PathBuf> {
+        let from = *self.log_from.get()?;
+        let bytes = std::fs::read(in_process_log()).expect("read the in-process log");
+        let copy = self.path("in-process.log");
+        std::fs::write(&copy, bytes.get(from as usize..).unwrap_or_default()).unwrap();
+        Some(copy)
+    }
+
     /// The local head anchor file.
     pub fn file_head(&self) -> Option<Head> {
         let text = std::fs::read_to_string(self.head_file()).ok()?;
         Some(serde_json::from_str(&text).expect("head anchor is JSON"))
     }
 
-    /// The head anchor kept in Vault (per daemon, under `_warden/changelog-head/<daemon id>`;
-    /// this fixture runs one daemon per prefix).
+    /// The head anchor kept in the store (per daemon, under `_warden/changelog-head/<daemon
+    /// id>`; this fixture runs one daemon per prefix).
     pub async fn vault_head(&self) -> Option<Head> {
-        let list = self
-            .bao
+        let bao = match &self.backend {
+            Backend::Bao(bao) => bao,
+            Backend::Memory(m) => {
+                let keys: Vec<String> = m
+                    .paths()
+                    .into_iter()
+                    .filter(|p| p.starts_with("_warden/changelog-head/"))
+                    .collect();
+                if keys.is_empty() {
+                    return None;
+                }
+                assert_eq!(keys.len(), 1, "one daemon, one head anchor: {keys:?}");
+                let v = m.read_json(&keys[0]).await.ok()??;
+                return Some(serde_json::from_value(v.value).expect("head in the store"));
+            }
+        };
+        let list = bao
             .api(
                 reqwest::Method::from_bytes(b"LIST").expect("LIST is a method"),
                 &format!("secret/metadata/{PREFIX}/_warden/changelog-head"),
@@ -369,8 +522,7 @@ impl Env {
         let keys = list["data"]["keys"].as_array()?;
         assert_eq!(keys.len(), 1, "one daemon, one head anchor: {keys:?}");
         let key = keys[0].as_str()?;
-        let v = self
-            .bao
+        let v = bao
             .api(
                 reqwest::Method::GET,
                 &format!("secret/data/{PREFIX}/_warden/changelog-head/{key}"),
@@ -382,14 +534,18 @@ impl Env {
     }
 
     /// Fails if a management client secret or the Vault root token appears in the daemon's
-    /// output, logs, change log or state.
+    /// output, logs (in-process daemons: the in-process log since this test's first one
+    /// started), change log or state.
     pub fn assert_no_secret_leaks(&self) {
         let mut files = vec![self.stdout_file(), self.stderr_file()];
+        files.extend(self.in_process_log_copy());
         for dir in [self.log_dir(), self.state_dir()] {
             collect_files(&dir, &mut files);
         }
-        let mut needles: Vec<(&str, String)> =
-            vec![("the vault root token", self.bao.root_token().to_string())];
+        let mut needles: Vec<(&str, String)> = Vec::new();
+        if let Some(token) = self.root_token() {
+            needles.push(("the vault root token", token));
+        }
         for i in &self.instances {
             needles.push(("a management client secret", i.client_secret.clone()));
         }
@@ -413,9 +569,26 @@ impl Env {
         );
     }
 
-    /// Starts `warden_daemon::run` in this process with the config file `cfg` and `options`.
+    /// Starts `warden_daemon::run` in this process with the config file `cfg` and `options`
+    /// (on the memory store: with it as `options.memory_store`).
     pub async fn run_in_process(&self, cfg: &Cfg, options: RunOptions) -> InProcess {
         self.write_config(cfg);
+        self.run_written_in_process(options).await
+    }
+
+    /// [`Env::run_in_process`] of the config written last, as a [`Daemon`].
+    pub async fn start_written_in_process(&self, options: RunOptions) -> Daemon {
+        let run = self.run_written_in_process(options).await;
+        Daemon::in_process(run, self.socket(), self.stderr_file())
+    }
+
+    async fn run_written_in_process(&self, mut options: RunOptions) -> InProcess {
+        if let Some(m) = self.memory() {
+            options.memory_store.get_or_insert_with(|| Arc::clone(m));
+        }
+        let log = in_process_log();
+        self.log_from
+            .get_or_init(|| std::fs::metadata(log).map_or(0, |m| m.len()));
         let config = Config::load(&self.config_path()).expect("valid config");
         let shutdown = CancellationToken::new();
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -439,27 +612,87 @@ impl Env {
     }
 }
 
-/// A `wardend` child process, killed when dropped.
+/// A running daemon: a `wardend` child process (killed when dropped), or `run` in-process
+/// (stopped when dropped).
 pub struct Daemon {
-    pub child: Child,
+    run: Running,
     pub socket: PathBuf,
     stderr: PathBuf,
 }
 
+enum Running {
+    Process(Child),
+    /// `None` once stopped.
+    InProcess(Option<InProcess>),
+}
+
 impl Daemon {
+    /// A spawned `wardend` answering on `socket`, writing its stderr to `stderr`.
+    pub fn process(child: Child, socket: PathBuf, stderr: PathBuf) -> Daemon {
+        Daemon {
+            run: Running::Process(child),
+            socket,
+            stderr,
+        }
+    }
+
+    /// `run` in-process, answering on `socket`.
+    pub fn in_process(run: InProcess, socket: PathBuf, stderr: PathBuf) -> Daemon {
+        Daemon {
+            run: Running::InProcess(Some(run)),
+            socket,
+            stderr,
+        }
+    }
+
+    /// The child process; fails the test for an in-process daemon (no process to signal).
+    pub fn child(&self) -> &Child {
+        match &self.run {
+            Running::Process(c) => c,
+            Running::InProcess(_) => panic!("an in-process daemon has no process"),
+        }
+    }
+
+    fn child_mut(&mut self) -> &mut Child {
+        match &mut self.run {
+            Running::Process(c) => c,
+            Running::InProcess(_) => panic!("an in-process daemon has no process"),
+        }
+    }
+
     pub fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.id() as i32)
+        Pid::from_raw(self.child().id() as i32)
     }
 
     pub fn signal(&self, sig: Signal) {
         kill(self.pid(), sig).expect("signal wardend");
     }
 
+    /// Stops gracefully and fails unless the daemon stopped cleanly: SIGTERM and exit status
+    /// 0 for `wardend`, the stop token and `Ok` from `run` in-process.
+    pub async fn stop_cleanly(&mut self) {
+        match &mut self.run {
+            Running::Process(_) => {
+                self.signal(Signal::SIGTERM);
+                let status = self.wait_exit().await;
+                assert!(status.success(), "wardend stopped with {status}");
+            }
+            Running::InProcess(run) => {
+                let run = run.take().expect("the in-process daemon runs");
+                run.stop().await.expect("run() stopped cleanly");
+            }
+        }
+    }
+
     /// Waits until a hello on the socket succeeds; fails if wardend exits first.
     pub async fn wait_ready(&mut self) {
+        if let Running::InProcess(_) = self.run {
+            // run_in_process returned once it answered
+            return;
+        }
         let socket = self.socket.clone();
         let stderr = self.stderr.clone();
-        let child = &mut self.child;
+        let child = self.child_mut();
         wait_for("wardend to answer on its socket", async || {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!(
@@ -474,21 +707,33 @@ impl Daemon {
 
     /// Waits for the process to exit.
     pub async fn wait_exit(&mut self) -> ExitStatus {
-        let child = &mut self.child;
+        let child = self.child_mut();
         wait_for("wardend to exit", async || child.try_wait().unwrap()).await
     }
 
-    /// Whether the process still runs.
+    /// Whether the process (or `run` in-process) still runs.
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
+        match &mut self.run {
+            Running::Process(c) => c.try_wait().unwrap().is_none(),
+            Running::InProcess(r) => r.as_ref().is_some_and(|r| !r.handle.is_finished()),
+        }
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        match &mut self.run {
+            Running::Process(child) => {
+                if child.try_wait().ok().flatten().is_none() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+            Running::InProcess(run) => {
+                if let Some(run) = run {
+                    run.shutdown.cancel();
+                }
+            }
         }
     }
 }
@@ -561,6 +806,36 @@ impl TestClock {
             .await;
         }
     }
+}
+
+/// The log of every daemon this test binary runs in-process, written as `wardend` writes its
+/// log file (text at level `info`, each line scrubbed of every known secret). `tracing` has one
+/// global subscriber per process, so daemons of tests running at the same time share it; a
+/// test's leak scan reads it from where its first daemon started ([`Env::in_process_log_copy`]),
+/// which covers its own daemons' lines and maybe others'.
+pub fn in_process_log() -> &'static Path {
+    static LOG: OnceLock<PathBuf> = OnceLock::new();
+    LOG.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("daemon-in-process.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .expect("open the in-process log");
+        let file = warden_daemon::logging::Scrubbed(Arc::new(file));
+        let subscriber = tracing_subscriber::registry()
+            .with(warden_daemon::logging::filter("info"))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(file)
+                    .with_ansi(false),
+            );
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("nothing else sets the test binary's subscriber");
+        path
+    })
 }
 
 /// Connects, says hello and sends one request.

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 use warden_core::protocol::{ErrorCode, JobKind, Request, Response, RotateRequest};
+use warden_core::rotation::SecretStore;
 
 use super::{Cfg, Daemon, Env, PREFIX, WARDEND, append, collect_files, contains, status, wait_for};
 
@@ -109,7 +110,7 @@ pub fn rotate_records(records: &[Value]) -> Vec<(String, String)> {
 
 impl Env {
     /// Creates [`ROLE`] (once) and the client `name` with it on `instance`, mints its first
-    /// secret and stores it in Vault at the default path (version 1), as an operator would.
+    /// secret and stores it at the default path (version 1), as an operator would.
     pub async fn add_managed_client(&self, instance: &str, name: &str) -> Managed {
         let sim = &self.instance(instance).sim;
         if sim.role_by_name(ROLE).is_none() {
@@ -119,14 +120,8 @@ impl Env {
         let initial_secret = sim.mint_secret(id).unwrap();
         let slug = name.to_lowercase().replace(' ', "-");
         let vault_path = format!("instances/{instance}/clients/{slug}");
-        self.bao
-            .api(
-                reqwest::Method::POST,
-                &format!("secret/data/{PREFIX}/{vault_path}"),
-                Some(json!({"data": {"client_id": client_id, "client_secret": initial_secret}})),
-            )
-            .await
-            .expect("store the first secret");
+        self.write_secret(&vault_path, &client_id, &initial_secret)
+            .await;
         Managed {
             instance: instance.into(),
             name: name.into(),
@@ -152,16 +147,11 @@ impl Env {
         at: chrono::DateTime<chrono::Utc>,
     ) {
         let now = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        self.bao
-            .api(
-                reqwest::Method::POST,
-                &format!("secret/metadata/{PREFIX}/instances/{instance}/management"),
-                Some(
-                    json!({"custom_metadata": {"state": "ok", "rotated_at": now, "version": "1"}}),
-                ),
-            )
-            .await
-            .expect("mark the management secret as rotated");
+        self.write_marker(
+            &format!("instances/{instance}/management"),
+            json!({"state": "ok", "rotated_at": now, "version": "1"}),
+        )
+        .await;
     }
 
     /// Writes `desired.toml` and the config for `cfg` with every instance declaring it.
@@ -192,8 +182,18 @@ impl Env {
     }
 
     /// Starts wardend on the config written last, with `WARDEN_TEST_PAUSE_AT=<pause_at>` if
-    /// given, and waits until it answers.
+    /// given, and waits until it answers (on the memory store: `run` in-process, which pauses
+    /// nowhere).
     pub async fn start_wardend(&self, pause_at: Option<&str>) -> Daemon {
+        if self.memory().is_some() {
+            assert!(
+                pause_at.is_none(),
+                "pausing a rotation needs the wardend binary"
+            );
+            return self
+                .start_written_in_process(warden_daemon::RunOptions::default())
+                .await;
+        }
         let envs: Vec<(&str, &str)> = pause_at
             .map(|s| ("WARDEN_TEST_PAUSE_AT", s))
             .into_iter()
@@ -228,11 +228,11 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(append(&sub.join("wardend.out")))
             .stderr(append(&sub.join("wardend.err")));
-        let mut daemon = Daemon {
-            child: cmd.spawn().expect("spawn the second wardend"),
-            socket: sub.join("w.sock"),
-            stderr: sub.join("wardend.err"),
-        };
+        let mut daemon = Daemon::process(
+            cmd.spawn().expect("spawn the second wardend"),
+            sub.join("w.sock"),
+            sub.join("wardend.err"),
+        );
         daemon.wait_ready().await;
         daemon
     }
@@ -251,16 +251,8 @@ impl Env {
         let current = meta["current_version"].as_u64().unwrap_or(0);
         let mut out = Vec::new();
         for v in 1..=current {
-            let data = self
-                .bao
-                .api(
-                    reqwest::Method::GET,
-                    &format!("secret/data/{PREFIX}/{path}?version={v}"),
-                    None,
-                )
-                .await
-                .expect("read a secret version");
-            let d = &data["data"]["data"];
+            let d = &self.read_version(path, v).await;
+            assert!(d.is_object(), "{path} version {v} cannot be read");
             out.push((
                 v,
                 d["client_id"].as_str().unwrap_or_default().to_string(),
@@ -270,9 +262,29 @@ impl Env {
         out
     }
 
-    /// The KV v2 metadata at `path` (below the prefix); `Null` when there is none.
+    /// The KV v2 metadata at `path` (below the prefix), as Vault shows it
+    /// (`current_version`, `custom_metadata`, `versions`); `Null` when there is none.
     pub async fn vault_metadata(&self, path: &str) -> Value {
-        self.bao
+        if let Some(m) = self.memory() {
+            let Some(meta) = m.read_metadata(path).await.expect("read the memory store") else {
+                return Value::Null;
+            };
+            let versions: serde_json::Map<String, Value> = meta
+                .versions
+                .iter()
+                .map(|(v, info)| {
+                    let info =
+                        json!({"created_time": info.created_time, "destroyed": info.destroyed});
+                    (v.to_string(), info)
+                })
+                .collect();
+            return json!({
+                "current_version": meta.current_version,
+                "custom_metadata": meta.custom,
+                "versions": versions,
+            });
+        }
+        self.bao()
             .api(
                 reqwest::Method::GET,
                 &format!("secret/metadata/{PREFIX}/{path}"),
@@ -334,20 +346,26 @@ impl Env {
         assert!(scanned > 0, "nothing to scan for secrets");
     }
 
-    /// The first daemon's output files and its log and state directories.
+    /// The first daemon's output files and its log and state directories (and for daemons
+    /// run in-process, the in-process log since the first one started).
     pub fn daemon_files(&self) -> Vec<PathBuf> {
-        vec![
+        let mut files = vec![
             self.stdout_file(),
             self.stderr_file(),
             self.log_dir(),
             self.state_dir(),
-        ]
+        ];
+        files.extend(self.in_process_log_copy());
+        files
     }
 
     /// The secrets a leak scan looks for besides the ones a test minted: the Vault root token
     /// and every management secret Vault holds for `instance`.
     pub async fn standing_secrets(&self, instance: &str) -> Vec<(&'static str, String)> {
-        let mut out = vec![("the vault root token", self.bao.root_token().to_string())];
+        let mut out = Vec::new();
+        if let Some(token) = self.root_token() {
+            out.push(("the vault root token", token));
+        }
         let path = format!("instances/{instance}/management");
         for (v, _, s) in self.vault_versions(&path).await {
             assert!(!s.is_empty(), "management version {v} has no secret");

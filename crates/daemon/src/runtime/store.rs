@@ -1,0 +1,155 @@
+//! The secret store the services use: Vault, or (only in builds with the `test-hooks` feature)
+//! core's in-memory [`MemoryStore`], so that tests whose subject is not Vault run the same
+//! services without an OpenBao server.
+//!
+//! [`Store`] implements [`SecretStore`] by delegation, plus what the daemon needs beyond it:
+//! the settings that name paths in messages, the KV mount check at start-up and the token's
+//! upkeep. For the memory store the mount always exists and there is no token to renew.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+#[cfg(feature = "test-hooks")]
+use warden_core::rotation::MemoryStore;
+use warden_core::rotation::{SecretStore, WriteNeed};
+use warden_core::vault::{KvMetadata, SecretMap, Vault, VaultError, VaultSettings, Versioned};
+
+/// Where secrets, the change log's MAC key and its head anchor are kept. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// Vault (or OpenBao), authenticated.
+    Vault(Arc<Vault>),
+    /// Test-only: an in-memory store; `settings` name paths as the configured Vault would.
+    #[cfg(feature = "test-hooks")]
+    Memory {
+        store: Arc<MemoryStore>,
+        settings: Arc<VaultSettings>,
+    },
+}
+
+impl Store {
+    /// The in-memory `store`, with paths named as `settings` would name them in Vault.
+    #[cfg(feature = "test-hooks")]
+    pub fn memory(store: Arc<MemoryStore>, settings: VaultSettings) -> Store {
+        Store::Memory {
+            store,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// The Vault settings: KV mount and path prefix, used to name paths in messages.
+    pub fn settings(&self) -> &VaultSettings {
+        match self {
+            Store::Vault(v) => v.settings(),
+            #[cfg(feature = "test-hooks")]
+            Store::Memory { settings, .. } => settings,
+        }
+    }
+
+    /// Proves the KV mount exists and is KV v2 (always true of the memory store).
+    pub async fn check_mount(&self) -> Result<(), VaultError> {
+        match self {
+            Store::Vault(v) => v.check_mount().await,
+            #[cfg(feature = "test-hooks")]
+            Store::Memory { .. } => Ok(()),
+        }
+    }
+
+    /// Renews the Vault token when it is due, on Vault's clock (nothing to do in memory).
+    pub async fn maintain_token(&self) -> Result<(), VaultError> {
+        match self {
+            Store::Vault(v) => v.maintain_token(v.now()).await.map(|_| ()),
+            #[cfg(feature = "test-hooks")]
+            Store::Memory { .. } => Ok(()),
+        }
+    }
+}
+
+/// Calls `$method` on whichever store `$self` is.
+macro_rules! delegate {
+    ($self:expr, $s:ident => $call:expr) => {
+        match $self {
+            Store::Vault($s) => {
+                let $s: &Vault = $s;
+                $call
+            }
+            #[cfg(feature = "test-hooks")]
+            Store::Memory { store: $s, .. } => {
+                let $s: &MemoryStore = $s;
+                $call
+            }
+        }
+    };
+}
+
+impl SecretStore for Store {
+    fn full_path(&self, path: &str) -> String {
+        self.settings().full_path(path)
+    }
+
+    async fn read_secret(&self, path: &str) -> Result<Option<Versioned<SecretMap>>, VaultError> {
+        delegate!(self, s => SecretStore::read_secret(s, path).await)
+    }
+
+    async fn write_secret_cas(
+        &self,
+        path: &str,
+        data: &SecretMap,
+        cas: u64,
+    ) -> Result<u64, VaultError> {
+        delegate!(self, s => SecretStore::write_secret_cas(s, path, data, cas).await)
+    }
+
+    async fn read_json(&self, path: &str) -> Result<Option<Versioned<Value>>, VaultError> {
+        delegate!(self, s => SecretStore::read_json(s, path).await)
+    }
+
+    async fn write_json_cas(&self, path: &str, data: &Value, cas: u64) -> Result<u64, VaultError> {
+        delegate!(self, s => SecretStore::write_json_cas(s, path, data, cas).await)
+    }
+
+    async fn read_metadata(&self, path: &str) -> Result<Option<KvMetadata>, VaultError> {
+        delegate!(self, s => SecretStore::read_metadata(s, path).await)
+    }
+
+    async fn write_custom_metadata(
+        &self,
+        path: &str,
+        custom: &BTreeMap<String, String>,
+    ) -> Result<(), VaultError> {
+        delegate!(self, s => SecretStore::write_custom_metadata(s, path, custom).await)
+    }
+
+    async fn prove_writes(&self, needs: &[WriteNeed]) -> Result<(), VaultError> {
+        delegate!(self, s => SecretStore::prove_writes(s, needs).await)
+    }
+}
+
+#[cfg(all(test, feature = "test-hooks"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_store_names_paths_as_vault_would_and_keeps_kv_semantics() {
+        let mut settings = VaultSettings::new("http://127.0.0.1:9".parse().unwrap());
+        settings.kv_mount = "secret".into();
+        settings.path_prefix = "warden".into();
+        let memory = Arc::new(MemoryStore::new());
+        let store = Store::memory(Arc::clone(&memory), settings);
+        assert_eq!(
+            store.full_path("instances/a/management"),
+            "warden/instances/a/management"
+        );
+        assert_eq!(store.settings().kv_mount, "secret");
+        store.check_mount().await.unwrap();
+        store.maintain_token().await.unwrap();
+        let data = serde_json::json!({"seq": 1});
+        assert_eq!(store.write_json_cas("p", &data, 0).await.unwrap(), 1);
+        let err = store.write_json_cas("p", &data, 0).await.unwrap_err();
+        assert!(matches!(err, VaultError::CasConflict { .. }));
+        // the same store behind the handle: what a test reads is what the daemon wrote
+        assert_eq!(memory.version("p", 1), Some(data));
+        assert!(store.prove_writes(&[]).await.is_ok());
+    }
+}
