@@ -50,17 +50,9 @@ pub const WARDEND: &str = env!("CARGO_BIN_EXE_wardend");
 /// How long any wait may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// The least privileges Warden's own management client needs.
-pub const MANAGEMENT_PRIVILEGES: [&str; 8] = [
-    "Read API Roles",
-    "Create API Roles",
-    "Update API Roles",
-    "Delete API Roles",
-    "Read API Integrations",
-    "Create API Integrations",
-    "Update API Integrations",
-    "Delete API Integrations",
-];
+/// The least privileges Warden's own management client needs (defined once, in core; core's
+/// own test pins the list).
+pub use warden_core::management::MANAGEMENT_PRIVILEGES;
 
 /// Vault KV prefix of every test.
 pub const PREFIX: &str = "warden-test";
