@@ -99,19 +99,32 @@ mod tests {
 
     #[test]
     fn same_settings_share_one_client_and_a_bad_bundle_is_refused() {
-        let a = client(Duration::from_secs(7), None).unwrap();
-        let b = client(Duration::from_secs(7), None).unwrap();
-        let c = client(Duration::from_secs(8), None).unwrap();
-        let len = CLIENTS.lock().unwrap().len();
-        assert!(len >= 2, "two settings, two clients");
+        // timeouts no other test uses: other tests build clients in this process at the same
+        // time, so only this test's keys are counted
+        let (seven, eight) = (Duration::from_millis(7_007), Duration::from_millis(8_008));
+        let entries = |t: Duration| {
+            CLIENTS
+                .lock()
+                .unwrap()
+                .keys()
+                .filter(|k| k.connect_timeout == t)
+                .count()
+        };
+        let a = client(seven, None).unwrap();
+        let b = client(seven, None).unwrap();
+        let c = client(eight, None).unwrap();
+        assert_eq!(
+            (entries(seven), entries(eight)),
+            (1, 1),
+            "two settings, two clients"
+        );
         // reqwest::Client has no identity accessor; building the same key again adds nothing
         let _ = (a, b, c);
-        let before = CLIENTS.lock().unwrap().len();
-        client(Duration::from_secs(7), None).unwrap();
-        assert_eq!(CLIENTS.lock().unwrap().len(), before);
+        client(seven, None).unwrap();
+        assert_eq!(entries(seven), 1);
 
         let path = std::path::Path::new("bad.pem");
-        let err = client(Duration::from_secs(7), Some((path, b"not a pem".to_vec()))).unwrap_err();
+        let err = client(seven, Some((path, b"not a pem".to_vec()))).unwrap_err();
         assert!(err.to_string().contains("ca_file bad.pem"), "{err}");
     }
 }
