@@ -23,6 +23,7 @@ mod import;
 mod matching;
 mod plan;
 mod render;
+mod review;
 mod validate;
 
 #[cfg(test)]
@@ -45,8 +46,12 @@ pub use document::{
 };
 pub use import::import;
 pub use matching::Renames;
-pub use plan::{Action, Plan, PlanBody, PlanStep, plan};
+pub use plan::{Action, Plan, PlanBody, PlanStep, SetDiff, plan};
 pub use render::{render_plan, render_report};
+pub use review::{
+    FLEET_PLAN_SCHEMA, FleetPlanDocument, FleetPlanEntry, FleetSummary, PlanFingerprints,
+    desired_fingerprint, live_fingerprint, render_fleet_plan,
+};
 pub use validate::{ValidationError, suggest, validate};
 
 /// Jamf's token lifetime when a client has none (`accessTokenLifetimeSeconds` omitted).

@@ -77,7 +77,8 @@ pub use format::ReportFormat;
 pub use frame::{Transport, encode};
 pub use request::{
     ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest,
-    LogTailRequest, PlanRequest, Request, RotateRequest, SecretsRequest,
+    LogTailRequest, MAX_PROPOSED_BYTES, PlanRequest, ProposedFile, Request, RotateRequest,
+    SecretsRequest,
 };
 pub use response::{
     BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportKind,

@@ -89,6 +89,11 @@ pub fn render(report: &StatusReport, ctl_version: &str, now: DateTime<Utc>) -> S
         ]);
     }
     out.push_str(&instances.render());
+    for instance in &report.instances {
+        if let Some(waits) = &instance.remediation_waits {
+            out.push_str(&format!("note: instance {}: {waits}\n", instance.name));
+        }
+    }
     for instance in report.instances.iter().filter(|i| i.parked) {
         out.push_str(&format!(
             "warning: instance {} is PARKED after {} consecutive failures: its jobs do not run\n",
