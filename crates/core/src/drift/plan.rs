@@ -87,10 +87,7 @@ pub struct SetDiff {
 
 impl SetDiff {
     /// `want` against `have`; `None` when they hold the same members.
-    pub fn between<'a>(
-        have: &BTreeSet<&'a str>,
-        want: &BTreeSet<&'a str>,
-    ) -> Option<SetDiff> {
+    pub fn between<'a>(have: &BTreeSet<&'a str>, want: &BTreeSet<&'a str>) -> Option<SetDiff> {
         let diff = SetDiff {
             added: want.difference(have).map(|s| (*s).to_owned()).collect(),
             removed: have.difference(want).map(|s| (*s).to_owned()).collect(),

@@ -120,7 +120,11 @@ impl Request {
             ),
             Self::Plan(req) => format!(
                 "plan instance={} instances={} desired={} refresh_catalogue={}",
-                if req.instance.is_empty() { "-" } else { &req.instance },
+                if req.instance.is_empty() {
+                    "-"
+                } else {
+                    &req.instance
+                },
                 if req.instances.is_empty() {
                     "*".to_owned()
                 } else {
@@ -321,7 +325,7 @@ pub struct ImportRequest {
 }
 
 /// Payload of [`Request::Apply`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ApplyRequest {
     /// Instance name from the configuration.
     pub instance: String,

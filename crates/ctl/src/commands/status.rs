@@ -225,6 +225,7 @@ mod tests {
                     reachable: Some(true),
                     last_error: None,
                     parked: false,
+                    remediation_waits: None,
                     consecutive_failures: 0,
                     jobs: vec![
                         JobStatus {
@@ -248,6 +249,7 @@ mod tests {
                     reachable: Some(false),
                     last_error: Some("connect timeout".into()),
                     parked: true,
+                    remediation_waits: None,
                     consecutive_failures: 5,
                     jobs: vec![JobStatus {
                         last_run: Some(t(9, 0)),

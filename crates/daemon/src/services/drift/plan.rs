@@ -22,10 +22,12 @@ impl Drift {
             .await?;
         let problems = match proposed {
             Some(s) => s.validate(&checked.live.privileges),
-            None => Drift::validate(inst, &checked).err().map_or_else(Vec::new, |e| match e {
-                DriftError::Invalid { problems, .. } => problems,
-                other => vec![other.to_string()],
-            }),
+            None => Drift::validate(inst, &checked)
+                .err()
+                .map_or_else(Vec::new, |e| match e {
+                    DriftError::Invalid { problems, .. } => problems,
+                    other => vec![other.to_string()],
+                }),
         };
         if !problems.is_empty() {
             return Err(DriftError::Invalid {

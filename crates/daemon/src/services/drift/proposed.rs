@@ -22,9 +22,7 @@ pub enum ProposedError {
     Ambiguous(String),
     #[error("proposed file {0:?} has no file name; name a .toml file")]
     NoName(String),
-    #[error(
-        "instance {instance} lists none of the proposed files ({proposed}); it lists: {lists}"
-    )]
+    #[error("instance {instance} lists none of the proposed files ({proposed}); it lists: {lists}")]
     NotListed {
         instance: String,
         proposed: String,
@@ -109,7 +107,8 @@ pub fn substitute(
 ) -> Result<Vec<Substituted>, ProposedError> {
     let mut by_file_name: BTreeMap<String, &ProposedFile> = BTreeMap::new();
     for f in files {
-        let name = file_name(Path::new(&f.name)).ok_or_else(|| ProposedError::NoName(f.name.clone()))?;
+        let name =
+            file_name(Path::new(&f.name)).ok_or_else(|| ProposedError::NoName(f.name.clone()))?;
         if by_file_name.insert(name.clone(), f).is_some() {
             return Err(ProposedError::Ambiguous(name));
         }
