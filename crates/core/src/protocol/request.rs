@@ -118,34 +118,36 @@ impl Request {
                 req.client.as_deref().unwrap_or("-"),
                 req.last
             ),
-            Self::Plan(req) => format!(
-                "plan instance={} instances={} desired={} refresh_catalogue={}",
-                if req.instance.is_empty() {
-                    "-"
+            Self::Plan(req) => {
+                let which = match (req.instance.as_str(), req.instances.as_slice()) {
+                    ("", []) => "all instances".to_owned(),
+                    ("", many) => format!("instances={}", many.join(",")),
+                    (one, _) => format!("instance={one}"),
+                };
+                let desired = if req.desired.is_empty() {
+                    String::new()
                 } else {
-                    &req.instance
-                },
-                if req.instances.is_empty() {
-                    "*".to_owned()
-                } else {
-                    req.instances.join(",")
-                },
-                req.desired
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                req.refresh_catalogue
-            ),
+                    let names: Vec<&str> = req.desired.iter().map(|f| f.name.as_str()).collect();
+                    format!(" desired={}", names.join(","))
+                };
+                format!(
+                    "plan {which} refresh_catalogue={}{desired}",
+                    req.refresh_catalogue
+                )
+            }
             Self::Rotate(req) => format!(
                 "rotate instance={} client={} confirmed={} recover={}",
                 req.instance, req.client, req.confirmed, req.recover
             ),
             Self::Apply(req) => format!(
-                "apply instance={} confirmed={} saved_plan={}",
+                "apply instance={} confirmed={}{}",
                 req.instance,
                 req.confirmed,
-                req.plan.is_some()
+                if req.plan.is_some() {
+                    " saved_plan"
+                } else {
+                    ""
+                }
             ),
             Self::Bootstrap(req) => {
                 format!("bootstrap instance={} force={}", req.instance, req.force)
