@@ -34,6 +34,9 @@ pub async fn run(
     if out.is_some() && instances.len() != 1 {
         anyhow::bail!("--out saves the plan of one instance: name exactly one");
     }
+    if let Some(path) = out.as_deref().filter(|p| p.exists()) {
+        anyhow::bail!("{} exists; choose another file or remove it", path.display());
+    }
     let desired = match &desired {
         Some(path) => read_proposed(path)?,
         None => Vec::new(),

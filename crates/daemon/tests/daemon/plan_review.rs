@@ -396,7 +396,10 @@ async fn auto_remediation_waits_after_a_reload_until_one_human_apply() {
             "apply alpha ok"
         ]
     );
-    for r in records.iter().filter(|r| CHANGES.iter().any(|a| r["action"] == *a)) {
+    for r in records
+        .iter()
+        .filter(|r| CHANGES.iter().any(|a| r["action"] == *a))
+    {
         assert_eq!(r["actor"]["kind"], "schedule", "{r}");
     }
     assert_eq!(sim.role_by_name(ROLE).unwrap().privileges.len(), 2);
