@@ -35,7 +35,10 @@ pub async fn run(
         anyhow::bail!("--out saves the plan of one instance: name exactly one");
     }
     if let Some(path) = out.as_deref().filter(|p| p.exists()) {
-        anyhow::bail!("{} exists; choose another file or remove it", path.display());
+        anyhow::bail!(
+            "{} exists; choose another file or remove it",
+            path.display()
+        );
     }
     let desired = match &desired {
         Some(path) => read_proposed(path)?,
