@@ -23,6 +23,11 @@
 //! - A request `type` the daemon does not know is decoded as [`ProtocolError::UnknownType`];
 //!   [`ProtocolError::to_response`] turns it into a `bad_request` answer and the connection
 //!   stays usable ([`ProtocolError::is_recoverable`]).
+//! - Members that change what is answered are added the same way: `PlanRequest` gained
+//!   `instances` and `desired` (and `instance` became optional: empty asks for a fleet-wide
+//!   `warden.plan-fleet/1` document), `ApplyRequest` gained `plan` (a saved plan's
+//!   fingerprints). A daemon that predates them ignores them, so `wardenctl` sends them only
+//!   when the operator asked for what they do.
 //! - Incompatible changes bump [`PROTOCOL_VERSION`].
 //!
 //! # Serving
