@@ -26,8 +26,9 @@
 //! - Members that change what is answered are added the same way: `PlanRequest` gained
 //!   `instances` and `desired` (and `instance` became optional: empty asks for a fleet-wide
 //!   `warden.plan-fleet/1` document), `ApplyRequest` gained `plan` (a saved plan's
-//!   fingerprints). A daemon that predates them ignores them, so `wardenctl` sends them only
-//!   when the operator asked for what they do.
+//!   fingerprints). A daemon that predates them would ignore them, so `wardenctl` checks the
+//!   answer: a plan of proposed files must name them (`proposed`), and before `apply --plan` a
+//!   plan made now must carry fingerprints; otherwise it refuses.
 //! - Incompatible changes bump [`PROTOCOL_VERSION`].
 //!
 //! # Serving

@@ -28,7 +28,15 @@ pub async fn run(
     };
     let mut client = ctx.connect().await?;
     if let Some(plan) = &saved {
-        // exactly the saved plan: the daemon plans again and refuses when it differs
+        // exactly the saved plan: the daemon plans again and refuses when it differs. A daemon
+        // that predates saved plans would ignore the fingerprints: its plans carry none.
+        let (now, _) = super::plan::fetch(&mut client, instance.clone(), false).await?;
+        if now.fingerprints.is_none() {
+            anyhow::bail!(
+                "this wardend cannot check a saved plan (it predates them); upgrade it, or \
+                 review `wardenctl plan {instance}` and apply without --plan"
+            );
+        }
         if plan.plan.is_empty() {
             ctx.print(&render_plan_doc(plan, ctx.color()))?;
             return Ok(Exit::Ok);

@@ -54,10 +54,14 @@ pub async fn run(
         Err(many) => request.instances = many,
     }
     let single = !request.instance.is_empty();
+    let proposing = !request.desired.is_empty();
     let mut client = ctx.connect().await?;
     let raw = ask(&mut client, request).await?;
     if single {
         let doc: PlanDocument = decode(&raw, "plan")?;
+        if proposing && doc.proposed.is_empty() {
+            anyhow::bail!(unsupported_desired());
+        }
         if let Some(path) = &out {
             save(path, &raw)?;
             if !ctx.global.quiet {
@@ -81,6 +85,15 @@ pub async fn run(
         });
     }
     let doc: FleetPlanDocument = decode(&raw, "fleet plan")?;
+    if proposing
+        && doc
+            .instances
+            .iter()
+            .filter_map(|e| e.plan.as_ref())
+            .any(|p| p.proposed.is_empty())
+    {
+        anyhow::bail!(unsupported_desired());
+    }
     if ctx.json() {
         ctx.print_json(&raw)?;
     } else {
@@ -104,6 +117,13 @@ pub async fn run(
     } else {
         Exit::Ok
     })
+}
+
+/// A daemon that predates `--desired` ignores the files and plans the loaded state: never show
+/// that as the proposal's plan.
+fn unsupported_desired() -> &'static str {
+    "this wardend cannot plan proposed files (it predates --desired) and planned the loaded \
+     desired state instead; upgrade it"
 }
 
 /// The plan of one instance, parsed and as sent (the loaded desired state).

@@ -96,7 +96,14 @@ fn fleet(failed: bool) -> FleetPlanDocument {
 fn plan_daemon(failed: bool) -> FakeDaemon {
     FakeDaemon::start(move |request| match request {
         Request::Plan(r) if r.instance.is_empty() => report(1, &fleet(failed)).into(),
-        Request::Plan(r) => report(1, &doc(&r.instance)).into(),
+        Request::Plan(r) => {
+            let mut d = doc(&r.instance);
+            // "old" plays a daemon that predates --desired: it ignores the files
+            if r.instance != "old" {
+                d.proposed = r.desired.iter().map(|f| f.name.clone()).collect();
+            }
+            report(1, &d).into()
+        }
         Request::Apply(r) if r.plan.is_some() && r.instance == "stale" => Response::error(
             ErrorCode::Conflict,
             "the saved plan of stale is out of date: the live state in Jamf changed since it \
@@ -215,12 +222,22 @@ fn plan_desired_sends_the_proposed_files_read_here() {
             ..Default::default()
         })
     );
+    // a daemon that ignores the files: its plan of the loaded state is not shown as the
+    // proposal's
+    let old = daemon.ctl(&["plan", "--desired", one.to_str().unwrap(), "old"]);
+    assert_eq!(old.status.code(), Some(2));
+    assert!(
+        stderr(&old).contains("predates --desired"),
+        "{}",
+        stderr(&old)
+    );
+    assert!(stdout(&old).is_empty());
     // over the cap: refused here, nothing sent
     std::fs::write(dir.path().join("c.toml"), "#".repeat(800 * 1024)).unwrap();
     let big = daemon.ctl(&["plan", "--desired", path]);
     assert_eq!(big.status.code(), Some(2));
     assert!(stderr(&big).contains("768 KiB"), "{}", stderr(&big));
-    assert_eq!(daemon.requests().len(), 2);
+    assert_eq!(daemon.requests().len(), 3);
 }
 
 #[test]
@@ -253,14 +270,8 @@ fn a_saved_plan_is_written_then_applied_by_its_fingerprints() {
             plan: Some(fingerprints()),
         })
     );
-    // the saved plan is what is shown: no new plan is asked for
-    assert!(
-        !daemon
-            .requests()
-            .iter()
-            .skip(1)
-            .any(|r| matches!(r, Request::Plan(_)))
-    );
+    // one plan made now, to check the daemon can check a saved plan, then the apply
+    assert_eq!(daemon.requests().len(), 3);
     // a plan of another instance is refused here
     let other = daemon.ctl(&["apply", "lab", "--plan", path, "--yes"]);
     assert_eq!(other.status.code(), Some(2));
