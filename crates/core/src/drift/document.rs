@@ -133,6 +133,10 @@ pub struct PlanDocument {
     /// operator; empty for a plan of the loaded desired state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proposed: Vec<String>,
+    /// With `proposed`: the drift between the proposed desired state and the live state, for
+    /// the review (a plan of the loaded state leaves it to `wardenctl drift`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftReport>,
 }
 
 /// What happened to one step of an apply.
@@ -238,6 +242,17 @@ pub fn render_plan_doc(doc: &PlanDocument, color: bool) -> String {
             out,
             "# proposed desired state (not loaded): {}",
             doc.proposed.join(", ")
+        );
+    }
+    if let Some(drift) = &doc.drift {
+        out.push_str(
+            "## drift
+",
+        );
+        out.push_str(&render_report(drift, color));
+        out.push_str(
+            "## plan
+",
         );
     }
     out.push_str(&render_plan(&doc.plan, color));

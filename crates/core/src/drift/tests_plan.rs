@@ -449,6 +449,7 @@ fn fleet_summary_counts_steps_by_kind() {
         unresolved: 0,
         fingerprints: None,
         proposed: Vec::new(),
+        drift: None,
     };
     let fleet = FleetPlanDocument::new(vec![
         FleetPlanEntry {

@@ -76,6 +76,7 @@ fn plan_doc(steps: Vec<PlanStep>) -> PlanDocument {
         unresolved: 0,
         fingerprints: None,
         proposed: Vec::new(),
+        drift: None,
     }
 }
 

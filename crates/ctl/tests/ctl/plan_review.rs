@@ -64,6 +64,7 @@ fn doc(instance: &str) -> PlanDocument {
         unresolved: 0,
         fingerprints: Some(fingerprints()),
         proposed: Vec::new(),
+        drift: None,
     }
 }
 

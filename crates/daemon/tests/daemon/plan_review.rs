@@ -14,7 +14,9 @@ use common::drift::{DRIFT_AT_START, apply, plan, report_body, stop, summary};
 use common::rotation::ROLE;
 use common::{Cfg, Env, send};
 use jamf_sim::{FaultKind, FaultRule};
-use warden_core::drift::{Action, FLEET_PLAN_SCHEMA, FleetPlanDocument, PlanDocument, SetDiff};
+use warden_core::drift::{
+    Action, DriftKind, FLEET_PLAN_SCHEMA, FleetPlanDocument, PlanDocument, SetDiff,
+};
 use warden_core::protocol::{
     ApplyRequest, ErrorCode, PlanRequest, ProposedFile, ReportKind, Request, Response,
 };
@@ -128,13 +130,40 @@ async fn plan_of_a_proposed_file_changes_nothing_and_is_not_kept() {
         })
     );
     assert!(doc.fingerprints.is_some());
+    // the review shows the drift against the proposal too
+    let drift: Vec<(DriftKind, &str)> = doc
+        .drift
+        .as_ref()
+        .expect("the drift of the proposal")
+        .items
+        .iter()
+        .map(|i| (i.kind, i.name.as_str()))
+        .collect();
+    assert_eq!(
+        drift,
+        [
+            (DriftKind::PrivilegesAdded, ROLE),
+            (DriftKind::Missing, "Patch Read"),
+            (DriftKind::Missing, "Patch Bot"),
+        ]
+    );
+    let text = warden_core::drift::render_plan_doc(&doc, false);
+    assert!(text.contains("# proposed desired state (not loaded): proposed/desired.toml"));
+    assert!(
+        text.contains(
+            "## drift\n~ role \"Inventory Read\"\n    + privilege \"Read Mobile Devices\""
+        ),
+        "{text}"
+    );
 
     // Read-only: Jamf saw only GETs, the change log nothing, Jamf is unchanged.
     assert!(writes(&env, "alpha").is_empty(), "{:?}", sim.stats());
     assert!(summary(&since(&env, skip), &CHANGES).is_empty());
     assert!(sim.role_by_name("Patch Read").is_none());
     // Nothing kept: the plan of the loaded state is still empty.
-    assert!(plan(&daemon.socket, "alpha").await.plan.is_empty());
+    let loaded_plan = plan(&daemon.socket, "alpha").await;
+    assert!(loaded_plan.plan.is_empty());
+    assert!(loaded_plan.proposed.is_empty() && loaded_plan.drift.is_none());
     let drift = common::drift::drift_of(&daemon.socket, "alpha", true).await;
     assert!(drift.report.items.is_empty(), "{drift:?}");
 

@@ -55,6 +55,7 @@ impl Drift {
             .count();
         let fingerprints =
             PlanFingerprints::of(&inst.desired_state, inst.prune, &checked.live, &plan);
+        let drift = (!proposed.is_empty()).then_some(report);
         PlanDocument {
             schema: PLAN_SCHEMA.to_owned(),
             instance: inst.name.clone(),
@@ -63,6 +64,7 @@ impl Drift {
             unresolved,
             fingerprints: Some(fingerprints),
             proposed,
+            drift,
         }
     }
 
