@@ -99,11 +99,20 @@ pub enum Command {
     },
     /// Show the changes `apply` would make to an instance (exit 1 when there are any).
     Plan {
-        /// The instance.
-        instance: String,
+        /// The instances; every instance when none (with --desired: every instance that lists
+        /// a proposed file).
+        instances: Vec<String>,
         /// Fetch the privilege catalogue again instead of the cached one.
         #[arg(long)]
         refresh_catalogue: bool,
+        /// Plan a proposed desired-state file, or every `*.toml` of a directory, in place of
+        /// the loaded files of the same name, without loading it (read here and sent to the
+        /// daemon; 768 KiB in all at most).
+        #[arg(long, value_name = "PATH")]
+        desired: Option<PathBuf>,
+        /// Save the plan (one instance) to FILE for `wardenctl apply --plan FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Make an instance match its declared state: shows the plan and asks, unless --yes
     /// (admins only).
@@ -113,6 +122,10 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
+        /// Apply exactly this saved plan (`wardenctl plan INSTANCE --out FILE`); refused,
+        /// changing nothing, when the live or desired state changed since it was made.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
     },
     /// Write an instance's live roles and clients as a desired-state file, to adopt an existing
     /// estate.

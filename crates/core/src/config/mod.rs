@@ -51,7 +51,8 @@ pub mod values;
 use std::path::{Path, PathBuf};
 
 pub use desired::{
-    ClientRotation, DesiredClient, DesiredRole, DesiredState, RotationStrategy, check_desired_file,
+    ClientRotation, DesiredClient, DesiredRole, DesiredState, ProposedText, RotationStrategy,
+    check_desired_file, merge_proposed,
 };
 pub use diff::{ConfigDiff, InstanceChange};
 pub use errors::{ConfigError, ConfigErrors, Location};

@@ -125,6 +125,18 @@ pub struct PlanDocument {
     /// missing, secrets never rotated by Warden: the rotation schedule handles those).
     #[serde(default)]
     pub unresolved: usize,
+    /// What the plan was made from; `wardenctl apply --plan` sends them back and the daemon
+    /// refuses when the live or desired state moved since. Absent from daemons before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprints: Option<super::PlanFingerprints>,
+    /// The proposed files (`plan --desired`) substituted for the loaded ones, as named by the
+    /// operator; empty for a plan of the loaded desired state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proposed: Vec<String>,
+    /// With `proposed`: the drift between the proposed desired state and the live state, for
+    /// the review (a plan of the loaded state leaves it to `wardenctl drift`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftReport>,
 }
 
 /// What happened to one step of an apply.
@@ -225,6 +237,24 @@ pub fn render_plan_doc(doc: &PlanDocument, color: bool) -> String {
         doc.instance,
         stamp(doc.checked_at)
     );
+    if !doc.proposed.is_empty() {
+        let _ = writeln!(
+            out,
+            "# proposed desired state (not loaded): {}",
+            doc.proposed.join(", ")
+        );
+    }
+    if let Some(drift) = &doc.drift {
+        out.push_str(
+            "## drift
+",
+        );
+        out.push_str(&render_report(drift, color));
+        out.push_str(
+            "## plan
+",
+        );
+    }
     out.push_str(&render_plan(&doc.plan, color));
     if doc.unresolved > 0 {
         let _ = writeln!(

@@ -19,10 +19,12 @@
 mod catalogue;
 mod detect;
 mod document;
+mod fingerprint;
 mod import;
 mod matching;
 mod plan;
 mod render;
+mod review;
 mod validate;
 
 #[cfg(test)]
@@ -43,10 +45,14 @@ pub use document::{
     APPLY_SCHEMA, ApplyReport, CheckSource, DRIFT_SCHEMA, DriftDocument, InstanceDrift,
     PLAN_SCHEMA, PlanDocument, StepResult, StepStatus, render_apply, render_drift, render_plan_doc,
 };
+pub use fingerprint::{PlanFingerprints, desired_fingerprint, live_fingerprint};
 pub use import::import;
 pub use matching::Renames;
-pub use plan::{Action, Plan, PlanBody, PlanStep, plan};
+pub use plan::{Action, Plan, PlanBody, PlanStep, SetDiff, plan};
 pub use render::{render_plan, render_report};
+pub use review::{
+    FLEET_PLAN_SCHEMA, FleetPlanDocument, FleetPlanEntry, FleetSummary, render_fleet_plan,
+};
 pub use validate::{ValidationError, suggest, validate};
 
 /// Jamf's token lifetime when a client has none (`accessTokenLifetimeSeconds` omitted).

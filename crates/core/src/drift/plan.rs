@@ -66,6 +66,34 @@ pub struct PlanStep {
     /// Why, or a consequence worth knowing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For updates: the privileges (role) or roles (client) the step adds and removes, so a
+    /// reviewer sees the change and not only the new full set. Absent for creates, deletes and
+    /// rotations, and from daemons before it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<SetDiff>,
+}
+
+/// Members a step adds to and removes from a set (privileges of a role, roles of a client),
+/// each sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetDiff {
+    /// Members added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    /// Members removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+}
+
+impl SetDiff {
+    /// `want` against `have`; `None` when they hold the same members.
+    pub fn between<'a>(have: &BTreeSet<&'a str>, want: &BTreeSet<&'a str>) -> Option<SetDiff> {
+        let diff = SetDiff {
+            added: want.difference(have).map(|s| (*s).to_owned()).collect(),
+            removed: have.difference(want).map(|s| (*s).to_owned()).collect(),
+        };
+        (!diff.added.is_empty() || !diff.removed.is_empty()).then_some(diff)
+    }
 }
 
 /// The steps, in the order they must run.
@@ -99,7 +127,10 @@ pub fn plan(desired: &DesiredState, live: &Live, prune: bool) -> Plan {
             Some((have, renamed)) if renamed || !have.same_privileges(&role.privileges) => {
                 let id = Some(have.id.clone());
                 let note = renamed.then(|| rename_note(&have.display_name));
-                role_updates.push(step(Action::UpdateRole, &role.name, id, body, note));
+                let mut update = step(Action::UpdateRole, &role.name, id, body, note);
+                update.diff =
+                    SetDiff::between(&have.privilege_set(), &privilege_set(&role.privileges));
+                role_updates.push(update);
             }
             Some(_) => {}
         }
@@ -141,7 +172,8 @@ fn update_client(
     renames: &Renames,
 ) {
     // a role renamed by case is the same role (Jamf shows the client its new name)
-    let roles_changed = privilege_set(&client.roles) != renames.scopes(have);
+    let scopes = renames.scopes(have);
+    let roles_changed = privilege_set(&client.roles) != scopes;
     let changed = roles_changed
         || renamed
         || client.enabled != have.enabled
@@ -158,13 +190,9 @@ fn update_client(
             renamed.then(|| rename_note(&have.display_name))
         };
         let body = Some(PlanBody::Client(request(client)));
-        steps.push(step(
-            Action::UpdateClient,
-            &client.name,
-            id.clone(),
-            body,
-            note,
-        ));
+        let mut update = step(Action::UpdateClient, &client.name, id.clone(), body, note);
+        update.diff = SetDiff::between(&scopes, &privilege_set(&client.roles));
+        steps.push(update);
     }
     if !client.enabled {
         return;
@@ -249,5 +277,6 @@ fn step(
         id,
         body,
         note,
+        diff: None,
     }
 }

@@ -174,7 +174,22 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
             paint(sign, color),
             step.name
         );
+        if let Some(diff) = &step.diff {
+            let member = match step.body {
+                Some(PlanBody::Role(_)) => "privilege",
+                _ => "role",
+            };
+            for name in &diff.added {
+                let _ = writeln!(out, "       {} {member} {name:?}", paint('+', color));
+            }
+            for name in &diff.removed {
+                let _ = writeln!(out, "       {} {member} {name:?}", paint('-', color));
+            }
+        }
         match &step.body {
+            Some(PlanBody::Role(r)) if step.diff.is_some() => {
+                let _ = writeln!(out, "       ({} privilege(s) in all)", r.privileges.len());
+            }
             Some(PlanBody::Role(r)) => {
                 let _ = writeln!(out, "       privileges: {}", r.privileges.join(", "));
             }

@@ -362,3 +362,123 @@ fn an_exact_match_wins_over_a_case_twin() {
     let plan = plan(&desired, &live, true);
     assert_eq!(actions(&plan), vec![(Action::DeleteRole, "a")]);
 }
+
+#[test]
+fn updates_carry_the_members_they_add_and_remove() {
+    let mut live = matching_live();
+    live.roles[0].privileges = strings(&["Read Computers", "View Local Admin Password"]);
+    live.clients[0].authorization_scopes = strings(&["B"]);
+    let plan = plan(&desired(), &live, false);
+    let role = plan
+        .steps
+        .iter()
+        .find(|s| s.action == Action::UpdateRole)
+        .unwrap();
+    assert_eq!(
+        role.diff,
+        Some(SetDiff {
+            added: strings(&["Read Mobile Devices"]),
+            removed: strings(&["View Local Admin Password"]),
+        })
+    );
+    let client = plan
+        .steps
+        .iter()
+        .find(|s| s.action == Action::UpdateClient)
+        .unwrap();
+    assert_eq!(
+        client.diff,
+        Some(SetDiff {
+            added: strings(&["A"]),
+            removed: strings(&["B"]),
+        })
+    );
+    let text = render_plan(&plan, false);
+    assert!(
+        text.contains("       + privilege \"Read Mobile Devices\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("       - privilege \"View Local Admin Password\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("       + role \"A\"\n       - role \"B\"\n"),
+        "{text}"
+    );
+    // creates list the full set, without a diff
+    let created = super::plan(&desired(), &Live::default(), false);
+    assert!(created.steps.iter().all(|s| s.diff.is_none()));
+}
+
+#[test]
+fn fingerprints_ignore_jamf_order_and_see_every_change() {
+    let live = matching_live();
+    let p = plan(&desired(), &live, false);
+    let base = PlanFingerprints::of(&desired(), false, &live, &p);
+    // Jamf lists objects and members in another order: same fingerprints
+    let mut shuffled = live.clone();
+    shuffled.roles.reverse();
+    shuffled.clients.reverse();
+    shuffled.roles[0].privileges.reverse();
+    assert_eq!(PlanFingerprints::of(&desired(), false, &shuffled, &p), base);
+    // a live change, a desired change and prune each show
+    let mut changed = live.clone();
+    changed.roles[0].privileges.pop();
+    let moved = PlanFingerprints::of(&desired(), false, &changed, &p);
+    assert_eq!(base.differences(&moved), ["the live state in Jamf"]);
+    let mut other = desired();
+    other.roles[1].privileges.push("Read Computers".into());
+    let moved = PlanFingerprints::of(&other, false, &live, &p);
+    assert_eq!(base.differences(&moved), ["the loaded desired state"]);
+    assert_ne!(
+        desired_fingerprint(&desired(), true),
+        desired_fingerprint(&desired(), false)
+    );
+}
+
+#[test]
+fn fleet_summary_counts_steps_by_kind() {
+    let mut live = matching_live();
+    live.roles[0].privileges.pop();
+    let doc = |instance: &str, plan: Plan| PlanDocument {
+        schema: PLAN_SCHEMA.into(),
+        instance: instance.into(),
+        checked_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        plan,
+        unresolved: 0,
+        fingerprints: None,
+        proposed: Vec::new(),
+        drift: None,
+    };
+    let fleet = FleetPlanDocument::new(vec![
+        FleetPlanEntry {
+            instance: "a".into(),
+            error: None,
+            plan: Some(doc("a", plan(&desired(), &live, false))),
+        },
+        FleetPlanEntry {
+            instance: "b".into(),
+            error: None,
+            plan: Some(doc("b", plan(&desired(), &Live::default(), false))),
+        },
+        FleetPlanEntry {
+            instance: "c".into(),
+            error: Some("unreachable".into()),
+            plan: None,
+        },
+    ]);
+    let s = &fleet.summary;
+    assert_eq!((s.instances, s.with_changes, s.failed), (3, 2, 1));
+    // a: one role update; b: two role creates, one client create and its first secret
+    assert_eq!((s.creates, s.updates, s.deletes, s.rotations), (3, 1, 0, 1));
+    let text = render_fleet_plan(&fleet, false);
+    assert!(
+        text.contains("# instance c\n! cannot plan: unreachable\n"),
+        "{text}"
+    );
+    assert!(text.ends_with(
+        "Fleet: 2 of 3 instance(s) with changes, 1 could not be planned; 3 to create, 1 to \
+         update, 0 to delete, 1 secret(s) to rotate.\n"
+    ));
+}

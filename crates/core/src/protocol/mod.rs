@@ -23,6 +23,12 @@
 //! - A request `type` the daemon does not know is decoded as [`ProtocolError::UnknownType`];
 //!   [`ProtocolError::to_response`] turns it into a `bad_request` answer and the connection
 //!   stays usable ([`ProtocolError::is_recoverable`]).
+//! - Members that change what is answered are added the same way: `PlanRequest` gained
+//!   `instances` and `desired` (and `instance` became optional: empty asks for a fleet-wide
+//!   `warden.plan-fleet/1` document), `ApplyRequest` gained `plan` (a saved plan's
+//!   fingerprints). A daemon that predates them would ignore them, so `wardenctl` checks the
+//!   answer: a plan of proposed files must name them (`proposed`), and before `apply --plan` a
+//!   plan made now must carry fingerprints; otherwise it refuses.
 //! - Incompatible changes bump [`PROTOCOL_VERSION`].
 //!
 //! # Serving
@@ -77,7 +83,8 @@ pub use format::ReportFormat;
 pub use frame::{Transport, encode};
 pub use request::{
     ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest,
-    LogTailRequest, PlanRequest, Request, RotateRequest, SecretsRequest,
+    LogTailRequest, MAX_PROPOSED_BYTES, PlanRequest, ProposedFile, Request, RotateRequest,
+    SecretsRequest,
 };
 pub use response::{
     BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportKind,

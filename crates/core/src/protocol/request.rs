@@ -118,17 +118,36 @@ impl Request {
                 req.client.as_deref().unwrap_or("-"),
                 req.last
             ),
-            Self::Plan(req) => format!(
-                "plan instance={} refresh_catalogue={}",
-                req.instance, req.refresh_catalogue
-            ),
+            Self::Plan(req) => {
+                let which = match (req.instance.as_str(), req.instances.as_slice()) {
+                    ("", []) => "all instances".to_owned(),
+                    ("", many) => format!("instances={}", many.join(",")),
+                    (one, _) => format!("instance={one}"),
+                };
+                let desired = if req.desired.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<&str> = req.desired.iter().map(|f| f.name.as_str()).collect();
+                    format!(" desired={}", names.join(","))
+                };
+                format!(
+                    "plan {which} refresh_catalogue={}{desired}",
+                    req.refresh_catalogue
+                )
+            }
             Self::Rotate(req) => format!(
                 "rotate instance={} client={} confirmed={} recover={}",
                 req.instance, req.client, req.confirmed, req.recover
             ),
             Self::Apply(req) => format!(
-                "apply instance={} confirmed={}",
-                req.instance, req.confirmed
+                "apply instance={} confirmed={}{}",
+                req.instance,
+                req.confirmed,
+                if req.plan.is_some() {
+                    " saved_plan"
+                } else {
+                    ""
+                }
             ),
             Self::Bootstrap(req) => {
                 format!("bootstrap instance={} force={}", req.instance, req.force)
@@ -263,13 +282,41 @@ pub struct DriftRequest {
 }
 
 /// Payload of [`Request::Plan`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// With `instance` set, the answer is a `warden.plan/1` document of that instance. With
+/// `instance` empty, the answer is a `warden.plan-fleet/1` document of `instances` (every
+/// instance when empty; with `desired`, every instance that lists one of the proposed files).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PlanRequest {
-    /// Instance name from the configuration.
+    /// Instance name from the configuration; empty for a fleet-wide plan.
+    #[serde(default)]
     pub instance: String,
     /// Fetch the privilege catalogue again instead of using the cached one.
     #[serde(default)]
     pub refresh_catalogue: bool,
+    /// With `instance` empty: only these instances (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
+    /// Proposed desired-state files (`wardenctl plan --desired`), planned in place of the
+    /// loaded files of the same name without loading them. `wardenctl` reads them (the daemon
+    /// never opens paths an operator names) and sends at most [`MAX_PROPOSED_BYTES`] in all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub desired: Vec<ProposedFile>,
+}
+
+/// Most bytes of proposed desired-state text one [`PlanRequest`] carries (768 KiB: the request
+/// frame is at most [`MAX_REQUEST_BYTES`](super::MAX_REQUEST_BYTES), and JSON escaping adds a
+/// little).
+pub const MAX_PROPOSED_BYTES: usize = 768 * 1024;
+
+/// A proposed desired-state file in a [`PlanRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposedFile {
+    /// The file as the operator named it (`proposed/legacy.toml`): errors are reported at this
+    /// name, and its last component (`legacy.toml`) picks the loaded file it stands in for.
+    pub name: String,
+    /// The file's text (desired-state files hold no secrets).
+    pub text: String,
 }
 
 /// Payload of [`Request::Import`].
@@ -280,7 +327,7 @@ pub struct ImportRequest {
 }
 
 /// Payload of [`Request::Apply`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ApplyRequest {
     /// Instance name from the configuration.
     pub instance: String,
@@ -288,6 +335,11 @@ pub struct ApplyRequest {
     /// [`ErrorCode::ConfirmationRequired`].
     #[serde(default)]
     pub confirmed: bool,
+    /// Apply exactly the saved plan with these fingerprints (`wardenctl apply --plan FILE`):
+    /// the daemon plans again and refuses with [`ErrorCode::Conflict`], changing nothing, when
+    /// the live state, the desired state or the plan differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::drift::PlanFingerprints>,
 }
 
 /// Payload of [`Request::Audit`]. Answered with the report (`warden.audit/1`) as JSON;

@@ -43,6 +43,11 @@ pub struct InstanceStatus {
     /// Its scheduled jobs.
     #[serde(default)]
     pub jobs: Vec<JobStatus>,
+    /// With `remediation = "auto"`: why the automatic apply waits (the desired state is not the
+    /// one a person last applied with `wardenctl apply`, e.g. after a reload); `None` when it
+    /// does not wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation_waits: Option<String>,
 }
 
 /// What a scheduled job does.

@@ -81,12 +81,14 @@ fn requests() -> Vec<Request> {
         PlanRequest {
             instance: prod(),
             refresh_catalogue: true,
+            ..Default::default()
         }
         .into(),
         ImportRequest { instance: prod() }.into(),
         ApplyRequest {
             instance: prod(),
             confirmed: false,
+            ..Default::default()
         }
         .into(),
         AuditRequest {
@@ -162,6 +164,7 @@ fn responses() -> Vec<Response> {
                     next_run: None,
                     running: false,
                 }],
+                remediation_waits: None,
             }],
         }),
         Response::Instances {

@@ -87,6 +87,7 @@ mod tests {
                 parked: false,
                 consecutive_failures: 0,
                 jobs: Vec::new(),
+                remediation_waits: None,
             }],
         };
         assert_eq!(

@@ -89,6 +89,11 @@ pub fn render(report: &StatusReport, ctl_version: &str, now: DateTime<Utc>) -> S
         ]);
     }
     out.push_str(&instances.render());
+    for instance in &report.instances {
+        if let Some(waits) = &instance.remediation_waits {
+            out.push_str(&format!("note: instance {}: {waits}\n", instance.name));
+        }
+    }
     for instance in report.instances.iter().filter(|i| i.parked) {
         out.push_str(&format!(
             "warning: instance {} is PARKED after {} consecutive failures: its jobs do not run\n",
@@ -220,6 +225,7 @@ mod tests {
                     reachable: Some(true),
                     last_error: None,
                     parked: false,
+                    remediation_waits: None,
                     consecutive_failures: 0,
                     jobs: vec![
                         JobStatus {
@@ -243,6 +249,7 @@ mod tests {
                     reachable: Some(false),
                     last_error: Some("connect timeout".into()),
                     parked: true,
+                    remediation_waits: None,
                     consecutive_failures: 5,
                     jobs: vec![JobStatus {
                         last_run: Some(t(9, 0)),

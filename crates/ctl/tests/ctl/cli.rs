@@ -38,6 +38,7 @@ fn status_report() -> StatusReport {
                     next_run: Some(now + Duration::minutes(10)),
                     running: false,
                 }],
+                remediation_waits: None,
             },
             InstanceStatus {
                 name: "lab".into(),
@@ -55,6 +56,7 @@ fn status_report() -> StatusReport {
                     next_run: None,
                     running: false,
                 }],
+                remediation_waits: None,
             },
         ],
     }

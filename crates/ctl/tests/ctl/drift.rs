@@ -63,6 +63,7 @@ fn step(action: Action, name: &str) -> PlanStep {
         id: Some("4".into()),
         body: None,
         note: None,
+        diff: None,
     }
 }
 
@@ -73,6 +74,9 @@ fn plan_doc(steps: Vec<PlanStep>) -> PlanDocument {
         checked_at: t0(),
         plan: Plan { steps },
         unresolved: 0,
+        fingerprints: None,
+        proposed: Vec::new(),
+        drift: None,
     }
 }
 
@@ -187,6 +191,7 @@ fn plan_exits_1_when_there_are_changes() {
         Request::Plan(PlanRequest {
             instance: "clean".into(),
             refresh_catalogue: true,
+            ..Default::default()
         })
     );
 }
@@ -247,6 +252,7 @@ fn apply_shows_the_plan_then_applies_with_yes() {
         Request::Apply(ApplyRequest {
             instance: "prod".into(),
             confirmed: true,
+            ..Default::default()
         })
     );
     // without --yes and without a terminal nothing is asked of the daemon

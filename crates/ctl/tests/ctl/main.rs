@@ -4,4 +4,5 @@ mod bootstrap;
 mod cli;
 mod drift;
 mod impostor;
+mod plan_review;
 mod support;

@@ -29,7 +29,9 @@ pub async fn handle(
         return super::no_instance(&request.instance);
     };
     let apply = Arc::clone(apply);
-    match super::tracked(lifecycle, async move { apply.apply(&inst, actor).await }).await {
+    let saved = request.plan;
+    let work = async move { apply.apply(&inst, actor, saved.as_ref()).await };
+    match super::tracked(lifecycle, work).await {
         Ok(Ok(report)) => {
             let findings = (report.steps.len() - report.done()) as u64;
             super::report(ReportKind::Apply, Some(request.instance), findings, &report)

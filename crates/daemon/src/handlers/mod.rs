@@ -34,6 +34,7 @@ pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
             &s.schedule,
             &s.instances,
             &s.rotation,
+            &s.drift,
         ),
         Request::Instances => instances::handle(&config, &s.schedule),
         Request::Reload => reload::handle(&s.reload, actor(peer)).await,
@@ -43,7 +44,7 @@ pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
             bootstrap::handle(&s.bootstrap, &s.lifecycle, actor(peer), r).await
         }
         Request::Drift(r) => drift::handle(&config, &s.drift, r).await,
-        Request::Plan(r) => plan::handle(&config, &s.drift, &s.lifecycle, r).await,
+        Request::Plan(r) => plan::handle(&config, &s.drift, r).await,
         Request::Apply(r) => apply::handle(&config, &s.apply, &s.lifecycle, actor(peer), r).await,
         Request::Import(r) => import::handle(&config, &s.drift, r).await,
         Request::Audit(r) => audit::handle(&config, &s.audit, r).await,

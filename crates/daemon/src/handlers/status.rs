@@ -6,9 +6,10 @@ use warden_core::protocol::{
 };
 use warden_core::schedule::{Due, JobKey, JobKind, jitter_offset};
 
-use warden_core::config::Config;
+use warden_core::config::{Config, Remediation};
 
 use crate::runtime::lifecycle::Lifecycle;
+use crate::services::drift::Drift;
 use crate::services::instances::Instances;
 use crate::services::rotation::Rotation;
 use crate::services::schedule::Schedule;
@@ -19,8 +20,15 @@ pub fn handle(
     schedule: &Schedule,
     instances: &Instances,
     rotation: &Rotation,
+    drift: &Drift,
 ) -> Response {
-    Response::Status(report(config, lifecycle, schedule, instances, rotation))
+    let mut report = report(config, lifecycle, schedule, instances, rotation);
+    for (status, inst) in report.instances.iter_mut().zip(&config.instances) {
+        if inst.remediation == Remediation::Auto && drift.awaits_review(inst) {
+            status.remediation_waits = Some(crate::services::drift::awaiting_review(&inst.name));
+        }
+    }
+    Response::Status(report)
 }
 
 /// The status report at the clock's "now".
@@ -96,6 +104,7 @@ fn report(
                 parked: jobs.instance_parked(&inst.name),
                 consecutive_failures,
                 jobs: job_status,
+                remediation_waits: None,
             }
         })
         .collect();

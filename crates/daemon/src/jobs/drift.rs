@@ -2,6 +2,10 @@
 //! appeared, changed or was resolved, and with `remediation = "auto"` apply the plan (deletions
 //! only with `prune = true`, as the plan itself), then check again so the kept report and the
 //! change log show the result.
+//!
+//! The automatic apply applies only a desired state a person already applied with `wardenctl
+//! apply` (its fingerprint is kept in the drift state): after a reload that changes the desired
+//! state, the check reports the drift and says it waits for one `wardenctl apply`.
 
 use warden_core::changelog::Actor;
 use warden_core::config::{Instance, Remediation};
@@ -9,7 +13,7 @@ use warden_core::drift::{CheckSource, InstanceDrift};
 
 use super::JobError;
 use crate::services::apply::Apply;
-use crate::services::drift::Drift;
+use crate::services::drift::{Drift, awaiting_review};
 
 /// Runs the drift job; `Ok` carries a one-line summary.
 pub async fn run(drift: &Drift, apply: &Apply, inst: &Instance) -> Result<String, JobError> {
@@ -27,9 +31,18 @@ pub async fn run(drift: &Drift, apply: &Apply, inst: &Instance) -> Result<String
             summary: summary(&report),
         });
     }
+    if drift.awaits_review(inst) {
+        // a reload (or restart) never applies a desired state by itself: a person applies it
+        // once, then the automatic apply keeps Jamf at it
+        return Ok(format!(
+            "drift: {}; {}",
+            summary(&report),
+            awaiting_review(&inst.name)
+        ));
+    }
     let actor = Actor::Schedule { job: job.clone() };
     let applied = apply
-        .apply(inst, actor)
+        .apply(inst, actor, None)
         .await
         .map_err(|source| JobError::AutoApply {
             summary: summary(&report),

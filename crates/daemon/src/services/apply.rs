@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::Instance;
 use warden_core::drift::{
-    self, APPLY_SCHEMA, Action as StepAction, ApplyReport, Live, PlanBody, PlanStep, StepResult,
-    StepStatus,
+    self, APPLY_SCHEMA, Action as StepAction, ApplyReport, Live, PlanBody, PlanFingerprints,
+    PlanStep, StepResult, StepStatus,
 };
 use warden_core::jamf::{ApiIntegration, ApiRole, JamfClient, JamfError};
 use warden_core::protocol::ErrorCode;
@@ -53,6 +53,11 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Invalid(DriftError),
+    #[error(
+        "the saved plan of {instance} is out of date: {what} changed since it was made; nothing \
+         was changed. Review a new plan (`wardenctl plan {instance} --out FILE`) and apply that"
+    )]
+    Stale { instance: String, what: String },
     #[error(transparent)]
     Record(#[from] ChangesError),
 }
@@ -67,6 +72,7 @@ impl ServiceError for ApplyError {
                 code => code,
             },
             ApplyError::Invalid(e) => e.code(),
+            ApplyError::Stale { .. } => ErrorCode::Conflict,
             ApplyError::Record(e) => e.code(),
         }
     }
@@ -147,8 +153,16 @@ impl Apply {
 
     /// Applies the desired state of `inst` as `actor`. `Err` when nothing could start
     /// (instance unreachable, invalid desired state, another apply running, change log
-    /// unwritable).
-    pub async fn apply(&self, inst: &Instance, actor: Actor) -> Result<ApplyReport, ApplyError> {
+    /// unwritable, or `saved` fingerprints of a saved plan that differ from the plan made now).
+    ///
+    /// A person's apply (`Actor::User`) approves the desired state it applies:
+    /// the automatic apply of `remediation = "auto"` applies only an approved one.
+    pub async fn apply(
+        &self,
+        inst: &Instance,
+        actor: Actor,
+        saved: Option<&PlanFingerprints>,
+    ) -> Result<ApplyReport, ApplyError> {
         let lock = self.lock(&inst.name);
         let Ok(_guard) = lock.try_lock() else {
             return Err(ApplyError::Busy(inst.name.clone()));
@@ -164,6 +178,19 @@ impl Apply {
             })?;
         Drift::validate(inst, &checked).map_err(ApplyError::Invalid)?;
         let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
+        let now = PlanFingerprints::of(&inst.desired_state, inst.prune, &checked.live, &plan);
+        if let Some(saved) = saved {
+            let what = saved.differences(&now);
+            if !what.is_empty() {
+                return Err(ApplyError::Stale {
+                    instance: inst.name.clone(),
+                    what: what.join(" and "),
+                });
+            }
+        }
+        if matches!(actor, Actor::User { .. }) {
+            self.drift.approve(&inst.name, &now.desired);
+        }
         let mut report = ApplyReport {
             schema: APPLY_SCHEMA.to_owned(),
             instance: inst.name.clone(),

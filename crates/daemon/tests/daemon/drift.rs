@@ -85,6 +85,7 @@ async fn drift_and_plan_report_differences_without_changing_anything() {
         Request::Plan(PlanRequest {
             instance: "alpha".into(),
             refresh_catalogue: false,
+            ..Default::default()
         }),
     )
     .await;
@@ -116,6 +117,7 @@ async fn drift_and_plan_report_differences_without_changing_anything() {
         Request::Plan(PlanRequest {
             instance: "nope".into(),
             refresh_catalogue: false,
+            ..Default::default()
         }),
     )
     .await;
@@ -145,6 +147,7 @@ async fn misspelt_privileges_are_rejected_with_suggestions() {
         Request::Plan(PlanRequest {
             instance: "alpha".into(),
             refresh_catalogue: false,
+            ..Default::default()
         }),
     )
     .await;

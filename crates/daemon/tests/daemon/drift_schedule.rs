@@ -12,11 +12,13 @@
 
 use crate::common;
 
+use common::apply::since;
 use common::drift::{
-    DRIFT_AT_START, consumer_read, drift_of, drift_statuses, plan, stop, summary, with_action,
+    DRIFT_AT_START, apply, consumer_read, drift_of, drift_statuses, plan, stop, summary,
+    with_action,
 };
 use common::rotation::{ROLE, token_status};
-use common::{Cfg, Env};
+use common::{Cfg, Env, status};
 use serde_json::Value;
 use warden_core::drift::{CheckSource, DriftKind, InstanceDrift};
 
@@ -184,14 +186,57 @@ async fn auto_remediation_applies_the_plan_and_records_the_resolution() {
         .instance_line("beta", "remediation = \"auto\"");
     cfg.schedules = DRIFT_AT_START.into();
     env.write_rotation_config(&cfg, &desired);
+    let mut daemon = env.start_wardend(None).await;
+    env.wait_drift_job_done(&daemon.socket).await;
+
+    // No person has applied this desired state yet: the start-up check reports the drift and
+    // applies nothing; status says it waits for one `wardenctl apply`.
+    let changes = ["apply", "create", "update", "delete", "rotate"];
+    assert!(summary(&env.records(), &changes).is_empty());
+    for i in &status(&daemon.socket).await.instances {
+        let waits = i.remediation_waits.as_deref().unwrap_or_default();
+        assert!(
+            waits.contains(&format!("wardenctl apply {}", i.name)),
+            "{i:?}"
+        );
+    }
+    // A person applies it once; then someone undoes it in the console, and the next scheduled
+    // check (after a restart: the approval is kept in the state directory) repairs it alone.
+    for name in ["alpha", "beta"] {
+        assert!(!apply(&daemon.socket, name).await.failed());
+        let sim = &env.instance(name).sim;
+        let auto = sim.client_by_name("Auto Client").unwrap();
+        sim.delete_client(auto.id).unwrap();
+        let patch = sim.role_by_name("Patch Read").unwrap();
+        sim.delete_role(&patch.id).unwrap();
+        let role = sim.role_by_name(ROLE).unwrap();
+        sim.update_role(&role.id, ROLE, ["Read Computers"]).unwrap();
+    }
+    assert!(
+        status(&daemon.socket)
+            .await
+            .instances
+            .iter()
+            .all(|i| i.remediation_waits.is_none())
+    );
+    let skip = env.records().len();
+    stop(&mut daemon).await;
+    env.forget_job_runs();
     let daemon = env.start_wardend(None).await;
     env.wait_drift_job_done(&daemon.socket).await;
-    let records = env.records();
+    let all = env.records();
+    let records = since(&env, skip);
 
     for name in ["alpha", "beta"] {
         let mine: Vec<Value> = records
             .iter()
             .filter(|r| r["instance"] == name)
+            .cloned()
+            .collect();
+        let drift_and_apply: Vec<Value> = all
+            .iter()
+            .filter(|r| r["instance"] == name && r["action"] == "drift")
+            .chain(mine.iter().filter(|r| r["action"] != "drift"))
             .cloned()
             .collect();
         // The plan applied by the scheduler, each step recorded, the secret through the engine.
@@ -217,7 +262,8 @@ async fn auto_remediation_applies_the_plan_and_records_the_resolution() {
         }
         // Drift recorded before the apply, its result after it.
         let seq_of = |action: &str, outcome: &str| {
-            mine.iter()
+            drift_and_apply
+                .iter()
                 .filter(|r| r["action"] == action && r["outcome"] == outcome)
                 .map(|r| r["seq"].as_u64().unwrap())
                 .collect::<Vec<_>>()
@@ -241,7 +287,9 @@ async fn auto_remediation_applies_the_plan_and_records_the_resolution() {
         assert!(plan(&daemon.socket, name).await.plan.steps.is_empty());
     }
 
-    // alpha: nothing left, the drift resolved.
+    // alpha: nothing left, the drift resolved (the drift seen before the person's apply and
+    // after the console change is the same drift: recorded once).
+    let records = all;
     assert_eq!(drift_statuses(&records, "alpha"), ["appeared", "resolved"]);
     let alpha = drift_of(&daemon.socket, "alpha", false).await;
     assert_eq!(alpha.source, CheckSource::Scheduled);

@@ -46,6 +46,7 @@ async fn jamf_down_is_unavailable_and_the_failed_rotation_records_that_kind() {
         Request::Plan(PlanRequest {
             instance: "alpha".into(),
             refresh_catalogue: true,
+            ..Default::default()
         }),
     )
     .await;

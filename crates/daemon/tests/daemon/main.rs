@@ -25,6 +25,7 @@ mod kv_mount;
 mod lifecycle;
 mod local_files;
 mod notify;
+mod plan_review;
 mod reload;
 mod rotation_crash;
 mod rotation_guardrails;

@@ -85,6 +85,12 @@ pub(crate) fn load_file(path: &Path, errors: &mut Vec<ConfigError>) -> Option<De
             return None;
         }
     };
+    load_source(source, errors)
+}
+
+/// [`load_file`] of a file's text already in memory (a proposed file sent by `wardenctl plan
+/// --desired`): `source.path` is the name its errors are reported under.
+pub(crate) fn load_source(source: Source, errors: &mut Vec<ConfigError>) -> Option<DesiredFile> {
     let raw: RawDesiredFile = match source.parse() {
         Ok(raw) => raw,
         Err(e) => {

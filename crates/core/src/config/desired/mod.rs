@@ -35,6 +35,7 @@
 
 mod file;
 mod merge;
+mod proposed;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ use crate::schedule::Schedule;
 
 pub(crate) use file::{DesiredFile, load_file};
 pub(crate) use merge::{MergeContext, merge};
+pub use proposed::{ProposedText, merge_proposed};
 
 /// The merged desired state of one instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

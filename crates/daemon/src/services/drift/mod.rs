@@ -10,6 +10,8 @@
 //! resolved: [`DriftState`] remembers the fingerprint it last recorded per instance, in the
 //! state directory, so a restart does not record the same drift again.
 
+mod plan;
+mod proposed;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +26,8 @@ use warden_core::config::{Config, Instance};
 use warden_core::drift::{self, CatalogueInfo, CheckSource, DriftItem, InstanceDrift, Live};
 use warden_core::protocol::ErrorCode;
 
+pub use plan::awaiting_review;
+pub use proposed::{Substituted, substitute};
 pub use state::DriftState;
 
 use super::ServiceError;
@@ -149,20 +153,23 @@ impl Drift {
 
     /// Fetches the live state of `inst` with the management client.
     pub async fn fetch(&self, inst: &Instance, refresh: bool) -> Result<Checked, DriftError> {
-        self.fetch_with(inst, refresh, false).await
+        self.fetch_with(inst, refresh, false, true).await
     }
 
     /// [`fetch`](Self::fetch), also keeping the full live state (Warden's own objects
     /// included) for the audit.
     pub async fn fetch_full(&self, inst: &Instance) -> Result<Checked, DriftError> {
-        self.fetch_with(inst, false, true).await
+        self.fetch_with(inst, false, true, true).await
     }
 
+    /// `rotated_cache`: use and keep the per-instance cache of which declared clients Warden
+    /// has rotated; off for a proposed desired state, whose clients are not the loaded ones.
     async fn fetch_with(
         &self,
         inst: &Instance,
         refresh: bool,
         keep_full: bool,
+        rotated_cache: bool,
     ) -> Result<Checked, DriftError> {
         let name = inst.name.as_str();
         let jamf = self.instances.management_client(name).await?;
@@ -197,7 +204,7 @@ impl Drift {
             &mut clients,
         );
         self.instances.note_reachable(name);
-        let rotated = self.rotated(inst).await;
+        let rotated = self.rotated(inst, rotated_cache).await;
         let privileges = catalogue.privileges;
         Ok(Checked {
             full: full.map(|(roles, clients)| Live {
@@ -217,8 +224,8 @@ impl Drift {
     }
 
     /// Declared clients Warden has rotated (cached; see [`ROTATED_MAX_AGE`]).
-    async fn rotated(&self, inst: &Instance) -> BTreeMap<String, DateTime<Utc>> {
-        if let Some(set) = self.instances.rotated(&inst.name, ROTATED_MAX_AGE) {
+    async fn rotated(&self, inst: &Instance, cached: bool) -> BTreeMap<String, DateTime<Utc>> {
+        if cached && let Some(set) = self.instances.rotated(&inst.name, ROTATED_MAX_AGE) {
             return set;
         }
         let mut set = BTreeMap::new();
@@ -233,7 +240,7 @@ impl Drift {
                 Err(_) => complete = false,
             }
         }
-        if complete {
+        if complete && cached {
             self.instances.remember_rotated(&inst.name, set.clone());
         }
         set

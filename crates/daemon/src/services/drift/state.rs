@@ -27,6 +27,10 @@ struct InstanceState {
     /// Fingerprint of the drift last recorded in the change log; `None`: no drift recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recorded: Option<String>,
+    /// Fingerprint of the desired state a person last applied (`wardenctl apply`): the only
+    /// one `remediation = "auto"` applies by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    approved: Option<String>,
 }
 
 /// What the scheduled check records about a report.
@@ -91,6 +95,17 @@ impl DriftState {
     pub fn recorded(&mut self, report: &InstanceDrift) {
         let entry = self.instances.entry(report.instance.clone()).or_default();
         entry.recorded = report.has_drift().then(|| report.fingerprint());
+    }
+
+    /// Notes `desired` as the fingerprint a person last applied to `instance`.
+    pub fn approve(&mut self, instance: &str, desired: &str) {
+        let entry = self.instances.entry(instance.to_owned()).or_default();
+        entry.approved = Some(desired.to_owned());
+    }
+
+    /// The desired-state fingerprint a person last applied to `instance`.
+    pub fn approved(&self, instance: &str) -> Option<&str> {
+        self.instances.get(instance)?.approved.as_deref()
     }
 
     /// Forgets instances no longer configured.

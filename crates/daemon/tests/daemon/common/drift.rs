@@ -61,6 +61,7 @@ pub async fn plan_response(socket: &Path, instance: &str) -> Response {
         Request::Plan(PlanRequest {
             instance: instance.into(),
             refresh_catalogue: false,
+            ..Default::default()
         }),
     )
     .await
@@ -78,6 +79,7 @@ pub async fn apply_response(socket: &Path, instance: &str, confirmed: bool) -> R
         Request::Apply(ApplyRequest {
             instance: instance.into(),
             confirmed,
+            ..Default::default()
         }),
     )
     .await
