@@ -49,6 +49,7 @@ fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
             schedule: Some(Schedule::off()),
             max_age: Some(Duration::days(30).to_std().unwrap()),
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Hold,
         },
         source: std::path::Path::new("").into(),
     }

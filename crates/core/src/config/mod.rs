@@ -51,7 +51,8 @@ pub mod values;
 use std::path::{Path, PathBuf};
 
 pub use desired::{
-    ClientRotation, DesiredClient, DesiredRole, DesiredState, RotationStrategy, check_desired_file,
+    AdoptPolicy, ClientRotation, DesiredClient, DesiredRole, DesiredState, RotationStrategy,
+    check_desired_file,
 };
 pub use diff::{ConfigDiff, InstanceChange};
 pub use errors::{ConfigError, ConfigErrors, Location};

@@ -43,6 +43,7 @@ pub(super) fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
             schedule: Some(Schedule::off()),
             max_age: None,
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Hold,
         },
         source: Path::new("").into(),
     }
@@ -347,6 +348,15 @@ fn import_round_trip_shows_no_drift() {
     assert!(plan(&desired, &live, true).is_empty());
     let names: BTreeSet<&str> = desired.clients.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, BTreeSet::from(["Sync", "Mixed \"quoted\"", "Off"]));
+    // every imported client is held: loading the file rotates nothing
+    assert!(
+        desired
+            .clients
+            .iter()
+            .all(|c| c.rotation.adopt == crate::config::AdoptPolicy::Hold),
+        "{text}"
+    );
+    assert_eq!(text.matches("\nadopt = \"hold\"").count(), 3, "{text}");
 }
 
 #[test]

@@ -91,6 +91,7 @@
 //!
 //! See `docs/rotation.md` for the consumer's side.
 
+mod adopt;
 mod alternating;
 mod engine;
 mod error;
@@ -112,6 +113,9 @@ mod store;
 mod target;
 mod verify;
 
+pub use adopt::{
+    Adoption, AdoptionFacts, AdoptionRecord, adoption_path, read_adoption, write_adoption,
+};
 pub use engine::{Clock, RotationConfig, RotationEngine};
 pub use error::{PreflightFailure, RotationError, VerifyFailure};
 pub use heal::RecoveryBackoff;
@@ -122,7 +126,7 @@ pub use memory::{Faults, FaultyStore, MemoryStore};
 pub use outcome::{Anomaly, Recovery, RotationAction, RotationOutcome};
 pub use persist::RetryBudget;
 pub use policy::{is_due, next_due};
-pub use status::{SecretStatus, fmt_age, secret_status};
+pub use status::{Refusal, SecretStatus, fmt_age, secret_status};
 pub use store::{SecretStore, WriteArea, WriteNeed, grants};
 pub use target::{RotationTarget, alternate_name};
 pub use verify::token_url;

@@ -84,6 +84,7 @@ fn declared(name: &str, roles: &[&str]) -> DesiredClient {
             schedule: Some(Schedule::off()),
             max_age: None,
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Hold,
         },
         source: Path::new("").into(),
     }
