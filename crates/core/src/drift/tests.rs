@@ -389,6 +389,7 @@ fn drift_of(items: Vec<DriftItem>, invalid: Vec<String>) -> InstanceDrift {
         report: DriftReport {
             items,
             foreign: Vec::new(),
+            held: Vec::new(),
         },
         catalogue: None,
     }
@@ -498,4 +499,38 @@ fn documents_render_for_people() {
     assert!(text.contains("FAILED"), "{text}");
     assert!(text.contains("error: 503"), "{text}");
     assert!(text.contains("0 of 1 step(s) done, 0 not run"), "{text}");
+}
+
+#[test]
+fn adopted_clients_are_held_not_drift() {
+    let mut live = matching_live();
+    live.clients.push(l_client(9, "Legacy", &["B"], AppType::ClientCredentials));
+    let mut desired = desired();
+    let mut legacy = desired.clients[0].clone();
+    legacy.name = "Legacy".into();
+    legacy.roles = vec!["B".into()];
+    desired.clients.push(legacy);
+    let rotated = |n: &str| n != "Legacy";
+    let mut report = detect(&desired, &live, &rotated, false);
+    assert!(
+        report
+            .items
+            .iter()
+            .any(|i| i.kind == DriftKind::NeverRotated && i.name == "Legacy"),
+        "{report:?}"
+    );
+    let adopted = std::collections::BTreeMap::from([(
+        "Legacy".to_string(),
+        "adopted: held until cutover".to_string(),
+    )]);
+    report.hold_adopted(&adopted);
+    assert!(report.is_empty(), "{report:?}");
+    assert_eq!(report.held[0].name, "Legacy");
+    let text = crate::drift::render_report(&report, false);
+    assert!(
+        text.contains("client \"Legacy\" secret: adopted: held until cutover"),
+        "{text}"
+    );
+    assert!(text.contains("No drift"), "{text}");
+    assert!(plan(&desired, &live, false).is_empty());
 }

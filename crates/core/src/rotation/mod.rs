@@ -18,6 +18,11 @@
 //!    write `state=pending` (time, daemon id, attempt, expiry, base version) into the secret's
 //!    custom metadata. An unexpired `pending`/`stored` marker of another daemon means stop
 //!    ([`RotationError::Locked`]).
+//!    Before a fresh mint, the secret about to be replaced (at `<vault_path>`, or the slot's
+//!    path) must still get a token (one token request, invalidated at once): if Jamf refuses
+//!    it, it was changed out of band and the rotation stops, nothing minted
+//!    ([`RotationError::OutOfBand`], kept in the marker until an operator accepts it with
+//!    [`RotationEngine::rotate_with`]).
 //! 3. **Mint** ([`Step::Mint`]): `POST /api/v1/api-integrations/{id}/client-credentials`,
 //!    exactly once, never retried automatically.
 //! 4. **Store** ([`Step::Store`], fired right after the mint returned: the critical window):
@@ -104,6 +109,7 @@ mod hook;
 mod lock;
 mod marker;
 mod memory;
+mod oob;
 mod outcome;
 mod persist;
 mod policy;

@@ -210,6 +210,7 @@ fn report() -> AuditReport {
         SecretFacts {
             rotated_at: Some(now() - Duration::days(10)),
             max_age: Some(Duration::days(90)),
+            adopted: None,
         },
     );
     let warden_owned: BTreeSet<String> = [WARDEN_MANAGEMENT.to_owned()].into();
