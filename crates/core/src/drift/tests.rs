@@ -504,7 +504,8 @@ fn documents_render_for_people() {
 #[test]
 fn adopted_clients_are_held_not_drift() {
     let mut live = matching_live();
-    live.clients.push(l_client(9, "Legacy", &["B"], AppType::ClientCredentials));
+    live.clients
+        .push(l_client(9, "Legacy", &["B"], AppType::ClientCredentials));
     let mut desired = desired();
     let mut legacy = desired.clients[0].clone();
     legacy.name = "Legacy".into();

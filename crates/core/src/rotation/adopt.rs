@@ -281,12 +281,7 @@ mod tests {
         record.switched_at = Some(t(4));
         assert_eq!(adoption_state(f(&record), &rotated(Some("b")), t(5)), None);
         // without a cutover record (a client Warden always managed) nothing waits
-        let plain = facts(
-            AdoptPolicy::Hold,
-            RotationStrategy::Alternating,
-            true,
-            None,
-        );
+        let plain = facts(AdoptPolicy::Hold, RotationStrategy::Alternating, true, None);
         assert_eq!(adoption_state(plain, &rotated(Some("b")), t(5)), None);
     }
 

@@ -58,7 +58,13 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
         let patch: Patch = vec![
             (keys::REFUSED_AT, Some(fmt_time(now))),
             (keys::REFUSED, Some(cause.clone())),
-            (keys::LAST_ERROR, Some(format!("rotation refused at {}: out of band", fmt_time(now)))),
+            (
+                keys::LAST_ERROR,
+                Some(format!(
+                    "rotation refused at {}: out of band",
+                    fmt_time(now)
+                )),
+            ),
         ];
         if let Err(f) = update_marker(store, None, self.target.vault_path(), &patch).await {
             tracing::warn!(error = %f.source, "could not record the refused rotation in the marker");

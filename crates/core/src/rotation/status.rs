@@ -266,7 +266,10 @@ mod tests {
         assert_eq!(st.adoption.as_ref().map(Adoption::as_str), Some("held"));
         let line = st.to_string();
         assert!(line.contains("never  v-"), "{line}");
-        assert!(line.contains("adopted: Warden has never rotated it"), "{line}");
+        assert!(
+            line.contains("adopted: Warden has never rotated it"),
+            "{line}"
+        );
         let json = serde_json::to_value(&st).unwrap();
         assert_eq!(json["adoption"]["state"], "held");
 
@@ -277,7 +280,10 @@ mod tests {
         };
         write_adoption(&s, &t, &record, 0).await.unwrap();
         let st = secret_status(&s, &t, at(3, 12)).await.unwrap();
-        assert_eq!(st.adoption.as_ref().map(Adoption::as_str), Some("cutover_at"));
+        assert_eq!(
+            st.adoption.as_ref().map(Adoption::as_str),
+            Some("cutover_at")
+        );
         assert!(!st.due);
         let st = secret_status(&s, &t, at(3, 13)).await.unwrap();
         assert_eq!((st.adoption, st.due), (None, true));
@@ -287,7 +293,9 @@ mod tests {
         let s2 = MemoryStore::new();
         let mut data = crate::vault::SecretMap::new();
         data.insert("client_id", secrecy::SecretString::from("cid".to_string()));
-        s2.write_secret_cas(other.vault_path(), &data, 0).await.unwrap();
+        s2.write_secret_cas(other.vault_path(), &data, 0)
+            .await
+            .unwrap();
         let st = secret_status(&s2, &other, at(3, 12)).await.unwrap();
         assert_eq!((st.adoption, st.due), (None, true));
     }
@@ -297,14 +305,22 @@ mod tests {
         let s = MemoryStore::new();
         let t = target(RotationStrategy::Single);
         let mut m = BTreeMap::new();
-        m.insert(keys::REFUSED_AT.to_string(), "2026-03-03T11:00:00Z".to_string());
-        m.insert(keys::REFUSED.to_string(), "the secret in vault was refused".to_string());
+        m.insert(
+            keys::REFUSED_AT.to_string(),
+            "2026-03-03T11:00:00Z".to_string(),
+        );
+        m.insert(
+            keys::REFUSED.to_string(),
+            "the secret in vault was refused".to_string(),
+        );
         s.write_custom_metadata(t.vault_path(), &m).await.unwrap();
         let st = secret_status(&s, &t, at(3, 12)).await.unwrap();
         assert!(!st.due);
         let line = st.to_string();
         assert!(
-            line.ends_with("rotation refused at 2026-03-03T11:00:00Z: the secret in vault was refused"),
+            line.ends_with(
+                "rotation refused at 2026-03-03T11:00:00Z: the secret in vault was refused"
+            ),
             "{line}"
         );
     }

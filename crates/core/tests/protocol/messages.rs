@@ -70,6 +70,7 @@ fn requests() -> Vec<Request> {
             client: "backup".to_owned(),
             confirmed: true,
             recover: false,
+            accept_out_of_band: false,
         }
         .into(),
         DriftRequest {
@@ -263,6 +264,7 @@ fn wire_shapes_are_stable() {
         client: "backup".into(),
         confirmed: true,
         recover: false,
+        accept_out_of_band: false,
     }
     .into();
     assert_eq!(
@@ -292,6 +294,7 @@ fn unknown_fields_are_ignored_and_new_fields_default() {
             client: "b".into(),
             confirmed: false,
             recover: false,
+            accept_out_of_band: false,
         }
         .into()
     );
@@ -348,6 +351,7 @@ fn rotate_recover_round_trips() {
         client: "backup".to_owned(),
         confirmed: false,
         recover: true,
+        accept_out_of_band: false,
     }
     .into();
     assert!(request.is_mutating());

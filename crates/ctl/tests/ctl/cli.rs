@@ -512,6 +512,7 @@ fn rotate_with_yes() {
             client: "backup".into(),
             confirmed: true,
             recover: false,
+            accept_out_of_band: false,
         })]
     );
 }

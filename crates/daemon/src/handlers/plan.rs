@@ -29,12 +29,14 @@ pub async fn handle(
         return e.response();
     }
     let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
-    let report = drift::detect(
+    let mut report = drift::detect(
         &inst.desired_state,
         &checked.live,
         &|name: &str| checked.rotated.contains_key(name),
         inst.prune,
     );
+    // adopted clients held until their cutover are what the desired state asks for
+    report.hold_adopted(&checked.adopted);
     let unresolved = report
         .items
         .iter()

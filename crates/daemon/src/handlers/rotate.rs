@@ -7,6 +7,10 @@
 //! it did: verified a stored secret, rotated again because a minted secret was lost, or found
 //! nothing to recover.
 //!
+//! `--accept-out-of-band` skips the out-of-band check once (the secret in Vault no longer gets a
+//! token: changed outside Warden); the change log records it. An adopted client held until its
+//! cutover is refused: `wardenctl adopt` cuts it over.
+//!
 //! [`RotationEngine::recover`]: warden_core::rotation::RotationEngine::recover
 
 use std::sync::Arc;
@@ -49,10 +53,25 @@ pub async fn handle(
         );
     };
     let recover = request.recover;
+    let accept = request.accept_out_of_band;
     let label = format!("{}/{}", request.instance, request.client);
+    if !recover
+        && let Ok(status) = rotation.status(&target).await
+        && let Some(adoption) = status.adoption
+    {
+        // its consumers hold a secret Warden never saw: a cutover says what they must read
+        return Response::error(
+            ErrorCode::Conflict,
+            format!(
+                "{label} is {}; nothing was changed: cut it over with `wardenctl adopt '{label}' --cutover now --yes`, which rotates it and says what its consumers must read from Vault",
+                adoption.reason()
+            ),
+        );
+    }
     let svc = Arc::clone(rotation);
     let task = super::tracked(lifecycle, async move {
-        svc.rotate_managed(&target, actor, recover).await
+        svc.rotate_managed_with(&target, actor, recover, accept)
+            .await
     });
     match task.await {
         Err(response) => response,
