@@ -84,11 +84,11 @@ fn report(
                 });
             }
             // clients the rotation job leaves alone: adopted and held, or refused out of band
-            for (client, why) in rotation.holds(&inst.name) {
+            for (client, why, seen) in rotation.holds(&inst.name) {
                 job_status.push(JobStatus {
                     kind: WireJobKind::Rotate,
                     target: Some(format!("{client}: {why}")),
-                    last_run: None,
+                    last_run: Some(seen),
                     last_success: None,
                     last_outcome: None,
                     next_run: None,

@@ -104,7 +104,7 @@ pub struct Rotation {
     healing: Mutex<HealTable>,
     /// Clients the rotation job leaves alone and why (adopted and held, or refused out of
     /// band), as it last saw them: `wardenctl status` shows them without reading Vault.
-    holds: Mutex<std::collections::BTreeMap<HealKey, String>>,
+    holds: Mutex<std::collections::BTreeMap<HealKey, (String, DateTime<Utc>)>>,
     /// Cancelled once start-up recovery of interrupted rotations has finished; the rotation
     /// job and the recovery job wait for it, so they never recover the same client at once.
     startup_recovery: CancellationToken,
@@ -362,18 +362,19 @@ impl Rotation {
         };
         let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
         match why {
-            Some(why) => holds.insert(key_of(target), why),
+            Some(why) => holds.insert(key_of(target), (why, self.lifecycle.now())),
             None => holds.remove(&key_of(target)),
         };
     }
 
-    /// The clients of `instance` the rotation job leaves alone, with why.
-    pub fn holds(&self, instance: &str) -> Vec<(String, String)> {
+    /// The clients of `instance` the rotation job leaves alone, with why and when it last saw
+    /// it so.
+    pub fn holds(&self, instance: &str) -> Vec<(String, String, DateTime<Utc>)> {
         let holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
         holds
             .iter()
             .filter(|((i, _), _)| i == instance)
-            .map(|((_, c), why)| (c.clone(), why.clone()))
+            .map(|((_, c), (why, at))| (c.clone(), why.clone(), *at))
             .collect()
     }
 
