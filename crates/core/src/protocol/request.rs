@@ -131,8 +131,16 @@ impl Request {
                 req.instance, req.refresh_catalogue
             ),
             Self::Rotate(req) => format!(
-                "rotate instance={} client={} confirmed={} recover={} accept_out_of_band={}",
-                req.instance, req.client, req.confirmed, req.recover, req.accept_out_of_band
+                "rotate instance={} client={} confirmed={} recover={}{}",
+                req.instance,
+                req.client,
+                req.confirmed,
+                req.recover,
+                if req.accept_out_of_band {
+                    " accept_out_of_band=true"
+                } else {
+                    ""
+                }
             ),
             Self::Adopt(req) => format!(
                 "adopt instance={} client={} cutover={} switched={} confirmed={}",

@@ -8,11 +8,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use warden_core::changelog::{GENESIS_PREV, Head, Problem, ProblemKind, VerifyReport};
 use warden_core::protocol::{
-    ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, DriftRequest, ErrorCode,
-    HelloRequest, HelloResponse, ImportRequest, InstanceStatus, InstanceSummary, JobKind,
-    JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange, PROTOCOL_VERSION, PlanRequest,
-    ProtocolError, ReportBody, ReportFormat, ReportKind, ReportResponse, Request, Response,
-    RotateRequest, RotateResponse, SecretsRequest, StatusReport, decode, encode,
+    AdoptRequest, ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, Cutover,
+    DriftRequest, ErrorCode, HelloRequest, HelloResponse, ImportRequest, InstanceStatus,
+    InstanceSummary, JobKind, JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange,
+    PROTOCOL_VERSION, PlanRequest, ProtocolError, ReportBody, ReportFormat, ReportKind,
+    ReportResponse, Request, Response, RotateRequest, RotateResponse, SecretsRequest, StatusReport,
+    decode, encode,
 };
 
 /// The admin password of the bootstrap sample.
@@ -34,7 +35,8 @@ fn request_is_covered(request: &Request) {
         | Request::Import(_)
         | Request::Apply(_)
         | Request::Audit(_)
-        | Request::Bootstrap(_) => {}
+        | Request::Bootstrap(_)
+        | Request::Adopt(_) => {}
     }
 }
 
@@ -97,6 +99,16 @@ fn requests() -> Vec<Request> {
         }
         .into(),
         bootstrap_request().into(),
+        AdoptRequest {
+            instance: prod(),
+            client: "Backup".to_owned(),
+            cutover: Some(Cutover::At {
+                at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+            }),
+            switched: false,
+            confirmed: true,
+        }
+        .into(),
     ]
 }
 
@@ -390,6 +402,7 @@ fn mutating_requests() {
         ("apply", true),
         ("audit", false),
         ("bootstrap", true),
+        ("adopt", true),
     ];
     let samples = requests();
     assert_eq!(samples.len(), table.len());
