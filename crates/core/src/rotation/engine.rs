@@ -19,7 +19,7 @@ use super::preflight::{before_mint, preflight};
 use super::status::{SecretStatus, secret_status};
 use super::store::SecretStore;
 use super::target::RotationTarget;
-use crate::jamf::JamfClient;
+use crate::jamf::{AppType, JamfClient};
 use crate::vault::VaultError;
 
 pub use crate::clock::Clock;
@@ -272,6 +272,24 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
             self.step(Step::Preflight, target, 0, None).await;
             let prep = preflight(&self.store, jamf, target).await?;
             let now = self.now();
+            // an adopted client held until its cutover: its consumers hold a secret Warden
+            // never saw. A client without any secret in Jamf (`appType` `NONE`, e.g. just
+            // created by `apply`) has no consumer to break: its first secret is minted.
+            if mode != Mode::Recover
+                && !prep.marker.is_unfinished()
+                && prep.primary.app_type != AppType::None
+            {
+                let status = secret_status(&self.store, target, now)
+                    .await
+                    .map_err(|e| before_mint(name, e))?;
+                if let Some(adoption) = status.adoption {
+                    return Err(RotationError::Adopted {
+                        instance: target.instance.as_str().into(),
+                        client: name.clone(),
+                        reason: adoption.reason().to_owned(),
+                    });
+                }
+            }
             let attempt = if prep.marker.is_unfinished() {
                 prep.marker.attempt.saturating_add(1)
             } else {

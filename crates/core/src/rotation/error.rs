@@ -56,6 +56,18 @@ pub enum RotationError {
         /// When the lock stops counting.
         expires_at: DateTime<Utc>,
     },
+    /// The client is adopted and held until a cutover (see `wardenctl adopt`). Nothing changed.
+    #[error(
+        "rotation of `{client}` refused, nothing was changed: {reason}; to rotate it, cut it over with `wardenctl adopt '{instance}/{client}' --cutover now --yes`, which rotates it and says what its consumers must read from vault"
+    )]
+    Adopted {
+        /// Instance name.
+        instance: Box<str>,
+        /// Declared client name.
+        client: String,
+        /// Why it is held.
+        reason: String,
+    },
     /// The secret in Vault this rotation would replace no longer gets a token: it was changed
     /// out of band (rotated in the Jamf Pro console, or an old Vault version restored). Nothing
     /// was minted; the refusal is kept in the marker until an operator accepts it.

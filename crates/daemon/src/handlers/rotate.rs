@@ -55,19 +55,6 @@ pub async fn handle(
     let recover = request.recover;
     let accept = request.accept_out_of_band;
     let label = format!("{}/{}", request.instance, request.client);
-    if !recover
-        && let Ok(status) = rotation.status(&target).await
-        && let Some(adoption) = status.adoption
-    {
-        // its consumers hold a secret Warden never saw: a cutover says what they must read
-        return Response::error(
-            ErrorCode::Conflict,
-            format!(
-                "{label} is {}; nothing was changed: cut it over with `wardenctl adopt '{label}' --cutover now --yes`, which rotates it and says what its consumers must read from Vault",
-                adoption.reason()
-            ),
-        );
-    }
     let svc = Arc::clone(rotation);
     let task = super::tracked(lifecycle, async move {
         svc.rotate_managed_with(&target, actor, recover, accept)

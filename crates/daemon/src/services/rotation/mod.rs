@@ -73,6 +73,8 @@ impl ServiceError for RotateError {
                 RotationError::Preflight { .. } => ErrorCode::Conflict,
                 // the secret in Vault was changed out of band: an operator decides
                 RotationError::OutOfBand { .. } => ErrorCode::Conflict,
+                // adopted and held until a cutover (`wardenctl adopt`)
+                RotationError::Adopted { .. } => ErrorCode::Conflict,
                 _ => ErrorCode::Unavailable,
             },
             RotateError::Instance(e) => e.code(),
