@@ -83,7 +83,12 @@ pub async fn secret_status<S: SecretStore>(
     let marker = Marker::parse(&meta.map(|m| m.custom).unwrap_or_default());
     let policy = &target.client.rotation;
     let due_at = next_due(policy, marker.rotated_at, now);
-    let record = if policy.adopt == AdoptPolicy::Hold {
+    // the record matters only to an adopted client, or to an alternating one whose twin
+    // serves (waiting for `--switched`): one Vault read less for every other client
+    let never = marker.state == SecretState::Never && marker.rotated_at.is_none();
+    let may_matter = (never && version.is_none())
+        || (policy.strategy == RotationStrategy::Alternating && marker.current == Some(Slot::B));
+    let record = if policy.adopt == AdoptPolicy::Hold && may_matter {
         read_adoption(store, target).await?.map(|r| r.value)
     } else {
         None
