@@ -45,6 +45,7 @@ pub fn management_client(vault_path: &str) -> DesiredClient {
             schedule: None,
             max_age: None,
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Rotate,
         },
         source: Path::new("").into(),
     }
@@ -142,6 +143,7 @@ mod tests {
                 schedule: None,
                 max_age: None,
                 strategy,
+                adopt: crate::config::AdoptPolicy::Rotate,
             },
             source: Path::new("").into(),
         }

@@ -84,6 +84,28 @@ pub enum Command {
         /// `daemon.recovery_delay`.
         #[arg(long, conflicts_with = "yes")]
         recover: bool,
+        /// Rotate although the secret in Vault no longer gets a token (it was changed outside
+        /// Warden: rotated in the Jamf console, or an old Vault version restored). Skips that
+        /// check once; recorded in the change log.
+        #[arg(long, conflicts_with = "recover")]
+        accept_out_of_band: bool,
+    },
+    /// Cut over an adopted client (one Warden never rotated and whose secret Vault does not
+    /// hold) so Warden may rotate it, or confirm that its consumers read Vault (admins only).
+    Adopt {
+        /// The API client, as INSTANCE/CLIENT.
+        target: RotateTarget,
+        /// `now` (rotate it at once), or `at TIME` (RFC 3339; the rotation job rotates it at
+        /// its first run at or after TIME).
+        #[arg(long, num_args = 1..=2, value_names = ["now|at", "TIME"], conflicts_with = "switched", required_unless_present = "switched")]
+        cutover: Vec<String>,
+        /// Alternating: the consumers now read Vault, so the declared client's own secret may
+        /// be rotated.
+        #[arg(long)]
+        switched: bool,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
     },
     /// Declared versus live API roles and clients: the last scheduled check, or --now (exit 1
     /// on drift).

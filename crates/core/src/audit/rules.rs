@@ -144,6 +144,8 @@ pub struct SecretFacts {
     pub rotated_at: Option<DateTime<Utc>>,
     /// Its policy's maximum age.
     pub max_age: Option<Duration>,
+    /// Adopted and held until a cutover: why (`None`: not adopted).
+    pub adopted: Option<String>,
 }
 
 /// What the rules look at for one instance.
@@ -488,6 +490,17 @@ fn stale_secret(out: &mut Findings<'_>, name: &str, input: &InstanceInput<'_>, b
     let facts = input.secrets.get(name).cloned().unwrap_or_default();
     let mut e = base.clone();
     match (facts.rotated_at, facts.max_age) {
+        (None, _) if facts.adopted.is_some() => {
+            e.facts.insert("rotated_by_warden".into(), json!(false));
+            e.facts.insert("adopted".into(), json!("held"));
+            let why = format!(
+                "Adopted, held until cutover: Warden has never rotated this secret and does not \
+                 hold it, so it is as old as whoever created it made it; it is not overdue but \
+                 held on purpose until its owner cuts over ({})",
+                facts.adopted.as_deref().unwrap_or_default()
+            );
+            out.push(&STALE_SECRET, Subject::client(name), e, Some(why));
+        }
         (None, _) => {
             e.facts.insert("rotated_by_warden".into(), json!(false));
             let why = "Warden has never rotated this secret: it is as old as whoever created it \

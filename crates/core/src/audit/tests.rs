@@ -49,6 +49,7 @@ fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
             schedule: Some(Schedule::off()),
             max_age: Some(Duration::days(30).to_std().unwrap()),
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Hold,
         },
         source: std::path::Path::new("").into(),
     }
@@ -124,6 +125,7 @@ fn clean() -> (Live, DesiredState, BTreeMap<String, SecretFacts>) {
                 SecretFacts {
                     rotated_at: Some(now() - Duration::days(2)),
                     max_age: Some(Duration::days(30)),
+                    adopted: None,
                 },
             )
         })
@@ -237,6 +239,7 @@ fn every_rule_fires_on_a_crafted_estate() {
         SecretFacts {
             rotated_at: Some(now() - Duration::days(90)),
             max_age: Some(Duration::days(30)),
+            adopted: None,
         },
     );
     // widening drift: a declared role grew a privilege
@@ -517,5 +520,29 @@ fn a_client_named_in_another_case_is_the_declared_one() {
     assert!(
         findings.is_empty(),
         "neither undeclared nor a never-rotated secret: {findings:#?}"
+    );
+}
+
+#[test]
+fn an_adopted_secret_is_shown_as_held_not_overdue() {
+    let (live, desired, mut secrets) = clean();
+    secrets.insert(
+        "CMDB Sync".into(),
+        SecretFacts {
+            adopted: Some("adopted: held until cutover".into()),
+            ..SecretFacts::default()
+        },
+    );
+    let findings = run(&live, &desired, &secrets);
+    let stale = findings
+        .iter()
+        .find(|f| f.rule == "JW-HYG-008" && f.subject.key() == "client:CMDB Sync")
+        .expect("the adopted secret is still listed");
+    assert_eq!(stale.evidence.facts["adopted"], "held");
+    assert!(
+        stale.rationale.contains("Adopted, held until cutover")
+            && stale.rationale.contains("adopted: held until cutover"),
+        "{}",
+        stale.rationale
     );
 }

@@ -111,6 +111,9 @@ pub enum Action {
     Delete,
     /// Client secret rotated.
     Rotate,
+    /// An adopted client was cut over (`after.cutover_at`) or its consumers' switch to Vault
+    /// confirmed (`after.switched_at`).
+    Adopt,
     /// Configuration reloaded.
     Reload,
     /// A plan applied to an instance.

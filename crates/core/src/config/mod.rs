@@ -51,8 +51,8 @@ pub mod values;
 use std::path::{Path, PathBuf};
 
 pub use desired::{
-    ClientRotation, DesiredClient, DesiredRole, DesiredState, ProposedText, RotationStrategy,
-    check_desired_file, merge_proposed,
+    AdoptPolicy, ClientRotation, DesiredClient, DesiredRole, DesiredState, ProposedText,
+    RotationStrategy, check_desired_file, merge_proposed,
 };
 pub use diff::{ConfigDiff, InstanceChange};
 pub use errors::{ConfigError, ConfigErrors, Location};

@@ -30,6 +30,14 @@ struct Client {
     token_lifetime: i64,
     owner: String,
     purpose: String,
+    rotation: Rotation,
+}
+
+/// `[client.rotation]` of an imported client: `adopt = "hold"`, so that loading the file
+/// changes nothing (its consumers hold a secret Warden never saw).
+#[derive(Serialize)]
+struct Rotation {
+    adopt: crate::config::AdoptPolicy,
 }
 
 /// Placeholder for the required `owner` of an imported client.
@@ -65,6 +73,9 @@ pub fn import(live: &Live, instance: &str) -> String {
             token_lifetime: lifetime(c),
             owner: OWNER_PLACEHOLDER.to_owned(),
             purpose: PURPOSE_PLACEHOLDER.to_owned(),
+            rotation: Rotation {
+                adopt: crate::config::AdoptPolicy::Hold,
+            },
         })
         .collect();
     let used: BTreeSet<&str> = clients
@@ -99,7 +110,9 @@ pub fn import(live: &Live, instance: &str) -> String {
          # `owner` and `purpose` are required for every client and unknown to Jamf: replace the\n\
          # \"{OWNER_PLACEHOLDER}\" and \"{PURPOSE_PLACEHOLDER}\" placeholders before use.\n\
          # Jamf app roles used by these clients are declared `external = true` (not managed);\n\
-         # NATIVE_APP_OAUTH clients are left out.\n"
+         # NATIVE_APP_OAUTH clients are left out.\n\
+         # Every client is `adopt = \"hold\"`: Warden does not rotate it (its consumers hold a\n\
+         # secret Warden never saw) until `wardenctl adopt INSTANCE/CLIENT --cutover now|at TIME`.\n"
     );
     for name in roleless {
         header.push_str(&format!(

@@ -204,11 +204,46 @@ pub struct DriftReport {
     pub items: Vec<DriftItem>,
     /// Foreign objects left alone, as `role "Name"` or `client "Name"`.
     pub foreign: Vec<String>,
+    /// Adopted clients whose never-rotated secret is held until a cutover: not drift (the
+    /// desired state says `adopt = "hold"`), nothing a plan would rotate; listed for people.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldSecret>,
+}
+
+/// An adopted client's secret, held until a cutover.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSecret {
+    /// The declared client's name.
+    pub name: String,
+    /// Why it is held ("adopted: ... held until cutover ...").
+    pub reason: String,
 }
 
 impl DriftReport {
     /// Whether desired and live state agree.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Moves the `never_rotated` item of every adopted client in `adopted` (client name →
+    /// reason, from [`SecretStatus::adoption`](crate::rotation::SecretStatus)) out of the drift
+    /// items into [`DriftReport::held`]: an adopted client held until its cutover is what the
+    /// desired state asks for, not drift.
+    pub fn hold_adopted(&mut self, adopted: &std::collections::BTreeMap<String, String>) {
+        let mut held = Vec::new();
+        self.items.retain(|i| {
+            let hold = i.kind == DriftKind::NeverRotated && i.object == ObjectKind::Client;
+            match adopted.get(&i.name).filter(|_| hold) {
+                Some(reason) => {
+                    held.push(HeldSecret {
+                        name: i.name.clone(),
+                        reason: reason.clone(),
+                    });
+                    false
+                }
+                None => true,
+            }
+        });
+        self.held.extend(held);
     }
 }

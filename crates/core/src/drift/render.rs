@@ -41,6 +41,9 @@ pub fn render_report(report: &DriftReport, color: bool) -> String {
     for foreign in &report.foreign {
         let _ = writeln!(out, "  {foreign} (foreign: left alone)");
     }
+    for held in &report.held {
+        let _ = writeln!(out, "  client {:?} secret: {}", held.name, held.reason);
+    }
     if items.is_empty() {
         out.push_str("No drift: the live state matches the desired state.\n");
     } else {

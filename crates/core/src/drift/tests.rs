@@ -43,6 +43,7 @@ pub(super) fn d_client(name: &str, roles: &[&str]) -> DesiredClient {
             schedule: Some(Schedule::off()),
             max_age: None,
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Hold,
         },
         source: Path::new("").into(),
     }
@@ -347,6 +348,15 @@ fn import_round_trip_shows_no_drift() {
     assert!(plan(&desired, &live, true).is_empty());
     let names: BTreeSet<&str> = desired.clients.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, BTreeSet::from(["Sync", "Mixed \"quoted\"", "Off"]));
+    // every imported client is held: loading the file rotates nothing
+    assert!(
+        desired
+            .clients
+            .iter()
+            .all(|c| c.rotation.adopt == crate::config::AdoptPolicy::Hold),
+        "{text}"
+    );
+    assert_eq!(text.matches("\nadopt = \"hold\"").count(), 3, "{text}");
 }
 
 #[test]
@@ -379,6 +389,7 @@ fn drift_of(items: Vec<DriftItem>, invalid: Vec<String>) -> InstanceDrift {
         report: DriftReport {
             items,
             foreign: Vec::new(),
+            held: Vec::new(),
         },
         catalogue: None,
     }
@@ -488,4 +499,39 @@ fn documents_render_for_people() {
     assert!(text.contains("FAILED"), "{text}");
     assert!(text.contains("error: 503"), "{text}");
     assert!(text.contains("0 of 1 step(s) done, 0 not run"), "{text}");
+}
+
+#[test]
+fn adopted_clients_are_held_not_drift() {
+    let mut live = matching_live();
+    live.clients
+        .push(l_client(9, "Legacy", &["B"], AppType::ClientCredentials));
+    let mut desired = desired();
+    let mut legacy = desired.clients[0].clone();
+    legacy.name = "Legacy".into();
+    legacy.roles = vec!["B".into()];
+    desired.clients.push(legacy);
+    let rotated = |n: &str| n != "Legacy";
+    let mut report = detect(&desired, &live, &rotated, false);
+    assert!(
+        report
+            .items
+            .iter()
+            .any(|i| i.kind == DriftKind::NeverRotated && i.name == "Legacy"),
+        "{report:?}"
+    );
+    let adopted = std::collections::BTreeMap::from([(
+        "Legacy".to_string(),
+        "adopted: held until cutover".to_string(),
+    )]);
+    report.hold_adopted(&adopted);
+    assert!(report.is_empty(), "{report:?}");
+    assert_eq!(report.held[0].name, "Legacy");
+    let text = crate::drift::render_report(&report, false);
+    assert!(
+        text.contains("client \"Legacy\" secret: adopted: held until cutover"),
+        "{text}"
+    );
+    assert!(text.contains("No drift"), "{text}");
+    assert!(plan(&desired, &live, false).is_empty());
 }

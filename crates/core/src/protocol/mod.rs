@@ -82,9 +82,9 @@ pub use error::ProtocolError;
 pub use format::ReportFormat;
 pub use frame::{Transport, encode};
 pub use request::{
-    ApplyRequest, AuditRequest, BootstrapRequest, DriftRequest, HelloRequest, ImportRequest,
-    LogTailRequest, MAX_PROPOSED_BYTES, PlanRequest, ProposedFile, Request, RotateRequest,
-    SecretsRequest,
+    AdoptRequest, ApplyRequest, AuditRequest, BootstrapRequest, Cutover, DriftRequest,
+    HelloRequest, ImportRequest, LogTailRequest, MAX_PROPOSED_BYTES, PlanRequest, ProposedFile,
+    Request, RotateRequest, SecretsRequest,
 };
 pub use response::{
     BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportKind,

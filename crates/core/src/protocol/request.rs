@@ -55,6 +55,10 @@ pub enum Request {
     /// account, mint its secret into Vault and verify it; answered by
     /// [`Response::Bootstrapped`]. Mutating. Carries the admin password.
     Bootstrap(BootstrapRequest),
+    /// Cut over an adopted client (`wardenctl adopt INSTANCE/CLIENT --cutover now|at TIME`), or
+    /// confirm that its consumers switched to Vault (`--switched`); answered by
+    /// [`Response::Ok`] saying what the consumer must read from Vault. Mutating.
+    Adopt(AdoptRequest),
 }
 
 impl Request {
@@ -63,7 +67,11 @@ impl Request {
     pub fn is_mutating(&self) -> bool {
         // No wildcard: a new variant must be classified here.
         match self {
-            Self::Reload | Self::Rotate(_) | Self::Apply(_) | Self::Bootstrap(_) => true,
+            Self::Reload
+            | Self::Rotate(_)
+            | Self::Apply(_)
+            | Self::Bootstrap(_)
+            | Self::Adopt(_) => true,
             Self::Hello(_)
             | Self::Status
             | Self::Instances
@@ -136,8 +144,26 @@ impl Request {
                 )
             }
             Self::Rotate(req) => format!(
-                "rotate instance={} client={} confirmed={} recover={}",
-                req.instance, req.client, req.confirmed, req.recover
+                "rotate instance={} client={} confirmed={} recover={}{}",
+                req.instance,
+                req.client,
+                req.confirmed,
+                req.recover,
+                if req.accept_out_of_band {
+                    " accept_out_of_band=true"
+                } else {
+                    ""
+                }
+            ),
+            Self::Adopt(req) => format!(
+                "adopt instance={} client={} cutover={} switched={} confirmed={}",
+                req.instance,
+                req.client,
+                req.cutover
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string),
+                req.switched,
+                req.confirmed
             ),
             Self::Apply(req) => format!(
                 "apply instance={} confirmed={}{}",
@@ -173,6 +199,7 @@ impl Message for Request {
         "apply",
         "audit",
         "bootstrap",
+        "adopt",
     ];
 
     fn type_name(&self) -> &'static str {
@@ -191,6 +218,7 @@ impl Message for Request {
             Self::Apply(_) => "apply",
             Self::Audit(_) => "audit",
             Self::Bootstrap(_) => "bootstrap",
+            Self::Adopt(_) => "adopt",
         }
     }
 }
@@ -264,6 +292,52 @@ pub struct RotateRequest {
     /// was done. Admins only, like every rotation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recover: bool,
+    /// Skip the out-of-band check once (`--accept-out-of-band`): rotate although the secret in
+    /// Vault no longer gets a token (changed outside Warden). Recorded in the change log.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accept_out_of_band: bool,
+}
+
+/// Payload of [`Request::Adopt`]: exactly one of `cutover` and `switched`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptRequest {
+    /// Instance name from the configuration.
+    pub instance: String,
+    /// Declared client name.
+    pub client: String,
+    /// `--cutover now|at TIME`: from when the adopted client may be rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutover: Option<Cutover>,
+    /// `--switched`: the owner confirms that the consumers read Vault (alternating: releases
+    /// the declared client's own rotation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub switched: bool,
+    /// The user confirmed (`--yes`). Without it the daemon answers
+    /// [`ErrorCode::ConfirmationRequired`].
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// When a cutover takes effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "when", rename_all = "snake_case")]
+pub enum Cutover {
+    /// At once (the daemon's clock).
+    Now,
+    /// At a given time.
+    At {
+        /// The time (RFC 3339).
+        at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+impl fmt::Display for Cutover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cutover::Now => f.write_str("now"),
+            Cutover::At { at } => write!(f, "{}", at.to_rfc3339()),
+        }
+    }
 }
 
 /// Payload of [`Request::Drift`].
@@ -431,4 +505,5 @@ impl_into_request!(
     ImportRequest => Import,
     AuditRequest => Audit,
     BootstrapRequest => Bootstrap,
+    AdoptRequest => Adopt,
 );

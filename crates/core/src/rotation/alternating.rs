@@ -9,6 +9,7 @@
 
 use secrecy::ExposeSecret;
 
+use super::adopt::read_adoption;
 use super::error::RotationError;
 use super::hook::StepHook;
 use super::marker::{Marker, Slot};
@@ -66,7 +67,9 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
     /// The slot to work on: the interrupted rotation's slot, else the idle one (the one that
     /// is not current). Without a recorded `current`, the client id stored at `<vault_path>`
     /// tells (e.g. a secret of the declared client from the `single` strategy means `a` is
-    /// current); with nothing stored, slot `a` comes first.
+    /// current); with nothing stored, slot `a` comes first, unless the client was adopted and
+    /// cut over (`wardenctl adopt --cutover`): then its consumers hold the declared client's
+    /// secret, so the twin (`b`) comes first and that secret stays valid.
     pub(crate) async fn choose_slot(&self, marker: &Marker) -> Result<Slot, RotationError> {
         if marker.is_unfinished()
             && let Some(slot) = marker.slot
@@ -77,7 +80,14 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
             Some(current) => Some(current),
             None => self.infer_current().await?,
         };
-        Ok(current.map_or(Slot::A, Slot::other))
+        if let Some(current) = current {
+            return Ok(current.other());
+        }
+        let adopted = read_adoption(&self.engine.store, self.target)
+            .await
+            .map_err(|e| before_mint(self.name(), e))?
+            .is_some_and(|r| r.value.cutover_at.is_some());
+        Ok(if adopted { Slot::B } else { Slot::A })
     }
 
     async fn infer_current(&self) -> Result<Option<Slot>, RotationError> {

@@ -19,7 +19,7 @@ use super::preflight::{before_mint, preflight};
 use super::status::{SecretStatus, secret_status};
 use super::store::SecretStore;
 use super::target::RotationTarget;
-use crate::jamf::JamfClient;
+use crate::jamf::{AppType, JamfClient};
 use crate::vault::VaultError;
 
 pub use crate::clock::Clock;
@@ -91,6 +91,8 @@ impl std::fmt::Debug for RotationConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     Rotate,
+    /// Rotate without the out-of-band check (`wardenctl rotate --accept-out-of-band`).
+    RotateAcceptingOutOfBand,
     Recover,
 }
 
@@ -153,12 +155,31 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
     /// An interrupted earlier rotation is recovered first, as [`recover`](Self::recover)
     /// would: a rotation whose new secret was already stored is verified and counts as this
     /// rotation (nothing minted, [`RotationAction::Verified`](super::RotationAction)).
+    ///
+    /// Before a fresh mint, the secret about to be replaced must still get a token (the
+    /// out-of-band check): [`RotationError::OutOfBand`] otherwise, nothing minted.
     pub async fn rotate(
         &self,
         jamf: &JamfClient,
         target: &RotationTarget,
     ) -> Result<RotationOutcome, RotationError> {
-        let outcome = self.run(jamf, target, Mode::Rotate).await?;
+        self.rotate_with(jamf, target, false).await
+    }
+
+    /// [`rotate`](Self::rotate); with `accept_out_of_band`, without the out-of-band check
+    /// (the operator accepted that the secret in Vault was changed outside Warden).
+    pub async fn rotate_with(
+        &self,
+        jamf: &JamfClient,
+        target: &RotationTarget,
+        accept_out_of_band: bool,
+    ) -> Result<RotationOutcome, RotationError> {
+        let mode = if accept_out_of_band {
+            Mode::RotateAcceptingOutOfBand
+        } else {
+            Mode::Rotate
+        };
+        let outcome = self.run(jamf, target, mode).await?;
         outcome.ok_or_else(|| RotationError::Vault {
             client: target.client.name.clone(),
             source: VaultError::Decode {
@@ -251,6 +272,24 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
             self.step(Step::Preflight, target, 0, None).await;
             let prep = preflight(&self.store, jamf, target).await?;
             let now = self.now();
+            // an adopted client held until its cutover: its consumers hold a secret Warden
+            // never saw. A client without any secret in Jamf (`appType` `NONE`, e.g. just
+            // created by `apply`) has no consumer to break: its first secret is minted.
+            if mode != Mode::Recover
+                && !prep.marker.is_unfinished()
+                && prep.primary.app_type != AppType::None
+            {
+                let status = secret_status(&self.store, target, now)
+                    .await
+                    .map_err(|e| before_mint(name, e))?;
+                if let Some(adoption) = status.adoption {
+                    return Err(RotationError::Adopted {
+                        instance: target.instance.as_str().into(),
+                        client: name.clone(),
+                        reason: adoption.reason().to_owned(),
+                    });
+                }
+            }
             let attempt = if prep.marker.is_unfinished() {
                 prep.marker.attempt.saturating_add(1)
             } else {

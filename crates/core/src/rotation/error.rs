@@ -56,6 +56,32 @@ pub enum RotationError {
         /// When the lock stops counting.
         expires_at: DateTime<Utc>,
     },
+    /// The client is adopted and held until a cutover (see `wardenctl adopt`). Nothing changed.
+    #[error(
+        "rotation of `{client}` refused, nothing was changed: {reason}; to rotate it, cut it over with `wardenctl adopt '{instance}/{client}' --cutover now --yes`, which rotates it and says what its consumers must read from vault"
+    )]
+    Adopted {
+        /// Instance name.
+        instance: Box<str>,
+        /// Declared client name.
+        client: String,
+        /// Why it is held.
+        reason: String,
+    },
+    /// The secret in Vault this rotation would replace no longer gets a token: it was changed
+    /// out of band (rotated in the Jamf Pro console, or an old Vault version restored). Nothing
+    /// was minted; the refusal is kept in the marker until an operator accepts it.
+    #[error(
+        "rotation of `{client}` refused, nothing was minted: {cause}, so it was changed outside warden (rotated in the jamf pro console, or an old vault version restored) and its consumers may hold a secret warden does not; find out who changed it and what the consumers use, then rotate anyway with `wardenctl rotate '{instance}/{client}' --yes --accept-out-of-band`"
+    )]
+    OutOfBand {
+        /// Instance name.
+        instance: Box<str>,
+        /// Declared client name.
+        client: String,
+        /// What was refused (path and version, Jamf's answer; never the secret).
+        cause: String,
+    },
     /// The daemon's Vault token could not do a write the rotation needs (proved with
     /// `sys/capabilities-self` before anything changed). Nothing was minted or written.
     #[error(

@@ -82,8 +82,13 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
         let path = run.write_path(slot);
         let plan = match run.recovery_plan(&marker, &path).await? {
             Some(plan) => plan,
-            None if mode == Mode::Rotate => Plan::Mint { recovery: None },
-            None => return Ok(None),
+            None if mode == Mode::Recover => return Ok(None),
+            None => {
+                if mode == Mode::Rotate {
+                    run.check_out_of_band(slot, &path).await?;
+                }
+                Plan::Mint { recovery: None }
+            }
         };
         let outcome = match plan {
             Plan::Mint { recovery } => run.mint(slot, &path, recovery, &custom).await?,

@@ -54,6 +54,11 @@ pub mod keys {
     pub const ANOMALY: &str = "anomaly";
     /// Why the last rotation was a recovery, if it was.
     pub const RECOVERY: &str = "recovery";
+    /// When a rotation was refused because the secret in Vault no longer gets a token (changed
+    /// out of band); the client is not rotated again until an operator accepts it.
+    pub const REFUSED_AT: &str = "refused_at";
+    /// Why that rotation was refused.
+    pub const REFUSED: &str = "refused";
 }
 
 /// Vault limits custom metadata values to 512 bytes.
@@ -177,6 +182,8 @@ pub(crate) struct Marker {
     pub next_due: Option<DateTime<Utc>>,
     pub current: Option<Slot>,
     pub last_error: Option<String>,
+    pub refused_at: Option<DateTime<Utc>>,
+    pub refused: Option<String>,
 }
 
 impl Marker {
@@ -201,6 +208,8 @@ impl Marker {
             next_due: time(keys::NEXT_DUE),
             current: custom.get(keys::CURRENT).and_then(|s| Slot::parse(s)),
             last_error: custom.get(keys::LAST_ERROR).cloned(),
+            refused_at: time(keys::REFUSED_AT),
+            refused: custom.get(keys::REFUSED).cloned(),
         }
     }
 

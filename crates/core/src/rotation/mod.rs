@@ -18,6 +18,11 @@
 //!    write `state=pending` (time, daemon id, attempt, expiry, base version) into the secret's
 //!    custom metadata. An unexpired `pending`/`stored` marker of another daemon means stop
 //!    ([`RotationError::Locked`]).
+//!    Before a fresh mint, the secret about to be replaced (at `<vault_path>`, or the slot's
+//!    path) must still get a token (one token request, invalidated at once): if Jamf refuses
+//!    it, it was changed out of band and the rotation stops, nothing minted
+//!    ([`RotationError::OutOfBand`], kept in the marker until an operator accepts it with
+//!    [`RotationEngine::rotate_with`]).
 //! 3. **Mint** ([`Step::Mint`]): `POST /api/v1/api-integrations/{id}/client-credentials`,
 //!    exactly once, never retried automatically.
 //! 4. **Store** ([`Step::Store`], fired right after the mint returned: the critical window):
@@ -91,6 +96,7 @@
 //!
 //! See `docs/rotation.md` for the consumer's side.
 
+mod adopt;
 mod alternating;
 mod engine;
 mod error;
@@ -103,6 +109,7 @@ mod hook;
 mod lock;
 mod marker;
 mod memory;
+mod oob;
 mod outcome;
 mod persist;
 mod policy;
@@ -112,6 +119,9 @@ mod store;
 mod target;
 mod verify;
 
+pub use adopt::{
+    Adoption, AdoptionFacts, AdoptionRecord, adoption_path, read_adoption, write_adoption,
+};
 pub use engine::{Clock, RotationConfig, RotationEngine};
 pub use error::{PreflightFailure, RotationError, VerifyFailure};
 pub use heal::RecoveryBackoff;
@@ -122,7 +132,7 @@ pub use memory::{Faults, FaultyStore, MemoryStore};
 pub use outcome::{Anomaly, Recovery, RotationAction, RotationOutcome};
 pub use persist::RetryBudget;
 pub use policy::{is_due, next_due};
-pub use status::{SecretStatus, fmt_age, secret_status};
+pub use status::{Refusal, SecretStatus, fmt_age, secret_status};
 pub use store::{SecretStore, WriteArea, WriteNeed, grants};
 pub use target::{RotationTarget, alternate_name};
 pub use verify::token_url;

@@ -207,6 +207,13 @@ impl RotationError {
             "vault_path": target.client.vault_path,
             "minted": self.secret_changed(),
         }));
+        if let (RotationError::OutOfBand { cause, .. }, Some(after)) =
+            (self, entry.after.as_object_mut())
+        {
+            // `rotate refused`: the secret in Vault was changed outside Warden
+            after.insert("refused".into(), json!("out_of_band"));
+            after.insert("cause".into(), json!(cause));
+        }
         entry.error = Some(self.to_string());
         entry
     }

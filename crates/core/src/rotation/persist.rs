@@ -181,6 +181,8 @@ pub(crate) fn clear_progress() -> Patch {
         keys::SLOT,
         keys::STORED_VERSION,
         keys::LAST_ERROR,
+        keys::REFUSED_AT,
+        keys::REFUSED,
     ]
     .into_iter()
     .map(|k| (k, None))

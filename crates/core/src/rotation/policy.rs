@@ -58,6 +58,7 @@ mod tests {
             schedule: Some(Schedule::parse(schedule, None).unwrap()),
             max_age,
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Hold,
         }
     }
 

@@ -6,11 +6,12 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
+use super::adopt::{Adoption, AdoptionFacts, adoption_state, read_adoption};
 use super::marker::{Marker, SecretState, Slot};
 use super::policy::next_due;
 use super::store::SecretStore;
 use super::target::RotationTarget;
-use crate::config::RotationStrategy;
+use crate::config::{AdoptPolicy, RotationStrategy};
 use crate::vault::VaultError;
 
 /// A client's secret as Vault records it. Holds no secret.
@@ -28,8 +29,16 @@ pub struct SecretStatus {
     pub rotated_at: Option<DateTime<Utc>>,
     /// When it is due, from the declared policy (`None`: never by policy).
     pub next_due: Option<DateTime<Utc>>,
-    /// Whether it is due now.
+    /// Whether it is due now (never while adopted and held, or refused out of band).
     pub due: bool,
+    /// Adopted and held (never due), with the reason; `None`: rotates normally.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<Adoption>,
+    /// The last rotation was refused because the secret in Vault no longer gets a token
+    /// (changed out of band): when, and why. Not rotated again until an operator runs
+    /// `wardenctl rotate --yes --accept-out-of-band`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
     /// `ok`, `pending`, `stored`, `never`, or a value from a newer Warden.
     pub state: SecretState,
     /// Declared strategy.
@@ -45,6 +54,15 @@ pub struct SecretStatus {
     pub daemon: Option<String>,
     /// The last failure recorded, if the last attempt failed.
     pub last_error: Option<String>,
+}
+
+/// A rotation refused by the out-of-band check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why (no secret in it).
+    pub cause: String,
 }
 
 fn ser_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -65,6 +83,30 @@ pub async fn secret_status<S: SecretStore>(
     let marker = Marker::parse(&meta.map(|m| m.custom).unwrap_or_default());
     let policy = &target.client.rotation;
     let due_at = next_due(policy, marker.rotated_at, now);
+    // the record matters only to an adopted client, or to an alternating one whose twin
+    // serves (waiting for `--switched`): one Vault read less for every other client
+    let never = marker.state == SecretState::Never && marker.rotated_at.is_none();
+    let may_matter = (never && version.is_none())
+        || (policy.strategy == RotationStrategy::Alternating && marker.current == Some(Slot::B));
+    let record = if policy.adopt == AdoptPolicy::Hold && may_matter {
+        read_adoption(store, target).await?.map(|r| r.value)
+    } else {
+        None
+    };
+    let label = format!("{}/{}", target.instance, target.client.name);
+    let facts = AdoptionFacts {
+        policy: policy.adopt,
+        strategy: policy.strategy,
+        has_secret: version.is_some(),
+        record: record.as_ref(),
+        label: &label,
+    };
+    let adoption = adoption_state(facts, &marker, now);
+    let refused = marker.refused_at.map(|at| Refusal {
+        at,
+        cause: marker.refused.clone().unwrap_or_default(),
+    });
+    let held = adoption.is_some() || refused.is_some();
     Ok(SecretStatus {
         instance: target.instance.clone(),
         client: target.client.name.clone(),
@@ -72,7 +114,9 @@ pub async fn secret_status<S: SecretStore>(
         version,
         rotated_at: marker.rotated_at,
         next_due: due_at,
-        due: due_at.is_some_and(|d| d <= now) || marker.is_unfinished(),
+        due: marker.is_unfinished() || (!held && due_at.is_some_and(|d| d <= now)),
+        adoption,
+        refused,
         state: marker.state.clone(),
         strategy: policy.strategy,
         current_slot: match policy.strategy {
@@ -143,6 +187,17 @@ impl fmt::Display for SecretStatus {
                 self.daemon.as_deref().unwrap_or("?")
             )?;
         }
+        if let Some(a) = &self.adoption {
+            write!(f, "  {}", a.reason())?;
+        }
+        if let Some(r) = &self.refused {
+            write!(
+                f,
+                "  rotation refused at {}: {}",
+                fmt_opt_time(Some(r.at)),
+                r.cause
+            )?;
+        }
         if let Some(e) = &self.last_error {
             write!(f, "  last error: {e}")?;
         }
@@ -160,6 +215,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn target(strategy: RotationStrategy) -> RotationTarget {
+        target_with(strategy, AdoptPolicy::Rotate)
+    }
+
+    fn target_with(strategy: RotationStrategy, adopt: AdoptPolicy) -> RotationTarget {
         RotationTarget::new(
             "acme",
             &Schedule::off(),
@@ -175,6 +234,7 @@ mod tests {
                     schedule: Some(Schedule::parse("0 4 * * SUN", None).unwrap()),
                     max_age: Some(Duration::from_secs(3 * 86_400)),
                     strategy,
+                    adopt,
                 },
                 source: std::path::Path::new("").into(),
             },
@@ -198,6 +258,75 @@ mod tests {
         assert_eq!(
             st.to_string(),
             "Inventory Sync  never (due)  v-  rotated -  next due 2026-03-03T12:00:00Z  single  instances/acme/clients/inventory-sync"
+        );
+    }
+
+    #[tokio::test]
+    async fn adopted_clients_are_held_not_due() {
+        use crate::rotation::{AdoptionRecord, write_adoption};
+        let s = MemoryStore::new();
+        let t = target_with(RotationStrategy::Single, AdoptPolicy::Hold);
+        let st = secret_status(&s, &t, at(3, 12)).await.unwrap();
+        assert!(!st.due, "an adopted client is held, not due");
+        assert_eq!(st.adoption.as_ref().map(Adoption::as_str), Some("held"));
+        let line = st.to_string();
+        assert!(line.contains("never  v-"), "{line}");
+        assert!(
+            line.contains("adopted: Warden has never rotated it"),
+            "{line}"
+        );
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["adoption"]["state"], "held");
+
+        // a cutover later than now: still held; at or after it: due
+        let record = AdoptionRecord {
+            cutover_at: Some(at(3, 13)),
+            ..Default::default()
+        };
+        write_adoption(&s, &t, &record, 0).await.unwrap();
+        let st = secret_status(&s, &t, at(3, 12)).await.unwrap();
+        assert_eq!(
+            st.adoption.as_ref().map(Adoption::as_str),
+            Some("cutover_at")
+        );
+        assert!(!st.due);
+        let st = secret_status(&s, &t, at(3, 13)).await.unwrap();
+        assert_eq!((st.adoption, st.due), (None, true));
+
+        // a secret someone else wrote to Vault: not adopted (the out-of-band check protects it)
+        let other = target_with(RotationStrategy::Single, AdoptPolicy::Hold);
+        let s2 = MemoryStore::new();
+        let mut data = crate::vault::SecretMap::new();
+        data.insert("client_id", secrecy::SecretString::from("cid".to_string()));
+        s2.write_secret_cas(other.vault_path(), &data, 0)
+            .await
+            .unwrap();
+        let st = secret_status(&s2, &other, at(3, 12)).await.unwrap();
+        assert_eq!((st.adoption, st.due), (None, true));
+    }
+
+    #[tokio::test]
+    async fn a_refused_rotation_is_not_due_until_accepted() {
+        let s = MemoryStore::new();
+        let t = target(RotationStrategy::Single);
+        let mut m = BTreeMap::new();
+        m.insert(
+            keys::REFUSED_AT.to_string(),
+            "2026-03-03T11:00:00Z".to_string(),
+        );
+        m.insert(
+            keys::REFUSED.to_string(),
+            "the secret in vault was refused".to_string(),
+        );
+        s.write_custom_metadata(t.vault_path(), &m).await.unwrap();
+        let st = secret_status(&s, &t, at(3, 12)).await.unwrap();
+        assert!(!st.due);
+        let line = st.to_string();
+        assert!(
+            line.ends_with(
+                "rotation refused at 2026-03-03T11:00:00Z: the secret in vault was refused"
+            ),
+            "{line}"
         );
     }
 

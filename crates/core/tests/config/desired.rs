@@ -366,3 +366,49 @@ fn a_file_listed_again_after_other_instances_is_still_merged_and_its_errors_repo
     assert_eq!(n, 1, "{msg}");
     assert_contains(&msg, &["broken.toml", "name"]);
 }
+
+#[test]
+fn adopt_defaults_to_hold_and_unknown_values_are_located() {
+    use warden_core::config::AdoptPolicy;
+    let dir = Dir::new();
+    let client = |rotation: &str| {
+        format!(
+            "{ROLE_A}[[client]]\nname = \"Sync\"\nroles = [\"Reader\"]\nowner = \"o\"\npurpose = \"p\"\n{rotation}"
+        )
+    };
+    dir.write("default.toml", &client(""));
+    let config = dir
+        .load(&instance_with(&["default.toml"]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let state = &config.instances[0].desired_state;
+    assert_eq!(state.clients[0].rotation.adopt, AdoptPolicy::Hold);
+    // the effective desired state shows it
+    assert_contains(&state.render(), &["adopt = \"hold\""]);
+
+    dir.write(
+        "rotate.toml",
+        &client("[client.rotation]\nadopt = \"rotate\"\n"),
+    );
+    let config = dir
+        .load(&instance_with(&["rotate.toml"]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config.instances[0].desired_state.clients[0].rotation.adopt,
+        AdoptPolicy::Rotate
+    );
+
+    let bad = dir.write(
+        "bad.toml",
+        &client("[client.rotation]\nadopt = \"later\"\n"),
+    );
+    let (msg, _) = dir.errors(&instance_with(&["bad.toml"]));
+    assert_contains(
+        &msg,
+        &[
+            &format!("{}:11:9:", bad.display()),
+            "unknown variant `later`",
+            "hold",
+            "rotate",
+        ],
+    );
+}

@@ -8,11 +8,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use warden_core::changelog::{GENESIS_PREV, Head, Problem, ProblemKind, VerifyReport};
 use warden_core::protocol::{
-    ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, DriftRequest, ErrorCode,
-    HelloRequest, HelloResponse, ImportRequest, InstanceStatus, InstanceSummary, JobKind,
-    JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange, PROTOCOL_VERSION, PlanRequest,
-    ProtocolError, ReportBody, ReportFormat, ReportKind, ReportResponse, Request, Response,
-    RotateRequest, RotateResponse, SecretsRequest, StatusReport, decode, encode,
+    AdoptRequest, ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, Cutover,
+    DriftRequest, ErrorCode, HelloRequest, HelloResponse, ImportRequest, InstanceStatus,
+    InstanceSummary, JobKind, JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange,
+    PROTOCOL_VERSION, PlanRequest, ProtocolError, ReportBody, ReportFormat, ReportKind,
+    ReportResponse, Request, Response, RotateRequest, RotateResponse, SecretsRequest, StatusReport,
+    decode, encode,
 };
 
 /// The admin password of the bootstrap sample.
@@ -34,7 +35,8 @@ fn request_is_covered(request: &Request) {
         | Request::Import(_)
         | Request::Apply(_)
         | Request::Audit(_)
-        | Request::Bootstrap(_) => {}
+        | Request::Bootstrap(_)
+        | Request::Adopt(_) => {}
     }
 }
 
@@ -70,6 +72,7 @@ fn requests() -> Vec<Request> {
             client: "backup".to_owned(),
             confirmed: true,
             recover: false,
+            accept_out_of_band: false,
         }
         .into(),
         DriftRequest {
@@ -98,6 +101,16 @@ fn requests() -> Vec<Request> {
         }
         .into(),
         bootstrap_request().into(),
+        AdoptRequest {
+            instance: prod(),
+            client: "Backup".to_owned(),
+            cutover: Some(Cutover::At {
+                at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+            }),
+            switched: false,
+            confirmed: true,
+        }
+        .into(),
     ]
 }
 
@@ -266,6 +279,7 @@ fn wire_shapes_are_stable() {
         client: "backup".into(),
         confirmed: true,
         recover: false,
+        accept_out_of_band: false,
     }
     .into();
     assert_eq!(
@@ -295,6 +309,7 @@ fn unknown_fields_are_ignored_and_new_fields_default() {
             client: "b".into(),
             confirmed: false,
             recover: false,
+            accept_out_of_band: false,
         }
         .into()
     );
@@ -351,6 +366,7 @@ fn rotate_recover_round_trips() {
         client: "backup".to_owned(),
         confirmed: false,
         recover: true,
+        accept_out_of_band: false,
     }
     .into();
     assert!(request.is_mutating());
@@ -389,6 +405,7 @@ fn mutating_requests() {
         ("apply", true),
         ("audit", false),
         ("bootstrap", true),
+        ("adopt", true),
     ];
     let samples = requests();
     assert_eq!(samples.len(), table.len());

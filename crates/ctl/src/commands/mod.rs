@@ -1,6 +1,7 @@
 //! One module per sub-command. Each has a `run` that talks to the daemon and prints, and pure
 //! `render` functions for the text output.
 
+pub mod adopt;
 pub mod apply;
 pub mod audit;
 pub mod bootstrap;
@@ -31,7 +32,14 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
             target,
             yes,
             recover,
-        } => rotate::run(ctx, target, yes, recover).await,
+            accept_out_of_band,
+        } => rotate::run(ctx, target, yes, recover, accept_out_of_band).await,
+        Command::Adopt {
+            target,
+            cutover,
+            switched,
+            yes,
+        } => adopt::run(ctx, target, cutover, switched, yes).await,
         Command::Drift {
             instances,
             now,

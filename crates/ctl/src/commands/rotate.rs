@@ -18,6 +18,7 @@ pub async fn run(
     target: RotateTarget,
     yes: bool,
     recover: bool,
+    accept_out_of_band: bool,
 ) -> anyhow::Result<Exit> {
     if !recover {
         confirm("rotate the secret of", &target.to_string(), yes)?;
@@ -28,6 +29,7 @@ pub async fn run(
         client: target.client.clone(),
         confirmed: !recover,
         recover,
+        accept_out_of_band,
     };
     let rotated = match client.call("rotate", request).await? {
         Response::Rotated(rotated) => rotated,

@@ -514,7 +514,76 @@ fn rotate_with_yes() {
             client: "backup".into(),
             confirmed: true,
             recover: false,
+            accept_out_of_band: false,
         })]
+    );
+}
+
+#[test]
+fn rotate_accepting_an_out_of_band_change_and_adopt() {
+    let daemon = FakeDaemon::start(|request| match request {
+        Request::Rotate(rotate) => Response::Rotated(RotateResponse {
+            instance: rotate.instance.clone(),
+            client_id: "c-9".into(),
+            vault_path: "secret/jamf-warden/prod/backup".into(),
+            vault_version: 3,
+            change_seq: 41,
+        })
+        .into(),
+        Request::Adopt(_) => Response::ok("prod/backup: cut over; mount:  secret").into(),
+        _ => Response::error(ErrorCode::Unsupported, "no").into(),
+    });
+    let output = daemon.ctl(&["rotate", "prod/backup", "--yes", "--accept-out-of-band"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = daemon.ctl(&["adopt", "prod/backup", "--cutover", "now", "--yes"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("mount:  secret"),
+        "{}",
+        stdout(&output)
+    );
+    let output = daemon.ctl(&[
+        "adopt",
+        "prod/backup",
+        "--cutover",
+        "at",
+        "2026-03-01T09:00:00Z",
+        "--yes",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = daemon.ctl(&["adopt", "prod/backup", "--switched", "--yes"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // neither a cutover nor a switch: refused before the daemon is asked
+    let output = daemon.ctl(&["adopt", "prod/backup", "--yes"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let adopt = |cutover, switched| {
+        Request::Adopt(warden_core::protocol::AdoptRequest {
+            instance: "prod".into(),
+            client: "backup".into(),
+            cutover,
+            switched,
+            confirmed: true,
+        })
+    };
+    assert_eq!(
+        daemon.requests(),
+        vec![
+            Request::Rotate(RotateRequest {
+                instance: "prod".into(),
+                client: "backup".into(),
+                confirmed: true,
+                recover: false,
+                accept_out_of_band: true,
+            }),
+            adopt(Some(warden_core::protocol::Cutover::Now), false),
+            adopt(
+                Some(warden_core::protocol::Cutover::At {
+                    at: "2026-03-01T09:00:00Z".parse().unwrap()
+                }),
+                false
+            ),
+            adopt(None, true),
+        ]
     );
 }
 

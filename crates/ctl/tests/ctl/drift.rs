@@ -51,6 +51,7 @@ fn drifted(instance: &str) -> InstanceDrift {
                 managed: true,
             }],
             foreign: vec!["client \"Jamf Teacher\"".into()],
+            held: Vec::new(),
         },
         catalogue: None,
     }

@@ -1,5 +1,6 @@
 //! One handler per request, one file per handler.
 
+mod adopt;
 mod apply;
 mod audit;
 mod bootstrap;
@@ -51,6 +52,9 @@ pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
         Request::Secrets(r) => secrets::handle(&config, &s.rotation, r.instance).await,
         Request::Rotate(r) => {
             rotate::handle(&config, &s.rotation, &s.lifecycle, actor(peer), r).await
+        }
+        Request::Adopt(r) => {
+            adopt::handle(&config, &s.rotation, &s.lifecycle, actor(peer), r).await
         }
     }
 }

@@ -7,6 +7,10 @@
 //! it did: verified a stored secret, rotated again because a minted secret was lost, or found
 //! nothing to recover.
 //!
+//! `--accept-out-of-band` skips the out-of-band check once (the secret in Vault no longer gets a
+//! token: changed outside Warden); the change log records it. An adopted client held until its
+//! cutover is refused: `wardenctl adopt` cuts it over.
+//!
 //! [`RotationEngine::recover`]: warden_core::rotation::RotationEngine::recover
 
 use std::sync::Arc;
@@ -49,10 +53,12 @@ pub async fn handle(
         );
     };
     let recover = request.recover;
+    let accept = request.accept_out_of_band;
     let label = format!("{}/{}", request.instance, request.client);
     let svc = Arc::clone(rotation);
     let task = super::tracked(lifecycle, async move {
-        svc.rotate_managed(&target, actor, recover).await
+        svc.rotate_managed_with(&target, actor, recover, accept)
+            .await
     });
     match task.await {
         Err(response) => response,

@@ -26,6 +26,7 @@ pub async fn handle(config: &Config, rotation: &Rotation, instance: Option<Strin
         "INSTANCE", "CLIENT", "STRATEGY", "STATE", "VERSION", "AGE", "LAST ROTATION", "NEXT DUE"
     )];
     let mut problems = 0u64;
+    let mut notes = Vec::new();
     for inst in instances {
         for target in targets(inst) {
             match rotation.status(&target).await {
@@ -50,12 +51,27 @@ pub async fn handle(config: &Config, rotation: &Rotation, instance: Option<Strin
                             None if matches!(s.state.as_str(), "pending" | "stored") => {
                                 "recovering (interrupted rotation)".to_string()
                             }
+                            None if s.refused.is_some() => "refused (out of band)".to_string(),
+                            None if s.adoption.is_some() => "held (adopted)".to_string(),
                             None if s.due => "now".to_string(),
                             None => fmt_time(s.next_due),
                         },
                     ));
                     if s.last_error.is_some() || matches!(s.state.as_str(), "pending" | "stored") {
                         problems += 1;
+                    }
+                    if let Some(r) = &s.refused {
+                        notes.push(format!(
+                            "{}/{}: rotate refused at {}: {}; resume with `wardenctl rotate '{}/{}' --yes --accept-out-of-band`",
+                            s.instance,
+                            s.client,
+                            fmt_time(Some(r.at)),
+                            r.cause,
+                            s.instance,
+                            s.client
+                        ));
+                    } else if let Some(a) = &s.adoption {
+                        notes.push(format!("{}/{}: {}", s.instance, s.client, a.reason()));
                     }
                 }
                 Err(e) => {
@@ -67,6 +83,10 @@ pub async fn handle(config: &Config, rotation: &Rotation, instance: Option<Strin
                 }
             }
         }
+    }
+    if !notes.is_empty() {
+        lines.push(String::new());
+        lines.extend(notes);
     }
     Response::Report(ReportResponse {
         kind: ReportKind::Secrets,

@@ -91,6 +91,18 @@ fn report(
                     running: h.running,
                 });
             }
+            // clients the rotation job leaves alone: adopted and held, or refused out of band
+            for (client, why, seen) in rotation.holds(&inst.name) {
+                job_status.push(JobStatus {
+                    kind: WireJobKind::Rotate,
+                    target: Some(format!("{client}: {why}")),
+                    last_run: Some(seen),
+                    last_success: None,
+                    last_outcome: None,
+                    next_run: None,
+                    running: false,
+                });
+            }
             let last_job_error = JobKind::ALL.iter().find_map(|&k| {
                 jobs.state(&JobKey::new(inst.name.clone(), k))
                     .and_then(|s| (s.consecutive_failures > 0).then(|| s.last_error.clone()))

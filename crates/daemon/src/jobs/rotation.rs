@@ -1,5 +1,7 @@
 //! The scheduled rotation job of one instance: finish any interrupted rotation, then rotate
-//! every declared client whose policy says it is due (schedule and/or maximum age), and
+//! every declared client whose policy says it is due (schedule and/or maximum age; never an
+//! adopted client held until its cutover, nor one whose last rotation was refused because its
+//! secret was changed out of band), and
 //! Warden's own management client last. It starts only once start-up recovery has finished, so
 //! the two never recover the same client at once. Stops starting new rotations once the daemon
 //! stops; a rotation in progress always runs to its end.
@@ -52,12 +54,19 @@ pub async fn run(
                 continue;
             }
         };
+        // adopted and held, or refused out of band: left alone until a person acts
+        rotation.note_hold(&target, &status);
         if !status.due {
             continue;
         }
         match rotation.rotate_managed(&target, actor.clone(), false).await {
             Ok(_) => rotated += 1,
-            Err(e) => failed.push(format!("{}: {e}", target.client.name)),
+            Err(e) => {
+                if let Ok(status) = rotation.status(&target).await {
+                    rotation.note_hold(&target, &status);
+                }
+                failed.push(format!("{}: {e}", target.client.name))
+            }
         }
     }
     if failed.is_empty() {

@@ -7,7 +7,6 @@ use crate::common;
 use common::drift::{drift_of, import, plan};
 use common::rotation::{NO_JOBS, ROLE};
 use common::{Cfg, Env, send};
-use warden_core::drift::DriftKind;
 use warden_core::protocol::{Request, Response};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,22 +71,22 @@ async fn an_imported_state_plans_nothing() {
         drift.error.is_none() && drift.invalid.is_empty(),
         "{drift:?}"
     );
-    // What is left is only that Warden has not rotated the enabled clients' secrets yet (they
-    // were minted outside Warden); the disabled client has none. No managed drift otherwise.
-    let left: Vec<(DriftKind, &str)> = drift
-        .report
-        .items
-        .iter()
-        .map(|i| (i.kind, i.name.as_str()))
-        .collect();
-    assert_eq!(
-        left,
-        [
-            (DriftKind::NeverRotated, "Inventory Sync"),
-            (DriftKind::NeverRotated, "Reporter"),
-            (DriftKind::NeverRotated, "Reset Helper"),
-        ]
+    // The enabled clients' secrets were minted outside Warden and Vault does not hold them:
+    // `import` declared them `adopt = "hold"`, so they are adopted and held until a cutover,
+    // listed as such and not drift (the disabled client has no secret). No drift otherwise.
+    assert!(drift.report.items.is_empty(), "{:?}", drift.report);
+    let held: Vec<&str> = drift.report.held.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(held, ["Inventory Sync", "Reporter", "Reset Helper"]);
+    assert!(
+        drift
+            .report
+            .held
+            .iter()
+            .all(|h| h.reason.contains("held until cutover")),
+        "{:?}",
+        drift.report.held
     );
+    assert_eq!(file.matches("\nadopt = \"hold\"").count(), 4, "{file}");
     assert_eq!(drift.report.foreign, ["client \"Jamf Reset\""]);
     // Read-only throughout.
     assert_eq!(sim.roles(), roles_before);

@@ -1,5 +1,6 @@
 //! The daemon integration tests, one binary (one link, one copy of the dependencies).
 
+mod adoption;
 mod apply_changes;
 mod apply_converge;
 mod apply_failures;

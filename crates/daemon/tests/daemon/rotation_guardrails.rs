@@ -125,6 +125,7 @@ async fn rotate_refuses_what_warden_must_not_rotate_and_mints_nothing() {
         client: CLIENT.into(),
         confirmed: false,
         recover: false,
+        accept_out_of_band: false,
     });
     let (code, message) = error_of(&send(&socket, unconfirmed).await);
     assert_eq!(code, ErrorCode::ConfirmationRequired, "{message}");

@@ -1110,6 +1110,7 @@ fn warden_daemon_targets(inst: &warden_core::config::Instance) -> Vec<RotationTa
         schedule: None,
         max_age: None,
         strategy: RotationStrategy::Single,
+        adopt: warden_core::config::AdoptPolicy::Hold,
     };
     out.push(RotationTarget::new(
         inst.name.clone(),

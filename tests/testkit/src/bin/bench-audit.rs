@@ -749,6 +749,7 @@ fn generate(
         schedule: Some(Schedule::off()),
         max_age: max_age.map(|d| Duration::from_secs(d * 86_400)),
         strategy: RotationStrategy::Single,
+        adopt: warden_core::config::AdoptPolicy::Hold,
     };
     let mut desired_clients = Vec::new();
     let mut secrets = BTreeMap::new();
@@ -804,6 +805,7 @@ fn generate(
             SecretFacts {
                 rotated_at,
                 max_age: max_age.map(|d| chrono::Duration::days(d as i64)),
+                adopted: None,
             },
         );
     }

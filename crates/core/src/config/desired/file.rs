@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::RotationStrategy;
+use super::{AdoptPolicy, RotationStrategy};
 use crate::config::errors::{ConfigError, Source};
 use std::time::Duration;
 
@@ -64,6 +64,7 @@ pub(crate) struct RawRotation {
     pub(crate) schedule: Option<Spanned<String>>,
     pub(crate) max_age: Option<Spanned<String>>,
     pub(crate) strategy: Option<RotationStrategy>,
+    pub(crate) adopt: Option<AdoptPolicy>,
 }
 
 /// A parsed desired-state file; its per-file errors have been reported already.

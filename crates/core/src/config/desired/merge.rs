@@ -253,6 +253,7 @@ fn effective_client(ctx: &MergeContext<'_>, entry: &Entry<'_, &RawClient>) -> De
             schedule,
             max_age,
             strategy: raw.rotation.strategy.unwrap_or_default(),
+            adopt: raw.rotation.adopt.unwrap_or_default(),
         },
         source: Arc::clone(&entry.path),
     }

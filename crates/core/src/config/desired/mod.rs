@@ -26,7 +26,15 @@
 //! schedule = "0 4 * * SUN" # default: the instance's rotation schedule
 //! max_age = "30d"          # optional
 //! strategy = "single"      # or "alternating"
+//! adopt = "hold"           # default; or "rotate" (see below)
 //! ```
+//!
+//! `adopt`: a client Warden has never rotated and whose secret Vault does not hold (an existing
+//! client brought under management, e.g. by `wardenctl import`) is *adopted*: its consumers
+//! hold a secret Warden never saw. With `hold` (the default, and what `import` writes) its
+//! rotation waits for an explicit `wardenctl adopt INSTANCE/CLIENT --cutover now|at TIME`;
+//! `rotate` is consent to rotate it on its normal schedule (the consumers' secret stops
+//! working at the first rotation).
 //!
 //! An instance lists several files (`desired = ["baseline.toml", "acme.toml"]`), merged in order.
 //! A later file may redefine a role or client of an earlier file only if the new definition sets
@@ -175,6 +183,30 @@ pub struct ClientRotation {
     pub max_age: Option<Duration>,
     /// How the new secret replaces the old one.
     pub strategy: RotationStrategy,
+    /// What happens to an adopted client (never rotated by Warden, no secret in Vault).
+    pub adopt: AdoptPolicy,
+}
+
+/// `[client.rotation] adopt`: what Warden does with an adopted client, one it has never
+/// rotated and whose current secret Vault does not hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdoptPolicy {
+    /// Never rotate it until `wardenctl adopt INSTANCE/CLIENT --cutover now|at TIME`.
+    #[default]
+    Hold,
+    /// Consent: rotate it on its schedule like any other client.
+    Rotate,
+}
+
+impl AdoptPolicy {
+    /// `hold` or `rotate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdoptPolicy::Hold => "hold",
+            AdoptPolicy::Rotate => "rotate",
+        }
+    }
 }
 
 /// How a rotated secret replaces the previous one.

@@ -135,12 +135,13 @@ impl Audit {
                 return out;
             }
         };
-        let report = drift::detect(
+        let mut report = drift::detect(
             &inst.desired_state,
             &checked.live,
             &|name: &str| checked.rotated.contains_key(name),
             inst.prune,
         );
+        report.hold_adopted(&checked.adopted);
         let secrets: BTreeMap<String, SecretFacts> = inst
             .desired_state
             .clients
@@ -149,6 +150,7 @@ impl Audit {
                 let facts = SecretFacts {
                     rotated_at: checked.rotated.get(&c.name).copied(),
                     max_age: c.rotation.max_age.and_then(|d| Duration::from_std(d).ok()),
+                    adopted: checked.adopted.get(&c.name).cloned(),
                 };
                 (c.name.clone(), facts)
             })

@@ -79,6 +79,8 @@ pub struct Checked {
     pub live: Live,
     /// Declared clients Warden has rotated.
     pub rotated: BTreeMap<String, DateTime<Utc>>,
+    /// Declared clients adopted and held until a cutover, with the reason.
+    pub adopted: BTreeMap<String, String>,
     /// The catalogue's evidence.
     pub catalogue: CatalogueInfo,
     /// The live state as Jamf has it, Warden's own objects included; only for the audit
@@ -205,6 +207,7 @@ impl Drift {
         );
         self.instances.note_reachable(name);
         let rotated = self.rotated(inst, rotated_cache).await;
+        let adopted = self.adopted(inst, &rotated).await;
         let privileges = catalogue.privileges;
         Ok(Checked {
             full: full.map(|(roles, clients)| Live {
@@ -218,6 +221,7 @@ impl Drift {
                 privileges,
             },
             rotated,
+            adopted,
             catalogue: catalogue.info,
             warden_owned,
         })
@@ -244,6 +248,27 @@ impl Drift {
             self.instances.remember_rotated(&inst.name, set.clone());
         }
         set
+    }
+
+    /// Declared clients not rotated by Warden that are adopted and held (read from Vault each
+    /// time: a cutover changes it), with the reason.
+    async fn adopted(
+        &self,
+        inst: &Instance,
+        rotated: &BTreeMap<String, DateTime<Utc>>,
+    ) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for target in targets(inst) {
+            if rotated.contains_key(&target.client.name) {
+                continue;
+            }
+            if let Ok(s) = self.rotation.status(&target).await
+                && let Some(a) = s.adoption
+            {
+                out.insert(target.client.name.clone(), a.reason().to_owned());
+            }
+        }
+        out
     }
 
     /// Checks one instance now: fetch, validate, detect. Never fails: a failure is the
@@ -297,6 +322,7 @@ impl Drift {
             &|name: &str| checked.rotated.contains_key(name),
             inst.prune,
         );
+        out.report.hold_adopted(&checked.adopted);
         out.catalogue = Some(checked.catalogue);
         out
     }

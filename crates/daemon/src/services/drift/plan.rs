@@ -42,12 +42,14 @@ impl Drift {
     /// The plan document of `inst` against `checked`.
     fn document(&self, inst: &Instance, checked: &Checked, proposed: Vec<String>) -> PlanDocument {
         let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
-        let report = drift::detect(
+        let mut report = drift::detect(
             &inst.desired_state,
             &checked.live,
             &|name: &str| checked.rotated.contains_key(name),
             inst.prune,
         );
+        // adopted clients held until their cutover are what the desired state asks for
+        report.hold_adopted(&checked.adopted);
         let unresolved = report
             .items
             .iter()

@@ -6,6 +6,7 @@
 //! Rotations are never cancelled once started: they hold a read guard of the stop guard
 //! ([`Rotation::guard`]), which a stopping daemon takes for writing ([`Rotation::wait_idle`]).
 
+mod adopt;
 pub mod heal;
 #[cfg(feature = "test-hooks")]
 pub mod hook;
@@ -27,6 +28,7 @@ use warden_core::rotation::{
 };
 use warden_core::vault::VaultError;
 
+pub use adopt::AdoptChange;
 pub use rate::RateLimit;
 pub use targets::{MANAGEMENT_NAME, management_target, target, targets};
 
@@ -69,6 +71,10 @@ impl ServiceError for RotateError {
                 RotationError::NotDeclared { .. } => ErrorCode::NotFound,
                 // Jamf's live state does not allow it (apply the desired state first)
                 RotationError::Preflight { .. } => ErrorCode::Conflict,
+                // the secret in Vault was changed out of band: an operator decides
+                RotationError::OutOfBand { .. } => ErrorCode::Conflict,
+                // adopted and held until a cutover (`wardenctl adopt`)
+                RotationError::Adopted { .. } => ErrorCode::Conflict,
                 _ => ErrorCode::Unavailable,
             },
             RotateError::Instance(e) => e.code(),
@@ -98,6 +104,9 @@ pub struct Rotation {
     /// Rotations hold it for reading; a stopping daemon takes it for writing.
     critical: tokio::sync::RwLock<()>,
     healing: Mutex<HealTable>,
+    /// Clients the rotation job leaves alone and why (adopted and held, or refused out of
+    /// band), as it last saw them: `wardenctl status` shows them without reading Vault.
+    holds: Mutex<std::collections::BTreeMap<HealKey, (String, DateTime<Utc>)>>,
     /// Cancelled once start-up recovery of interrupted rotations has finished; the rotation
     /// job and the recovery job wait for it, so they never recover the same client at once.
     startup_recovery: CancellationToken,
@@ -134,6 +143,7 @@ impl Rotation {
             rate: RateLimit::default(),
             critical: tokio::sync::RwLock::new(()),
             healing: Mutex::new(HealTable::default()),
+            holds: Mutex::new(std::collections::BTreeMap::new()),
             startup_recovery: CancellationToken::new(),
             config: deps.config,
             changes: deps.changes,
@@ -150,6 +160,12 @@ impl Rotation {
     /// The rotation state of `target` in Vault.
     pub async fn status(&self, target: &RotationTarget) -> Result<SecretStatus, VaultError> {
         self.engine.status(target).await
+    }
+
+    /// The full Vault path (prefix included) consumers read for `target`.
+    pub fn full_path(&self, target: &RotationTarget) -> String {
+        use warden_core::rotation::SecretStore;
+        self.engine.store().full_path(target.vault_path())
     }
 
     /// A read guard a stopping daemon waits for: hold it while a change must not be cut off.
@@ -194,8 +210,23 @@ impl Rotation {
         actor: Actor,
         recover_only: bool,
     ) -> Result<Option<(RotationOutcome, u64)>, RotateError> {
+        self.rotate_managed_with(target, actor, recover_only, false)
+            .await
+    }
+
+    /// [`rotate_managed`](Self::rotate_managed); `accept_out_of_band` skips the out-of-band
+    /// check once (`wardenctl rotate --accept-out-of-band`), recorded in the change log.
+    pub async fn rotate_managed_with(
+        &self,
+        target: &RotationTarget,
+        actor: Actor,
+        recover_only: bool,
+        accept_out_of_band: bool,
+    ) -> Result<Option<(RotationOutcome, u64)>, RotateError> {
         let jamf = self.instances.management_client(&target.instance).await?;
-        let mut result = self.run_one(&jamf, target, actor, recover_only).await;
+        let mut result = self
+            .run_one_with(&jamf, target, actor, recover_only, accept_out_of_band)
+            .await;
         let own = target.client.name == MANAGEMENT_NAME;
         if own
             && !recover_only
@@ -232,6 +263,18 @@ impl Rotation {
         actor: Actor,
         recover_only: bool,
     ) -> Result<Option<(RotationOutcome, u64)>, RotateError> {
+        self.run_one_with(jamf, target, actor, recover_only, false)
+            .await
+    }
+
+    async fn run_one_with(
+        &self,
+        jamf: &JamfClient,
+        target: &RotationTarget,
+        actor: Actor,
+        recover_only: bool,
+        accept_out_of_band: bool,
+    ) -> Result<Option<(RotationOutcome, u64)>, RotateError> {
         let _critical = self.guard().await;
         let mut slot = None;
         if !recover_only {
@@ -246,17 +289,28 @@ impl Rotation {
                 Outcome::Started,
             )
             .instance(&target.instance)
-            .after(json!({ "vault_path": target.client.vault_path, "strategy": target.client.rotation.strategy }));
+            .after(json!({
+                "vault_path": target.client.vault_path,
+                "strategy": target.client.rotation.strategy,
+                "accept_out_of_band": accept_out_of_band,
+            }));
             self.changes.record(started).await?;
         }
         let result = if recover_only {
             self.engine.recover(jamf, target).await
         } else {
-            self.engine.rotate(jamf, target).await.map(Some)
+            self.engine
+                .rotate_with(jamf, target, accept_out_of_band)
+                .await
+                .map(Some)
         };
         match result {
             Ok(Some(outcome)) => {
-                let record = self.changes.record(outcome.change_entry(actor)).await?;
+                let mut entry = outcome.change_entry(actor);
+                if accept_out_of_band && let Some(after) = entry.after.as_object_mut() {
+                    after.insert("accept_out_of_band".into(), json!(true));
+                }
+                let record = self.changes.record(entry).await?;
                 self.instances
                     .note_rotated(&target.instance, &target.client.name);
                 self.recovery_done(&key_of(target));
@@ -299,6 +353,31 @@ impl Rotation {
                 Err(failure)
             }
         }
+    }
+
+    /// Notes why the rotation job leaves `target` alone (`None`: it does not).
+    pub fn note_hold(&self, target: &RotationTarget, status: &SecretStatus) {
+        let why = match (&status.refused, &status.adoption) {
+            (Some(_), _) => Some("refused: changed out of band (see `wardenctl secrets`)".into()),
+            (None, Some(a)) => Some(format!("adopted, held until cutover ({})", a.as_str())),
+            (None, None) => None,
+        };
+        let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+        match why {
+            Some(why) => holds.insert(key_of(target), (why, self.lifecycle.now())),
+            None => holds.remove(&key_of(target)),
+        };
+    }
+
+    /// The clients of `instance` the rotation job leaves alone, with why and when it last saw
+    /// it so.
+    pub fn holds(&self, instance: &str) -> Vec<(String, String, DateTime<Utc>)> {
+        let holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+        holds
+            .iter()
+            .filter(|((i, _), _)| i == instance)
+            .map(|((_, c), (why, at))| (c.clone(), why.clone(), *at))
+            .collect()
     }
 
     fn healing(&self) -> MutexGuard<'_, HealTable> {

@@ -81,6 +81,7 @@ pub async fn rotate(socket: &Path, instance: &str, client: &str) -> Response {
             client: client.into(),
             confirmed: true,
             recover: false,
+            accept_out_of_band: false,
         }),
     )
     .await

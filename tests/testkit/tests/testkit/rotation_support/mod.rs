@@ -176,6 +176,9 @@ pub fn declared(strategy: RotationStrategy) -> DesiredClient {
             schedule: Some(Schedule::parse("0 4 * * SUN", None).unwrap()),
             max_age: None,
             strategy,
+            // these tests are about the engine's mechanics, some on a path nothing was seeded
+            // to: the desired state consents to rotating (adoption has tests of its own)
+            adopt: warden_core::config::AdoptPolicy::Rotate,
         },
         source: Path::new("").into(),
     }

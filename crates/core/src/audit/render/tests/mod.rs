@@ -84,6 +84,7 @@ fn declared(name: &str, roles: &[&str]) -> DesiredClient {
             schedule: Some(Schedule::off()),
             max_age: None,
             strategy: RotationStrategy::Single,
+            adopt: crate::config::AdoptPolicy::Hold,
         },
         source: Path::new("").into(),
     }
@@ -209,6 +210,7 @@ fn report() -> AuditReport {
         SecretFacts {
             rotated_at: Some(now() - Duration::days(10)),
             max_age: Some(Duration::days(90)),
+            adopted: None,
         },
     );
     let warden_owned: BTreeSet<String> = [WARDEN_MANAGEMENT.to_owned()].into();
