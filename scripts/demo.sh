@@ -155,6 +155,55 @@ done
 [ "$code" = 200 ] || die "wardend did not heal the rotation whose mint answer was lost"
 echo "  healed after about $((i / 5)) s: the consumer's secret in OpenBao gets HTTP $code"
 ctl rotate --recover "clean/CMDB Inventory Sync"
+
+say "adopting a client in use: 'clean/Asset Export' (its consumer holds a secret set in the Jamf console)"
+asset_id=$(curl -fsS "$base/_sim/clients" | python3 -c 'import json,sys; print(next(c["id"] for c in json.load(sys.stdin) if c["displayName"] == "Asset Export"))')
+curl -fsS -X POST "$base/_sim/clients/$asset_id/secret" -H 'content-type: application/json' -d '{}' > "$demo/asset-console.json"
+asset_cid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientId"])' "$demo/asset-console.json")
+asset_old=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientSecret"])' "$demo/asset-console.json")
+rm -f "$demo/asset-console.json"
+asset_kv="secret/jamf-warden-demo/instances/clean/clients/asset-export"
+# The consumer: a token every 0.2 s, with the secret it holds; once asset-reads-vault exists,
+# with the client id and secret it reads from OpenBao.
+rm -f "$demo/asset-reads-vault" "$demo/asset-stop" "$demo/asset-consumer.log"
+(
+  while [ ! -e "$demo/asset-stop" ]; do
+    if [ -e "$demo/asset-reads-vault" ]; then
+      c=$("$bao" kv get -field=client_id "$asset_kv"); s=$("$bao" kv get -field=client_secret "$asset_kv")
+    else
+      c=$asset_cid; s=$asset_old
+    fi
+    echo "$(token_with "$c" "$s")" >> "$demo/asset-consumer.log"
+    sleep 0.2
+  done
+) &
+consumer_pid=$!
+pids+=($consumer_pid)
+consumer_report() {
+  local n fail
+  n=$(wc -l < "$demo/asset-consumer.log"); fail=$(grep -vc '^200$' "$demo/asset-consumer.log" || true)
+  echo "  consumer: $n token requests so far, $fail failed"
+  [ "$fail" = 0 ] || die "the adopted client's consumer broke"
+}
+sleep 1
+ctl secrets clean | grep -E '^(INSTANCE|clean +Asset Export)' || true
+say "held: the schedule leaves it alone, and wardenctl rotate refuses it until the cutover"
+ctl rotate "clean/Asset Export" --yes 2>&1 | sed 's/^/  /' || true
+consumer_report
+say "wardenctl adopt 'clean/Asset Export' --cutover now --yes (alternating: the twin gets a secret in Vault first)"
+ctl adopt "clean/Asset Export" --cutover now --yes
+sleep 1
+consumer_report
+say "the consumer moves to reading OpenBao ($asset_kv), then the owner confirms"
+touch "$demo/asset-reads-vault"
+sleep 1
+ctl adopt "clean/Asset Export" --switched --yes
+say "from now on normal rotations: wardenctl rotate 'clean/Asset Export' --yes"
+ctl rotate "clean/Asset Export" --yes
+sleep 1
+touch "$demo/asset-stop"; wait "$consumer_pid" 2>/dev/null || true
+consumer_report
+code=$(token_with "$asset_cid" "$asset_old"); echo "  the console secret the consumer held before: HTTP $code (rotated away once the consumer had moved)"
 say "wardenctl drift --now (exit 1: drift found; read-only)"
 ctl drift --now || true
 say "wardenctl plan drifty (what apply would do; read-only; exit 1: changes pending)"
@@ -163,6 +212,17 @@ say "wardenctl apply drifty --yes (prune = true on drifty: unmanaged objects go 
 ctl apply drifty --yes || die "apply of drifty failed"
 say "wardenctl plan drifty (after apply: nothing left to do)"
 ctl plan drifty || die "apply did not converge: the plan is not empty"
+say "review before load: wardenctl plan --desired on a proposed change to clean (read-only; nothing is loaded)"
+mkdir -p "$demo/proposed"
+python3 - config/desired/clean.toml "$demo/proposed/clean.toml" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+text = text.replace('    "Update Smart Computer Groups",\n', '    "Update Smart Computer Groups",\n    "Delete Smart Computer Groups",\n', 1)
+open(sys.argv[2], "w").write(text)
+PY
+ctl plan --desired "$demo/proposed/clean.toml" clean || true
+say "wardenctl plan clean (the loaded desired state: unchanged by the review)"
+ctl plan clean || true
 say "wardenctl import clean (the live estate as a desired-state file, first lines)"
 ctl import clean | head -n 12
 
@@ -202,6 +262,9 @@ for report in "$demo/audit.md" "$demo/audit.html"; do
 done
 if grep -rqF -- "$admin_pw" "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then
   echo "  LEAK: the jamf admin password appears in target/demo" >&2; found=1
+fi
+if grep -rqF -- "$asset_old" "$demo"/*.log "$demo"/*.out "$demo"/*.err "$demo"/log "$demo"/state 2>/dev/null; then
+  echo "  LEAK: the adopted client's console secret appears in target/demo" >&2; found=1
 fi
 [ "$found" = 0 ] || die "a secret leaked"
 echo "  checked: no management secret or admin password in target/demo logs, outputs or state"

@@ -59,13 +59,14 @@ pub async fn handle(
         Ok(r) => r,
         Err(e) => return e.response(),
     };
-    let consumer = consumer_text(config, rotation, &target, &label);
     let AdoptChange::Cutover(at) = change else {
+        // the consumer has moved: no instructions to repeat
         return Response::ok(format!(
-            "{label}: the owner confirmed that its consumers read Vault (recorded); Warden now rotates `{}` itself on its schedule, so a consumer still holding its old secret breaks then.\n{consumer}",
+            "{label}: the owner confirmed that its consumers read Vault (recorded); Warden now rotates `{}` itself on its schedule, so a consumer still holding its old secret breaks then.",
             target.client.name
         ));
     };
+    let consumer = consumer_text(config, rotation, &target, &label);
     if !matches!(request.cutover, Some(Cutover::Now)) {
         return Response::ok(format!(
             "{label}: cutover recorded for {}; the first rotation after it runs at the rotation job's first run at or after that time.\n{consumer}",

@@ -23,7 +23,7 @@ use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, 
 use warden_core::jamf::JamfClient;
 use warden_core::protocol::ErrorCode;
 use warden_core::rotation::{
-    PreflightFailure, RecoveryBackoff, RotationConfig, RotationEngine, RotationError,
+    Adoption, PreflightFailure, RecoveryBackoff, RotationConfig, RotationEngine, RotationError,
     RotationOutcome, RotationTarget, SecretStatus,
 };
 use warden_core::vault::VaultError;
@@ -359,7 +359,16 @@ impl Rotation {
     pub fn note_hold(&self, target: &RotationTarget, status: &SecretStatus) {
         let why = match (&status.refused, &status.adoption) {
             (Some(_), _) => Some("refused: changed out of band (see `wardenctl secrets`)".into()),
-            (None, Some(a)) => Some(format!("adopted, held until cutover ({})", a.as_str())),
+            (None, Some(a)) => Some(
+                match a {
+                    Adoption::Held { .. } => "adopted, held until cutover",
+                    Adoption::CutoverAt { .. } => "adopted, cutover scheduled",
+                    Adoption::AwaitingSwitch { .. } => {
+                        "adopted, twin cut over; waiting for the owner's --switched"
+                    }
+                }
+                .to_owned(),
+            ),
             (None, None) => None,
         };
         let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
