@@ -23,6 +23,7 @@ mod import;
 mod matching;
 mod plan;
 mod render;
+mod suggest;
 mod validate;
 
 #[cfg(test)]
@@ -47,7 +48,8 @@ pub use import::import;
 pub use matching::Renames;
 pub use plan::{Action, Plan, PlanBody, PlanStep, plan};
 pub use render::{render_plan, render_report};
-pub use validate::{ValidationError, suggest, validate};
+pub use suggest::suggest;
+pub use validate::{ValidationError, validate};
 
 /// Jamf's token lifetime when a client has none (`accessTokenLifetimeSeconds` omitted).
 pub const DEFAULT_TOKEN_LIFETIME: i64 = 300;

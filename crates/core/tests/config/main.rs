@@ -8,3 +8,4 @@ mod errors;
 mod examples;
 mod files;
 mod secrets;
+mod shipped;
