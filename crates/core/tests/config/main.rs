@@ -3,6 +3,7 @@
 mod audit;
 mod common;
 mod desired;
+mod desired_doc;
 mod diff;
 mod errors;
 mod examples;
