@@ -71,8 +71,7 @@ impl Ctx<'_> {
         if self.form_only(value, allow_credential) {
             // Form only: a placeholder directory proves the name is a plain file name.
             let placeholder = Path::new(FORM_ONLY_DIR);
-            let resolved =
-                resolve_path(&self.base_dir, value.get_ref(), Some(placeholder), true);
+            let resolved = resolve_path(&self.base_dir, value.get_ref(), Some(placeholder), true);
             if resolved.is_ok() {
                 let location = self.src.loc(&value.span());
                 self.notes.push(format!(

@@ -23,7 +23,9 @@ mod import;
 mod matching;
 mod plan;
 mod render;
+mod scope;
 mod suggest;
+mod upgrade;
 mod validate;
 
 #[cfg(test)]
@@ -48,7 +50,11 @@ pub use import::import;
 pub use matching::Renames;
 pub use plan::{Action, Plan, PlanBody, PlanStep, plan};
 pub use render::{render_plan, render_report};
+pub use scope::{rotate_stale_scopes, stale_scopes};
 pub use suggest::suggest;
+pub use upgrade::{
+    AffectedRole, CatalogueChange, RemovedPrivilege, family, render_catalogue_change,
+};
 pub use validate::{ValidationError, validate};
 
 /// Jamf's token lifetime when a client has none (`accessTokenLifetimeSeconds` omitted).
@@ -149,6 +155,10 @@ pub enum DriftKind {
     /// The live object's name differs from the declared one in case alone (`before` is the
     /// live name): it is renamed in place, not created again.
     Renamed,
+    /// The client's live roles differ from the roles its current secret was minted with
+    /// (`before`: the roles the secret covers; `after`: live roles it does not cover): Jamf
+    /// keeps the old scope until a new secret, so the plan rotates it.
+    ScopeStale,
 }
 
 impl DriftKind {
@@ -166,6 +176,7 @@ impl DriftKind {
             DriftKind::NoSecret => "no_secret",
             DriftKind::NeverRotated => "never_rotated",
             DriftKind::Renamed => "renamed",
+            DriftKind::ScopeStale => "scope_stale",
         }
     }
 }

@@ -381,6 +381,7 @@ fn drift_of(items: Vec<DriftItem>, invalid: Vec<String>) -> InstanceDrift {
             foreign: Vec::new(),
         },
         catalogue: None,
+        catalogue_change: None,
     }
 }
 

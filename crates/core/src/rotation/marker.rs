@@ -54,6 +54,10 @@ pub mod keys {
     pub const ANOMALY: &str = "anomaly";
     /// Why the last rotation was a recovery, if it was.
     pub const RECOVERY: &str = "recovery";
+    /// The roles the current secret was minted with (a JSON list of names, or `sha256:<hex>`
+    /// of them when the list is too long): Jamf scopes a secret's tokens to these. Absent for
+    /// secrets rotated before Warden recorded it (scope unknown).
+    pub const SCOPE_ROLES: &str = "scope_roles";
 }
 
 /// Vault limits custom metadata values to 512 bytes.
@@ -177,6 +181,7 @@ pub(crate) struct Marker {
     pub next_due: Option<DateTime<Utc>>,
     pub current: Option<Slot>,
     pub last_error: Option<String>,
+    pub scope: Option<super::scope::MintedScope>,
 }
 
 impl Marker {
@@ -201,6 +206,9 @@ impl Marker {
             next_due: time(keys::NEXT_DUE),
             current: custom.get(keys::CURRENT).and_then(|s| Slot::parse(s)),
             last_error: custom.get(keys::LAST_ERROR).cloned(),
+            scope: custom
+                .get(keys::SCOPE_ROLES)
+                .and_then(|v| super::scope::MintedScope::decode(v)),
         }
     }
 

@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 
 use super::marker::{Marker, SecretState, Slot};
 use super::policy::next_due;
+use super::scope::MintedScope;
 use super::store::SecretStore;
 use super::target::RotationTarget;
 use crate::config::RotationStrategy;
@@ -45,6 +46,10 @@ pub struct SecretStatus {
     pub daemon: Option<String>,
     /// The last failure recorded, if the last attempt failed.
     pub last_error: Option<String>,
+    /// The roles the current secret was minted with (`None`: rotated before Warden recorded
+    /// them, or never rotated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<MintedScope>,
 }
 
 fn ser_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -86,6 +91,7 @@ pub async fn secret_status<S: SecretStore>(
             .flatten(),
         daemon: marker.daemon,
         last_error: marker.last_error,
+        scope: marker.scope,
     })
 }
 

@@ -101,9 +101,8 @@ fn every_example_of_the_desired_state_reference_means_what_it_says() {
                 let message = errors.to_string();
                 // `rotation.adopt` comes with the adoption work (issue 14 §1), merged separately:
                 // until this build reads it, only that key may be refused in an `adopt` block.
-                let adopt_not_yet = block.adopt
-                    && errors.len() == 1
-                    && message.contains("unknown field `adopt`");
+                let adopt_not_yet =
+                    block.adopt && errors.len() == 1 && message.contains("unknown field `adopt`");
                 assert!(adopt_not_yet, "{here}: expected to load:\n{message}");
             }
         }

@@ -23,7 +23,9 @@ fn a_privilege_unknown_to_the_shipped_catalogue_is_a_located_warning_with_sugges
          \"Read Computer\",\n  \"Read Quantum Flux Capacitors\",\n]\n\n[[role]]\nname = \"Ext\"\n\
          external = true\n",
     );
-    let config = dir.load(&instance("\"acme.toml\"")).expect("warnings do not refuse the config");
+    let config = dir
+        .load(&instance("\"acme.toml\""))
+        .expect("warnings do not refuse the config");
     assert_eq!(config.warnings.len(), 2, "{:#?}", config.warnings);
     assert_contains(
         &config.warnings[0],
@@ -42,7 +44,11 @@ fn a_privilege_unknown_to_the_shipped_catalogue_is_a_located_warning_with_sugges
             "`Read Quantum Flux Capacitors` is not in the catalogue shipped",
         ],
     );
-    assert!(!config.warnings[1].contains("did you mean"), "{}", config.warnings[1]);
+    assert!(
+        !config.warnings[1].contains("did you mean"),
+        "{}",
+        config.warnings[1]
+    );
 }
 
 #[test]
@@ -54,7 +60,10 @@ fn a_wrong_case_privilege_suggests_the_exact_name() {
     );
     let config = dir.load(&instance("\"acme.toml\"")).expect("loads");
     assert_eq!(config.warnings.len(), 1, "{:#?}", config.warnings);
-    assert_contains(&config.warnings[0], &[":4:15:", "did you mean `Read Computers`"]);
+    assert_contains(
+        &config.warnings[0],
+        &[":4:15:", "did you mean `Read Computers`"],
+    );
 }
 
 #[test]
@@ -70,7 +79,10 @@ fn a_file_listed_by_two_instances_is_warned_about_once_and_shipped_names_never()
     );
     let config = dir.load(&text).expect("loads");
     assert_eq!(config.warnings.len(), 1, "{:#?}", config.warnings);
-    assert_contains(&config.warnings[0], &["`Raed Buildings`", "did you mean `Read Buildings`"]);
+    assert_contains(
+        &config.warnings[0],
+        &["`Raed Buildings`", "did you mean `Read Buildings`"],
+    );
 }
 
 const CREDENTIAL_CONFIG: &str = r#"version = 1
@@ -96,7 +108,10 @@ fn credentials_dir_resolves_credential_paths() {
     let config = Config::load_with(&path, &options).expect("loads");
     assert!(config.notes.is_empty(), "{:?}", config.notes);
     let rendered = config.render_effective();
-    assert_contains(&rendered, &[&creds.join("vault-role-id").display().to_string()]);
+    assert_contains(
+        &rendered,
+        &[&creds.join("vault-role-id").display().to_string()],
+    );
 }
 
 #[test]

@@ -53,6 +53,7 @@ fn drifted(instance: &str) -> InstanceDrift {
             foreign: vec!["client \"Jamf Teacher\"".into()],
         },
         catalogue: None,
+        catalogue_change: None,
     }
 }
 

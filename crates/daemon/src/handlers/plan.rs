@@ -28,13 +28,8 @@ pub async fn handle(
     if let Err(e) = Drift::validate(inst, &checked) {
         return e.response();
     }
-    let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
-    let report = drift::detect(
-        &inst.desired_state,
-        &checked.live,
-        &|name: &str| checked.rotated.contains_key(name),
-        inst.prune,
-    );
+    let plan = Drift::plan(inst, &checked);
+    let report = Drift::detect(inst, &checked);
     let unresolved = report
         .items
         .iter()

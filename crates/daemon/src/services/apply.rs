@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::Instance;
 use warden_core::drift::{
-    self, APPLY_SCHEMA, Action as StepAction, ApplyReport, Live, PlanBody, PlanStep, StepResult,
+    APPLY_SCHEMA, Action as StepAction, ApplyReport, Live, PlanBody, PlanStep, StepResult,
     StepStatus,
 };
 use warden_core::jamf::{ApiIntegration, ApiRole, JamfClient, JamfError};
@@ -163,7 +163,7 @@ impl Apply {
                 source,
             })?;
         Drift::validate(inst, &checked).map_err(ApplyError::Invalid)?;
-        let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
+        let plan = Drift::plan(inst, &checked);
         let mut report = ApplyReport {
             schema: APPLY_SCHEMA.to_owned(),
             instance: inst.name.clone(),
