@@ -36,3 +36,4 @@ mod scheduler;
 mod soak;
 mod socket_security;
 mod startup_errors;
+mod upgrade_scope;
