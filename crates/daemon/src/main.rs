@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use warden_core::changelog::ChangeLogOptions;
-use warden_core::config::{Config, LogFormat};
+use warden_core::config::{Config, LoadOptions, LogFormat};
 use warden_daemon::{RunOptions, logging, run, signals};
 
 /// The Jamf Warden daemon: drift checks, risk audits and secret rotation for Jamf Pro API roles
@@ -25,6 +25,11 @@ struct Args {
     /// 0 when valid, 2 when not.
     #[arg(long)]
     check_config: bool,
+    /// Where `credential:NAME` files live when `$CREDENTIALS_DIRECTORY` is not set (systemd sets
+    /// it; this is for `--check-config` on the production config outside systemd). Without
+    /// either, `--check-config` checks `credential:NAME` paths for form only and says so.
+    #[arg(long, value_name = "DIR")]
+    credentials_dir: Option<PathBuf>,
     /// Cut a torn last line of the change log (saved next to it) and record the repair.
     #[arg(long)]
     repair_torn_tail: bool,
@@ -38,7 +43,12 @@ fn main() -> ExitCode {
     // Room for the capped control connections and for Vault, Jamf, logs and state.
     let _ = warden_daemon::limits::raise_nofile();
     let args = Args::parse();
-    let config = match Config::load(&args.config) {
+    let mut load = LoadOptions::from_env();
+    if load.credentials_directory.is_none() {
+        load.credentials_directory = args.credentials_dir.clone();
+    }
+    load.credentials_form_only = args.check_config;
+    let config = match Config::load_with(&args.config, &load) {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("wardend: {errors}");
@@ -48,6 +58,9 @@ fn main() -> ExitCode {
     if args.check_config {
         for w in &config.warnings {
             eprintln!("wardend: warning: {w}");
+        }
+        for note in &config.notes {
+            eprintln!("wardend: note: {note}");
         }
         print!("{}", config.render_effective());
         eprintln!("wardend: configuration {} is valid", config.path.display());

@@ -92,6 +92,33 @@ fn route(
                 &json!({ "name": created.name, "url": created.base_url, "created": fresh }),
             )
         }
+        ("GET", ["privileges"]) => ok(&h.privileges()),
+        ("PUT", ["privileges"]) => {
+            let obj = json_object(body)?;
+            let list: Vec<String> = obj
+                .get("privileges")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .ok_or_else(|| {
+                    SimError::invalid_field("privileges", "privileges must be a list of strings")
+                })?;
+            h.set_privileges(Some(list));
+            ok(&h.privileges())
+        }
+        ("DELETE", ["privileges"]) => {
+            h.set_privileges(None);
+            Ok(empty_response(204))
+        }
+        ("POST", ["privileges", "rename"]) => {
+            let obj = json_object(body)?;
+            let field = |k: &str| {
+                obj.get(k)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| SimError::invalid_field(k, "must be a string"))
+            };
+            h.rename_privilege(&field("from")?, &field("to")?)?;
+            ok(&h.privileges())
+        }
         ("GET", ["roles"]) => ok(&h.roles()),
         ("POST", ["roles"]) => {
             let input = RoleInput::from_json(body)?;

@@ -149,6 +149,38 @@ impl SimInstance {
         self.inst.state().delete_client(&id.to_string(), at)
     }
 
+    /// The instance's privilege catalogue, in the order `GET /api/v1/api-role-privileges`
+    /// returns it.
+    pub fn privileges(&self) -> Vec<String> {
+        self.inst.state().privileges()
+    }
+
+    /// Replaces the instance's privilege catalogue at run time (a simulated Jamf upgrade);
+    /// `None` restores the shipped one. Stored roles are left as they are.
+    pub fn set_privileges(&self, privileges: Option<Vec<String>>) {
+        self.inst.state().catalogue = privileges;
+    }
+
+    /// A simulated upgrade that renames one privilege: in the catalogue and in every stored
+    /// role that holds it (a guess: how Jamf migrates stored roles is not documented).
+    pub fn rename_privilege(&self, from: &str, to: &str) -> Result<(), SimError> {
+        let mut st = self.inst.state();
+        let mut list = st.privileges();
+        let Some(at) = list.iter().position(|p| p == from) else {
+            return Err(SimError::not_found(&format!(
+                "no privilege {from:?} in the catalogue"
+            )));
+        };
+        list[at] = to.to_owned();
+        st.catalogue = Some(list);
+        for role in st.roles.values_mut() {
+            for p in role.privileges.iter_mut().filter(|p| *p == from) {
+                *p = to.to_owned();
+            }
+        }
+        Ok(())
+    }
+
     /// Generates a new secret (like the API) and returns it.
     pub fn mint_secret(&self, id: u64) -> Result<String, SimError> {
         let at = self.inst.at_admin();

@@ -43,6 +43,28 @@ struct Known {
     privileges: Vec<String>,
 }
 
+/// The privilege names of the catalogue shipped in this binary (Jamf Pro 11.25 to 11.30), sorted:
+/// what `wardend --check-config` and a reload check declared privileges against before any live
+/// catalogue is at hand. Empty only if the shipped file is broken (a unit test proves it is not).
+pub fn shipped_privileges() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        RiskCatalogue::builtin()
+            .map(|c| c.names())
+            .unwrap_or_default()
+    })
+}
+
+/// The Jamf Pro versions the shipped catalogue was taken from.
+pub fn shipped_jamf_versions() -> &'static str {
+    static VERSIONS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSIONS.get_or_init(|| {
+        RiskCatalogue::builtin()
+            .map(|c| c.jamf_versions)
+            .unwrap_or_default()
+    })
+}
+
 /// How the catalogue classifies a privilege.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class<'a> {
@@ -161,6 +183,14 @@ impl RiskCatalogue {
         self.sources.get(id).map(String::as_str)
     }
 
+    /// Every privilege name the catalogue lists (classified or known), sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.risky.keys().chain(&self.known).cloned().collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The privileges of `category`.
     pub fn privileges_of(&self, category: Category) -> impl Iterator<Item = &str> {
         self.risky
@@ -199,6 +229,15 @@ mod tests {
         for (_, source) in cat.risky.values() {
             assert!(cat.source_title(source).is_some());
         }
+    }
+
+    #[test]
+    fn shipped_privileges_are_the_522_names() {
+        let names = shipped_privileges();
+        assert_eq!(names.len(), 522);
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
+        assert!(names.iter().any(|n| n == "Read Computers"));
+        assert_eq!(shipped_jamf_versions(), "11.25 to 11.30");
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod tests;
 
 use chrono::{DateTime, Utc};
 
-pub use catalogue::{Class, RiskCatalogue};
+pub use catalogue::{Class, RiskCatalogue, shipped_jamf_versions, shipped_privileges};
 pub use model::{
     AUDIT_SCHEMA, AuditReport, Category, ClientPrivileges, Evidence, Finding, InstanceAudit,
     RuleInfo, Severity, Subject, SubjectKind, Summary, SuppressionState, SuppressionStatus,

@@ -10,11 +10,11 @@ use super::catalogue::{Class, RiskCatalogue};
 use super::model::{Category, ClientPrivileges, Evidence, Finding, RuleInfo, Severity, Subject};
 use super::settings::AuditSettings;
 use crate::config::DesiredState;
-use crate::drift::{DriftKind, DriftReport, Live, ObjectKind, Renames, lifetime};
+use crate::drift::{CatalogueChange, DriftKind, DriftReport, Live, ObjectKind, Renames, lifetime};
 use crate::jamf::{ApiRole, AppType};
 
 /// Version of the rule pack; bumped when a rule is added, removed or changes meaning.
-pub const RULE_PACK_VERSION: &str = "2026.11.1";
+pub const RULE_PACK_VERSION: &str = "2026.12.1";
 
 /// A rule of the pack.
 #[derive(Clone, Copy, Debug)]
@@ -89,6 +89,12 @@ rules! {
     UNCLASSIFIED = "JW-CAT-001", Low, "Privileges the risk catalogue does not classify",
         "A privilege unknown to Warden's risk catalogue (new in this Jamf version, or renamed) cannot be judged; it is reported rather than ignored.",
         "Review the privileges and classify them with [[audit.classify]] in wardend.toml, or update Warden.";
+    CATALOGUE_REMOVED = "JW-CAT-002", Medium, "Declared privilege removed by a Jamf upgrade",
+        "The instance's privilege catalogue changed and no longer offers a privilege a declared role names (renamed or dropped by Jamf): drift, plan and apply stop on that role until the desired state is fixed.",
+        "Replace the name with the new one (the finding lists look-alikes among the added names) or remove it, then plan.";
+    CATALOGUE_HINT = "JW-CAT-003", Low, "New privileges in families a role holds (Jamf upgrade)",
+        "A Jamf upgrade added privileges of a family (first word, e.g. `Read`) a declared role already holds; an integration may need one of them to keep doing its job in the new version. Never applied by Warden.",
+        "Review the new names against the client's purpose; add one to the desired state only if it is needed.";
     SHARED_ROLE = "JW-HYG-001", Low, "Role shared by several clients",
         "A role edit reaches every client holding it at once (Jamf applies role privilege changes immediately); one role per client is the recommended practice.",
         "Give each client its own role.";
@@ -116,6 +122,9 @@ rules! {
     WIDENING_DRIFT = "JW-HYG-009", High, "Drift widens privileges",
         "The live role or client holds more than the desired state declares: someone widened it outside the reviewed change process.",
         "Find out who changed it (Jamf's audit log), then apply the desired state (wardenctl apply) or declare the change.";
+    STALE_SCOPE = "JW-HYG-010", Medium, "Client secret minted before its roles changed",
+        "Jamf gives a client's tokens the scope of the roles it had when its secret was minted: since its roles changed, the client's tokens still carry the old scope (a removed role keeps working, an added one does not) until a new secret is minted.",
+        "Rotate the client's secret (wardenctl apply plans it; or wardenctl rotate).";
     EXPIRED_SUPPRESSION = "JW-SUP-001", Medium, "Expired suppression",
         "A suppression past its expiry date no longer hides its finding; the acceptance must be reviewed again.",
         "Renew it with a new expiry date and reason, or fix the finding and remove the suppression.";
@@ -165,6 +174,8 @@ pub struct InstanceInput<'a> {
     pub warden_owned: &'a BTreeSet<String>,
     /// "Now", for secret ages.
     pub now: DateTime<Utc>,
+    /// The instance's last privilege-catalogue change, if it is still shown.
+    pub catalogue_change: Option<&'a CatalogueChange>,
 }
 
 /// Evaluates every rule against one instance: the findings (unsuppressed, most severe first)
@@ -296,7 +307,23 @@ pub fn evaluate(
         });
     }
 
+    if let Some(change) = input.catalogue_change {
+        catalogue_change(&mut out, change);
+    }
     for item in &input.drift.items {
+        if item.kind == DriftKind::ScopeStale {
+            let mut evidence = Evidence {
+                roles: serde_json::from_value(item.after.clone().unwrap_or_default())
+                    .unwrap_or_default(),
+                ..Evidence::default()
+            };
+            evidence.facts.insert(
+                "secret_covers".into(),
+                item.before.clone().unwrap_or_default(),
+            );
+            out.push(&STALE_SCOPE, Subject::client(&item.name), evidence, None);
+            continue;
+        }
         let (subject, what) = match (item.kind, item.object) {
             (DriftKind::PrivilegesRemoved, ObjectKind::Role) => {
                 (Subject::role(&item.name), "privileges")
@@ -330,6 +357,39 @@ pub fn evaluate(
             .then_with(|| a.subject.cmp(&b.subject))
     });
     (list, client_privileges)
+}
+
+/// Findings of a catalogue change: a declared role naming a removed privilege, and new
+/// privileges of a family a role holds.
+fn catalogue_change(out: &mut Findings<'_>, change: &CatalogueChange) {
+    for role in &change.affected {
+        let mut facts = BTreeMap::new();
+        facts.insert("catalogue_from".to_owned(), json!(change.from_sha256));
+        facts.insert("catalogue_to".to_owned(), json!(change.to_sha256));
+        facts.insert("seen_at".to_owned(), json!(change.seen_at));
+        if !role.removed.is_empty() {
+            let mut e = Evidence {
+                privileges: role.removed.iter().map(|r| r.privilege.clone()).collect(),
+                facts: facts.clone(),
+                ..Evidence::default()
+            };
+            let suggestions: BTreeMap<&str, &[String]> = role
+                .removed
+                .iter()
+                .map(|r| (r.privilege.as_str(), r.suggestions.as_slice()))
+                .collect();
+            e.facts.insert("did_you_mean".into(), json!(suggestions));
+            out.push(&CATALOGUE_REMOVED, Subject::role(&role.role), e, None);
+        }
+        if !role.hints.is_empty() {
+            let e = Evidence {
+                privileges: role.hints.clone(),
+                facts,
+                ..Evidence::default()
+            };
+            out.push(&CATALOGUE_HINT, Subject::role(&role.role), e, None);
+        }
+    }
 }
 
 struct Findings<'a> {

@@ -138,7 +138,21 @@ fn run(
     desired: &DesiredState,
     secrets: &BTreeMap<String, SecretFacts>,
 ) -> Vec<Finding> {
-    let drift = drift::detect(desired, live, &|_| true, false);
+    run_with(live, desired, secrets, None, &BTreeMap::new())
+}
+
+/// [`run`] with a catalogue change and the scopes the clients' secrets were minted with.
+fn run_with(
+    live: &Live,
+    desired: &DesiredState,
+    secrets: &BTreeMap<String, SecretFacts>,
+    catalogue_change: Option<&drift::CatalogueChange>,
+    minted: &BTreeMap<String, crate::rotation::MintedScope>,
+) -> Vec<Finding> {
+    let mut drift = drift::detect(desired, live, &|_| true, false);
+    drift
+        .items
+        .extend(drift::stale_scopes(desired, live, minted));
     let owned = BTreeSet::from([WARDEN_MANAGEMENT.to_owned()]);
     let input = InstanceInput {
         instance: "acme",
@@ -148,6 +162,7 @@ fn run(
         drift: &drift,
         warden_owned: &owned,
         now: now(),
+        catalogue_change,
     };
     let catalogue = RiskCatalogue::builtin().unwrap();
     evaluate(&input, &catalogue, &AuditSettings::default()).0
@@ -245,9 +260,29 @@ fn every_rule_fires_on_a_crafted_estate() {
     // widening drift: a declared role grew a privilege
     live.roles[1].privileges.push("Read Computers".into());
 
-    let findings = run(&live, &desired, &secrets);
+    // a Jamf upgrade dropped a declared privilege and added one of a family a role holds
+    let mut upgraded: Vec<String> = live
+        .privileges
+        .iter()
+        .filter(|p| *p != "Read Mobile Devices")
+        .cloned()
+        .collect();
+    upgraded.push("Read Mobile Device Inventory".into());
+    let change =
+        drift::CatalogueChange::between(&live.privileges, &upgraded, "old", "new", now(), &desired)
+            .unwrap();
+    // Patch Dashboard's secret was minted when it held another role
+    let minted = BTreeMap::from([(
+        "Patch Dashboard".to_owned(),
+        crate::rotation::MintedScope::of(&strings(&["Inventory Read"])),
+    )]);
+
+    let findings = run_with(&live, &desired, &secrets, Some(&change), &minted);
     let got = rules_of(&findings);
     let expect = [
+        ("JW-CAT-002", "role:Inventory Read"),
+        ("JW-CAT-003", "role:Inventory Read"),
+        ("JW-HYG-010", "client:Patch Dashboard"),
         ("JW-ESC-001", "role:Escalator"),
         ("JW-EXE-001", "role:Deployer"),
         ("JW-SEC-001", "role:Escrow"),
@@ -497,6 +532,7 @@ fn an_alternating_twin_is_not_a_second_holder_nor_a_client_without_secret() {
         drift: &drift,
         warden_owned: &owned,
         now: now(),
+        catalogue_change: None,
     };
     let catalogue = RiskCatalogue::builtin().unwrap();
     let (findings, privileges) = evaluate(&input, &catalogue, &AuditSettings::default());

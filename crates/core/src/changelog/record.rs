@@ -134,6 +134,9 @@ pub enum Action {
     /// The scheduled audit found new findings or some were resolved (`after.new`,
     /// `after.resolved`); recorded only when the set of findings changes.
     Audit,
+    /// An instance's privilege catalogue changed (a Jamf upgrade): `after` holds the added and
+    /// removed names and the declared roles affected; recorded once per change.
+    CatalogueChanged,
     /// An action written by a newer version of Warden; only produced when reading.
     #[serde(other)]
     Other,

@@ -10,15 +10,20 @@ use toml::Spanned;
 
 use super::LoadOptions;
 use super::errors::{ConfigError, Source};
-use super::values::{check_duration_range, parse_duration, resolve_path};
+use super::values::{CREDENTIAL_PREFIX, check_duration_range, parse_duration, resolve_path};
+
+/// The directory a form-only `credential:NAME` path is shown under.
+const FORM_ONLY_DIR: &str = "$CREDENTIALS_DIRECTORY";
 
 /// Shared state of one validation pass.
 pub(crate) struct Ctx<'a> {
     pub(crate) src: &'a Source,
     base_dir: PathBuf,
     credentials_dir: Option<&'a Path>,
+    credentials_form_only: bool,
     pub(crate) errors: Vec<ConfigError>,
     pub(crate) warnings: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -29,8 +34,10 @@ impl<'a> Ctx<'a> {
             src,
             base_dir: src.path.parent().map(Path::to_path_buf).unwrap_or_default(),
             credentials_dir: options.credentials_directory.as_deref(),
+            credentials_form_only: options.credentials_form_only,
             errors: Vec::new(),
             warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -61,6 +68,21 @@ impl Ctx<'_> {
         field: &str,
         allow_credential: bool,
     ) -> Option<PathBuf> {
+        if self.form_only(value, allow_credential) {
+            // Form only: a placeholder directory proves the name is a plain file name.
+            let placeholder = Path::new(FORM_ONLY_DIR);
+            let resolved = resolve_path(&self.base_dir, value.get_ref(), Some(placeholder), true);
+            if resolved.is_ok() {
+                let location = self.src.loc(&value.span());
+                self.notes.push(format!(
+                    "{location}: `{field}`: `{}` checked for form only: $CREDENTIALS_DIRECTORY                      is not set; pass `--credentials-dir DIR` to check the file itself",
+                    value.get_ref()
+                ));
+            }
+            return resolved
+                .map_err(|message| self.invalid(&value.span(), field, message))
+                .ok();
+        }
         let resolved = resolve_path(
             &self.base_dir,
             value.get_ref(),
@@ -72,6 +94,15 @@ impl Ctx<'_> {
             .ok()
     }
 
+    /// Whether `value` is a `credential:NAME` path that can only be checked for form (no
+    /// credentials directory, and the caller asked for form-only checks).
+    fn form_only(&self, value: &Spanned<String>, allow_credential: bool) -> bool {
+        allow_credential
+            && self.credentials_dir.is_none()
+            && self.credentials_form_only
+            && value.get_ref().starts_with(CREDENTIAL_PREFIX)
+    }
+
     /// Resolves a CA bundle path and checks that it exists and holds a PEM certificate.
     pub(crate) fn ca_file(
         &mut self,
@@ -79,7 +110,11 @@ impl Ctx<'_> {
         field: &str,
     ) -> Option<PathBuf> {
         let value = value?;
+        let form_only = self.form_only(value, true);
         let path = self.path(value, field, true)?;
+        if form_only {
+            return Some(path);
+        }
         match crate::files::read_to_string_capped(&path, crate::files::MAX_CONFIG_FILE_BYTES) {
             Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => {}
             Ok(_) => self.invalid(

@@ -379,6 +379,9 @@ fn desired_files(
                 files.insert(path.clone(), None);
             } else {
                 let loaded = desired::load_file(&path, &mut ctx.errors);
+                if let Some(file) = &loaded {
+                    desired::check_shipped_catalogue(file, &mut ctx.warnings);
+                }
                 files.insert(path.clone(), loaded);
             }
         }

@@ -72,6 +72,10 @@ pub const CONFIG_VERSION: i64 = 1;
 pub struct LoadOptions {
     /// Where `credential:NAME` files live: systemd's `$CREDENTIALS_DIRECTORY`.
     pub credentials_directory: Option<PathBuf>,
+    /// With no credentials directory, accept `credential:NAME` paths after checking their form
+    /// only (each noted in [`Config::notes`]) instead of refusing them: `wardend --check-config`
+    /// outside systemd. The daemon itself never sets it.
+    pub credentials_form_only: bool,
 }
 
 impl LoadOptions {
@@ -81,6 +85,7 @@ impl LoadOptions {
             credentials_directory: std::env::var_os("CREDENTIALS_DIRECTORY")
                 .filter(|dir| !dir.is_empty())
                 .map(PathBuf::from),
+            credentials_form_only: false,
         }
     }
 }

@@ -34,6 +34,9 @@ pub struct Config {
     /// Things worth logging at start that are not errors (e.g. a high `max_in_flight`).
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// What the load could not check (e.g. `credential:NAME` paths checked for form only).
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 impl Config {

@@ -37,6 +37,7 @@ pub(crate) fn validate(
         instances,
         audit,
         warnings: ctx.warnings,
+        notes: ctx.notes,
     })
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::catalogue::{CatalogueInfo, hex};
+use super::upgrade::{CatalogueChange, render_catalogue_change};
 use super::{DriftReport, Plan, PlanStep, render_plan, render_report};
 
 /// Schema id of [`DriftDocument`]; bumped on incompatible changes.
@@ -52,6 +53,10 @@ pub struct InstanceDrift {
     /// The catalogue the check validated against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalogue: Option<CatalogueInfo>,
+    /// The instance's last privilege-catalogue change (a Jamf upgrade), with the declared
+    /// roles it affects, while it is recent or still breaks a declared role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue_change: Option<CatalogueChange>,
 }
 
 impl InstanceDrift {
@@ -65,6 +70,7 @@ impl InstanceDrift {
             invalid: Vec::new(),
             report: DriftReport::default(),
             catalogue: None,
+            catalogue_change: None,
         }
     }
 
@@ -223,6 +229,9 @@ pub fn render_drift(doc: &DriftDocument, color: bool) -> String {
             for e in &inst.invalid {
                 let _ = writeln!(out, "!   {e}");
             }
+        }
+        if let Some(change) = &inst.catalogue_change {
+            out.push_str(&render_catalogue_change(change));
         }
         out.push_str(&render_report(&inst.report, color));
         out.push('\n');

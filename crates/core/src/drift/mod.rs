@@ -25,6 +25,9 @@ mod matching;
 mod plan;
 mod render;
 mod review;
+mod scope;
+mod suggest;
+mod upgrade;
 mod validate;
 
 #[cfg(test)]
@@ -53,7 +56,12 @@ pub use render::{render_plan, render_report};
 pub use review::{
     FLEET_PLAN_SCHEMA, FleetPlanDocument, FleetPlanEntry, FleetSummary, render_fleet_plan,
 };
-pub use validate::{ValidationError, suggest, validate};
+pub use scope::{rotate_stale_scopes, stale_scopes};
+pub use suggest::suggest;
+pub use upgrade::{
+    AffectedRole, CatalogueChange, RemovedPrivilege, family, render_catalogue_change,
+};
+pub use validate::{ValidationError, validate};
 
 /// Jamf's token lifetime when a client has none (`accessTokenLifetimeSeconds` omitted).
 pub const DEFAULT_TOKEN_LIFETIME: i64 = 300;
@@ -153,6 +161,10 @@ pub enum DriftKind {
     /// The live object's name differs from the declared one in case alone (`before` is the
     /// live name): it is renamed in place, not created again.
     Renamed,
+    /// The client's live roles differ from the roles its current secret was minted with
+    /// (`before`: the roles the secret covers; `after`: live roles it does not cover): Jamf
+    /// keeps the old scope until a new secret, so the plan rotates it.
+    ScopeStale,
 }
 
 impl DriftKind {
@@ -170,6 +182,7 @@ impl DriftKind {
             DriftKind::NoSecret => "no_secret",
             DriftKind::NeverRotated => "never_rotated",
             DriftKind::Renamed => "renamed",
+            DriftKind::ScopeStale => "scope_stale",
         }
     }
 }

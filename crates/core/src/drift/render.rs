@@ -122,6 +122,19 @@ fn render_field(out: &mut String, item: &DriftItem, color: bool) {
                 paint('~', color)
             );
         }
+        DriftKind::ScopeStale => {
+            let covers = match item.before.as_ref() {
+                Some(Value::Array(_)) => format!("{:?}", strings(item.before.as_ref())),
+                _ => "unknown roles (only a digest was recorded)".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "    {} secret: scope stale: minted for roles {covers}, does not cover {:?}; \
+                 a new secret is needed",
+                paint('~', color),
+                strings(item.after.as_ref())
+            );
+        }
         _ => {
             let field = item.field.as_deref().unwrap_or("?");
             let _ = writeln!(

@@ -392,6 +392,7 @@ fn drift_of(items: Vec<DriftItem>, invalid: Vec<String>) -> InstanceDrift {
             held: Vec::new(),
         },
         catalogue: None,
+        catalogue_change: None,
     }
 }
 

@@ -482,3 +482,99 @@ fn fleet_summary_counts_steps_by_kind() {
          update, 0 to delete, 1 secret(s) to rotate.\n"
     ));
 }
+
+mod stale_scope {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::rotation::MintedScope;
+
+    fn minted(roles: &[&str]) -> BTreeMap<String, MintedScope> {
+        BTreeMap::from([("Sync".to_owned(), MintedScope::of(&strings(roles)))])
+    }
+
+    #[test]
+    fn a_secret_minted_with_other_roles_is_stale_and_the_plan_rotates_it() {
+        // desired and live agree on ["A", "B"]; the secret was minted when Sync held ["A"]
+        let mut desired = desired();
+        desired.clients[0].roles = strings(&["A", "B"]);
+        let mut live = matching_live();
+        live.clients[0].authorization_scopes = strings(&["B", "A"]);
+        let items = stale_scopes(&desired, &live, &minted(&["A"]));
+        assert_eq!(items.len(), 1, "{items:#?}");
+        let item = &items[0];
+        assert_eq!(
+            (item.kind, item.name.as_str()),
+            (DriftKind::ScopeStale, "Sync")
+        );
+        assert_eq!(item.kind.as_str(), "scope_stale");
+        assert_eq!(
+            item.before,
+            Some(serde_json::json!(["A"])),
+            "what the secret covers"
+        );
+        assert_eq!(
+            item.after,
+            Some(serde_json::json!(["B"])),
+            "what it does not cover"
+        );
+        let text = render_report(
+            &DriftReport {
+                items: items.clone(),
+                foreign: Vec::new(),
+                held: Vec::new(),
+            },
+            false,
+        );
+        assert!(
+            text.contains("scope stale: minted for roles [\"A\"], does not cover [\"B\"]"),
+            "{text}"
+        );
+
+        let mut plan = plan(&desired, &live, false);
+        assert!(plan.is_empty(), "nothing else differs: {plan:#?}");
+        rotate_stale_scopes(&mut plan, &items, &live);
+        assert_eq!(plan.steps.len(), 1);
+        let step = &plan.steps[0];
+        assert_eq!(step.action, Action::RotateSecret);
+        assert_eq!(step.id.as_deref(), Some("1"));
+        assert!(step.note.as_deref().unwrap().contains("scope_stale"));
+    }
+
+    #[test]
+    fn the_same_roles_an_unknown_scope_or_a_planned_rotation_add_nothing() {
+        let live = matching_live();
+        let desired = desired();
+        assert!(stale_scopes(&desired, &live, &minted(&["A"])).is_empty());
+        // rotated before Warden recorded the roles: unknown, never guessed
+        assert!(stale_scopes(&desired, &live, &BTreeMap::new()).is_empty());
+        // a role change in the plan rotates already: no second rotation
+        let mut changed = live.clone();
+        changed.clients[0].authorization_scopes = strings(&["B"]);
+        let items = stale_scopes(&desired, &changed, &minted(&["A"]));
+        assert_eq!(items.len(), 1);
+        let mut plan = plan(&desired, &changed, false);
+        let before = plan.steps.len();
+        rotate_stale_scopes(&mut plan, &items, &changed);
+        assert_eq!(plan.steps.len(), before, "{plan:#?}");
+        let rotations = plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::RotateSecret)
+            .count();
+        assert_eq!(rotations, 1);
+    }
+
+    #[test]
+    fn a_disabled_or_secretless_client_is_not_stale() {
+        let mut desired = desired();
+        desired.clients[0].roles = strings(&["A", "B"]);
+        let mut live = matching_live();
+        live.clients[0].authorization_scopes = strings(&["A", "B"]);
+        live.clients[0].app_type = AppType::None;
+        assert!(stale_scopes(&desired, &live, &minted(&["A"])).is_empty());
+        desired.clients[0].enabled = false;
+        live.clients[0].app_type = AppType::ClientCredentials;
+        assert!(stale_scopes(&desired, &live, &minted(&["A"])).is_empty());
+    }
+}

@@ -8,6 +8,7 @@ use super::marker::{SecretState, Slot, fmt_time, keys, set};
 use super::outcome::{RotationAction, RotationOutcome};
 use super::persist::{Patch, clear_progress, store_secret, update_marker};
 use super::policy::next_due;
+use super::scope::MintedScope;
 use super::store::{SecretStore, current_version};
 use super::verify::{Verified, credentials_from};
 use crate::config::RotationStrategy;
@@ -68,6 +69,11 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
             (keys::CLIENT_ID, Some(client.client_id.clone())),
             (keys::JAMF_ID, Some(client.id.to_string())),
             (keys::RECOVERY, recovery.as_ref().map(ToString::to_string)),
+            // preflight proved the live roles are the declared ones: the secret covers them
+            (
+                keys::SCOPE_ROLES,
+                Some(MintedScope::of(&self.target.client.roles).encode()),
+            ),
             (
                 keys::ANOMALY,
                 self.anomalies.last().map(ToString::to_string),

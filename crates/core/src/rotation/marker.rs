@@ -59,6 +59,10 @@ pub mod keys {
     pub const REFUSED_AT: &str = "refused_at";
     /// Why that rotation was refused.
     pub const REFUSED: &str = "refused";
+    /// The roles the current secret was minted with (a JSON list of names, or `sha256:<hex>`
+    /// of them when the list is too long): Jamf scopes a secret's tokens to these. Absent for
+    /// secrets rotated before Warden recorded it (scope unknown).
+    pub const SCOPE_ROLES: &str = "scope_roles";
 }
 
 /// Vault limits custom metadata values to 512 bytes.
@@ -184,6 +188,7 @@ pub(crate) struct Marker {
     pub last_error: Option<String>,
     pub refused_at: Option<DateTime<Utc>>,
     pub refused: Option<String>,
+    pub scope: Option<super::scope::MintedScope>,
 }
 
 impl Marker {
@@ -210,6 +215,9 @@ impl Marker {
             last_error: custom.get(keys::LAST_ERROR).cloned(),
             refused_at: time(keys::REFUSED_AT),
             refused: custom.get(keys::REFUSED).cloned(),
+            scope: custom
+                .get(keys::SCOPE_ROLES)
+                .and_then(|v| super::scope::MintedScope::decode(v)),
         }
     }
 

@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use super::adopt::{Adoption, AdoptionFacts, adoption_state, read_adoption};
 use super::marker::{Marker, SecretState, Slot};
 use super::policy::next_due;
+use super::scope::MintedScope;
 use super::store::SecretStore;
 use super::target::RotationTarget;
 use crate::config::{AdoptPolicy, RotationStrategy};
@@ -54,6 +55,10 @@ pub struct SecretStatus {
     pub daemon: Option<String>,
     /// The last failure recorded, if the last attempt failed.
     pub last_error: Option<String>,
+    /// The roles the current secret was minted with (`None`: rotated before Warden recorded
+    /// them, or never rotated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<MintedScope>,
 }
 
 /// A rotation refused by the out-of-band check.
@@ -130,6 +135,7 @@ pub async fn secret_status<S: SecretStore>(
             .flatten(),
         daemon: marker.daemon,
         last_error: marker.last_error,
+        scope: marker.scope,
     })
 }
 

@@ -21,6 +21,7 @@ fn repo() -> PathBuf {
 fn options() -> LoadOptions {
     LoadOptions {
         credentials_directory: Some(PathBuf::from(CREDENTIALS)),
+        ..LoadOptions::default()
     }
 }
 

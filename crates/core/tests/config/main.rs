@@ -3,8 +3,10 @@
 mod audit;
 mod common;
 mod desired;
+mod desired_doc;
 mod diff;
 mod errors;
 mod examples;
 mod files;
 mod secrets;
+mod shipped;

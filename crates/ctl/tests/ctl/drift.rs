@@ -54,6 +54,7 @@ fn drifted(instance: &str) -> InstanceDrift {
             held: Vec::new(),
         },
         catalogue: None,
+        catalogue_change: None,
     }
 }
 

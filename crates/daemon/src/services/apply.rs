@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::Instance;
 use warden_core::drift::{
-    self, APPLY_SCHEMA, Action as StepAction, ApplyReport, Live, PlanBody, PlanFingerprints,
-    PlanStep, StepResult, StepStatus,
+    APPLY_SCHEMA, Action as StepAction, ApplyReport, Live, PlanBody, PlanFingerprints, PlanStep,
+    StepResult, StepStatus,
 };
 use warden_core::jamf::{ApiIntegration, ApiRole, JamfClient, JamfError};
 use warden_core::protocol::ErrorCode;
@@ -177,7 +177,7 @@ impl Apply {
                 source,
             })?;
         Drift::validate(inst, &checked).map_err(ApplyError::Invalid)?;
-        let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
+        let plan = Drift::plan(inst, &checked);
         let now = PlanFingerprints::of(&inst.desired_state, inst.prune, &checked.live, &plan);
         if let Some(saved) = saved {
             let what = saved.differences(&now);

@@ -13,7 +13,7 @@ use warden_core::config::Instance;
 use warden_core::drift::CatalogueInfo;
 use warden_core::jamf::{Credentials, JamfClient, JamfClientConfig, JamfError};
 use warden_core::protocol::ErrorCode;
-use warden_core::rotation::SecretStore;
+use warden_core::rotation::{MintedScope, SecretStore};
 use warden_core::vault::VaultError;
 
 use super::ServiceError;
@@ -90,6 +90,9 @@ struct InstanceRuntime {
     /// Declared clients whose secrets Warden has rotated, read from Vault at most hourly and
     /// updated by every rotation; `None` until first read.
     rotated: Option<(Rotated, DateTime<Utc>)>,
+    /// The roles each declared client's current secret was minted with (clients rotated
+    /// before Warden recorded them are absent), read and kept current with `rotated`.
+    scopes: Option<(BTreeMap<String, MintedScope>, DateTime<Utc>)>,
 }
 
 /// A cached privilege catalogue.
@@ -324,6 +327,36 @@ impl Instances {
         runtime.entry(instance.to_owned()).or_default().rotated = Some((set, now));
     }
 
+    /// The cached scopes the declared clients' secrets of `instance` were minted with, if
+    /// younger than `max_age`.
+    pub fn scopes(
+        &self,
+        instance: &str,
+        max_age: std::time::Duration,
+    ) -> Option<BTreeMap<String, MintedScope>> {
+        let now = self.lifecycle.now();
+        let runtime = self.runtime();
+        let (map, at) = runtime.get(instance)?.scopes.as_ref()?;
+        (age(now, *at) < max_age).then(|| map.clone())
+    }
+
+    /// Caches the scopes of `instance`'s secrets, as read from Vault just now.
+    pub fn remember_scopes(&self, instance: &str, map: BTreeMap<String, MintedScope>) {
+        let now = self.lifecycle.now();
+        let mut runtime = self.runtime();
+        runtime.entry(instance.to_owned()).or_default().scopes = Some((map, now));
+    }
+
+    /// Notes that `client` of `instance` has a new secret minted with `scope`.
+    pub fn note_scope(&self, instance: &str, client: &str, scope: MintedScope) {
+        let mut runtime = self.runtime();
+        if let Some(rt) = runtime.get_mut(instance)
+            && let Some((map, _)) = rt.scopes.as_mut()
+        {
+            map.insert(client.to_owned(), scope);
+        }
+    }
+
     /// Notes that Warden rotated `client` of `instance` (keeps the drift check's cache current).
     pub fn note_rotated(&self, instance: &str, client: &str) {
         let now = self.lifecycle.now();
@@ -346,6 +379,7 @@ impl Instances {
                 rt.credentials_version = None;
                 rt.catalogue = None;
                 rt.rotated = None;
+                rt.scopes = None;
             }
         }
     }

@@ -113,7 +113,14 @@ impl Reload {
         let old = self.config.get();
         let diff = Config::diff(&old, &new);
         let applied = keep_restart_only_settings(&old, new, &diff);
-        let summary = describe(&diff);
+        let mut summary = describe(&diff);
+        // Warnings (e.g. a privilege the shipped catalogue lacks) do not refuse the reload; the
+        // operator who asked for it sees them in the answer.
+        for warning in &applied.warnings {
+            tracing::warn!("{warning}");
+            summary.push_str("\nwarning: ");
+            summary.push_str(warning);
+        }
         let entry = ChangeEntry::new(actor, object, Action::Reload, Outcome::Ok)
             .before(
                 json!({ "instances": old.instances.iter().map(|i| &i.name).collect::<Vec<_>>() }),

@@ -38,3 +38,4 @@ mod scheduler;
 mod soak;
 mod socket_security;
 mod startup_errors;
+mod upgrade_scope;

@@ -63,6 +63,9 @@ pub(crate) struct State {
     pub config: Config,
     /// Issuer (`iss`) of client tokens: the instance's base URL.
     pub issuer: String,
+    /// The instance's privilege catalogue when it differs from the shipped one (a Jamf upgrade
+    /// simulated at run time); `None`: [`privilege_catalogue`](crate::privilege_catalogue).
+    pub catalogue: Option<Vec<String>>,
 }
 
 /// Parses a path id: decimal digits only.
@@ -149,6 +152,26 @@ impl State {
             client_lag: LagLog::default(),
             config,
             issuer,
+            catalogue: None,
+        }
+    }
+
+    /// The instance's privilege catalogue, in its order.
+    pub(crate) fn privileges(&self) -> Vec<String> {
+        match &self.catalogue {
+            Some(list) => list.clone(),
+            None => crate::privileges::privilege_catalogue()
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+        }
+    }
+
+    /// Whether `name` is in the instance's catalogue (exact, case-sensitive).
+    pub(crate) fn privilege_known(&self, name: &str) -> bool {
+        match &self.catalogue {
+            Some(list) => list.iter().any(|p| p == name),
+            None => crate::privileges::is_valid(name),
         }
     }
 

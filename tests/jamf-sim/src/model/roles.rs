@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{At, State, json_object, parse_id, req_string, req_strings};
 use crate::error::SimError;
 use crate::paging::Listed;
-use crate::privileges::{is_valid, java_hashset_order};
+use crate::privileges::java_hashset_order;
 use crate::rsql::{FieldValue, Record};
 
 /// A stored API role; `privileges` is kept in the order Jamf returns it.
@@ -90,7 +90,7 @@ impl State {
         }
         let mut invalid: Vec<&str> = Vec::new();
         for p in &input.privileges {
-            if !is_valid(p) && !invalid.contains(&p.as_str()) {
+            if !self.privilege_known(p) && !invalid.contains(&p.as_str()) {
                 invalid.push(p);
             }
         }

@@ -220,7 +220,7 @@ fn run(op: Op, ctx: &Ctx<'_>) -> Result<Response, SimError> {
         Op::GetRole => roles::get(st, ctx),
         Op::UpdateRole => roles::update(st, ctx),
         Op::DeleteRole => roles::delete(st, ctx),
-        Op::ListPrivileges => Ok(privileges::list()),
+        Op::ListPrivileges => Ok(privileges::list(ctx)),
         Op::SearchPrivileges => privileges::search(ctx),
         Op::ListClients => integrations::list(st, ctx),
         Op::CreateClient => integrations::create(st, ctx),

@@ -5,13 +5,13 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::error::{SimError, json_response};
-use crate::privileges::privilege_catalogue;
 
 /// Default `limit` of the search.
 const DEFAULT_LIMIT: usize = 15;
 
-pub(super) fn list() -> Response {
-    json_response(200, &json!({ "privileges": privilege_catalogue() }))
+pub(super) fn list(ctx: &Ctx<'_>) -> Response {
+    let privileges = ctx.inst.state().privileges();
+    json_response(200, &json!({ "privileges": privileges }))
 }
 
 /// `name` (required) is matched as a case-insensitive substring (a guess); `limit`
@@ -33,9 +33,9 @@ pub(super) fn search(ctx: &Ctx<'_>) -> Result<Response, SimError> {
             SimError::invalid_field("limit", "limit must be a non-negative integer")
         })?,
     };
-    let found: Vec<&str> = privilege_catalogue()
+    let all = ctx.inst.state().privileges();
+    let found: Vec<&String> = all
         .iter()
-        .copied()
         .filter(|p| p.to_lowercase().contains(&name))
         .take(limit)
         .collect();

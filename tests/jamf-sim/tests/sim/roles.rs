@@ -336,3 +336,58 @@ async fn trailing_slash_is_served() {
     let body = json(get(&http, &url, &t).await).await;
     assert_eq!(body["totalCount"], 1);
 }
+
+#[tokio::test]
+async fn the_privilege_catalogue_changes_at_run_time() {
+    let sim = start_with(SimOptions {
+        empty: true,
+        ..opts()
+    })
+    .await;
+    let (http, base) = (http(), sim.url());
+    let t = admin_token(&http, &base).await;
+    let inst = sim.instance(None);
+    let role = inst
+        .create_role("Inventory", ["Read Computers"])
+        .expect("role");
+    let shipped = inst.privileges();
+    assert_eq!(shipped.len(), 522);
+
+    // an upgrade renames a privilege: the catalogue and the stored role follow
+    inst.rename_privilege("Read Computers", "Read Computer Inventory")
+        .expect("rename");
+    let listed = json(get(&http, &format!("{base}/api/v1/api-role-privileges"), &t).await).await;
+    let names: Vec<String> = serde_json::from_value(listed["privileges"].clone()).unwrap();
+    assert!(names.contains(&"Read Computer Inventory".to_owned()));
+    assert!(!names.contains(&"Read Computers".to_owned()));
+    assert_eq!(
+        inst.role(&role).unwrap().privileges,
+        vec!["Read Computer Inventory".to_owned()]
+    );
+    // the old name is refused from now on, the new one accepted
+    let refused = post_json(
+        &http,
+        &format!("{base}/api/v1/api-roles"),
+        &t,
+        &json!({"displayName": "Old", "privileges": ["Read Computers"]}),
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+
+    // the admin API replaces and restores it
+    let admin = http
+        .put(format!("{base}/_sim/privileges"))
+        .json(&json!({"privileges": ["Read Computers", "Read Blueprints"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 200);
+    assert_eq!(inst.privileges().len(), 2);
+    let reset = http
+        .delete(format!("{base}/_sim/privileges"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+    assert_eq!(inst.privileges(), shipped);
+}

@@ -39,11 +39,14 @@
 //! An instance lists several files (`desired = ["baseline.toml", "acme.toml"]`), merged in order.
 //! A later file may redefine a role or client of an earlier file only if the new definition sets
 //! `override = true`; it then replaces the earlier one entirely (no field-by-field merge).
-//! Privilege names are not checked against Jamf's catalogue here.
+//! Privilege names are checked against the catalogue shipped in the binary (a warning, with
+//! "did you mean", for a name it lacks); the live catalogue is checked at plan time. The full
+//! reference: `docs/desired-state.md`.
 
 mod file;
 mod merge;
 mod proposed;
+mod shipped;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -58,6 +61,7 @@ use crate::schedule::Schedule;
 pub(crate) use file::{DesiredFile, load_file};
 pub(crate) use merge::{MergeContext, merge};
 pub use proposed::{ProposedText, merge_proposed};
+pub(crate) use shipped::check_shipped_catalogue;
 
 /// The merged desired state of one instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

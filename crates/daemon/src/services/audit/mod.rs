@@ -19,7 +19,6 @@ use warden_core::audit::{
 };
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::{Config, Instance};
-use warden_core::drift;
 use warden_core::protocol::ErrorCode;
 
 pub use state::AuditState;
@@ -135,13 +134,9 @@ impl Audit {
                 return out;
             }
         };
-        let mut report = drift::detect(
-            &inst.desired_state,
-            &checked.live,
-            &|name: &str| checked.rotated.contains_key(name),
-            inst.prune,
-        );
+        let mut report = Drift::detect(inst, &checked);
         report.hold_adopted(&checked.adopted);
+        let catalogue_change = self.drift.catalogue_change(inst);
         let secrets: BTreeMap<String, SecretFacts> = inst
             .desired_state
             .clients
@@ -167,6 +162,7 @@ impl Audit {
             drift: &report,
             warden_owned: &checked.warden_owned,
             now: self.lifecycle.now(),
+            catalogue_change: catalogue_change.as_ref(),
         };
         let (findings, client_privileges) = audit::evaluate(&input, catalogue, &config.audit);
         out.catalogue = Some(checked.catalogue);

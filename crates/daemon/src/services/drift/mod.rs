@@ -23,7 +23,9 @@ use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::{Config, Instance};
-use warden_core::drift::{self, CatalogueInfo, CheckSource, DriftItem, InstanceDrift, Live};
+use warden_core::drift::{
+    self, CatalogueChange, CatalogueInfo, CheckSource, DriftItem, InstanceDrift, Live,
+};
 use warden_core::protocol::ErrorCode;
 
 pub use plan::awaiting_review;
@@ -32,14 +34,18 @@ pub use state::DriftState;
 
 use super::ServiceError;
 use super::changes::{Changes, ChangesError};
-use super::instances::{InstanceError, Instances};
+use super::instances::{Catalogue, InstanceError, Instances};
 use super::rotation::{Rotation, targets};
 use crate::runtime::lifecycle::Lifecycle;
+use warden_core::rotation::MintedScope;
 
 /// A cached catalogue older than this is fetched again.
 pub const CATALOGUE_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// A cached catalogue younger than this is not refetched because of an unknown privilege.
 const CATALOGUE_MIN_AGE_FOR_RETRY: Duration = Duration::from_secs(600);
+/// A catalogue change is shown in drift and audit reports this long after it was seen (and
+/// for as long as a declared role still names a privilege it removed).
+const CATALOGUE_CHANGE_SHOWN: chrono::Duration = chrono::Duration::days(14);
 /// Which declared clients Warden has rotated is read from Vault again after this long.
 const ROTATED_MAX_AGE: Duration = Duration::from_secs(3600);
 
@@ -81,6 +87,8 @@ pub struct Checked {
     pub rotated: BTreeMap<String, DateTime<Utc>>,
     /// Declared clients adopted and held until a cutover, with the reason.
     pub adopted: BTreeMap<String, String>,
+    /// The roles each declared client's current secret was minted with (absent: unknown).
+    pub scopes: BTreeMap<String, MintedScope>,
     /// The catalogue's evidence.
     pub catalogue: CatalogueInfo,
     /// The live state as Jamf has it, Warden's own objects included; only for the audit
@@ -111,6 +119,8 @@ pub struct Drift {
     /// plan and import take their slots here too.
     slots: Arc<Semaphore>,
     state: Mutex<DriftState>,
+    /// One catalogue comparison at a time, so a change seen by two fetches is recorded once.
+    catalogue_seen: tokio::sync::Mutex<()>,
 }
 
 impl Drift {
@@ -128,6 +138,7 @@ impl Drift {
             lifecycle,
             slots: Arc::new(Semaphore::new(config.daemon.max_concurrent_checks as usize)),
             state: Mutex::new(DriftState::load(&config.daemon.state_dir)),
+            catalogue_seen: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -190,7 +201,11 @@ impl Drift {
         let full = keep_full.then(|| (roles.clone(), clients.clone()));
         let catalogue = match (cached, fetched.map_err(unreachable)?) {
             (Some(c), _) => c,
-            (None, Some(privileges)) => self.instances.store_catalogue(name, privileges),
+            (None, Some(privileges)) => {
+                let catalogue = self.instances.store_catalogue(name, privileges);
+                self.observe_catalogue(inst, &catalogue).await;
+                catalogue
+            }
             (None, None) => {
                 return Err(DriftError::Check {
                     instance: inst.name.clone(),
@@ -206,7 +221,7 @@ impl Drift {
             &mut clients,
         );
         self.instances.note_reachable(name);
-        let rotated = self.rotated(inst, rotated_cache).await;
+        let (rotated, scopes) = self.rotated(inst, rotated_cache).await;
         let adopted = self.adopted(inst, &rotated).await;
         let privileges = catalogue.privileges;
         Ok(Checked {
@@ -222,17 +237,89 @@ impl Drift {
             },
             rotated,
             adopted,
+            scopes,
             catalogue: catalogue.info,
             warden_owned,
         })
     }
 
-    /// Declared clients Warden has rotated (cached; see [`ROTATED_MAX_AGE`]).
-    async fn rotated(&self, inst: &Instance, cached: bool) -> BTreeMap<String, DateTime<Utc>> {
-        if cached && let Some(set) = self.instances.rotated(&inst.name, ROTATED_MAX_AGE) {
-            return set;
+    /// Compares a freshly fetched catalogue with the one the instance was last seen with (kept
+    /// in the drift state, across restarts); a different one is a Jamf upgrade: recorded once
+    /// in the change log (`catalogue_changed`, added and removed names, declared roles
+    /// affected) and kept for the drift and audit reports. A failed record is retried at the
+    /// next fetch (nothing is noted until it is written).
+    async fn observe_catalogue(&self, inst: &Instance, catalogue: &Catalogue) {
+        let name = inst.name.as_str();
+        let _one = self.catalogue_seen.lock().await;
+        let change = {
+            let state = self.state();
+            if state.catalogue_known(name, &catalogue.info.sha256) {
+                return;
+            }
+            state.catalogue_change(
+                name,
+                &catalogue.info,
+                &catalogue.privileges,
+                &inst.desired_state,
+            )
+        };
+        if let Some(change) = &change {
+            let entry = ChangeEntry::new(
+                Actor::Daemon,
+                ObjectRef::named(ObjectKind::Instance, name),
+                Action::CatalogueChanged,
+                Outcome::Ok,
+            )
+            .instance(name)
+            .after(serde_json::to_value(change).unwrap_or_default());
+            if let Err(e) = self.changes.record(entry).await {
+                tracing::warn!(instance = name, error = %e, "cannot record a catalogue change; retried at the next fetch");
+                return;
+            }
+            tracing::warn!(
+                instance = name,
+                added = change.added.len(),
+                removed = change.removed.len(),
+                roles_affected = change.affected.len(),
+                "the privilege catalogue changed (Jamf upgrade?)"
+            );
+        }
+        let mut state = self.state();
+        state.catalogue_seen(name, &catalogue.info, &catalogue.privileges, change);
+        state.save();
+    }
+
+    /// The last catalogue change of `inst`, as drift and audit reports show it.
+    pub fn catalogue_change(&self, inst: &Instance) -> Option<CatalogueChange> {
+        self.state().shown_catalogue_change(
+            &inst.name,
+            &inst.desired_state,
+            self.lifecycle.now(),
+            CATALOGUE_CHANGE_SHOWN,
+        )
+    }
+
+    /// Declared clients Warden has rotated, and the roles their current secrets were minted
+    /// with (cached; see [`ROTATED_MAX_AGE`]).
+    async fn rotated(
+        &self,
+        inst: &Instance,
+        cached: bool,
+    ) -> (
+        BTreeMap<String, DateTime<Utc>>,
+        BTreeMap<String, MintedScope>,
+    ) {
+        let name = inst.name.as_str();
+        if cached
+            && let (Some(set), Some(scopes)) = (
+                self.instances.rotated(name, ROTATED_MAX_AGE),
+                self.instances.scopes(name, ROTATED_MAX_AGE),
+            )
+        {
+            return (set, scopes);
         }
         let mut set = BTreeMap::new();
+        let mut scopes = BTreeMap::new();
         let mut complete = true;
         for target in targets(inst) {
             match self.rotation.status(&target).await {
@@ -240,14 +327,43 @@ impl Drift {
                     if let Some(at) = s.rotated_at {
                         set.insert(target.client.name.clone(), at);
                     }
+                    if let Some(scope) = s.scope {
+                        scopes.insert(target.client.name.clone(), scope);
+                    }
                 }
                 Err(_) => complete = false,
             }
         }
         if complete && cached {
-            self.instances.remember_rotated(&inst.name, set.clone());
+            self.instances.remember_rotated(name, set.clone());
+            self.instances.remember_scopes(name, scopes.clone());
         }
-        set
+        (set, scopes)
+    }
+
+    /// The drift of `inst` in `checked`: desired against live, plus `scope_stale` for
+    /// clients whose secret was minted with other roles than they hold now.
+    pub fn detect(inst: &Instance, checked: &Checked) -> drift::DriftReport {
+        let mut report = drift::detect(
+            &inst.desired_state,
+            &checked.live,
+            &|name: &str| checked.rotated.contains_key(name),
+            inst.prune,
+        );
+        report.items.extend(drift::stale_scopes(
+            &inst.desired_state,
+            &checked.live,
+            &checked.scopes,
+        ));
+        report
+    }
+
+    /// The plan for `inst` from `checked`, rotating clients whose scope is stale.
+    pub fn plan(inst: &Instance, checked: &Checked) -> drift::Plan {
+        let mut plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
+        let stale = drift::stale_scopes(&inst.desired_state, &checked.live, &checked.scopes);
+        drift::rotate_stale_scopes(&mut plan, &stale, &checked.live);
+        plan
     }
 
     /// Declared clients not rotated by Warden that are adopted and held (read from Vault each
@@ -316,14 +432,10 @@ impl Drift {
             .iter()
             .map(ToString::to_string)
             .collect();
-        out.report = drift::detect(
-            &inst.desired_state,
-            &checked.live,
-            &|name: &str| checked.rotated.contains_key(name),
-            inst.prune,
-        );
+        out.report = Self::detect(inst, &checked);
         out.report.hold_adopted(&checked.adopted);
         out.catalogue = Some(checked.catalogue);
+        out.catalogue_change = self.catalogue_change(inst);
         out
     }
 

@@ -41,13 +41,8 @@ impl Drift {
 
     /// The plan document of `inst` against `checked`.
     fn document(&self, inst: &Instance, checked: &Checked, proposed: Vec<String>) -> PlanDocument {
-        let plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
-        let mut report = drift::detect(
-            &inst.desired_state,
-            &checked.live,
-            &|name: &str| checked.rotated.contains_key(name),
-            inst.prune,
-        );
+        let plan = Drift::plan(inst, checked);
+        let mut report = Drift::detect(inst, checked);
         // adopted clients held until their cutover are what the desired state asks for
         report.hold_adopted(&checked.adopted);
         let unresolved = report

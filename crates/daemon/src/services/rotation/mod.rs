@@ -23,8 +23,8 @@ use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, 
 use warden_core::jamf::JamfClient;
 use warden_core::protocol::ErrorCode;
 use warden_core::rotation::{
-    Adoption, PreflightFailure, RecoveryBackoff, RotationConfig, RotationEngine, RotationError,
-    RotationOutcome, RotationTarget, SecretStatus,
+    Adoption, MintedScope, PreflightFailure, RecoveryBackoff, RotationConfig, RotationEngine,
+    RotationError, RotationOutcome, RotationTarget, SecretStatus,
 };
 use warden_core::vault::VaultError;
 
@@ -313,6 +313,12 @@ impl Rotation {
                 let record = self.changes.record(entry).await?;
                 self.instances
                     .note_rotated(&target.instance, &target.client.name);
+                // preflight proved the live roles are the declared ones: the new secret's scope
+                self.instances.note_scope(
+                    &target.instance,
+                    &target.client.name,
+                    MintedScope::of(&target.client.roles),
+                );
                 self.recovery_done(&key_of(target));
                 tracing::info!(
                     instance = %target.instance,

@@ -223,6 +223,7 @@ fn report() -> AuditReport {
         drift: &drift,
         warden_owned: &warden_owned,
         now: now(),
+        catalogue_change: None,
     };
     let (findings, client_privileges) = evaluate(&input, &catalogue, &settings);
     let prod = InstanceAudit {
