@@ -310,9 +310,11 @@ pub fn evaluate(
     }
     for item in &input.drift.items {
         if item.kind == DriftKind::ScopeStale {
-            let mut evidence = Evidence::default();
-            evidence.roles =
-                serde_json::from_value(item.after.clone().unwrap_or_default()).unwrap_or_default();
+            let mut evidence = Evidence {
+                roles: serde_json::from_value(item.after.clone().unwrap_or_default())
+                    .unwrap_or_default(),
+                ..Evidence::default()
+            };
             evidence.facts.insert(
                 "secret_covers".into(),
                 item.before.clone().unwrap_or_default(),

@@ -172,6 +172,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             drift: &inst.drift,
             warden_owned: &inst.warden_owned,
             now,
+            catalogue_change: None,
         };
         let t1 = Stopwatch::start();
         let (findings, client_privileges) = evaluate(&input, &catalogue, &settings);
