@@ -75,7 +75,8 @@ impl Ctx<'_> {
             if resolved.is_ok() {
                 let location = self.src.loc(&value.span());
                 self.notes.push(format!(
-                    "{location}: `{field}`: `{}` checked for form only: $CREDENTIALS_DIRECTORY                      is not set; pass `--credentials-dir DIR` to check the file itself",
+                    "{location}: `{field}`: `{}` checked for form only: $CREDENTIALS_DIRECTORY \
+                     is not set; pass `--credentials-dir DIR` to check the file itself",
                     value.get_ref()
                 ));
             }

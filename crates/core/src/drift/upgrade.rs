@@ -206,6 +206,10 @@ mod tests {
     use super::*;
     use crate::config::DesiredRole;
 
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_765_000_000, 0).unwrap()
+    }
+
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -239,7 +243,7 @@ mod tests {
     fn same_names_are_no_change() {
         let a = names(&["Read Computers", "Update Computers"]);
         let b = names(&["Update Computers", "Read Computers"]);
-        assert!(CatalogueChange::between(&a, &b, "x", "y", DateTime::<Utc>::UNIX_EPOCH, &desired()).is_none());
+        assert!(CatalogueChange::between(&a, &b, "x", "y", t0(), &desired()).is_none());
     }
 
     #[test]
@@ -257,8 +261,7 @@ mod tests {
             "Read Blueprints",
             "Create Blueprints",
         ]);
-        let change =
-            CatalogueChange::between(&old, &new, "old", "new", DateTime::<Utc>::UNIX_EPOCH, &desired()).unwrap();
+        let change = CatalogueChange::between(&old, &new, "old", "new", t0(), &desired()).unwrap();
         assert_eq!(
             change.added,
             names(&[
@@ -303,8 +306,7 @@ mod tests {
     fn affecting_follows_the_desired_state() {
         let old = names(&["Read Computers", "Read Computer Check-In"]);
         let new = names(&["Read Computers"]);
-        let change =
-            CatalogueChange::between(&old, &new, "a", "b", DateTime::<Utc>::UNIX_EPOCH, &desired()).unwrap();
+        let change = CatalogueChange::between(&old, &new, "a", "b", t0(), &desired()).unwrap();
         assert!(change.breaks_a_role());
         // the role was fixed: the change no longer breaks it
         let mut fixed = desired();

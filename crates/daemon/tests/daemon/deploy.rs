@@ -56,7 +56,13 @@ fn systemd_analyze_verifies_the_unit() {
     let unit = unit_text();
     let exec = "ExecStart=/usr/local/bin/wardend ";
     assert!(unit.contains(exec), "the unit no longer starts {exec}");
-    let ours = unit.replace(exec, &format!("ExecStart={WARDEND} "));
+    let pre =
+        "ExecStartPre=/usr/local/bin/wardend --config /etc/jamf-warden/wardend.toml --check-config";
+    assert!(
+        unit.contains(pre),
+        "the unit no longer checks the config before start: {pre}"
+    );
+    let ours = unit.replace("/usr/local/bin/wardend ", &format!("{WARDEND} "));
 
     let (ok, problems) = verify(&analyze, &ours);
     assert!(

@@ -234,3 +234,64 @@ async fn unsafe_special_and_out_of_range_config_files_are_refused() {
     );
     env.assert_no_secret_leaks();
 }
+
+/// `--check-config` on a production-style config outside systemd: a privilege typo is a
+/// warning at its line with "did you mean" (exit 0: a newer Jamf may have the name);
+/// `credential:NAME` resolves through `--credentials-dir`, or is checked for form only with a
+/// note; an unknown key stays an error (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_outside_systemd_warns_about_privilege_typos_with_their_line() {
+    let env = Env::start(&["alpha"]).await;
+    let desired = env.path("desired.toml");
+    std::fs::write(
+        &desired,
+        "version = 1\n\n[[role]]\nname = \"Inventory\"\nprivileges = [\n  \"Read Computers\",\n  \
+         \"Read Computer\",\n]\n",
+    )
+    .unwrap();
+    let cfg = Cfg::new(&["alpha"]).instance_line("alpha", "desired = [\"desired.toml\"]");
+    let text = env.config_text(&cfg).replace(
+        &env.token_file().display().to_string(),
+        "credential:vault-token",
+    );
+    write_private(&env.config_path(), text.as_bytes());
+
+    let out = env.run_to_exit(&["--check-config"]).await;
+    let stderr = text_of(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "wardend: warning: {}:7:3: `role.privileges`: role `Inventory`: privilege `Read \
+             Computer` is not in the catalogue shipped",
+            desired.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `Read Computers`"), "{stderr}");
+    assert!(
+        stderr.contains("$CREDENTIALS_DIRECTORY is not set"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("wardend: note: ")
+            && stderr.contains("`credential:vault-token` checked for form only"),
+        "{stderr}"
+    );
+
+    let creds = env.path("credentials");
+    let dir = creds.display().to_string();
+    let out = env
+        .run_to_exit(&["--check-config", "--credentials-dir", &dir])
+        .await;
+    let stderr = text_of(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    assert!(
+        text_of(&out.stdout).contains(&format!("{dir}/vault-token")),
+        "the credential resolves under --credentials-dir"
+    );
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -89,6 +89,17 @@ async fn a_catalogue_change_is_recorded_once_and_shown_in_drift_with_the_roles_i
     );
     assert!(text.contains("1 removed"), "{text}");
 
+    let (_, audit) = common::audit::audit(&daemon.socket, &["alpha"], None, false).await;
+    let keys = common::audit::keys(&audit, false);
+    assert!(
+        keys.contains(&("JW-CAT-002".to_owned(), "role:Inventory".to_owned())),
+        "{keys:#?}"
+    );
+    assert!(
+        keys.contains(&("JW-CAT-003".to_owned(), "role:Inventory".to_owned())),
+        "{keys:#?}"
+    );
+
     let records = catalogue_records(&env);
     assert_eq!(records.len(), 1, "{records:#?}");
     assert_eq!(records[0]["instance"], "alpha");
@@ -191,6 +202,12 @@ async fn a_client_whose_roles_changed_after_its_secret_is_scope_stale_until_appl
     assert_eq!(
         plan_steps(&plan(&daemon.socket, "alpha").await),
         steps(&[(Action::RotateSecret, "Consumer")])
+    );
+    let (_, audit) = common::audit::audit(&daemon.socket, &["alpha"], None, false).await;
+    let keys = common::audit::keys(&audit, false);
+    assert!(
+        keys.contains(&("JW-HYG-010".to_owned(), "client:Consumer".to_owned())),
+        "{keys:#?}"
     );
 
     let applied = apply(&daemon.socket, "alpha").await;

@@ -5,18 +5,19 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::error::{SimError, json_response};
+use crate::model::State;
 
 /// Default `limit` of the search.
 const DEFAULT_LIMIT: usize = 15;
 
-pub(super) fn list(ctx: &Ctx<'_>) -> Response {
-    let privileges = ctx.inst.state().privileges();
+pub(super) fn list(st: &State) -> Response {
+    let privileges = st.privileges();
     json_response(200, &json!({ "privileges": privileges }))
 }
 
 /// `name` (required) is matched as a case-insensitive substring (a guess); `limit`
 /// (a string in the spec) defaults to 15.
-pub(super) fn search(ctx: &Ctx<'_>) -> Result<Response, SimError> {
+pub(super) fn search(st: &State, ctx: &Ctx<'_>) -> Result<Response, SimError> {
     let param = |k: &str| {
         ctx.query
             .iter()
@@ -33,7 +34,7 @@ pub(super) fn search(ctx: &Ctx<'_>) -> Result<Response, SimError> {
             SimError::invalid_field("limit", "limit must be a non-negative integer")
         })?,
     };
-    let all = ctx.inst.state().privileges();
+    let all = st.privileges();
     let found: Vec<&String> = all
         .iter()
         .filter(|p| p.to_lowercase().contains(&name))
