@@ -93,6 +93,9 @@ struct InstanceRuntime {
     /// The roles each declared client's current secret was minted with (clients rotated
     /// before Warden recorded them are absent), read and kept current with `rotated`.
     scopes: Option<(BTreeMap<String, MintedScope>, DateTime<Utc>)>,
+    /// Declared clients adopted and held, with the reason, read from Vault at most hourly
+    /// like `rotated`; dropped by a cutover, a switch, a rotation or a reload.
+    adopted: Option<(BTreeMap<String, String>, DateTime<Utc>)>,
 }
 
 /// A cached privilege catalogue.
@@ -347,6 +350,33 @@ impl Instances {
         runtime.entry(instance.to_owned()).or_default().scopes = Some((map, now));
     }
 
+    /// The cached adopted clients of `instance` (with why they are held), if younger than
+    /// `max_age`.
+    pub fn adopted(
+        &self,
+        instance: &str,
+        max_age: std::time::Duration,
+    ) -> Option<BTreeMap<String, String>> {
+        let now = self.lifecycle.now();
+        let runtime = self.runtime();
+        let (map, at) = runtime.get(instance)?.adopted.as_ref()?;
+        (age(now, *at) < max_age).then(|| map.clone())
+    }
+
+    /// Caches the adopted clients of `instance`, as read from Vault just now.
+    pub fn remember_adopted(&self, instance: &str, map: BTreeMap<String, String>) {
+        let now = self.lifecycle.now();
+        let mut runtime = self.runtime();
+        runtime.entry(instance.to_owned()).or_default().adopted = Some((map, now));
+    }
+
+    /// Drops the cached adoption states of `instance` (a cutover or a switch changed one).
+    pub fn forget_adopted(&self, instance: &str) {
+        if let Some(rt) = self.runtime().get_mut(instance) {
+            rt.adopted = None;
+        }
+    }
+
     /// Notes that `client` of `instance` has a new secret minted with `scope`.
     pub fn note_scope(&self, instance: &str, client: &str, scope: MintedScope) {
         let mut runtime = self.runtime();
@@ -361,10 +391,14 @@ impl Instances {
     pub fn note_rotated(&self, instance: &str, client: &str) {
         let now = self.lifecycle.now();
         let mut runtime = self.runtime();
-        if let Some(rt) = runtime.get_mut(instance)
-            && let Some((set, _)) = rt.rotated.as_mut()
-        {
-            set.insert(client.to_owned(), now);
+        if let Some(rt) = runtime.get_mut(instance) {
+            if let Some((set, _)) = rt.rotated.as_mut() {
+                set.insert(client.to_owned(), now);
+            }
+            // a client Warden rotated is no longer adopted
+            if let Some((held, _)) = rt.adopted.as_mut() {
+                held.remove(client);
+            }
         }
     }
 
@@ -380,6 +414,7 @@ impl Instances {
                 rt.catalogue = None;
                 rt.rotated = None;
                 rt.scopes = None;
+                rt.adopted = None;
             }
         }
     }

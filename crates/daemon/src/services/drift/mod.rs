@@ -222,7 +222,7 @@ impl Drift {
         );
         self.instances.note_reachable(name);
         let (rotated, scopes) = self.rotated(inst, rotated_cache).await;
-        let adopted = self.adopted(inst, &rotated).await;
+        let adopted = self.adopted(inst, &rotated, rotated_cache).await;
         let privileges = catalogue.privileges;
         Ok(Checked {
             full: full.map(|(roles, clients)| Live {
@@ -366,23 +366,36 @@ impl Drift {
         plan
     }
 
-    /// Declared clients not rotated by Warden that are adopted and held (read from Vault each
-    /// time: a cutover changes it), with the reason.
+    /// Declared clients not rotated by Warden that are adopted and held, with the reason
+    /// (cached like the rotated set; a cutover, a switch, a rotation or a reload drops the
+    /// cache, so only a cutover time passing shows up to [`ROTATED_MAX_AGE`] late here, never
+    /// in the rotation job, which reads Vault).
     async fn adopted(
         &self,
         inst: &Instance,
         rotated: &BTreeMap<String, DateTime<Utc>>,
+        cached: bool,
     ) -> BTreeMap<String, String> {
+        if cached && let Some(held) = self.instances.adopted(&inst.name, ROTATED_MAX_AGE) {
+            return held;
+        }
         let mut out = BTreeMap::new();
+        let mut complete = true;
         for target in targets(inst) {
             if rotated.contains_key(&target.client.name) {
                 continue;
             }
-            if let Ok(s) = self.rotation.status(&target).await
-                && let Some(a) = s.adoption
-            {
-                out.insert(target.client.name.clone(), a.reason().to_owned());
+            match self.rotation.status(&target).await {
+                Ok(s) => {
+                    if let Some(a) = s.adoption {
+                        out.insert(target.client.name.clone(), a.reason().to_owned());
+                    }
+                }
+                Err(_) => complete = false,
             }
+        }
+        if complete && cached {
+            self.instances.remember_adopted(&inst.name, out.clone());
         }
         out
     }

@@ -112,6 +112,7 @@ impl Rotation {
         write_adoption(store, target, &record, cas)
             .await
             .map_err(vault)?;
+        self.instances.forget_adopted(&target.instance);
         let entry = ChangeEntry::new(
             actor,
             ObjectRef::named(ObjectKind::Secret, &target.client.name),
