@@ -321,6 +321,11 @@ pub fn evaluate(
                 "secret_covers".into(),
                 item.before.clone().unwrap_or_default(),
             );
+            if let Some(source) = &item.evidence {
+                evidence
+                    .facts
+                    .insert("scope_evidence".into(), serde_json::json!(source));
+            }
             out.push(&STALE_SCOPE, Subject::client(&item.name), evidence, None);
             continue;
         }

@@ -150,9 +150,14 @@ fn run_with(
     minted: &BTreeMap<String, crate::rotation::MintedScope>,
 ) -> Vec<Finding> {
     let mut drift = drift::detect(desired, live, &|_| true, false);
-    drift
-        .items
-        .extend(drift::stale_scopes(desired, live, minted));
+    drift.items.extend(drift::stale_scopes(
+        desired,
+        live,
+        &drift::ScopeEvidence {
+            minted: Some(minted),
+            tokens: None,
+        },
+    ));
     let owned = BTreeSet::from([WARDEN_MANAGEMENT.to_owned()]);
     let input = InstanceInput {
         instance: "acme",

@@ -254,5 +254,6 @@ fn item(
         before,
         after,
         managed,
+        evidence: None,
     }
 }

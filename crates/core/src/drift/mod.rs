@@ -56,7 +56,10 @@ pub use render::{render_plan, render_report};
 pub use review::{
     FLEET_PLAN_SCHEMA, FleetPlanDocument, FleetPlanEntry, FleetSummary, render_fleet_plan,
 };
-pub use scope::{rotate_stale_scopes, stale_scopes};
+pub use scope::{
+    EVIDENCE_RECORDED, EVIDENCE_TOKEN, ScopeEvidence, rotate_stale_scopes, scope_candidates,
+    stale_scopes,
+};
 pub use suggest::suggest;
 pub use upgrade::{
     AffectedRole, CatalogueChange, RemovedPrivilege, family, render_catalogue_change,
@@ -208,6 +211,11 @@ pub struct DriftItem {
     /// Whether applying the plan acts on it (false: reported only, e.g. unmanaged without
     /// prune, or a missing external role).
     pub managed: bool,
+    /// Where the finding comes from when that matters to whoever acts on it (`scope_stale`:
+    /// `token scope` when a token of the stored secret confirmed it, `recorded at mint`
+    /// otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
 }
 
 /// Every difference of one instance.

@@ -127,9 +127,14 @@ fn render_field(out: &mut String, item: &DriftItem, color: bool) {
                 Some(Value::Array(_)) => format!("{:?}", strings(item.before.as_ref())),
                 _ => "unknown roles (only a digest was recorded)".to_owned(),
             };
+            let source = if item.evidence.as_deref() == Some(super::EVIDENCE_TOKEN) {
+                "a token of the stored secret covers"
+            } else {
+                "minted for"
+            };
             let _ = writeln!(
                 out,
-                "    {} secret: scope stale: minted for roles {covers}, does not cover {:?}; \
+                "    {} secret: scope stale: {source} roles {covers}, does not cover {:?}; \
                  a new secret is needed",
                 paint('~', color),
                 strings(item.after.as_ref())

@@ -493,6 +493,22 @@ mod stale_scope {
         BTreeMap::from([("Sync".to_owned(), MintedScope::of(&strings(roles)))])
     }
 
+    /// By the roles recorded at mint only.
+    fn stale_scopes(
+        desired: &DesiredState,
+        live: &Live,
+        minted: &BTreeMap<String, MintedScope>,
+    ) -> Vec<DriftItem> {
+        super::stale_scopes(
+            desired,
+            live,
+            &ScopeEvidence {
+                minted: Some(minted),
+                tokens: None,
+            },
+        )
+    }
+
     #[test]
     fn a_secret_minted_with_other_roles_is_stale_and_the_plan_rotates_it() {
         // desired and live agree on ["A", "B"]; the secret was minted when Sync held ["A"]
@@ -576,5 +592,109 @@ mod stale_scope {
         desired.clients[0].enabled = false;
         live.clients[0].app_type = AppType::ClientCredentials;
         assert!(stale_scopes(&desired, &live, &minted(&["A"])).is_empty());
+    }
+
+    fn token(ids: &[&str]) -> BTreeMap<String, crate::rotation::TokenScope> {
+        BTreeMap::from([(
+            "Sync".to_owned(),
+            crate::rotation::TokenScope {
+                version: 3,
+                role_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+            },
+        )])
+    }
+
+    fn by_both(
+        desired: &DesiredState,
+        live: &Live,
+        minted: &BTreeMap<String, MintedScope>,
+        tokens: &BTreeMap<String, crate::rotation::TokenScope>,
+    ) -> Vec<DriftItem> {
+        super::stale_scopes(
+            desired,
+            live,
+            &ScopeEvidence {
+                minted: Some(minted),
+                tokens: Some(tokens),
+            },
+        )
+    }
+
+    #[test]
+    fn a_token_scope_confirms_and_wins_over_the_recorded_roles() {
+        let mut desired = desired();
+        desired.clients[0].roles = strings(&["A", "B"]);
+        let mut live = matching_live();
+        live.clients[0].authorization_scopes = strings(&["A", "B"]);
+        // recorded: minted for ["A"]; the token of the stored secret agrees (role id 1 = A)
+        let items = by_both(&desired, &live, &minted(&["A"]), &token(&["1"]));
+        assert_eq!(items.len(), 1, "{items:#?}");
+        assert_eq!(items[0].before, Some(serde_json::json!(["A"])));
+        assert_eq!(items[0].after, Some(serde_json::json!(["B"])));
+        assert_eq!(items[0].evidence.as_deref(), Some(EVIDENCE_TOKEN));
+        let text = render_report(
+            &DriftReport {
+                items: items.clone(),
+                foreign: Vec::new(),
+                held: Vec::new(),
+            },
+            false,
+        );
+        assert!(
+            text.contains(
+                "scope stale: a token of the stored secret covers roles [\"A\"], does not cover [\"B\"]"
+            ),
+            "{text}"
+        );
+        // the token covers both: the record was wrong (or the role was renamed), no item
+        assert!(by_both(&desired, &live, &minted(&["A"]), &token(&["1", "2"])).is_empty());
+        // recorded alone says so, with its own evidence
+        let recorded = stale_scopes(&desired, &live, &minted(&["A"]));
+        assert_eq!(recorded[0].evidence.as_deref(), Some(EVIDENCE_RECORDED));
+    }
+
+    #[test]
+    fn a_token_scope_sees_a_rename_and_a_recreated_role_by_id() {
+        let mut live = matching_live();
+        let desired = desired();
+        // role A was deleted and recreated under the same name (id 7); the secret covers id 1
+        live.roles[0].id = "7".into();
+        let items = by_both(&desired, &live, &minted(&["A"]), &token(&["1"]));
+        assert_eq!(
+            items.len(),
+            1,
+            "the names match, the ids do not: {items:#?}"
+        );
+        assert_eq!(
+            items[0].before,
+            Some(serde_json::json!(["api-role:1 (deleted)"]))
+        );
+        assert_eq!(items[0].after, Some(serde_json::json!(["A"])));
+        // minted when role 1 was called "Old A", renamed "A" since: the id is still covered,
+        // while the record by name calls it stale
+        let renamed = matching_live();
+        assert!(by_both(&desired, &renamed, &minted(&["Old A"]), &token(&["1"])).is_empty());
+        assert_eq!(
+            stale_scopes(&desired, &renamed, &minted(&["Old A"])).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn candidates_are_the_recorded_stale_and_the_rotated_without_a_record() {
+        let desired = desired();
+        let live = matching_live();
+        let none = BTreeSet::new();
+        assert!(scope_candidates(&desired, &live, &minted(&["A"]), &none).is_empty());
+        assert_eq!(
+            scope_candidates(&desired, &live, &minted(&["B"]), &none),
+            vec!["Sync".to_owned()]
+        );
+        let rotated = BTreeSet::from(["Sync".to_owned()]);
+        assert_eq!(
+            scope_candidates(&desired, &live, &BTreeMap::new(), &rotated),
+            vec!["Sync".to_owned()]
+        );
+        assert!(scope_candidates(&desired, &live, &BTreeMap::new(), &none).is_empty());
     }
 }

@@ -98,6 +98,7 @@
 
 mod adopt;
 mod alternating;
+mod confirm;
 mod engine;
 mod error;
 mod finalize;
@@ -123,6 +124,7 @@ mod verify;
 pub use adopt::{
     Adoption, AdoptionFacts, AdoptionRecord, adoption_path, read_adoption, write_adoption,
 };
+pub use confirm::ScopeCheck;
 pub use engine::{Clock, RotationConfig, RotationEngine};
 pub use error::{PreflightFailure, RotationError, VerifyFailure};
 pub use heal::RecoveryBackoff;
@@ -133,7 +135,7 @@ pub use memory::{Faults, FaultyStore, MemoryStore};
 pub use outcome::{Anomaly, Recovery, RotationAction, RotationOutcome};
 pub use persist::RetryBudget;
 pub use policy::{is_due, next_due};
-pub use scope::MintedScope;
+pub use scope::{MintedScope, TokenScope};
 pub use status::{Refusal, SecretStatus, fmt_age, secret_status};
 pub use store::{SecretStore, WriteArea, WriteNeed, grants};
 pub use target::{RotationTarget, alternate_name};

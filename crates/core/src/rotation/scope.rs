@@ -3,6 +3,8 @@
 //! marker at finalize (`scope_roles`) and drift compares it with the live roles (`scope_stale`).
 //! A leaf: drift reads it without depending on the engine.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -72,6 +74,17 @@ impl MintedScope {
             MintedScope::Digest(_) => None,
         }
     }
+}
+
+/// The roles a stored secret covers as Jamf says it: the `scope` of a token it got (role ids,
+/// which survive a rename). Better evidence than [`MintedScope`], which was recorded by name
+/// at mint, and the only evidence for a secret rotated before Warden recorded its roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenScope {
+    /// The Vault version of the secret that got the token.
+    pub version: u64,
+    /// The role ids in the token's `scope`.
+    pub role_ids: BTreeSet<String>,
 }
 
 fn digest(sorted: &[String]) -> String {

@@ -49,6 +49,7 @@ fn drifted(instance: &str) -> InstanceDrift {
                 before: Some(json!(["View Local Admin Password"])),
                 after: None,
                 managed: true,
+                evidence: None,
             }],
             foreign: vec!["client \"Jamf Teacher\"".into()],
             held: Vec::new(),

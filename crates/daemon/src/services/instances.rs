@@ -13,7 +13,7 @@ use warden_core::config::Instance;
 use warden_core::drift::CatalogueInfo;
 use warden_core::jamf::{Credentials, JamfClient, JamfClientConfig, JamfError};
 use warden_core::protocol::ErrorCode;
-use warden_core::rotation::{MintedScope, SecretStore};
+use warden_core::rotation::{MintedScope, SecretStore, TokenScope};
 use warden_core::vault::VaultError;
 
 use super::ServiceError;
@@ -96,6 +96,9 @@ struct InstanceRuntime {
     /// Declared clients adopted and held, with the reason, read from Vault at most hourly
     /// like `rotated`; dropped by a cutover, a switch, a rotation or a reload.
     adopted: Option<(BTreeMap<String, String>, DateTime<Utc>)>,
+    /// The scope tokens of the stored secrets showed, by declared client, and when: kept per
+    /// secret version (a secret's scope never changes); dropped by a rotation or a reload.
+    token_scopes: BTreeMap<String, (TokenScope, DateTime<Utc>)>,
 }
 
 /// A cached privilege catalogue.
@@ -377,13 +380,58 @@ impl Instances {
         }
     }
 
-    /// Notes that `client` of `instance` has a new secret minted with `scope`.
+    /// Notes that `client` of `instance` has a new secret minted with `scope` (what a token of
+    /// the old one showed no longer applies).
     pub fn note_scope(&self, instance: &str, client: &str, scope: MintedScope) {
         let mut runtime = self.runtime();
-        if let Some(rt) = runtime.get_mut(instance)
-            && let Some((map, _)) = rt.scopes.as_mut()
-        {
-            map.insert(client.to_owned(), scope);
+        if let Some(rt) = runtime.get_mut(instance) {
+            rt.token_scopes.remove(client);
+            if let Some((map, _)) = rt.scopes.as_mut() {
+                map.insert(client.to_owned(), scope);
+            }
+        }
+    }
+
+    /// Every scope a token of a stored secret of `instance` showed, by declared client.
+    pub fn token_scopes(&self, instance: &str) -> BTreeMap<String, TokenScope> {
+        let runtime = self.runtime();
+        runtime
+            .get(instance)
+            .map(|rt| {
+                rt.token_scopes
+                    .iter()
+                    .map(|(k, (scope, _))| (k.clone(), scope.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The scope a token of `client`'s stored secret showed, and whether it was seen less
+    /// than `max_age` ago.
+    pub fn token_scope(
+        &self,
+        instance: &str,
+        client: &str,
+        max_age: std::time::Duration,
+    ) -> Option<(TokenScope, bool)> {
+        let now = self.lifecycle.now();
+        let runtime = self.runtime();
+        let (scope, at) = runtime.get(instance)?.token_scopes.get(client)?;
+        Some((scope.clone(), age(now, *at) < max_age))
+    }
+
+    /// Keeps what a token of `client`'s stored secret showed (`None`: nothing to keep).
+    pub fn remember_token_scope(&self, instance: &str, client: &str, scope: Option<TokenScope>) {
+        let now = self.lifecycle.now();
+        let mut runtime = self.runtime();
+        let rt = runtime.entry(instance.to_owned()).or_default();
+        match scope {
+            Some(scope) => {
+                rt.token_scopes.insert(client.to_owned(), (scope, now));
+            }
+            None => {
+                rt.token_scopes.remove(client);
+            }
         }
     }
 
@@ -415,6 +463,7 @@ impl Instances {
                 rt.rotated = None;
                 rt.scopes = None;
                 rt.adopted = None;
+                rt.token_scopes.clear();
             }
         }
     }

@@ -200,6 +200,11 @@ async fn a_client_whose_roles_changed_after_its_secret_is_scope_stale_until_appl
     assert_eq!(item.before, Some(serde_json::json!(["Role Reader"])));
     assert_eq!(item.after, Some(serde_json::json!(["Integration Reader"])));
     assert_eq!(
+        item.evidence.as_deref(),
+        Some("token scope"),
+        "the stored secret works: a token confirms it"
+    );
+    assert_eq!(
         plan_steps(&plan(&daemon.socket, "alpha").await),
         steps(&[(Action::RotateSecret, "Consumer")])
     );
@@ -232,4 +237,146 @@ async fn a_client_whose_roles_changed_after_its_secret_is_scope_stale_until_appl
         meta["custom_metadata"]["scope_roles"],
         "[\"Integration Reader\"]"
     );
+}
+
+/// Token requests to the simulator's token endpoints (either path).
+fn token_requests(sim: &jamf_sim::SimInstance) -> u64 {
+    let stats = sim.stats();
+    stats.count("POST", "/api/v1/oauth/token") + stats.count("POST", "/api/oauth/token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_the_stored_secret_confirms_the_scope_where_nothing_was_recorded_or_a_role_was_renamed()
+ {
+    let env = Env::start_memory(&["alpha"]).await;
+    env.mark_management_rotated("alpha").await;
+    let sim = &env.instance("alpha").sim;
+    let old_role = sim.create_role("Role Reader", ["Read API Roles"]).unwrap();
+    let new_role = sim
+        .create_role("Integration Reader", ["Read API Integrations"])
+        .unwrap();
+    let (id, client_id) = sim
+        .create_client("Consumer", ["Role Reader"], true, 300)
+        .unwrap();
+    let path = "instances/alpha/clients/consumer";
+    env.write_secret(path, &client_id, &sim.mint_secret(id).unwrap())
+        .await;
+    let roles = |reader: &str| {
+        format!(
+            "version = 1\n{}{}",
+            role("Role Reader", &["Read API Roles"]),
+            role(reader, &["Read API Integrations"]),
+        )
+    };
+    let daemon = env
+        .start_declaring(
+            &["alpha"],
+            &format!(
+                "{}{}",
+                roles("Integration Reader"),
+                client("Consumer", &["Role Reader"], "")
+            ),
+        )
+        .await;
+    assert!(matches!(
+        rotate(&daemon.socket, "alpha", "Consumer").await,
+        Response::Rotated(_)
+    ));
+
+    // As an older Warden left it: rotated, no roles recorded.
+    let meta = env.vault_metadata(path).await;
+    let mut custom = meta["custom_metadata"].clone();
+    custom.as_object_mut().unwrap().remove("scope_roles");
+    env.write_marker(path, custom).await;
+    sim.update_client(
+        id,
+        ClientPatch {
+            authorization_scopes: Some(vec!["Integration Reader".to_owned()]),
+            ..ClientPatch::default()
+        },
+    )
+    .unwrap();
+    let reload = |desired: String| {
+        std::fs::write(env.path("desired.toml"), desired).unwrap();
+        send(&daemon.socket, Request::Reload)
+    };
+    assert!(matches!(
+        reload(format!(
+            "{}{}",
+            roles("Integration Reader"),
+            client("Consumer", &["Integration Reader"], "")
+        ))
+        .await,
+        Response::Reloaded { .. }
+    ));
+
+    // Nothing recorded: the plan (which asks Jamf for no token) cannot tell...
+    assert!(plan(&daemon.socket, "alpha").await.plan.steps.is_empty());
+    // ...a drift check asks a token of the stored secret, and it does.
+    let before = token_requests(sim);
+    let report = drift_of(&daemon.socket, "alpha", true).await;
+    let items = &report.report.items;
+    assert_eq!(items.len(), 1, "{items:#?}");
+    assert_eq!(items[0].kind, DriftKind::ScopeStale);
+    assert_eq!(items[0].evidence.as_deref(), Some("token scope"));
+    assert_eq!(items[0].before, Some(serde_json::json!(["Role Reader"])));
+    assert_eq!(
+        items[0].after,
+        Some(serde_json::json!(["Integration Reader"]))
+    );
+    assert_eq!(
+        token_requests(sim) - before,
+        1,
+        "one token for the one candidate"
+    );
+    let text = render_drift(&DriftDocument::new(vec![report.clone()]), false);
+    assert!(
+        text.contains("a token of the stored secret covers roles [\"Role Reader\"]"),
+        "{text}"
+    );
+    // the answer is kept for this secret version: no second token, and the plan rotates it
+    let _ = drift_of(&daemon.socket, "alpha", true).await;
+    assert_eq!(token_requests(sim) - before, 1, "kept per secret version");
+    assert_eq!(
+        plan_steps(&plan(&daemon.socket, "alpha").await),
+        steps(&[(Action::RotateSecret, "Consumer")])
+    );
+    let (_, audit) = common::audit::audit(&daemon.socket, &["alpha"], None, false).await;
+    let finding = audit
+        .findings()
+        .find(|f| f.rule == "JW-HYG-010")
+        .unwrap_or_else(|| panic!("JW-HYG-010 in {audit:#?}"));
+    assert_eq!(
+        finding.evidence.facts.get("scope_evidence"),
+        Some(&serde_json::json!("token scope"))
+    );
+
+    let applied = apply(&daemon.socket, "alpha").await;
+    assert!(!applied.failed(), "{applied:#?}");
+    assert!(
+        drift_of(&daemon.socket, "alpha", true)
+            .await
+            .report
+            .items
+            .is_empty()
+    );
+
+    // The role is renamed in Jamf and in the desired state: the roles recorded at mint (by
+    // name) call the secret stale, its token (by role id) shows it still covers the role.
+    sim.update_role(&new_role, "Integration Readers", ["Read API Integrations"])
+        .unwrap();
+    assert!(matches!(
+        reload(format!(
+            "{}{}",
+            roles("Integration Readers"),
+            client("Consumer", &["Integration Readers"], "")
+        ))
+        .await,
+        Response::Reloaded { .. }
+    ));
+    let report = drift_of(&daemon.socket, "alpha", true).await;
+    assert!(report.report.items.is_empty(), "{:#?}", report.report.items);
+    assert!(plan(&daemon.socket, "alpha").await.plan.steps.is_empty());
+    let _ = old_role;
+    env.assert_no_secret_leaks();
 }

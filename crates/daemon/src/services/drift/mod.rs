@@ -12,6 +12,7 @@
 
 mod plan;
 mod proposed;
+mod scope;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +38,7 @@ use super::changes::{Changes, ChangesError};
 use super::instances::{Catalogue, InstanceError, Instances};
 use super::rotation::{Rotation, targets};
 use crate::runtime::lifecycle::Lifecycle;
-use warden_core::rotation::MintedScope;
+use warden_core::rotation::{MintedScope, TokenScope};
 
 /// A cached catalogue older than this is fetched again.
 pub const CATALOGUE_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
@@ -89,6 +90,9 @@ pub struct Checked {
     pub adopted: BTreeMap<String, String>,
     /// The roles each declared client's current secret was minted with (absent: unknown).
     pub scopes: BTreeMap<String, MintedScope>,
+    /// What tokens of the stored secrets showed they cover (better evidence than `scopes`);
+    /// filled by a drift check ([`Drift::check`]), from the cache otherwise.
+    pub tokens: BTreeMap<String, TokenScope>,
     /// The catalogue's evidence.
     pub catalogue: CatalogueInfo,
     /// The live state as Jamf has it, Warden's own objects included; only for the audit
@@ -223,6 +227,11 @@ impl Drift {
         self.instances.note_reachable(name);
         let (rotated, scopes) = self.rotated(inst, rotated_cache).await;
         let adopted = self.adopted(inst, &rotated, rotated_cache).await;
+        let tokens = if rotated_cache {
+            self.instances.token_scopes(name)
+        } else {
+            BTreeMap::new()
+        };
         let privileges = catalogue.privileges;
         Ok(Checked {
             full: full.map(|(roles, clients)| Live {
@@ -238,6 +247,7 @@ impl Drift {
             rotated,
             adopted,
             scopes,
+            tokens,
             catalogue: catalogue.info,
             warden_owned,
         })
@@ -353,7 +363,7 @@ impl Drift {
         report.items.extend(drift::stale_scopes(
             &inst.desired_state,
             &checked.live,
-            &checked.scopes,
+            &checked.evidence(),
         ));
         report
     }
@@ -361,7 +371,7 @@ impl Drift {
     /// The plan for `inst` from `checked`, rotating clients whose scope is stale.
     pub fn plan(inst: &Instance, checked: &Checked) -> drift::Plan {
         let mut plan = drift::plan(&inst.desired_state, &checked.live, inst.prune);
-        let stale = drift::stale_scopes(&inst.desired_state, &checked.live, &checked.scopes);
+        let stale = drift::stale_scopes(&inst.desired_state, &checked.live, &checked.evidence());
         drift::rotate_stale_scopes(&mut plan, &stale, &checked.live);
         plan
     }
@@ -440,6 +450,7 @@ impl Drift {
                 }
             }
         }
+        self.confirm_scopes(inst, &mut checked).await;
         out.invalid = invalid
             .unwrap_or_default()
             .iter()

@@ -24,7 +24,7 @@ use warden_core::jamf::JamfClient;
 use warden_core::protocol::ErrorCode;
 use warden_core::rotation::{
     Adoption, MintedScope, PreflightFailure, RecoveryBackoff, RotationConfig, RotationEngine,
-    RotationError, RotationOutcome, RotationTarget, SecretStatus,
+    RotationError, RotationOutcome, RotationTarget, ScopeCheck, SecretStatus, TokenScope,
 };
 use warden_core::vault::VaultError;
 
@@ -160,6 +160,17 @@ impl Rotation {
     /// The rotation state of `target` in Vault.
     pub async fn status(&self, target: &RotationTarget) -> Result<SecretStatus, VaultError> {
         self.engine.status(target).await
+    }
+
+    /// What a token of the secret stored for `target` covers (`known`: the last answer, reused
+    /// without a token request while the stored version is the same).
+    pub async fn token_scope(
+        &self,
+        jamf: &JamfClient,
+        target: &RotationTarget,
+        known: Option<&TokenScope>,
+    ) -> Result<ScopeCheck, RotationError> {
+        self.engine.token_scope(jamf, target, known).await
     }
 
     /// The full Vault path (prefix included) consumers read for `target`.
