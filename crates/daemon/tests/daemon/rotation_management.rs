@@ -32,7 +32,19 @@ async fn secrets_report(env: &Env, secrets: &[String]) -> (String, u64) {
         panic!("secrets answered {response:?}");
     };
     assert_eq!(report.kind, ReportKind::Secrets);
-    (report.body.text().unwrap(), report.findings)
+    let doc: warden_core::rotation::SecretsDocument =
+        report.body.decode().expect("a warden.secrets/1 document");
+    assert_eq!(doc.schema, "warden.secrets/1");
+    assert_eq!(doc.problems, report.findings);
+    for row in &doc.secrets {
+        assert!(
+            row.error.is_some()
+                || row.vault_path.ends_with(&format!("/{}", row.instance))
+                || row.vault_path.contains(&format!("/{}/", row.instance)),
+            "{row:?}"
+        );
+    }
+    (warden_core::rotation::render_secrets(&doc), report.findings)
 }
 
 /// `[strategy, state, version]` of `client`'s line in the report.
