@@ -204,10 +204,11 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     reload_task.abort();
     vault_task.abort();
     let _idle = wait_for_jobs(&services, options.stop_grace).await;
+    finish_log(&services, publisher, &vault, &head_path).await;
+    services.notifier.drain(Duration::from_secs(5)).await;
     for sink in services.notifier.stats().sinks {
         tracing::info!(sink = %sink.name, delivered = sink.delivered, failed_attempts = sink.failed_attempts, given_up = sink.given_up, dropped = sink.dropped, queued = sink.queued, "notifications at stop");
     }
-    finish_log(&services, publisher, &vault, &head_path).await;
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())

@@ -234,6 +234,31 @@ impl Notifier {
         }
     }
 
+    /// At stop: lets the queues drain (at most `grace`, so a dead sink cannot hold the stop
+    /// up), then stops every worker. What is left is counted as queued and logged.
+    pub async fn drain(&self, grace: Duration) {
+        let workers: Vec<Arc<Worker>> = {
+            let sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
+            let forwards = self.forwards.lock().unwrap_or_else(|p| p.into_inner());
+            sinks
+                .iter()
+                .map(|s| Arc::clone(&s.worker))
+                .chain(forwards.iter().cloned())
+                .collect()
+        };
+        let idle = async {
+            while !workers.iter().all(|w| w.idle()) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        if tokio::time::timeout(grace, idle).await.is_err() {
+            tracing::warn!("notifications still undelivered at stop; dropping them");
+        }
+        for w in &workers {
+            w.stop();
+        }
+    }
+
     /// Counters of every sink and forwarder.
     pub fn stats(&self) -> NotifierStats {
         let sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());

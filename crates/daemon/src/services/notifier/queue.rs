@@ -115,6 +115,15 @@ impl Worker {
         self.wake.notify_one();
     }
 
+    /// Whether nothing waits and nothing is being delivered.
+    pub fn idle(&self) -> bool {
+        let c = &self.counters;
+        let done = c.delivered.load(Ordering::Relaxed)
+            + c.given_up.load(Ordering::Relaxed)
+            + c.dropped.load(Ordering::Relaxed);
+        done >= c.enqueued.load(Ordering::Relaxed)
+    }
+
     /// The counters now.
     pub fn stats(&self) -> SinkStats {
         let c = &self.counters;
@@ -140,10 +149,10 @@ impl Worker {
 
     async fn run(&self, lifecycle: &Lifecycle) {
         loop {
+            // a stopping daemon still forwards its last records: `Notifier::drain` stops it
             let Some(event) = self.pop() else {
                 tokio::select! {
                     _ = self.stop.cancelled() => return,
-                    _ = lifecycle.shutdown.cancelled() => return,
                     _ = self.wake.notified() => continue,
                 }
             };
@@ -180,7 +189,8 @@ impl Worker {
             }
             tokio::select! {
                 _ = self.stop.cancelled() => return,
-                _ = lifecycle.shutdown.cancelled() => return,
+                // stopping: no more waiting (what is left is given up and counted)
+                _ = lifecycle.shutdown.cancelled() => break,
                 _ = tokio::time::sleep(delay) => {}
             }
             delay = (delay * 2).min(self.retry.max_retry_delay);
