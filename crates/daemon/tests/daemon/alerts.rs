@@ -498,3 +498,146 @@ async fn a_refused_and_a_failed_rotation_alert_once_each() {
     assert_clean("a webhook delivery", &rx.bytes(), &secrets);
     env.assert_no_secret_leaks();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_instance_alerts_once_then_its_recovery_and_a_broken_log_alerts() {
+    use chrono::TimeDelta;
+    use warden_core::protocol::{JobOutcome, Request};
+    use warden_core::schedule::BackoffPolicy;
+
+    let env = Env::start_memory(&["bad"]).await;
+    // bad's management secret in Vault is wrong: every job fails at the token request
+    let inst = env.instance("bad");
+    let (client_id, secret) = (inst.client_id.clone(), inst.client_secret.clone());
+    env.store_credentials("bad", &client_id, "not-the-secret").await;
+
+    let listener = listen().await;
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let rx = Receiver::serve(listener, false);
+    let key = key_file(&env);
+    let mut cfg = Cfg::new(&["bad"]);
+    cfg.schedules =
+        "jitter = \"0s\"\nrotation = \"off\"\ndrift = \"* * * * *\"\naudit = \"off\"".into();
+    cfg.tables = webhook(
+        "hook",
+        &url,
+        &key,
+        "events = [\"instance_parked\", \"instance_recovered\", \"changelog_verify_failed\"]",
+    );
+    env.write_config(&cfg);
+    let mut now: chrono::DateTime<chrono::Utc> = "2030-01-10T12:00:00Z".parse().unwrap();
+    let clock = common::TestClock::at(now);
+    let options = warden_daemon::RunOptions {
+        clock: clock.clock(),
+        max_tick: std::time::Duration::from_millis(200),
+        ..warden_daemon::RunOptions::default()
+    };
+    let daemon = env.run_in_process(&cfg, options).await;
+    let socket = env.socket();
+    let round = async |now| {
+        wait_for(&format!("the drift job to run at {now}"), async || {
+            let s = common::status(&socket).await;
+            let job = s.instances[0].jobs.iter().find(|j| j.last_run == Some(now) && !j.running)?;
+            Some((s.instances[0].parked, job.last_outcome))
+        })
+        .await
+    };
+    let policy = BackoffPolicy::default();
+    for failures in 1..=6u32 {
+        let (parked, outcome) = round(now).await;
+        assert_eq!(outcome, Some(JobOutcome::Failed));
+        assert_eq!(parked, failures >= 5, "round {failures}");
+        now += TimeDelta::from_std(policy.delay(failures)).unwrap();
+        clock.set(now);
+    }
+    // fixed: the next run succeeds
+    env.store_credentials("bad", &client_id, &secret).await;
+    let (parked, outcome) = round(now).await;
+    assert_eq!((parked, outcome), (false, Some(JobOutcome::Ok)));
+    let events = wait_for("the parked and recovered alerts", async || {
+        let k = rx.kinds("hook");
+        (k.len() >= 2).then_some(k)
+    })
+    .await;
+    assert_eq!(events, ["instance_parked", "instance_recovered"]);
+    let parked = &rx.events("hook")[0];
+    assert_eq!(parked["instance"], "bad");
+    assert_eq!(parked["details"]["job"], "drift");
+    assert_eq!(parked["severity"], "high");
+
+    // someone edits the change log: `log verify` fails and alerts
+    let log = env.changelog();
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replacen("\"outcome\":\"ok\"", "\"outcome\":\"failed\"", 1)).unwrap();
+    let report = common::send(&socket, Request::LogVerify).await;
+    assert!(format!("{report:?}").contains("problem: Some"), "{report:?}");
+    wait_for("the verify alert", async || {
+        rx.kinds("hook").contains(&"changelog_verify_failed".to_owned()).then_some(())
+    })
+    .await;
+    let verify = rx
+        .events("hook")
+        .into_iter()
+        .find(|e| e["kind"] == "changelog_verify_failed")
+        .unwrap();
+    assert_eq!(verify["severity"], "critical");
+    assert_eq!(rx.kinds("hook").len(), 3);
+    assert_signed(&rx);
+    let secrets = [HMAC_KEY.to_owned(), secret];
+    assert_clean("a webhook delivery", &rx.bytes(), &secrets);
+    daemon.stop().await.expect("run() stopped cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_applies_sink_changes_and_refuses_a_sink_without_its_secret() {
+    use warden_core::protocol::{Request, Response};
+
+    let env = Env::start_memory(&["alpha"]).await;
+    let listener = listen().await;
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let rx = Receiver::serve(listener, false);
+    let key = key_file(&env);
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = common::rotation::NO_JOBS.into();
+    cfg.tables = webhook("a", &format!("{base}/a"), &key, "events = [\"changelog\"]");
+    env.write_config(&cfg);
+    let daemon = env.run_in_process(&cfg, warden_daemon::RunOptions::default()).await;
+    let socket = env.socket();
+    let actions = |path: &str| -> Vec<String> {
+        rx.events(path)
+            .iter()
+            .map(|e| e["details"]["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    wait_for("the start record at a", async || (actions("a") == ["start"]).then_some(())).await;
+
+    // sink a replaced by sink b: the reload's own record still goes to a, the next to b
+    cfg.tables = webhook("b", &format!("{base}/b"), &key, "events = [\"changelog\"]");
+    env.write_config(&cfg);
+    let answer = common::send(&socket, Request::Reload).await;
+    assert!(matches!(answer, Response::Reloaded { .. }), "{answer:?}");
+    assert!(format!("{answer:?}").contains("notification sinks"), "{answer:?}");
+    let answer = common::send(&socket, Request::Reload).await;
+    assert!(matches!(answer, Response::Reloaded { .. }), "{answer:?}");
+    wait_for("the second reload record at b", async || {
+        (actions("b") == ["reload"]).then_some(())
+    })
+    .await;
+    wait_for("the first reload record at a", async || {
+        (actions("a") == ["start", "reload"]).then_some(())
+    })
+    .await;
+
+    // a sink whose secret file is missing: refused, b stays in force
+    cfg.tables = webhook("c", &format!("{base}/c"), &env.path("no-such-key"), "events = [\"changelog\"]");
+    env.write_config(&cfg);
+    let answer = common::send(&socket, Request::Reload).await;
+    let text = format!("{answer:?}");
+    assert!(text.contains("notify sink c") && text.contains("no-such-key"), "{text}");
+    wait_for("the refused reload's record at b", async || {
+        (actions("b") == ["reload", "reload"]).then_some(())
+    })
+    .await;
+    assert!(rx.events("c").is_empty());
+    daemon.stop().await.expect("run() stopped cleanly");
+}

@@ -144,7 +144,7 @@ impl Notifier {
             sinks.push(new);
         }
         for gone in old {
-            gone.worker.stop();
+            gone.worker.retire();
             if !changed.contains(&gone.sink.name) {
                 changed.push(gone.sink.name.clone());
             }
@@ -163,7 +163,7 @@ impl Notifier {
             }
         }
         for gone in old {
-            gone.stop();
+            gone.retire();
             changed.push(gone.name.clone());
         }
         changed

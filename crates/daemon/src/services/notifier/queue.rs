@@ -62,6 +62,8 @@ pub struct Worker {
     queue: Mutex<VecDeque<Arc<Event>>>,
     wake: Notify,
     stop: CancellationToken,
+    /// Set when a reload removed or replaced the sink: it delivers what it holds, then ends.
+    retiring: std::sync::atomic::AtomicBool,
     counters: Counters,
 }
 
@@ -75,6 +77,7 @@ impl Worker {
             queue: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
             stop: CancellationToken::new(),
+            retiring: std::sync::atomic::AtomicBool::new(false),
             counters: Counters::default(),
         })
     }
@@ -90,9 +93,16 @@ impl Worker {
         tokio::spawn(async move { me.run(&lifecycle).await });
     }
 
-    /// Stops the delivery task (a reload removed or replaced the sink).
+    /// Stops the delivery task at once (the daemon stops).
     pub fn stop(&self) {
         self.stop.cancel();
+    }
+
+    /// Ends the delivery task once what it holds is delivered or given up (a reload removed or
+    /// replaced the sink).
+    pub fn retire(&self) {
+        self.retiring.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
     }
 
     /// Queues `event` without waiting; drops the oldest queued event when full.
@@ -151,6 +161,9 @@ impl Worker {
         loop {
             // a stopping daemon still forwards its last records: `Notifier::drain` stops it
             let Some(event) = self.pop() else {
+                if self.retiring.load(Ordering::Relaxed) {
+                    return;
+                }
                 tokio::select! {
                     _ = self.stop.cancelled() => return,
                     _ = self.wake.notified() => continue,
