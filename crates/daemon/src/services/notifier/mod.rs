@@ -11,6 +11,8 @@
 mod deliver;
 pub mod forward;
 pub mod queue;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
