@@ -107,13 +107,24 @@ fn alert_parked(s: &Services, name: &str, kind: JobKind, parked: bool, error: Op
     let (event, summary) = if parked {
         (
             EventKind::InstanceParked,
-            format!("{kind} job of {name} parked after repeated failures: {}", error.as_deref().unwrap_or("")),
+            format!(
+                "{kind} job of {name} parked after repeated failures: {}",
+                error.as_deref().unwrap_or("")
+            ),
         )
     } else {
-        (EventKind::InstanceRecovered, format!("{kind} job of {name} succeeded again"))
+        (
+            EventKind::InstanceRecovered,
+            format!("{kind} job of {name} succeeded again"),
+        )
     };
     let details = serde_json::json!({ "job": kind.to_string(), "error": error });
-    s.notifier.emit(s.notifier.event(event, summary).instance(name).details(details));
+    s.notifier.emit(
+        s.notifier
+            .event(event, summary)
+            .instance(name)
+            .details(details),
+    );
 }
 
 /// Notes a job's end in the job table, logs it, saves the table and wakes the scheduler.

@@ -95,7 +95,8 @@ pub(crate) fn notify(
 }
 
 fn sink(ctx: &mut Ctx<'_>, raw: &RawSink, name: String, instances: &[&str]) -> Option<Sink> {
-    let kind = sink_kind(ctx, raw)?;
+    // every field is checked even when the kind is wrong: all errors at once
+    let kind = sink_kind(ctx, raw);
     let events = match &raw.events {
         None => EventKind::defaults(),
         Some(list) if list.is_empty() => {
@@ -160,37 +161,41 @@ fn sink(ctx: &mut Ctx<'_>, raw: &RawSink, name: String, instances: &[&str]) -> O
         MAX_RETRY_DELAY_SECS,
     )
     .max(retry_delay);
+    let queue = ctx.int_in(raw.queue.as_ref(), "notify.queue", 1..=100_000, QUEUE);
+    let max_attempts = ctx.int_in(
+        raw.max_attempts.as_ref(),
+        "notify.max_attempts",
+        1..=100,
+        MAX_ATTEMPTS,
+    );
+    let max_age = dur(
+        ctx,
+        &raw.max_age,
+        "notify.max_age",
+        secs(1),
+        secs(7 * 86_400),
+        MAX_AGE_SECS,
+    );
+    let timeout = dur(
+        ctx,
+        &raw.timeout,
+        "notify.timeout",
+        ms,
+        secs(600),
+        TIMEOUT_SECS,
+    );
     Some(Sink {
         name,
-        kind,
+        kind: kind?,
         events,
         min_severity,
         instances,
-        queue: ctx.int_in(raw.queue.as_ref(), "notify.queue", 1..=100_000, QUEUE),
-        max_attempts: ctx.int_in(
-            raw.max_attempts.as_ref(),
-            "notify.max_attempts",
-            1..=100,
-            MAX_ATTEMPTS,
-        ),
+        queue,
+        max_attempts,
         retry_delay,
         max_retry_delay,
-        max_age: dur(
-            ctx,
-            &raw.max_age,
-            "notify.max_age",
-            secs(1),
-            secs(7 * 86_400),
-            MAX_AGE_SECS,
-        ),
-        timeout: dur(
-            ctx,
-            &raw.timeout,
-            "notify.timeout",
-            ms,
-            secs(600),
-            TIMEOUT_SECS,
-        ),
+        max_age,
+        timeout,
     })
 }
 
@@ -236,7 +241,9 @@ fn sink_kind(ctx: &mut Ctx<'_>, raw: &RawSink) -> Option<SinkKind> {
             ctx.invalid(
                 &span,
                 "notify.kind",
-                format!("unknown sink kind {other:?}; {hint}use \"webhook\", \"slack\" or \"exec\""),
+                format!(
+                    "unknown sink kind {other:?}; {hint}use \"webhook\", \"slack\" or \"exec\""
+                ),
             );
             return None;
         }
@@ -248,7 +255,7 @@ fn sink_kind(ctx: &mut Ctx<'_>, raw: &RawSink) -> Option<SinkKind> {
                 ctx.invalid(
                     &at,
                     &format!("notify.{field}"),
-                    format!("only applies to other kinds of sink than kind = \"{kind}\"; remove it"),
+                    format!("does not apply to kind = \"{kind}\"; remove it"),
                 );
                 ok = false;
             }
@@ -262,9 +269,6 @@ fn sink_kind(ctx: &mut Ctx<'_>, raw: &RawSink) -> Option<SinkKind> {
             }
             _ => {}
         }
-    }
-    if !ok {
-        return None;
     }
     let file = |ctx: &mut Ctx<'_>, v: &Option<Spanned<String>>, f: &str| -> Option<PathBuf> {
         ctx.path(v.as_ref()?, f, true)
@@ -281,14 +285,16 @@ fn sink_kind(ctx: &mut Ctx<'_>, raw: &RawSink) -> Option<SinkKind> {
             .map_err(|m| ctx.invalid(&raw_url.span(), "notify.url", m))
             .ok();
             let secret_file = file(ctx, &raw.secret_file, "notify.secret_file");
-            Some(SinkKind::Webhook {
+            let kind = SinkKind::Webhook {
                 url: url?,
                 secret_file: secret_file?,
-            })
+            };
+            ok.then_some(kind)
         }
-        "slack" => Some(SinkKind::Slack {
-            url_file: file(ctx, &raw.url_file, "notify.url_file")?,
-        }),
+        "slack" => {
+            let url_file = file(ctx, &raw.url_file, "notify.url_file")?;
+            ok.then_some(SinkKind::Slack { url_file })
+        }
         _ => {
             let command = raw.command.as_ref()?;
             let program = command.get_ref().first().map(String::as_str);
@@ -301,7 +307,7 @@ fn sink_kind(ctx: &mut Ctx<'_>, raw: &RawSink) -> Option<SinkKind> {
                 );
                 return None;
             }
-            Some(SinkKind::Exec {
+            ok.then(|| SinkKind::Exec {
                 command: command.get_ref().clone(),
             })
         }

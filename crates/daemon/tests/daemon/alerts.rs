@@ -97,10 +97,7 @@ async fn receive(
     if rx.hang {
         std::future::pending::<()>().await;
     }
-    rx.hits
-        .lock()
-        .unwrap()
-        .push((path, headers, body.to_vec()));
+    rx.hits.lock().unwrap().push((path, headers, body.to_vec()));
     StatusCode::NO_CONTENT
 }
 
@@ -166,10 +163,17 @@ fn assert_signed(rx: &Receiver) {
     assert!(!hits.is_empty());
     for (_, headers, body) in hits.iter() {
         let sig = headers["x-warden-signature"].to_str().unwrap();
-        assert!(verify_signature(HMAC_KEY.as_bytes(), body, sig), "bad signature");
+        assert!(
+            verify_signature(HMAC_KEY.as_bytes(), body, sig),
+            "bad signature"
+        );
         assert!(!verify_signature(b"another key", body, sig));
         let event: Value = serde_json::from_slice(body).unwrap();
-        let ts: i64 = headers["x-warden-timestamp"].to_str().unwrap().parse().unwrap();
+        let ts: i64 = headers["x-warden-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(event["delivery"]["sent_at"], ts);
         assert_eq!(event["schema"], "warden.event/1");
         assert_eq!(headers["x-warden-event"], event["kind"].as_str().unwrap());
@@ -195,7 +199,9 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     let wiper = sim
         .create_role("Wiper", ["Send Computer Remote Wipe Command"])
         .unwrap();
-    let (wipe, _) = sim.create_client("Wipe Client", ["Wiper"], true, 300).unwrap();
+    let (wipe, _) = sim
+        .create_client("Wipe Client", ["Wiper"], true, 300)
+        .unwrap();
     let minted = sim.mint_secret(wipe).unwrap();
     let desired =
         format!("version = 1\n\n[[role]]\nname = \"{ROLE}\"\nprivileges = [\"Read Computers\"]\n");
@@ -240,8 +246,7 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     common::audit::wait_audit_job_done(&daemon.socket).await;
     wait_for("drift and audit alerts", async || {
         let k = rx.kinds("all");
-        (k.contains(&"drift_appeared".into()) && k.contains(&"audit_finding".into()))
-            .then_some(())
+        (k.contains(&"drift_appeared".into()) && k.contains(&"audit_finding".into())).then_some(())
     })
     .await;
 
@@ -255,12 +260,21 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     env.wait_drift_job_done(&daemon.socket).await;
     common::audit::wait_audit_job_done(&daemon.socket).await;
     // what `wardenctl log` shows
-    let shown = common::audit::ctl(&env, &daemon.socket, &["--json", "log", "tail", "-n", "1000"]);
+    let shown = common::audit::ctl(
+        &env,
+        &daemon.socket,
+        &["--json", "log", "tail", "-n", "1000"],
+    );
     assert!(shown.status.success(), "{}", common::text(&shown.stderr));
     let shown: BTreeMap<u64, String> = serde_json::Deserializer::from_slice(&shown.stdout)
         .into_iter::<Value>()
         .map(Result::unwrap)
-        .map(|r| (r["seq"].as_u64().unwrap(), r["hash"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["seq"].as_u64().unwrap(),
+                r["hash"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     stop(&mut daemon).await;
 
@@ -268,19 +282,34 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     let records = env.records();
     let by_seq: BTreeMap<u64, String> = records
         .iter()
-        .map(|r| (r["seq"].as_u64().unwrap(), r["hash"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["seq"].as_u64().unwrap(),
+                r["hash"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    wait_for("every record at journald, syslog and the webhook", async || {
-        let j = journal.lock().unwrap().len();
-        let s = syslog.lock().unwrap().len();
-        let w = rx.events("all").iter().filter(|e| e["kind"] == "changelog").count();
-        (j == records.len() && s == records.len() && w == records.len()).then_some(())
-    })
+    wait_for(
+        "every record at journald, syslog and the webhook",
+        async || {
+            let j = journal.lock().unwrap().len();
+            let s = syslog.lock().unwrap().len();
+            let w = rx
+                .events("all")
+                .iter()
+                .filter(|e| e["kind"] == "changelog")
+                .count();
+            (j == records.len() && s == records.len() && w == records.len()).then_some(())
+        },
+    )
     .await;
     for datagram in journal.lock().unwrap().iter() {
         let f = journal_fields(datagram);
         let seq: u64 = f["WARDEN_SEQ"].parse().unwrap();
-        assert_eq!(f["WARDEN_RECORD_HASH"], by_seq[&seq], "journald record {seq}");
+        assert_eq!(
+            f["WARDEN_RECORD_HASH"], by_seq[&seq],
+            "journald record {seq}"
+        );
         assert_eq!(f["SYSLOG_IDENTIFIER"], "wardend");
         assert!(!f["WARDEN_ACTION"].is_empty() && !f["WARDEN_OUTCOME"].is_empty());
         let record: Value = serde_json::from_str(&f["WARDEN_RECORD"]).unwrap();
@@ -292,10 +321,24 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     }
     for datagram in syslog.lock().unwrap().iter() {
         let text = String::from_utf8(datagram.clone()).unwrap();
-        assert!(text.starts_with("<29>1 ") || text.starts_with("<28>1 "), "{text}");
+        assert!(
+            text.starts_with("<29>1 ") || text.starts_with("<28>1 "),
+            "{text}"
+        );
         assert!(text.contains("[warden@32473 seq=\""), "{text}");
-        let seq: u64 = text.split("seq=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
-        assert!(text.contains(&format!("record_hash=\"{}\"", by_seq[&seq])), "{text}");
+        let seq: u64 = text
+            .split("seq=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            text.contains(&format!("record_hash=\"{}\"", by_seq[&seq])),
+            "{text}"
+        );
     }
     for e in rx.events("all").iter().filter(|e| e["kind"] == "changelog") {
         let seq = e["details"]["seq"].as_u64().unwrap();
@@ -318,10 +361,17 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
         .into_iter()
         .filter(|e| e["kind"] == "audit_finding")
         .collect();
-    let keys: Vec<&str> = findings.iter().map(|e| e["details"]["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = findings
+        .iter()
+        .map(|e| e["details"]["key"].as_str().unwrap())
+        .collect();
     let mut unique = keys.clone();
     unique.dedup();
-    assert_eq!(keys.len(), unique.len(), "a finding alerted twice: {keys:?}");
+    assert_eq!(
+        keys.len(),
+        unique.len(),
+        "a finding alerted twice: {keys:?}"
+    );
     assert!(keys.contains(&"JW-DST-001/alpha/role:Wiper"), "{keys:?}");
     let ids: std::collections::BTreeSet<String> = rx
         .events("all")
@@ -335,7 +385,10 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     assert!(!high.is_empty());
     for e in &high {
         assert_eq!(e["kind"], "audit_finding");
-        assert!(["high", "critical"].contains(&e["severity"].as_str().unwrap()), "{e}");
+        assert!(
+            ["high", "critical"].contains(&e["severity"].as_str().unwrap()),
+            "{e}"
+        );
     }
     assert!(findings.len() >= high.len());
 
@@ -354,7 +407,12 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     secrets.extend(env.instances.iter().map(|i| i.client_secret.clone()));
     assert_clean("a webhook delivery", &rx.bytes(), &secrets);
     assert_clean("the exec sink's input", text.as_bytes(), &secrets);
-    for d in journal.lock().unwrap().iter().chain(syslog.lock().unwrap().iter()) {
+    for d in journal
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(syslog.lock().unwrap().iter())
+    {
         assert_clean("a journald or syslog datagram", d, &secrets);
     }
     if let Some(log) = env.in_process_log_copy() {
@@ -385,7 +443,12 @@ async fn a_receiver_down_then_up_gets_the_retry_and_a_hanging_one_delays_no_job(
     let mut cfg = Cfg::new(&["alpha"]);
     cfg.schedules = DRIFT_AT_START.into();
     cfg.tables = [
-        webhook(&late, &format!("http://{down_addr}/late"), &key, "max_attempts = 100"),
+        webhook(
+            &late,
+            &format!("http://{down_addr}/late"),
+            &key,
+            "max_attempts = 100",
+        ),
         webhook("stuck", &stuck_url, &key, "timeout = \"600s\""),
     ]
     .concat();
@@ -394,13 +457,20 @@ async fn a_receiver_down_then_up_gets_the_retry_and_a_hanging_one_delays_no_job(
 
     // the drift job finishes while the hanging receiver holds its request unanswered
     env.wait_drift_job_done(&daemon.socket).await;
-    let drift = env.records().into_iter().filter(|r| r["action"] == "drift").count();
+    let drift = env
+        .records()
+        .into_iter()
+        .filter(|r| r["action"] == "drift")
+        .count();
     assert_eq!(drift, 1, "the job recorded its drift");
     wait_for("the hanging receiver to get the request", async || {
         (stuck.started.load(Ordering::SeqCst) >= 1).then_some(())
     })
     .await;
-    assert!(stuck.hits.lock().unwrap().is_empty(), "the stuck receiver never answered");
+    assert!(
+        stuck.hits.lock().unwrap().is_empty(),
+        "the stuck receiver never answered"
+    );
     // a second job, a drift check now, is not held up either
     let now = common::drift::drift_of(&daemon.socket, "alpha", true).await;
     assert!(now.error.is_none(), "{now:?}");
@@ -415,7 +485,8 @@ async fn a_receiver_down_then_up_gets_the_retry_and_a_hanging_one_delays_no_job(
     .await;
     let log = std::fs::read_to_string(common::in_process_log()).unwrap();
     assert!(
-        !log.lines().any(|l| l.contains(&late) && l.contains("/late")),
+        !log.lines()
+            .any(|l| l.contains(&late) && l.contains("/late")),
         "the webhook URL's path was logged"
     );
     // ...until it is up
@@ -457,7 +528,12 @@ async fn a_refused_and_a_failed_rotation_alert_once_each() {
     let key = key_file(&env);
     let mut cfg = Cfg::new(&["alpha"]);
     cfg.schedules = JOB_AT_START.into();
-    cfg.tables = webhook("hook", &url, &key, "events = [\"rotation_failed\", \"rotation_refused\"]");
+    cfg.tables = webhook(
+        "hook",
+        &url,
+        &key,
+        "events = [\"rotation_failed\", \"rotation_refused\"]",
+    );
     env.write_rotation_config(&cfg, &desired_toml(&["Inventory Sync", "Patch Bot"], ""));
     let mut daemon = env.start_wardend(None).await;
     env.wait_rotation_job_done(&daemon.socket).await;
@@ -479,7 +555,10 @@ async fn a_refused_and_a_failed_rotation_alert_once_each() {
     kinds.sort();
     assert_eq!(
         kinds,
-        [("rotation_failed", "Patch Bot"), ("rotation_refused", "Inventory Sync")],
+        [
+            ("rotation_failed", "Patch Bot"),
+            ("rotation_refused", "Inventory Sync")
+        ],
         "{events:?}"
     );
     for e in &events {
@@ -509,7 +588,8 @@ async fn a_parked_instance_alerts_once_then_its_recovery_and_a_broken_log_alerts
     // bad's management secret in Vault is wrong: every job fails at the token request
     let inst = env.instance("bad");
     let (client_id, secret) = (inst.client_id.clone(), inst.client_secret.clone());
-    env.store_credentials("bad", &client_id, "not-the-secret").await;
+    env.store_credentials("bad", &client_id, "not-the-secret")
+        .await;
 
     let listener = listen().await;
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -537,7 +617,10 @@ async fn a_parked_instance_alerts_once_then_its_recovery_and_a_broken_log_alerts
     let round = async |now| {
         wait_for(&format!("the drift job to run at {now}"), async || {
             let s = common::status(&socket).await;
-            let job = s.instances[0].jobs.iter().find(|j| j.last_run == Some(now) && !j.running)?;
+            let job = s.instances[0]
+                .jobs
+                .iter()
+                .find(|j| j.last_run == Some(now) && !j.running)?;
             Some((s.instances[0].parked, job.last_outcome))
         })
         .await
@@ -568,11 +651,20 @@ async fn a_parked_instance_alerts_once_then_its_recovery_and_a_broken_log_alerts
     // someone edits the change log: `log verify` fails and alerts
     let log = env.changelog();
     let text = std::fs::read_to_string(&log).unwrap();
-    std::fs::write(&log, text.replacen("\"outcome\":\"ok\"", "\"outcome\":\"failed\"", 1)).unwrap();
+    std::fs::write(
+        &log,
+        text.replacen("\"outcome\":\"ok\"", "\"outcome\":\"failed\"", 1),
+    )
+    .unwrap();
     let report = common::send(&socket, Request::LogVerify).await;
-    assert!(format!("{report:?}").contains("problem: Some"), "{report:?}");
+    assert!(
+        format!("{report:?}").contains("problem: Some"),
+        "{report:?}"
+    );
     wait_for("the verify alert", async || {
-        rx.kinds("hook").contains(&"changelog_verify_failed".to_owned()).then_some(())
+        rx.kinds("hook")
+            .contains(&"changelog_verify_failed".to_owned())
+            .then_some(())
     })
     .await;
     let verify = rx
@@ -601,7 +693,9 @@ async fn a_reload_applies_sink_changes_and_refuses_a_sink_without_its_secret() {
     cfg.schedules = common::rotation::NO_JOBS.into();
     cfg.tables = webhook("a", &format!("{base}/a"), &key, "events = [\"changelog\"]");
     env.write_config(&cfg);
-    let daemon = env.run_in_process(&cfg, warden_daemon::RunOptions::default()).await;
+    let daemon = env
+        .run_in_process(&cfg, warden_daemon::RunOptions::default())
+        .await;
     let socket = env.socket();
     let actions = |path: &str| -> Vec<String> {
         rx.events(path)
@@ -609,14 +703,20 @@ async fn a_reload_applies_sink_changes_and_refuses_a_sink_without_its_secret() {
             .map(|e| e["details"]["action"].as_str().unwrap().to_owned())
             .collect()
     };
-    wait_for("the start record at a", async || (actions("a") == ["start"]).then_some(())).await;
+    wait_for("the start record at a", async || {
+        (actions("a") == ["start"]).then_some(())
+    })
+    .await;
 
     // sink a replaced by sink b: the reload's own record still goes to a, the next to b
     cfg.tables = webhook("b", &format!("{base}/b"), &key, "events = [\"changelog\"]");
     env.write_config(&cfg);
     let answer = common::send(&socket, Request::Reload).await;
     assert!(matches!(answer, Response::Reloaded { .. }), "{answer:?}");
-    assert!(format!("{answer:?}").contains("notification sinks"), "{answer:?}");
+    assert!(
+        format!("{answer:?}").contains("notification sinks"),
+        "{answer:?}"
+    );
     let answer = common::send(&socket, Request::Reload).await;
     assert!(matches!(answer, Response::Reloaded { .. }), "{answer:?}");
     wait_for("the second reload record at b", async || {
@@ -629,11 +729,19 @@ async fn a_reload_applies_sink_changes_and_refuses_a_sink_without_its_secret() {
     .await;
 
     // a sink whose secret file is missing: refused, b stays in force
-    cfg.tables = webhook("c", &format!("{base}/c"), &env.path("no-such-key"), "events = [\"changelog\"]");
+    cfg.tables = webhook(
+        "c",
+        &format!("{base}/c"),
+        &env.path("no-such-key"),
+        "events = [\"changelog\"]",
+    );
     env.write_config(&cfg);
     let answer = common::send(&socket, Request::Reload).await;
     let text = format!("{answer:?}");
-    assert!(text.contains("notify sink c") && text.contains("no-such-key"), "{text}");
+    assert!(
+        text.contains("notify sink c") && text.contains("no-such-key"),
+        "{text}"
+    );
     wait_for("the refused reload's record at b", async || {
         (actions("b") == ["reload", "reload"]).then_some(())
     })

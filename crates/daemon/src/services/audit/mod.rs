@@ -317,7 +317,11 @@ impl Audit {
     fn alert(&self, instance: &str, new: &[&Finding]) {
         let n = self.changes.notifier();
         for f in new.iter().take(100) {
-            let summary = format!("new {} finding on {instance}: {}", f.severity.as_str(), f.title);
+            let summary = format!(
+                "new {} finding on {instance}: {}",
+                f.severity.as_str(),
+                f.title
+            );
             n.emit(
                 n.event(warden_core::notify::EventKind::AuditFinding, summary)
                     .instance(instance)

@@ -9,8 +9,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use warden_core::notify::{
-    EVENT_HEADER, Event, SIGNATURE_HEADER, SyslogTarget, TIMESTAMP_HEADER, redacted_url,
-    signature,
+    EVENT_HEADER, Event, SIGNATURE_HEADER, SyslogTarget, TIMESTAMP_HEADER, redacted_url, signature,
 };
 
 use super::forward;
@@ -147,13 +146,10 @@ impl Target {
 
 /// Sends `request`; any status but 2xx fails. Errors name `at`, never the full URL.
 async fn send(request: reqwest::RequestBuilder, at: &str) -> Result<(), DeliveryError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| DeliveryError::Http {
-            at: at.to_owned(),
-            error: describe(e),
-        })?;
+    let response = request.send().await.map_err(|e| DeliveryError::Http {
+        at: at.to_owned(),
+        error: describe(e),
+    })?;
     let status = response.status();
     if status.is_success() {
         Ok(())
@@ -214,12 +210,7 @@ async fn exec(command: &[String], timeout: Duration, event: &Event) -> Result<()
                 let _ = stdin.shutdown().await;
             }
         };
-        let (_, _, err, status) = tokio::join!(
-            feed,
-            capped(stdout),
-            capped(stderr),
-            child.wait()
-        );
+        let (_, _, err, status) = tokio::join!(feed, capped(stdout), capped(stderr), child.wait());
         (err, status)
     };
     match tokio::time::timeout(timeout, run).await {

@@ -109,8 +109,11 @@ impl Notifier {
             let target = Target::Journald {
                 socket: socket.clone(),
             };
-            out.forwards
-                .push(Worker::new("journald".into(), target, forward_retry.clone()));
+            out.forwards.push(Worker::new(
+                "journald".into(),
+                target,
+                forward_retry.clone(),
+            ));
         }
         if let Some(t) = &forward.syslog {
             let hostname = nix::unistd::gethostname()

@@ -192,7 +192,9 @@ impl Worker {
                     return;
                 }
                 Err(e) => {
-                    self.counters.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .failed_attempts
+                        .fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(sink = %self.name, kind = self.target.kind(), event = %event.kind.as_str(), id = %event.id, attempt, error = %e, "notification delivery failed");
                 }
             }

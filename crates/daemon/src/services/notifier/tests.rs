@@ -36,8 +36,14 @@ fn exec(command: &[&str], timeout: Duration) -> Target {
 
 #[test]
 fn a_full_queue_drops_its_oldest_event_and_counts_it() {
-    let w = Worker::new("q".into(), exec(&["/bin/true"], Duration::from_secs(1)), retry(2));
-    let events: Vec<Arc<Event>> = (0..3).map(|_| Arc::new(event(EventKind::DriftAppeared))).collect();
+    let w = Worker::new(
+        "q".into(),
+        exec(&["/bin/true"], Duration::from_secs(1)),
+        retry(2),
+    );
+    let events: Vec<Arc<Event>> = (0..3)
+        .map(|_| Arc::new(event(EventKind::DriftAppeared)))
+        .collect();
     for e in &events {
         w.push(Arc::clone(e));
     }
@@ -49,8 +55,16 @@ fn a_full_queue_drops_its_oldest_event_and_counts_it() {
 #[tokio::test]
 async fn a_started_worker_delivers_and_goes_idle() {
     let clock = warden_core::clock::system();
-    let lifecycle = Arc::new(Lifecycle::new(clock, CancellationToken::new(), CancellationToken::new()));
-    let w = Worker::new("ok".into(), exec(&["/bin/cat"], Duration::from_secs(30)), retry(10));
+    let lifecycle = Arc::new(Lifecycle::new(
+        clock,
+        CancellationToken::new(),
+        CancellationToken::new(),
+    ));
+    let w = Worker::new(
+        "ok".into(),
+        exec(&["/bin/cat"], Duration::from_secs(30)),
+        retry(10),
+    );
     w.start(&lifecycle);
     w.push(Arc::new(event(EventKind::DriftResolved)));
     while !w.idle() {
@@ -77,14 +91,23 @@ async fn a_command_gets_the_event_and_its_output_is_bounded() {
         &["/bin/sh", "-c", "cat >/dev/null; head -c 8388608 /dev/zero"],
         Duration::from_secs(60),
     );
-    target.deliver("s", &event(EventKind::DriftAppeared), 1, 0).await.unwrap();
-    let failing = exec(&["/bin/sh", "-c", "read x; echo \"no: $x\" >&2; exit 3"], Duration::from_secs(60));
+    target
+        .deliver("s", &event(EventKind::DriftAppeared), 1, 0)
+        .await
+        .unwrap();
+    let failing = exec(
+        &["/bin/sh", "-c", "read x; echo \"no: $x\" >&2; exit 3"],
+        Duration::from_secs(60),
+    );
     let err = failing
         .deliver("s", &event(EventKind::DriftAppeared), 1, 0)
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("exit status: 3") && err.contains("warden.event/1"), "{err}");
+    assert!(
+        err.contains("exit status: 3") && err.contains("warden.event/1"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +142,10 @@ async fn slack_gets_text_and_its_url_never_shows_in_an_error() {
     assert!(err.contains("500") && !err.contains("secret-path"), "{err}");
     let body: serde_json::Value = serde_json::from_slice(&got.lock().unwrap()[0]).unwrap();
     let text = body["text"].as_str().unwrap();
-    assert!(text.contains("instance_parked") && text.contains("`alpha`"), "{text}");
+    assert!(
+        text.contains("instance_parked") && text.contains("`alpha`"),
+        "{text}"
+    );
     // a refused connection names no path either
     drop(got);
     let dead = Target::Slack {
@@ -144,12 +170,18 @@ fn journald_values_with_newlines_are_length_prefixed() {
     let d = forward::journald_datagram(&e);
     let text = String::from_utf8_lossy(&d);
     assert!(text.contains("WARDEN_SEQ=7\n") && text.contains("WARDEN_OBJECT=secret:Bot\n"));
-    assert!(text.contains("PRIORITY=4\n"), "a failed change is a warning");
+    assert!(
+        text.contains("PRIORITY=4\n"),
+        "a failed change is a warning"
+    );
     let mut needle = b"WARDEN_ERROR\n".to_vec();
     needle.extend_from_slice(&7u64.to_le_bytes());
     needle.extend_from_slice(b"one\ntwo\n");
     assert!(d.windows(needle.len()).any(|w| w == needle.as_slice()));
     let line = forward::syslog_message(&e, "host");
-    assert!(line.starts_with("<28>1 1970-01-01T00:00:00.000000Z host wardend "), "{line}");
+    assert!(
+        line.starts_with("<28>1 1970-01-01T00:00:00.000000Z host wardend "),
+        "{line}"
+    );
     assert!(line.contains("record_hash=\"ab\"") && line.contains("object=\"secret:Bot\""));
 }
