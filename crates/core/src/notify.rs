@@ -474,7 +474,10 @@ mod tests {
 
     #[test]
     fn every_kind_matches_the_documented_schema() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schemas/warden.event-1.schema.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/schemas/warden.event-1.schema.json"
+        );
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
         for kind in EventKind::ALL {
@@ -483,7 +486,9 @@ mod tests {
             assert!(validator.is_valid(&body), "{body}");
             assert!(validator.is_valid(&serde_json::to_value(&e).unwrap()));
         }
-        let mut bad = serde_json::to_value(Event::new(EventKind::Changelog, DateTime::UNIX_EPOCH, "x")).unwrap();
+        let mut bad =
+            serde_json::to_value(Event::new(EventKind::Changelog, DateTime::UNIX_EPOCH, "x"))
+                .unwrap();
         bad["kind"] = "other".into();
         assert!(!validator.is_valid(&bad));
     }

@@ -142,12 +142,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         shutdown.clone(),
         force.clone(),
     ));
-    let notifier = Arc::new(Notifier::new(
-        Arc::clone(&lifecycle),
-        &config.notify,
-        &config.changelog_forward,
-    )?);
-    notifier.changelog(&start_record);
+    let notifier = start_notifier(&lifecycle, &config, &start_record)?;
     let wiring = Wiring {
         notifier,
         vault: vault.clone(),
@@ -206,12 +201,24 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let _idle = wait_for_jobs(&services, options.stop_grace).await;
     finish_log(&services, publisher, &vault, &head_path).await;
     services.notifier.drain(Duration::from_secs(5)).await;
-    for sink in services.notifier.stats().sinks {
-        tracing::info!(sink = %sink.name, delivered = sink.delivered, failed_attempts = sink.failed_attempts, given_up = sink.given_up, dropped = sink.dropped, queued = sink.queued, "notifications at stop");
-    }
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())
+}
+
+/// The notifier of `config`'s sinks (their secrets read), given the start record to forward.
+fn start_notifier(
+    lifecycle: &Arc<Lifecycle>,
+    config: &Config,
+    start: &warden_core::changelog::Record,
+) -> Result<Arc<Notifier>, StartError> {
+    let notifier = Notifier::new(
+        Arc::clone(lifecycle),
+        &config.notify,
+        &config.changelog_forward,
+    )?;
+    notifier.changelog(start);
+    Ok(Arc::new(notifier))
 }
 
 /// What [`wire`] builds the services from.

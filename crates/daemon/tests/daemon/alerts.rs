@@ -32,11 +32,14 @@ use warden_core::notify::verify_signature;
 /// The shared HMAC key of the webhook sinks (a secret: it must never be delivered or logged).
 const HMAC_KEY: &str = "alerts-test-hmac-key-5f1c0d2e";
 
+/// `(path, headers, body)` of one answered request.
+type Hit = (String, HeaderMap, Vec<u8>);
+
 /// What a receiver got.
 #[derive(Clone, Default)]
 struct Receiver {
     /// `(path, headers, body)` of every answered request.
-    hits: Arc<Mutex<Vec<(String, HeaderMap, Vec<u8>)>>>,
+    hits: Arc<Mutex<Vec<Hit>>>,
     /// Requests that arrived (answered or not).
     started: Arc<AtomicUsize>,
     hang: bool,

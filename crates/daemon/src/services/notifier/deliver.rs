@@ -138,8 +138,20 @@ impl Target {
                 send(request, shown).await
             }
             Target::Exec { command, timeout } => exec(command, *timeout, event).await,
-            Target::Journald { socket } => forward::journald(socket, event).await,
-            Target::Syslog { target, hostname } => forward::syslog(target, hostname, event).await,
+            Target::Journald { socket } => {
+                forward::journald(socket, event)
+                    .await
+                    .map_err(|e| DeliveryError::Socket {
+                        at: socket.display().to_string(),
+                        error: e.to_string(),
+                    })
+            }
+            Target::Syslog { target, hostname } => forward::syslog(target, hostname, event)
+                .await
+                .map_err(|e| DeliveryError::Socket {
+                    at: target.to_string(),
+                    error: e.to_string(),
+                }),
         }
     }
 }

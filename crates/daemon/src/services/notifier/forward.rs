@@ -8,8 +8,6 @@ use std::time::Duration;
 use serde_json::Value;
 use warden_core::notify::{Event, SyslogTarget};
 
-use super::deliver::DeliveryError;
-
 /// How long one send may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// RFC 5424 structured-data id (32473 is the private enterprise number reserved for examples
@@ -83,16 +81,12 @@ pub fn journald_datagram(event: &Event) -> Vec<u8> {
 }
 
 /// Sends the record of `event` to the journal's socket.
-pub async fn journald(socket: &Path, event: &Event) -> Result<(), DeliveryError> {
-    let err = |e: std::io::Error| DeliveryError::Socket {
-        at: socket.display().to_string(),
-        error: e.to_string(),
-    };
+pub async fn journald(socket: &Path, event: &Event) -> std::io::Result<()> {
     let datagram = journald_datagram(event);
-    let sock = tokio::net::UnixDatagram::unbound().map_err(err)?;
+    let sock = tokio::net::UnixDatagram::unbound()?;
     match tokio::time::timeout(SEND_TIMEOUT, sock.send_to(&datagram, socket)).await {
-        Ok(r) => r.map(|_| ()).map_err(err),
-        Err(_) => Err(err(std::io::ErrorKind::TimedOut.into())),
+        Ok(r) => r.map(|_| ()),
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
     }
 }
 
@@ -122,15 +116,7 @@ pub fn syslog_message(event: &Event, hostname: &str) -> String {
 }
 
 /// Sends the record of `event` to `target`.
-pub async fn syslog(
-    target: &SyslogTarget,
-    hostname: &str,
-    event: &Event,
-) -> Result<(), DeliveryError> {
-    let err = |e: std::io::Error| DeliveryError::Socket {
-        at: target.to_string(),
-        error: e.to_string(),
-    };
+pub async fn syslog(target: &SyslogTarget, hostname: &str, event: &Event) -> std::io::Result<()> {
     let message = syslog_message(event, hostname);
     let send = async {
         match target {
@@ -162,7 +148,7 @@ pub async fn syslog(
         }
     };
     match tokio::time::timeout(SEND_TIMEOUT, send).await {
-        Ok(r) => r.map_err(err),
-        Err(_) => Err(err(std::io::ErrorKind::TimedOut.into())),
+        Ok(r) => r,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
     }
 }

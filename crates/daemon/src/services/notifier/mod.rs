@@ -40,7 +40,7 @@ pub enum NotifyError {
 /// Counters of every sink and forwarder, for the metrics endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NotifierStats {
-    /// Events emitted (before each sink's filter).
+    /// The `[[notify]]` sinks.
     pub sinks: Vec<SinkStats>,
     /// The change-log forwarders (`journald`, `syslog`).
     pub forwards: Vec<SinkStats>,
@@ -261,6 +261,10 @@ impl Notifier {
         }
         for w in &workers {
             w.stop();
+        }
+        let stats = self.stats();
+        for s in stats.sinks.iter().chain(&stats.forwards) {
+            tracing::info!(sink = %s.name, delivered = s.delivered, failed_attempts = s.failed_attempts, given_up = s.given_up, dropped = s.dropped, queued = s.queued, "notifications at stop");
         }
     }
 
