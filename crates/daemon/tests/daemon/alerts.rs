@@ -2,7 +2,7 @@
 //! the test starts: a webhook receiver (axum) that checks nothing itself, and bound Unix
 //! datagram sockets standing in for journald and syslog.
 //!
-//! - drift appeared and resolved, and new audit findings, each arrive once at a webhook, signed
+//! - drift appeared, changed and resolved, and new audit findings, each arrive once at a webhook, signed
 //!   with the shared secret (HMAC-SHA256 over the body, whose `delivery.sent_at` is the
 //!   timestamp header); a sink with `min_severity = "high"` gets only findings at or above it;
 //!   an `exec` sink gets the event JSON on stdin;
@@ -253,7 +253,16 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     })
     .await;
 
+    // other drift: an unmanaged client appears
+    let (old, _) = sim.create_client("Old Jenkins", [ROLE], true, 300).unwrap();
+    stop(&mut daemon).await;
+    env.forget_job_runs();
+    let mut daemon = env.start_wardend(None).await;
+    env.wait_drift_job_done(&daemon.socket).await;
+    common::audit::wait_audit_job_done(&daemon.socket).await;
+
     // fixed in Jamf: the drift resolves (and the wiping role's finding with it)
+    sim.delete_client(old).unwrap();
     sim.update_role(&role_id, ROLE, ["Read Computers"]).unwrap();
     sim.delete_client(wipe).unwrap();
     sim.delete_role(&wiper).unwrap();
@@ -358,7 +367,12 @@ async fn events_arrive_once_signed_and_every_record_goes_off_host_with_its_hash(
     let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
     assert_eq!(count("drift_appeared"), 1, "{kinds:?}");
     assert_eq!(count("drift_resolved"), 1, "{kinds:?}");
-    assert_eq!(count("drift_changed"), 0, "{kinds:?}");
+    assert_eq!(count("drift_changed"), 1, "{kinds:?}");
+    let drift_order: Vec<&String> = kinds.iter().filter(|k| k.starts_with("drift_")).collect();
+    assert_eq!(
+        drift_order,
+        ["drift_appeared", "drift_changed", "drift_resolved"]
+    );
     let findings: Vec<Value> = rx
         .events("all")
         .into_iter()

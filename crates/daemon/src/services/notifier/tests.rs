@@ -161,6 +161,49 @@ async fn slack_gets_text_and_its_url_never_shows_in_an_error() {
     assert!(!err.contains("secret-path"), "{err}");
 }
 
+#[tokio::test]
+async fn vault_failures_alert_once_until_vault_works_again() {
+    use warden_core::notify::{Severity, Sink, SinkKind};
+    let clock = warden_core::clock::system();
+    let lifecycle = Arc::new(Lifecycle::new(
+        clock,
+        CancellationToken::new(),
+        CancellationToken::new(),
+    ));
+    let sink = Sink {
+        name: "s".into(),
+        kind: SinkKind::Exec {
+            command: vec!["/bin/cat".into()],
+        },
+        events: vec![EventKind::VaultAuthFailed],
+        min_severity: Severity::Critical,
+        instances: vec!["alpha".into()],
+        queue: 10,
+        max_attempts: 1,
+        retry_delay: Duration::from_millis(100),
+        max_retry_delay: Duration::from_millis(100),
+        max_age: Duration::from_secs(60),
+        timeout: Duration::from_secs(10),
+    };
+    let n = super::Notifier::new(lifecycle, &[sink], &Default::default()).unwrap();
+    let enqueued = || n.stats().sinks[0].enqueued;
+    n.vault_auth(Some("permission denied"));
+    n.vault_auth(Some("permission denied"));
+    assert_eq!(enqueued(), 1, "a failure alerts once");
+    n.vault_auth(None);
+    n.vault_auth(Some("connection refused"));
+    assert_eq!(enqueued(), 2, "again after it worked");
+    // filtered out: another kind, and (for an instance sink) another instance
+    n.emit(
+        n.event(EventKind::DriftAppeared, "x")
+            .severity(Severity::Critical),
+    );
+    n.emit(n.event(EventKind::VaultAuthFailed, "x").instance("beta"));
+    assert_eq!(enqueued(), 2);
+    n.drain(Duration::from_secs(10)).await;
+    assert_eq!(n.stats().sinks[0].delivered, 2);
+}
+
 #[test]
 fn journald_values_with_newlines_are_length_prefixed() {
     let e = event(EventKind::Changelog).details(serde_json::json!({
