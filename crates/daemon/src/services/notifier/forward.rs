@@ -8,6 +8,16 @@ use std::time::Duration;
 use serde_json::Value;
 use warden_core::notify::{Event, SyslogTarget};
 
+/// Longest record sent whole; a larger one travels with its fields and hash only (a datagram
+/// is limited in size; the whole record stays in the local change log).
+const MAX_INLINE_RECORD: usize = 48 * 1024;
+
+/// The record's JSON, or `None` when it is too large to send whole.
+fn inline_record(event: &Event) -> Option<String> {
+    let json = record(event).to_string();
+    (json.len() <= MAX_INLINE_RECORD).then_some(json)
+}
+
 /// How long one send may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// RFC 5424 structured-data id (32473 is the private enterprise number reserved for examples
@@ -76,7 +86,13 @@ pub fn journald_datagram(event: &Event) -> Vec<u8> {
             field(&format!("WARDEN_{k}"), &v);
         }
     }
-    field("WARDEN_RECORD", &record(event).to_string());
+    match inline_record(event) {
+        Some(json) => field("WARDEN_RECORD", &json),
+        None => field(
+            "WARDEN_RECORD_OMITTED",
+            "too large; see the local change log",
+        ),
+    }
     out
 }
 
@@ -108,10 +124,11 @@ pub fn syslog_message(event: &Event, hostname: &str) -> String {
         .map(|(k, v)| format!(" {}=\"{}\"", k.to_lowercase(), sd_escape(&v)))
         .collect();
     let host = if hostname.is_empty() { "-" } else { hostname };
+    let message = inline_record(event)
+        .unwrap_or_else(|| "record too large to send; see the local change log".to_owned());
     format!(
-        "<{pri}>1 {time} {host} wardend {} changelog [{SD_ID}{params}] {}",
+        "<{pri}>1 {time} {host} wardend {} changelog [{SD_ID}{params}] {message}",
         std::process::id(),
-        record(event)
     )
 }
 

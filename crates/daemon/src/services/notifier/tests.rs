@@ -221,6 +221,12 @@ fn journald_values_with_newlines_are_length_prefixed() {
     needle.extend_from_slice(&7u64.to_le_bytes());
     needle.extend_from_slice(b"one\ntwo\n");
     assert!(d.windows(needle.len()).any(|w| w == needle.as_slice()));
+    let big = event(EventKind::Changelog).details(serde_json::json!({
+        "seq": 8, "hash": "cd", "after": "x".repeat(100_000),
+    }));
+    let d = forward::journald_datagram(&big);
+    assert!(d.len() < 4096 && String::from_utf8_lossy(&d).contains("WARDEN_RECORD_HASH=cd\n"));
+    assert!(forward::syslog_message(&big, "h").len() < 4096);
     let line = forward::syslog_message(&e, "host");
     assert!(
         line.starts_with("<28>1 1970-01-01T00:00:00.000000Z host wardend "),

@@ -368,9 +368,17 @@ impl Rotation {
                 let failure = RotateError::Rotation(e);
                 let entry = entry.error_kind(kind_name(failure.code()));
                 let _ = self.changes.record(entry).await;
+                // a request the guardrails refuse (a foreign, undeclared or adopted client) is
+                // the requester's to fix, not an alert
+                let refused_request =
+                    matches!(failure.code(), ErrorCode::BadRequest | ErrorCode::NotFound)
+                        || matches!(
+                            failure,
+                            RotateError::Rotation(RotationError::Adopted { .. })
+                        );
                 if out_of_band {
                     self.hold_refused(target);
-                } else {
+                } else if !refused_request {
                     self.alert(EventKind::RotationFailed, target, &failure);
                 }
                 tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
