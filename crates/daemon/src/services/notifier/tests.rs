@@ -234,3 +234,40 @@ fn journald_values_with_newlines_are_length_prefixed() {
     );
     assert!(line.contains("record_hash=\"ab\"") && line.contains("object=\"secret:Bot\""));
 }
+
+#[tokio::test]
+async fn syslog_goes_over_udp_and_tcp_with_octet_counting() {
+    use tokio::io::AsyncReadExt;
+    use warden_core::notify::SyslogTarget;
+    let e = event(EventKind::Changelog).details(serde_json::json!({"seq": 3, "hash": "ef"}));
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = Target::Syslog {
+        target: SyslogTarget::Udp(udp.local_addr().unwrap().to_string()),
+        hostname: "h".into(),
+    };
+    target.deliver("syslog", &e, 1, 0).await.unwrap();
+    let mut buf = vec![0u8; 65536];
+    let n = udp.recv(&mut buf).await.unwrap();
+    let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(
+        got.starts_with("<29>1 ") && got.contains("record_hash=\"ef\""),
+        "{got}"
+    );
+
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = Target::Syslog {
+        target: SyslogTarget::Tcp(tcp.local_addr().unwrap().to_string()),
+        hostname: "h".into(),
+    };
+    let accept = tokio::spawn(async move {
+        let (mut stream, _) = tcp.accept().await.unwrap();
+        let mut all = String::new();
+        stream.read_to_string(&mut all).await.unwrap();
+        all
+    });
+    target.deliver("syslog", &e, 1, 0).await.unwrap();
+    let framed = accept.await.unwrap();
+    let (len, message) = framed.split_once(' ').unwrap();
+    assert_eq!(len.parse::<usize>().unwrap(), message.len());
+    assert!(message.contains("seq=\"3\""), "{message}");
+}
