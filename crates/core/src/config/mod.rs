@@ -41,6 +41,7 @@ mod desired;
 mod diff;
 mod errors;
 mod instances;
+mod metrics;
 mod schema;
 mod secret;
 mod ser;
@@ -56,6 +57,7 @@ pub use desired::{
 };
 pub use diff::{ConfigDiff, InstanceChange};
 pub use errors::{ConfigError, ConfigErrors, Location};
+pub use metrics::Metrics;
 pub use secret::read_secret_file;
 pub use types::{
     Config, Daemon, Instance, LogFormat, Remediation, Schedules, SocketGroup, Vault, VaultAuth,

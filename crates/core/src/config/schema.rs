@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub(crate) instances: Vec<RawInstance>,
     #[serde(default)]
     pub(crate) audit: super::audit::RawAudit,
+    pub(crate) metrics: Option<Spanned<super::metrics::RawMetrics>>,
 }
 
 /// `[daemon]`.

@@ -31,6 +31,9 @@ pub struct Config {
     /// `[audit]`: risk-rule thresholds, site classifications, suppressions.
     #[serde(serialize_with = "super::audit::ser_audit")]
     pub audit: crate::audit::AuditSettings,
+    /// `[metrics]`: the Prometheus endpoint; `None` (the default) serves none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<super::metrics::Metrics>,
     /// Things worth logging at start that are not errors (e.g. a high `max_in_flight`).
     #[serde(skip)]
     pub warnings: Vec<String>,

@@ -25,6 +25,7 @@ pub(crate) fn validate(
     let instances = instances::instances(&mut ctx, &raw.defaults.schedules, &raw.instances);
     let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
     let audit = super::audit::audit(&mut ctx, &raw.audit, &names);
+    let metrics = super::metrics::metrics(&mut ctx, raw.metrics.as_ref());
     let vault = match vault {
         Some(vault) if ctx.errors.is_empty() => vault,
         _ => return Err(in_file_order(ctx.errors, &src.path)),
@@ -36,6 +37,7 @@ pub(crate) fn validate(
         vault,
         instances,
         audit,
+        metrics,
         warnings: ctx.warnings,
         notes: ctx.notes,
     })
