@@ -38,7 +38,8 @@ pub use crate::runtime::lifecycle::Control;
 use crate::runtime::lifecycle::Lifecycle;
 use crate::runtime::options::RunOptions;
 use crate::runtime::store::Store;
-use crate::runtime::{notify, socket};
+use crate::runtime::metrics::{self, Recorder};
+use crate::runtime::{metrics_http, notify, socket};
 use crate::scheduler::{self, Ticks};
 use crate::server;
 use crate::services::Services;
@@ -49,6 +50,7 @@ use crate::services::changes::Changes;
 use crate::services::config::LiveConfig;
 use crate::services::drift::Drift;
 use crate::services::instances::Instances;
+use crate::services::metrics::{Metrics, MetricsDeps};
 use crate::services::reload::Reload;
 use crate::services::rotation::{Rotation, RotationDeps};
 use crate::services::schedule::Schedule;
@@ -84,6 +86,8 @@ pub enum StartError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Metrics(#[from] metrics_http::BindError),
 }
 
 /// The file that anchors the change log's head locally.
@@ -106,8 +110,16 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     prepare_dirs(&config)?;
     // Held until `run` returns: a second daemon on the same change log would fork its chain.
     let _lock = lock_changelog(&config.daemon.changelog)?;
+    // Bound before anything else starts: a taken port is a configuration error (exit 2).
+    let metrics_listener = match &config.metrics {
+        Some(m) => Some(metrics_http::bind(m.listen).await?),
+        None => None,
+    };
+    let recorder = Arc::new(Recorder::new());
 
-    let vault = open_store(&config, &options).await?;
+    let vault = open_store(&config, &options)
+        .await?
+        .observed(metrics::observer(&recorder));
 
     let daemon_id = daemon_id(&config.daemon.state_dir);
     let head_path = head::vault_head_path(&daemon_id);
@@ -134,11 +146,10 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let socket_path = config.daemon.socket.clone();
     tracing::info!(socket = %socket_path.display(), "control socket ready");
 
-    let lifecycle = Arc::new(Lifecycle::new(
-        Arc::clone(&options.clock),
-        shutdown.clone(),
-        force.clone(),
-    ));
+    let lifecycle = Arc::new(
+        Lifecycle::new(Arc::clone(&options.clock), shutdown.clone(), force.clone())
+            .with_metrics(recorder),
+    );
     let wiring = Wiring {
         vault: vault.clone(),
         changelog: Arc::clone(&changelog),
@@ -149,6 +160,9 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         lifecycle: Arc::clone(&lifecycle),
     };
     let services = Arc::new(wire(config, &options, wiring));
+    // start-up verified the change log before anything else
+    services.changes.note_verify(true);
+    let metrics_task = metrics_listener.map(|l| serve_metrics(l, &services));
     let recovery = Recovery {
         config: Arc::clone(&services.config),
         rotation: Arc::clone(&services.rotation),
@@ -193,11 +207,39 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let _ = scheduler_task.await;
     reload_task.abort();
     vault_task.abort();
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     let _idle = wait_for_jobs(&services, options.stop_grace).await;
     finish_log(&services, publisher, &vault, &head_path).await;
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())
+}
+
+/// Serves the metrics endpoint on `listener` until the daemon stops.
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    s: &Arc<Services>,
+) -> tokio::task::JoinHandle<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(address = %addr, "metrics endpoint ready (GET /metrics)");
+    }
+    let metrics = Metrics::new(MetricsDeps {
+        config: Arc::clone(&s.config),
+        lifecycle: Arc::clone(&s.lifecycle),
+        changes: Arc::clone(&s.changes),
+        schedule: Arc::clone(&s.schedule),
+        rotation: Arc::clone(&s.rotation),
+        drift: Arc::clone(&s.drift),
+        audit: Arc::clone(&s.audit),
+    });
+    let render: metrics_http::Render = Arc::new(move || metrics.render());
+    tokio::spawn(metrics_http::serve(
+        listener,
+        render,
+        s.lifecycle.shutdown.clone(),
+    ))
 }
 
 /// What [`wire`] builds the services from.
@@ -421,7 +463,7 @@ async fn open_store(config: &Config, options: &RunOptions) -> Result<Store, Star
     }
     #[cfg(not(feature = "test-hooks"))]
     let _ = options;
-    let vault = Store::Vault(Arc::new(connect_vault(config).await?));
+    let vault = Store::vault(Arc::new(connect_vault(config).await?));
     tracing::info!(address = %config.vault.address, "authenticated to vault");
     // A missing or moved KV mount cannot be fixed by retrying (or by bootstrap): stop here
     // with the mount named instead of running and failing every job.

@@ -42,6 +42,8 @@ pub struct Changes {
     vault: Store,
     vault_head_path: String,
     head_file: PathBuf,
+    /// Whether the last verification (start-up's included) found the log intact.
+    last_verify: std::sync::Mutex<Option<bool>>,
 }
 
 impl Changes {
@@ -57,6 +59,7 @@ impl Changes {
             vault,
             vault_head_path,
             head_file,
+            last_verify: std::sync::Mutex::new(None),
         }
     }
 
@@ -99,9 +102,22 @@ impl Changes {
         };
         let log = Arc::clone(&self.log);
         let verify = move || changelog::verify_with(log.path(), head, log.mac_key());
-        tokio::task::spawn_blocking(verify)
+        let report = tokio::task::spawn_blocking(verify)
             .await
-            .map_err(|e| ChangesError::Verify(e.to_string()))
+            .map_err(|e| ChangesError::Verify(e.to_string()));
+        let ok = report.as_ref().is_ok_and(|r| r.problem.is_none());
+        self.note_verify(ok);
+        report
+    }
+
+    /// Notes a verification's result (start-up's, or `log verify`'s).
+    pub fn note_verify(&self, ok: bool) {
+        *self.last_verify.lock().unwrap_or_else(|p| p.into_inner()) = Some(ok);
+    }
+
+    /// Whether the last verification found the log intact (`None`: none ran).
+    pub fn last_verify(&self) -> Option<bool> {
+        *self.last_verify.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn local_head(&self) -> Option<Head> {

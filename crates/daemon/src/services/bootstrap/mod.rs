@@ -166,7 +166,7 @@ impl Bootstrap {
             username: username.trim().to_string(),
             password,
         };
-        let client = JamfClient::new(client_config(&inst, self.lifecycle.clock()), credentials)
+        let client = JamfClient::new(client_config(&inst, &self.lifecycle), credentials)
             .map_err(|e| {
                 fail(
                     ErrorCode::BadRequest,

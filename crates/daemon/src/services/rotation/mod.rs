@@ -11,6 +11,7 @@ pub mod heal;
 #[cfg(feature = "test-hooks")]
 pub mod hook;
 mod rate;
+mod seen;
 mod targets;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,6 +31,7 @@ use warden_core::vault::VaultError;
 
 pub use adopt::AdoptChange;
 pub use rate::RateLimit;
+pub use seen::ClientSeen;
 pub use targets::{MANAGEMENT_NAME, management_target, target, targets};
 
 use super::ServiceError;
@@ -107,6 +109,8 @@ pub struct Rotation {
     /// Clients the rotation job leaves alone and why (adopted and held, or refused out of
     /// band), as it last saw them: `wardenctl status` shows them without reading Vault.
     holds: Mutex<std::collections::BTreeMap<HealKey, (String, DateTime<Utc>)>>,
+    /// Each client's secret as last seen (for the metrics endpoint).
+    seen: Mutex<seen::SeenTable>,
     /// Cancelled once start-up recovery of interrupted rotations has finished; the rotation
     /// job and the recovery job wait for it, so they never recover the same client at once.
     startup_recovery: CancellationToken,
@@ -144,6 +148,7 @@ impl Rotation {
             critical: tokio::sync::RwLock::new(()),
             healing: Mutex::new(HealTable::default()),
             holds: Mutex::new(std::collections::BTreeMap::new()),
+            seen: Mutex::new(seen::SeenTable::default()),
             startup_recovery: CancellationToken::new(),
             config: deps.config,
             changes: deps.changes,
@@ -331,6 +336,8 @@ impl Rotation {
                     MintedScope::of(&target.client.roles),
                 );
                 self.recovery_done(&key_of(target));
+                self.note_outcome(target, recover_only, Some(outcome.rotated_at))
+                    .await;
                 tracing::info!(
                     instance = %target.instance,
                     client = %target.client.name,
@@ -366,14 +373,49 @@ impl Rotation {
                 let failure = RotateError::Rotation(e);
                 let entry = entry.error_kind(kind_name(failure.code()));
                 let _ = self.changes.record(entry).await;
+                self.lifecycle.metrics().rotation(
+                    &target.instance,
+                    &target.client.name,
+                    "failed",
+                );
+                self.seen().outcome(key_of(target), false, None);
                 tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
                 Err(failure)
             }
         }
     }
 
-    /// Notes why the rotation job leaves `target` alone (`None`: it does not).
+    fn seen(&self) -> MutexGuard<'_, seen::SeenTable> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a finished rotation and notes the client's new state (read back from Vault:
+    /// its next due time moved).
+    async fn note_outcome(
+        &self,
+        target: &RotationTarget,
+        recovered: bool,
+        rotated_at: Option<DateTime<Utc>>,
+    ) {
+        let outcome = if recovered { "recovered" } else { "ok" };
+        self.lifecycle
+            .metrics()
+            .rotation(&target.instance, &target.client.name, outcome);
+        self.seen().outcome(key_of(target), true, rotated_at);
+        if let Ok(status) = self.engine.status(target).await {
+            self.seen().status(key_of(target), &status);
+        }
+    }
+
+    /// Every managed client's secret as the service last saw it, by (instance, client).
+    pub fn clients_seen(&self) -> Vec<(HealKey, ClientSeen)> {
+        self.seen().all()
+    }
+
+    /// Notes why the rotation job leaves `target` alone (`None`: it does not), and the
+    /// client's state for the metrics endpoint.
     pub fn note_hold(&self, target: &RotationTarget, status: &SecretStatus) {
+        self.seen().status(key_of(target), status);
         let why = match (&status.refused, &status.adoption) {
             (Some(_), _) => Some("refused: changed out of band (see `wardenctl secrets`)".into()),
             (None, Some(a)) => Some(
