@@ -178,6 +178,8 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let ticks = Ticks {
         max_tick: options.max_tick,
         test_tick: options.tick.clone(),
+        // pinged at half systemd's interval
+        watchdog: notify::watchdog_interval().map(|d| d / 2),
     };
     let scheduler_task = tokio::spawn(scheduler::run(
         Arc::clone(&services),
