@@ -8,5 +8,6 @@ mod diff;
 mod errors;
 mod examples;
 mod files;
+mod metrics;
 mod secrets;
 mod shipped;
