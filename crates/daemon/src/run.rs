@@ -36,9 +36,9 @@ use crate::runtime::head::{self, MirroredHeadStore};
 use crate::runtime::identity::daemon_id;
 pub use crate::runtime::lifecycle::Control;
 use crate::runtime::lifecycle::Lifecycle;
+use crate::runtime::metrics::{self, Recorder};
 use crate::runtime::options::RunOptions;
 use crate::runtime::store::Store;
-use crate::runtime::metrics::{self, Recorder};
 use crate::runtime::{metrics_http, notify, socket};
 use crate::scheduler::{self, Ticks};
 use crate::server;
@@ -111,10 +111,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     // Held until `run` returns: a second daemon on the same change log would fork its chain.
     let _lock = lock_changelog(&config.daemon.changelog)?;
     // Bound before anything else starts: a taken port is a configuration error (exit 2).
-    let metrics_listener = match &config.metrics {
-        Some(m) => Some(metrics_http::bind(m.listen).await?),
-        None => None,
-    };
+    let metrics_listener = bind_metrics(&config).await?;
     let recorder = Arc::new(Recorder::new());
 
     let vault = open_store(&config, &options)
@@ -160,8 +157,6 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         lifecycle: Arc::clone(&lifecycle),
     };
     let services = Arc::new(wire(config, &options, wiring));
-    // start-up verified the change log before anything else
-    services.changes.note_verify(true);
     let metrics_task = metrics_listener.map(|l| serve_metrics(l, &services));
     let recovery = Recovery {
         config: Arc::clone(&services.config),
@@ -175,16 +170,10 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         Arc::clone(&services),
         options.client_timeout,
     ));
-    let ticks = Ticks {
-        max_tick: options.max_tick,
-        test_tick: options.tick.clone(),
-        // pinged at half systemd's interval
-        watchdog: notify::watchdog_interval().map(|d| d / 2),
-    };
     let scheduler_task = tokio::spawn(scheduler::run(
         Arc::clone(&services),
         recovery.clone(),
-        ticks,
+        ticks(&options),
     ));
     let vault_task = tokio::spawn(maintain_vault(vault.clone(), Arc::clone(&lifecycle)));
     let reload_task = tokio::spawn(reloader(
@@ -217,6 +206,24 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())
+}
+
+/// The scheduler's timing: the longest sleep, the test tick, and the watchdog's ping period
+/// (half systemd's interval).
+fn ticks(options: &RunOptions) -> Ticks {
+    Ticks {
+        max_tick: options.max_tick,
+        test_tick: options.tick.clone(),
+        watchdog: notify::watchdog_interval().map(|d| d / 2),
+    }
+}
+
+/// The metrics endpoint's listener, if `[metrics]` asks for one.
+async fn bind_metrics(config: &Config) -> Result<Option<tokio::net::TcpListener>, StartError> {
+    match &config.metrics {
+        Some(m) => Ok(Some(metrics_http::bind(m.listen).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Serves the metrics endpoint on `listener` until the daemon stops.
@@ -266,6 +273,8 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
         w.head_path,
         head_file,
     ));
+    // start-up verified the change log before anything else
+    changes.note_verify(true);
     let schedule = Arc::new(Schedule::new(w.jobs, w.state_file));
     let instances = Arc::new(Instances::new(
         Arc::clone(&live),

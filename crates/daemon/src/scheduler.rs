@@ -51,7 +51,10 @@ pub async fn run(s: Arc<Services>, recovery: recovery::Recovery, ticks: Ticks) {
         let wait = next
             .and_then(|t| (t - now).to_std().ok())
             .unwrap_or(Duration::ZERO)
-            .clamp(Duration::from_millis(200), longest.max(Duration::from_millis(200)));
+            .clamp(
+                Duration::from_millis(200),
+                longest.max(Duration::from_millis(200)),
+            );
         tokio::select! {
             _ = lifecycle.shutdown.cancelled() => return,
             _ = lifecycle.wake.notified() => {}

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
+use warden_core::observe::{SharedObserver, VaultRequest};
 #[cfg(feature = "test-hooks")]
 use warden_core::rotation::MemoryStore;
 use warden_core::rotation::{SecretStore, WriteNeed};
-use warden_core::observe::{SharedObserver, VaultRequest};
 use warden_core::vault::{KvMetadata, SecretMap, Vault, VaultError, VaultSettings, Versioned};
 
 /// Where secrets, the change log's MAC key and its head anchor are kept. Cheap to clone.

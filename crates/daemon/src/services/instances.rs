@@ -203,11 +203,12 @@ impl Instances {
             client_id: id.expose_secret().to_string(),
             client_secret,
         };
-        let client = JamfClient::new(client_config(inst, &self.lifecycle), credentials)
-            .map_err(|source| InstanceError::Client {
+        let client = JamfClient::new(client_config(inst, &self.lifecycle), credentials).map_err(
+            |source| InstanceError::Client {
                 instance: instance.to_owned(),
                 source: Box::new(source),
-            })?;
+            },
+        )?;
         let mut runtime = self.runtime();
         let rt = runtime.entry(instance.to_string()).or_default();
         rt.client = Some(client.clone());

@@ -125,10 +125,7 @@ fn flag(b: bool) -> f64 {
 }
 
 fn job_labels(instance: &str, kind: JobKind) -> Labels {
-    vec![
-        ("instance", instance.to_owned()),
-        ("job", kind.to_string()),
-    ]
+    vec![("instance", instance.to_owned()), ("job", kind.to_string())]
 }
 
 impl State {
@@ -137,10 +134,7 @@ impl State {
             "warden_build_info",
             "Always 1; the version label says which wardend runs",
         );
-        build.push(
-            vec![("version", env!("CARGO_PKG_VERSION").to_owned())],
-            1.0,
-        );
+        build.push(vec![("version", env!("CARGO_PKG_VERSION").to_owned())], 1.0);
         let mut start = Family::gauge(
             "warden_start_time_seconds",
             "When wardend started (Unix time, seconds)",

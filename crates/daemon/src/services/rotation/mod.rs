@@ -373,11 +373,9 @@ impl Rotation {
                 let failure = RotateError::Rotation(e);
                 let entry = entry.error_kind(kind_name(failure.code()));
                 let _ = self.changes.record(entry).await;
-                self.lifecycle.metrics().rotation(
-                    &target.instance,
-                    &target.client.name,
-                    "failed",
-                );
+                self.lifecycle
+                    .metrics()
+                    .rotation(&target.instance, &target.client.name, "failed");
                 self.seen().outcome(key_of(target), false, None);
                 tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
                 Err(failure)
