@@ -207,27 +207,34 @@ impl State {
         );
         for instance in instances {
             let inst = || vec![("instance", instance.clone())];
-            let last = self.0.drift.last(instance);
-            if let (Some(at), None) = (last.checked_at, &last.error) {
+            // counted under the lock, without copying the reports
+            let drift = self.0.drift.state().with_last(instance, |last| {
+                let at = last.checked_at.filter(|_| last.error.is_none())?;
+                let count = |kind| last.report.items.iter().filter(|i| i.kind == kind).count();
+                Some((at, DriftKind::ALL.map(|k| (k, count(k)))))
+            });
+            if let Some(Some((at, counts))) = drift {
                 checked.push(inst(), ts(at));
-                for kind in DriftKind::ALL {
-                    let n = last.report.items.iter().filter(|i| i.kind == kind).count();
+                for (kind, n) in counts {
                     let mut labels = inst();
                     labels.push(("kind", kind.as_str().to_owned()));
                     items.push(labels, n as f64);
                 }
             }
-            let Some(audit) = self.0.audit.last(instance) else {
-                continue;
-            };
-            if let (Some(at), None) = (audit.checked_at, &audit.error) {
-                audited.push(inst(), ts(at));
-                for severity in Severity::ALL {
-                    let n = audit
+            let audit = self.0.audit.state().with_last(instance, |audit| {
+                let at = audit.checked_at.filter(|_| audit.error.is_none())?;
+                let count = |severity| {
+                    audit
                         .findings
                         .iter()
                         .filter(|f| f.severity == severity && f.suppressed_by.is_none())
-                        .count();
+                        .count()
+                };
+                Some((at, Severity::ALL.map(|s| (s, count(s)))))
+            });
+            if let Some(Some((at, counts))) = audit {
+                audited.push(inst(), ts(at));
+                for (severity, n) in counts {
                     let mut labels = inst();
                     labels.push(("severity", severity.as_str().to_owned()));
                     findings.push(labels, n as f64);

@@ -598,8 +598,10 @@ OxkVWjMw4x+FExWa2EI=
 /// id), the method, the status (`None` without an answer) and a latency.
 #[tokio::test]
 async fn the_observer_sees_every_attempt_by_route_pattern() {
+    /// (method, route, status, mints a secret)
+    type Attempt = (String, String, Option<u16>, bool);
     #[derive(Default)]
-    struct Seen(Mutex<Vec<(String, String, Option<u16>, bool)>>);
+    struct Seen(Mutex<Vec<Attempt>>);
     impl crate::observe::Observer for Seen {
         fn jamf_request(&self, r: &crate::observe::JamfRequest<'_>) {
             assert_eq!(r.instance, "test");
@@ -630,7 +632,12 @@ async fn the_observer_sees_every_attempt_by_route_pattern() {
     assert_eq!(
         seen,
         [
-            ("POST".into(), "/api/v1/oauth/token".into(), Some(200), false),
+            (
+                "POST".into(),
+                "/api/v1/oauth/token".into(),
+                Some(200),
+                false
+            ),
             ("GET".into(), route.clone(), Some(503), false),
             ("GET".into(), route, Some(200), false),
         ]
