@@ -35,8 +35,8 @@ pub async fn run(s: Arc<Services>, recovery: recovery::Recovery, ticks: Ticks) {
     let lifecycle = Arc::clone(&s.lifecycle);
     let mut pinged: Option<Stopwatch> = None;
     loop {
-        // Pinged from this loop, after each look at what is due: a scheduler stuck anywhere
-        // (a lock, a tick that never returns) stops the pings and systemd restarts wardend.
+        // Pinged from this loop, at each turn: a scheduler stuck anywhere (a lock, a look at
+        // what is due that never returns) stops the pings, and systemd restarts wardend.
         if let Some(every) = ticks.watchdog
             && pinged.is_none_or(|p| p.elapsed() >= every / 2)
         {
@@ -48,13 +48,14 @@ pub async fn run(s: Arc<Services>, recovery: recovery::Recovery, ticks: Ticks) {
         let longest = ticks
             .watchdog
             .map_or(ticks.max_tick, |every| ticks.max_tick.min(every / 2));
+        // at least 200 ms between looks, unless the watchdog needs pings more often
+        let floor = ticks.watchdog.map_or(Duration::from_millis(200), |every| {
+            Duration::from_millis(200).min(every / 2)
+        });
         let wait = next
             .and_then(|t| (t - now).to_std().ok())
             .unwrap_or(Duration::ZERO)
-            .clamp(
-                Duration::from_millis(200),
-                longest.max(Duration::from_millis(200)),
-            );
+            .clamp(floor, longest.max(floor));
         tokio::select! {
             _ = lifecycle.shutdown.cancelled() => return,
             _ = lifecycle.wake.notified() => {}
