@@ -1,8 +1,9 @@
 //! The Prometheus endpoint (`[metrics] listen`): after a drift check that finds drift, a
 //! rotation and an audit, the exposition holds their values (job states, drift items by kind,
 //! findings by severity, the client's secret, rotation and mint counters, Jamf requests by
-//! route pattern with latencies, secret-store operations, the change log), never a secret or
-//! a client id; `promtool check metrics` accepts it; a real Prometheus scrapes it and answers
+//! route pattern with latencies, secret-store operations, the change log and its last
+//! verification, which turns 0 when a record was edited), never a secret or a client id; a
+//! failed rotation counts as failed and mints nothing; `promtool check metrics` accepts it; a real Prometheus scrapes it and answers
 //! the same values through its HTTP API, with the documented alert rules loaded. The endpoint
 //! answers `GET /metrics` only and is bounded (connections, header size and time).
 //!
@@ -326,6 +327,22 @@ async fn the_exposition_holds_jobs_drift_findings_clients_and_requests() {
         assert!(!text.contains(&needle), "{what} in the exposition");
     }
 
+    // A record edited behind the daemon's back: `log verify` names it, and the metric says so.
+    let log = std::fs::read_to_string(env.changelog()).unwrap();
+    let (first, rest) = log.split_once('\n').unwrap();
+    assert!(first.contains("\"outcome\":\"ok\""), "{first}");
+    let edited = first.replacen("\"outcome\":\"ok\"", "\"outcome\":\"failed\"", 1);
+    std::fs::write(env.changelog(), format!("{edited}\n{rest}")).unwrap();
+    match common::send(&daemon.socket, warden_core::protocol::Request::LogVerify).await {
+        warden_core::protocol::Response::LogVerify(report) => assert!(!report.is_ok(), "{report}"),
+        other => panic!("log verify answered {other:?}"),
+    }
+    let (after, _) = scrape(port).await;
+    assert_eq!(
+        must(&after, "warden_changelog_last_verify_success", &[]),
+        0.0
+    );
+
     // promtool's linter accepts it.
     if let Some(promtool) = prometheus_tool("promtool") {
         let mut child = Command::new(promtool)
@@ -350,6 +367,108 @@ async fn the_exposition_holds_jobs_drift_findings_clients_and_requests() {
         );
     }
     let mut daemon = daemon;
+    daemon.stop_cleanly().await;
+    env.assert_no_secret_leaks();
+}
+
+/// Rotations that fail count as failed and mint nothing: refused in preflight (the client is
+/// disabled in Jamf), then refused as changed out of band (its stored secret no longer gets a
+/// token), which the client's metrics show; accepted by an operator, the next one counts as
+/// ok, clears the refusal and sets the client's age and due date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_and_successful_rotations_are_counted_per_client() {
+    let env = Env::start_memory(&["alpha"]).await;
+    env.mark_management_rotated("alpha").await;
+    let managed = env.add_managed_client("alpha", CLIENT).await;
+    let port = free_port();
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = common::rotation::NO_JOBS.into();
+    cfg.tables = format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n");
+    env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
+    let mut daemon = env.start_wardend(None).await;
+    let sim = &env.instance("alpha").sim;
+    let client = [("instance", "alpha"), ("client", CLIENT)];
+    let outcome = |o| [("instance", "alpha"), ("client", CLIENT), ("outcome", o)];
+
+    sim.set_enabled(managed.id, false).unwrap();
+    let refused = common::rotation::rotate(&daemon.socket, "alpha", CLIENT).await;
+    common::rotation::error_of(&refused);
+    let (text, _) = scrape(port).await;
+    assert_eq!(
+        must(&text, "warden_rotations_total", &outcome("failed")),
+        1.0
+    );
+    assert_eq!(value(&text, "warden_rotations_total", &outcome("ok")), None);
+    assert_eq!(
+        must(&text, "warden_client_last_rotation_success", &client),
+        0.0
+    );
+    assert_eq!(must(&text, "warden_client_rotation_refused", &client), 0.0);
+    assert_eq!(
+        value(&text, "warden_client_secret_age_seconds", &client),
+        None
+    );
+    let mints = [("instance", "alpha"), ("outcome", "ok")];
+    assert_eq!(value(&text, "warden_secret_mints_total", &mints), None);
+
+    // Enabled again, its stored secret no longer gets a token (the simulator dropped it with
+    // the disable): refused as changed out of band, and shown as such.
+    sim.set_enabled(managed.id, true).unwrap();
+    let refused = common::rotation::rotate(&daemon.socket, "alpha", CLIENT).await;
+    assert!(
+        common::rotation::error_of(&refused)
+            .1
+            .contains("out-of-band"),
+        "{refused:?}"
+    );
+    let (text, _) = scrape(port).await;
+    assert_eq!(
+        must(&text, "warden_rotations_total", &outcome("failed")),
+        2.0
+    );
+    assert_eq!(must(&text, "warden_client_rotation_refused", &client), 1.0);
+    assert_eq!(
+        must(&text, "warden_client_last_rotation_success", &client),
+        0.0
+    );
+    assert_eq!(value(&text, "warden_secret_mints_total", &mints), None);
+
+    // Accepted by an operator: rotated, the refusal cleared.
+    let rotated = common::send(
+        &daemon.socket,
+        warden_core::protocol::Request::Rotate(warden_core::protocol::RotateRequest {
+            instance: "alpha".into(),
+            client: CLIENT.into(),
+            confirmed: true,
+            recover: false,
+            accept_out_of_band: true,
+        }),
+    )
+    .await;
+    assert!(
+        !matches!(rotated, warden_core::protocol::Response::Error { .. }),
+        "{rotated:?}"
+    );
+    let (text, _) = scrape(port).await;
+    assert_eq!(
+        must(&text, "warden_rotations_total", &outcome("failed")),
+        2.0
+    );
+    assert_eq!(must(&text, "warden_rotations_total", &outcome("ok")), 1.0);
+    assert_eq!(
+        must(&text, "warden_client_last_rotation_success", &client),
+        1.0
+    );
+    assert_eq!(must(&text, "warden_secret_mints_total", &mints), 1.0);
+    assert_eq!(must(&text, "warden_client_rotation_refused", &client), 0.0);
+    assert!(must(&text, "warden_client_secret_age_seconds", &client) >= 0.0);
+    assert!(
+        must(
+            &text,
+            "warden_client_secret_next_due_timestamp_seconds",
+            &client
+        ) > 0.0
+    );
     daemon.stop_cleanly().await;
     env.assert_no_secret_leaks();
 }

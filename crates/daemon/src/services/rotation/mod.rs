@@ -336,7 +336,8 @@ impl Rotation {
                     MintedScope::of(&target.client.roles),
                 );
                 self.recovery_done(&key_of(target));
-                self.note_outcome(target, recover_only, Some(outcome.rotated_at))
+                let counted = if recover_only { "recovered" } else { "ok" };
+                self.note_outcome(target, counted, Some(outcome.rotated_at))
                     .await;
                 tracing::info!(
                     instance = %target.instance,
@@ -373,10 +374,7 @@ impl Rotation {
                 let failure = RotateError::Rotation(e);
                 let entry = entry.error_kind(kind_name(failure.code()));
                 let _ = self.changes.record(entry).await;
-                self.lifecycle
-                    .metrics()
-                    .rotation(&target.instance, &target.client.name, "failed");
-                self.seen().outcome(key_of(target), false, None);
+                self.note_outcome(target, "failed", None).await;
                 tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
                 Err(failure)
             }
@@ -387,19 +385,19 @@ impl Rotation {
         self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Counts a finished rotation and notes the client's new state (read back from Vault:
-    /// its next due time moved).
+    /// Counts a finished rotation (`ok`, `recovered` or `failed`) and notes the client's new
+    /// state, read back from Vault (its next due time moved, or a refusal was recorded).
     async fn note_outcome(
         &self,
         target: &RotationTarget,
-        recovered: bool,
+        outcome: &'static str,
         rotated_at: Option<DateTime<Utc>>,
     ) {
-        let outcome = if recovered { "recovered" } else { "ok" };
         self.lifecycle
             .metrics()
             .rotation(&target.instance, &target.client.name, outcome);
-        self.seen().outcome(key_of(target), true, rotated_at);
+        self.seen()
+            .outcome(key_of(target), outcome != "failed", rotated_at);
         if let Ok(status) = self.engine.status(target).await {
             self.seen().status(key_of(target), &status);
         }
