@@ -15,11 +15,12 @@ cd "$root"
 demo="$root/target/demo"
 sim_port=18080
 vault_port=18200
+metrics_port=18464
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 2; }
 
-for port in "$sim_port" "$vault_port"; do
+for port in "$sim_port" "$vault_port" "$metrics_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use (an earlier demo still running? kill \$(cat target/demo/pids))"
   fi
@@ -117,6 +118,11 @@ say "wardenctl status --check (one line per problem, for monitors)"
 ctl status --check || true
 say "wardenctl instances"
 ctl instances
+say "Prometheus metrics: curl http://127.0.0.1:$metrics_port/metrics (non-zero job, drift, finding and rotation lines)"
+curl -fsS "http://127.0.0.1:$metrics_port/metrics" > "$demo/metrics.out"
+grep -E '^warden_(job_last_run_success|drift_items|audit_findings|rotations_total|client_secret_age_seconds)\{' "$demo/metrics.out" \
+  | grep -Ev ' 0(\.0)?$' | head -n 16 || true
+echo "  $(grep -c '^warden_' "$demo/metrics.out") samples in target/demo/metrics.out; every metric: docs/operations.md"
 
 say "wardenctl secrets (the scheduled rotation ran: clean's clients rotated; drifty's drift blocks some)"
 ctl secrets || true

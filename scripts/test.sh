@@ -9,6 +9,9 @@ cd "$root"
 
 bao="$(scripts/install-openbao.sh)"
 export WARDEN_BAO_BIN="$bao"
+# Prometheus and promtool (Debian's package) for the metrics tests, which fail without them
+# under CI.
+scripts/install-prometheus.sh >/dev/null
 # Never let a developer's Vault environment leak into the tests.
 unset VAULT_ADDR VAULT_TOKEN VAULT_CACERT VAULT_CAPATH VAULT_SKIP_VERIFY BAO_ADDR BAO_TOKEN || true
 

@@ -11,6 +11,7 @@ pub mod files;
 pub mod jamf;
 pub mod management;
 pub mod notify;
+pub mod observe;
 pub mod private_fs;
 pub mod protocol;
 pub mod rotation;

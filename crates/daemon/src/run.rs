@@ -36,9 +36,10 @@ use crate::runtime::head::{self, MirroredHeadStore};
 use crate::runtime::identity::daemon_id;
 pub use crate::runtime::lifecycle::Control;
 use crate::runtime::lifecycle::Lifecycle;
+use crate::runtime::metrics::{self, Recorder};
 use crate::runtime::options::RunOptions;
 use crate::runtime::store::Store;
-use crate::runtime::{notify, socket};
+use crate::runtime::{metrics_http, notify, socket};
 use crate::scheduler::{self, Ticks};
 use crate::server;
 use crate::services::Services;
@@ -50,6 +51,7 @@ use crate::services::config::LiveConfig;
 use crate::services::drift::Drift;
 use crate::services::instances::Instances;
 use crate::services::notifier::Notifier;
+use crate::services::metrics::{Metrics, MetricsDeps};
 use crate::services::reload::Reload;
 use crate::services::rotation::{Rotation, RotationDeps};
 use crate::services::schedule::Schedule;
@@ -87,6 +89,8 @@ pub enum StartError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Metrics(#[from] metrics_http::BindError),
 }
 
 /// The file that anchors the change log's head locally.
@@ -109,8 +113,13 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     prepare_dirs(&config)?;
     // Held until `run` returns: a second daemon on the same change log would fork its chain.
     let _lock = lock_changelog(&config.daemon.changelog)?;
+    // Bound before anything else starts: a taken port is a configuration error (exit 2).
+    let metrics_listener = bind_metrics(&config).await?;
+    let recorder = Arc::new(Recorder::new());
 
-    let vault = open_store(&config, &options).await?;
+    let vault = open_store(&config, &options)
+        .await?
+        .observed(metrics::observer(&recorder));
 
     let daemon_id = daemon_id(&config.daemon.state_dir);
     let head_path = head::vault_head_path(&daemon_id);
@@ -137,11 +146,10 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let socket_path = config.daemon.socket.clone();
     tracing::info!(socket = %socket_path.display(), "control socket ready");
 
-    let lifecycle = Arc::new(Lifecycle::new(
-        Arc::clone(&options.clock),
-        shutdown.clone(),
-        force.clone(),
-    ));
+    let lifecycle = Arc::new(
+        Lifecycle::new(Arc::clone(&options.clock), shutdown.clone(), force.clone())
+            .with_metrics(recorder),
+    );
     let notifier = start_notifier(&lifecycle, &config, &start_record)?;
     let wiring = Wiring {
         notifier,
@@ -154,6 +162,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         lifecycle: Arc::clone(&lifecycle),
     };
     let services = Arc::new(wire(config, &options, wiring));
+    let metrics_task = metrics_listener.map(|l| serve_metrics(l, &services));
     let recovery = Recovery {
         config: Arc::clone(&services.config),
         rotation: Arc::clone(&services.rotation),
@@ -166,14 +175,10 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         Arc::clone(&services),
         options.client_timeout,
     ));
-    let ticks = Ticks {
-        max_tick: options.max_tick,
-        test_tick: options.tick.clone(),
-    };
     let scheduler_task = tokio::spawn(scheduler::run(
         Arc::clone(&services),
         recovery.clone(),
-        ticks,
+        ticks(&options),
     ));
     let vault_task = tokio::spawn(maintain_vault(vault.clone(), Arc::clone(&services)));
     let reload_task = tokio::spawn(reloader(
@@ -198,6 +203,9 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let _ = scheduler_task.await;
     reload_task.abort();
     vault_task.abort();
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     let _idle = wait_for_jobs(&services, options.stop_grace).await;
     finish_log(&services, publisher, &vault, &head_path).await;
     services.notifier.drain(Duration::from_secs(5)).await;
@@ -219,6 +227,49 @@ fn start_notifier(
     )?;
     notifier.changelog(start);
     Ok(Arc::new(notifier))
+}
+
+/// The scheduler's timing: the longest sleep, the test tick, and the watchdog's ping period
+/// (half systemd's interval).
+fn ticks(options: &RunOptions) -> Ticks {
+    Ticks {
+        max_tick: options.max_tick,
+        test_tick: options.tick.clone(),
+        watchdog: notify::watchdog_interval().map(|d| d / 2),
+    }
+}
+
+/// The metrics endpoint's listener, if `[metrics]` asks for one.
+async fn bind_metrics(config: &Config) -> Result<Option<tokio::net::TcpListener>, StartError> {
+    match &config.metrics {
+        Some(m) => Ok(Some(metrics_http::bind(m.listen).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Serves the metrics endpoint on `listener` until the daemon stops.
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    s: &Arc<Services>,
+) -> tokio::task::JoinHandle<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(address = %addr, "metrics endpoint ready (GET /metrics)");
+    }
+    let metrics = Metrics::new(MetricsDeps {
+        config: Arc::clone(&s.config),
+        lifecycle: Arc::clone(&s.lifecycle),
+        changes: Arc::clone(&s.changes),
+        schedule: Arc::clone(&s.schedule),
+        rotation: Arc::clone(&s.rotation),
+        drift: Arc::clone(&s.drift),
+        audit: Arc::clone(&s.audit),
+    });
+    let render: metrics_http::Render = Arc::new(move || metrics.render());
+    tokio::spawn(metrics_http::serve(
+        listener,
+        render,
+        s.lifecycle.shutdown.clone(),
+    ))
 }
 
 /// What [`wire`] builds the services from.
@@ -245,6 +296,8 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
         head_file,
         Arc::clone(&w.notifier),
     ));
+    // start-up verified the change log before anything else
+    changes.note_verify(true);
     let schedule = Arc::new(Schedule::new(w.jobs, w.state_file));
     let instances = Arc::new(Instances::new(
         Arc::clone(&live),
@@ -451,7 +504,7 @@ async fn open_store(config: &Config, options: &RunOptions) -> Result<Store, Star
     }
     #[cfg(not(feature = "test-hooks"))]
     let _ = options;
-    let vault = Store::Vault(Arc::new(connect_vault(config).await?));
+    let vault = Store::vault(Arc::new(connect_vault(config).await?));
     tracing::info!(address = %config.vault.address, "authenticated to vault");
     // A missing or moved KV mount cannot be fixed by retrying (or by bootstrap): stop here
     // with the mount named instead of running and failing every job.

@@ -16,25 +16,46 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use warden_core::schedule::{Due, JobKey, JobKind, Outcome, jitter_offset};
 
+use warden_core::clock::Stopwatch;
+
 use crate::jobs::{self, JobError, recovery};
+use crate::runtime::notify;
 use crate::services::Services;
 
-/// What the scheduler needs besides the services: its longest sleep and the test-only tick.
+/// What the scheduler needs besides the services: its longest sleep, the test-only tick, and
+/// how often to ping systemd's watchdog (half its interval; `None`: no watchdog).
 pub struct Ticks {
     pub max_tick: Duration,
     pub test_tick: Option<Arc<tokio::sync::Notify>>,
+    pub watchdog: Option<Duration>,
 }
 
 /// Runs until shutdown.
 pub async fn run(s: Arc<Services>, recovery: recovery::Recovery, ticks: Ticks) {
     let lifecycle = Arc::clone(&s.lifecycle);
+    let mut pinged: Option<Stopwatch> = None;
     loop {
+        // Pinged from this loop, at each turn: a scheduler stuck anywhere (a lock, a look at
+        // what is due that never returns) stops the pings, and systemd restarts wardend.
+        if let Some(every) = ticks.watchdog
+            && pinged.is_none_or(|p| p.elapsed() >= every / 2)
+        {
+            notify::watchdog();
+            pinged = Some(Stopwatch::start());
+        }
         let now = lifecycle.now();
         let next = tick(&s, &recovery, now);
+        let longest = ticks
+            .watchdog
+            .map_or(ticks.max_tick, |every| ticks.max_tick.min(every / 2));
+        // at least 200 ms between looks, unless the watchdog needs pings more often
+        let floor = ticks.watchdog.map_or(Duration::from_millis(200), |every| {
+            Duration::from_millis(200).min(every / 2)
+        });
         let wait = next
             .and_then(|t| (t - now).to_std().ok())
             .unwrap_or(Duration::ZERO)
-            .clamp(Duration::from_millis(200), ticks.max_tick);
+            .clamp(floor, longest.max(floor));
         tokio::select! {
             _ = lifecycle.shutdown.cancelled() => return,
             _ = lifecycle.wake.notified() => {}

@@ -48,7 +48,10 @@ impl ConfigDiff {
 impl Config {
     /// Compares `old` (running) with `new` (just loaded and validated).
     pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
-        let (restart_required, daemon_reloaded) = daemon_changes(&old.daemon, &new.daemon);
+        let (mut restart_required, daemon_reloaded) = daemon_changes(&old.daemon, &new.daemon);
+        if old.metrics != new.metrics {
+            restart_required.push("metrics");
+        }
         let mut diff = ConfigDiff {
             vault_changed: old.vault != new.vault,
             audit_changed: old.audit != new.audit,

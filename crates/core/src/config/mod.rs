@@ -42,6 +42,7 @@ mod diff;
 mod errors;
 mod instances;
 pub mod notify;
+mod metrics;
 mod schema;
 mod secret;
 mod ser;
@@ -57,6 +58,7 @@ pub use desired::{
 };
 pub use diff::{ConfigDiff, InstanceChange};
 pub use errors::{ConfigError, ConfigErrors, Location};
+pub use metrics::Metrics;
 pub use secret::read_secret_file;
 pub use types::{
     Config, Daemon, Instance, LogFormat, Remediation, Schedules, SocketGroup, Vault, VaultAuth,

@@ -29,6 +29,7 @@ pub(crate) struct RawConfig {
     pub(crate) notify: Vec<super::notify::RawSink>,
     #[serde(default)]
     pub(crate) changelog_forward: super::notify::RawForward,
+    pub(crate) metrics: Option<Spanned<super::metrics::RawMetrics>>,
 }
 
 /// `[daemon]`.

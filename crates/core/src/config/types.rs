@@ -43,6 +43,9 @@ pub struct Config {
         skip_serializing_if = "crate::notify::Forward::is_off"
     )]
     pub changelog_forward: crate::notify::Forward,
+    /// `[metrics]`: the Prometheus endpoint; `None` (the default) serves none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<super::metrics::Metrics>,
     /// Things worth logging at start that are not errors (e.g. a high `max_in_flight`).
     #[serde(skip)]
     pub warnings: Vec<String>,

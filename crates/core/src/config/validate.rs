@@ -27,6 +27,7 @@ pub(crate) fn validate(
     let audit = super::audit::audit(&mut ctx, &raw.audit, &names);
     let (notify, changelog_forward) =
         super::notify::notify(&mut ctx, &raw.notify, &raw.changelog_forward, &names);
+    let metrics = super::metrics::metrics(&mut ctx, raw.metrics.as_ref());
     let vault = match vault {
         Some(vault) if ctx.errors.is_empty() => vault,
         _ => return Err(in_file_order(ctx.errors, &src.path)),
@@ -40,6 +41,7 @@ pub(crate) fn validate(
         audit,
         notify,
         changelog_forward,
+        metrics,
         warnings: ctx.warnings,
         notes: ctx.notes,
     })

@@ -171,6 +171,22 @@ pub enum DriftKind {
 }
 
 impl DriftKind {
+    /// Every kind, for tables and metrics.
+    pub const ALL: [DriftKind; 12] = [
+        DriftKind::Missing,
+        DriftKind::Unmanaged,
+        DriftKind::PrivilegesAdded,
+        DriftKind::PrivilegesRemoved,
+        DriftKind::RolesAdded,
+        DriftKind::RolesRemoved,
+        DriftKind::EnabledChanged,
+        DriftKind::LifetimeChanged,
+        DriftKind::NoSecret,
+        DriftKind::NeverRotated,
+        DriftKind::Renamed,
+        DriftKind::ScopeStale,
+    ];
+
     /// The stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {

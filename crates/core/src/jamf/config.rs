@@ -66,6 +66,9 @@ pub struct JamfClientConfig {
     /// (default [`clock::system()`]; tests pass a [`clock::ManualClock`] to let tokens expire
     /// without sleeping). Latencies and retry budgets are measured on the monotonic clock.
     pub clock: Clock,
+    /// Told about every request (route pattern, status, latency), e.g. for metrics
+    /// (default none).
+    pub observer: Option<crate::observe::SharedObserver>,
 }
 
 impl fmt::Debug for JamfClientConfig {
@@ -86,6 +89,7 @@ impl fmt::Debug for JamfClientConfig {
             .field("sticky_sessions", &self.sticky_sessions)
             .field("max_list_objects", &self.max_list_objects)
             .field("list_timeout", &self.list_timeout)
+            .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +114,7 @@ impl JamfClientConfig {
             max_list_objects: DEFAULT_MAX_LIST_OBJECTS,
             list_timeout: DEFAULT_LIST_TIMEOUT,
             clock: clock::system(),
+            observer: None,
         }
     }
 

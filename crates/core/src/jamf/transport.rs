@@ -310,7 +310,19 @@ impl JamfClient {
                     limit: Limit::Body { max },
                 },
             });
-            let elapsed = started.elapsed().as_millis() as u64;
+            let took = started.elapsed();
+            if let Some(observer) = &self.inner.config.observer {
+                let method = call.endpoint.method();
+                observer.jamf_request(&crate::observe::JamfRequest {
+                    instance: &self.inner.config.instance,
+                    method: method.as_str(),
+                    route: call.endpoint.route(),
+                    mints_secret: call.endpoint == Endpoint::GenerateClientCredentials,
+                    status: result.as_ref().ok().map(|r| r.status),
+                    elapsed: took,
+                });
+            }
+            let elapsed = took.as_millis() as u64;
             let span = tracing::Span::current();
             span.record("duration_ms", elapsed);
             match &result {

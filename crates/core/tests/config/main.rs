@@ -9,5 +9,6 @@ mod errors;
 mod examples;
 mod files;
 mod notify;
+mod metrics;
 mod secrets;
 mod shipped;

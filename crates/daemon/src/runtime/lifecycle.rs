@@ -8,6 +8,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use std::sync::Arc;
+
+use super::metrics::Recorder;
 use super::options::Clock;
 
 /// What stops or reloads the daemon. `main` wires signals to it; tests drive it directly.
@@ -32,6 +35,8 @@ pub struct Lifecycle {
     pub tracker: TaskTracker,
     /// Wakes the scheduler early (after a reload, a finished job or new recovery work).
     pub wake: Notify,
+    /// Event counters (Jamf and Vault requests, rotations) for the metrics endpoint.
+    metrics: Arc<Recorder>,
 }
 
 impl Lifecycle {
@@ -45,6 +50,7 @@ impl Lifecycle {
             force,
             tracker: TaskTracker::new(),
             wake: Notify::new(),
+            metrics: Arc::new(Recorder::new()),
         }
     }
 
@@ -66,6 +72,17 @@ impl Lifecycle {
     /// Seconds since start, by the clock (0 if it went back).
     pub fn uptime_secs(&self) -> u64 {
         (self.now() - self.started_at).num_seconds().max(0) as u64
+    }
+
+    /// This lifecycle with `metrics` as its event counters.
+    pub fn with_metrics(mut self, metrics: Arc<Recorder>) -> Lifecycle {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The event counters.
+    pub fn metrics(&self) -> &Arc<Recorder> {
+        &self.metrics
     }
 
     /// Whether the daemon is stopping.

@@ -1,7 +1,7 @@
 //! The process around the services: the control socket's listener and peer credentials,
 //! signals, systemd notifications, logging, the change log's head anchors, the daemon's
-//! identity, small state files, memory trimming, file-descriptor limits, and the lifecycle
-//! (clock, stop tokens, running tasks).
+//! identity, small state files, memory trimming, file-descriptor limits, the lifecycle
+//! (clock, stop tokens, running tasks), the event counters and the metrics endpoint's server.
 //!
 //! Nothing here knows a service: these are the plumbing every layer above may use.
 
@@ -10,6 +10,8 @@ pub mod identity;
 pub mod lifecycle;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
+pub mod metrics_http;
 pub mod notify;
 pub mod options;
 pub mod signals;

@@ -1,4 +1,6 @@
-//! systemd readiness notifications (`sd_notify`): READY, RELOADING, STOPPING and a status line.
+//! systemd readiness notifications (`sd_notify`): READY, RELOADING, STOPPING, a status line,
+//! and the watchdog's `WATCHDOG=1` (sent by the scheduler loop, so a hung scheduler stops
+//! pinging and systemd restarts the daemon).
 //! Under systemd with `Type=notify` they drive the unit's state; elsewhere (no `NOTIFY_SOCKET`)
 //! they are no-ops.
 
@@ -21,6 +23,18 @@ pub fn reloading() {
 /// The daemon is stopping.
 pub fn stopping() {
     send(&[NotifyState::Stopping]);
+}
+
+/// The interval systemd's watchdog expects pings within (`WATCHDOG_USEC`, when
+/// `WATCHDOG_PID` is unset or this process), if a notify socket is set; `None`: no watchdog.
+pub fn watchdog_interval() -> Option<std::time::Duration> {
+    std::env::var_os("NOTIFY_SOCKET")?;
+    sd_notify::watchdog_enabled().filter(|d| !d.is_zero())
+}
+
+/// Tells the watchdog the daemon is alive.
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
 }
 
 /// A free-form status line shown by `systemctl status`, scrubbed of every known secret.

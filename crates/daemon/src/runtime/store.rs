@@ -10,14 +10,28 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
+use warden_core::observe::{SharedObserver, VaultRequest};
 #[cfg(feature = "test-hooks")]
 use warden_core::rotation::MemoryStore;
 use warden_core::rotation::{SecretStore, WriteNeed};
 use warden_core::vault::{KvMetadata, SecretMap, Vault, VaultError, VaultSettings, Versioned};
 
 /// Where secrets, the change log's MAC key and its head anchor are kept. Cheap to clone.
+/// Every operation is told to the observer, if any (the daemon's metrics).
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    observer: Option<SharedObserver>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.backend.fmt(f)
+    }
+}
+
 #[derive(Clone, Debug)]
-pub enum Store {
+enum Backend {
     /// Vault (or OpenBao), authenticated.
     Vault(Arc<Vault>),
     /// Test-only: an in-memory store; `settings` name paths as the configured Vault would.
@@ -29,58 +43,111 @@ pub enum Store {
 }
 
 impl Store {
+    /// Vault, authenticated.
+    pub fn vault(vault: Arc<Vault>) -> Store {
+        Store {
+            backend: Backend::Vault(vault),
+            observer: None,
+        }
+    }
+
     /// The in-memory `store`, with paths named as `settings` would name them in Vault.
     #[cfg(feature = "test-hooks")]
     pub fn memory(store: Arc<MemoryStore>, settings: VaultSettings) -> Store {
-        Store::Memory {
-            store,
-            settings: Arc::new(settings),
+        Store {
+            backend: Backend::Memory {
+                store,
+                settings: Arc::new(settings),
+            },
+            observer: None,
+        }
+    }
+
+    /// This store, telling `observer` about every operation.
+    pub fn observed(mut self, observer: SharedObserver) -> Store {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Tells the observer that `operation` ended with `result`.
+    fn note<T>(&self, operation: &'static str, result: &Result<T, VaultError>) {
+        if let Some(o) = &self.observer {
+            o.vault_request(&VaultRequest {
+                operation,
+                error: result.as_ref().err().map(error_kind),
+            });
         }
     }
 
     /// The Vault settings: KV mount and path prefix, used to name paths in messages.
     pub fn settings(&self) -> &VaultSettings {
-        match self {
-            Store::Vault(v) => v.settings(),
+        match &self.backend {
+            Backend::Vault(v) => v.settings(),
             #[cfg(feature = "test-hooks")]
-            Store::Memory { settings, .. } => settings,
+            Backend::Memory { settings, .. } => settings,
         }
     }
 
     /// Proves the KV mount exists and is KV v2 (always true of the memory store).
     pub async fn check_mount(&self) -> Result<(), VaultError> {
-        match self {
-            Store::Vault(v) => v.check_mount().await,
+        let result = match &self.backend {
+            Backend::Vault(v) => v.check_mount().await,
             #[cfg(feature = "test-hooks")]
-            Store::Memory { .. } => Ok(()),
-        }
+            Backend::Memory { .. } => Ok(()),
+        };
+        self.note("check_mount", &result);
+        result
     }
 
     /// Renews the Vault token when it is due, on Vault's clock (nothing to do in memory).
     pub async fn maintain_token(&self) -> Result<(), VaultError> {
-        match self {
-            Store::Vault(v) => v.maintain_token(v.now()).await.map(|_| ()),
+        match &self.backend {
+            Backend::Vault(v) => {
+                let result = v.maintain_token(v.now()).await;
+                // only a renewal or a new login is a request
+                if !matches!(result, Ok(false)) {
+                    self.note("renew_token", &result);
+                }
+                result.map(|_| ())
+            }
             #[cfg(feature = "test-hooks")]
-            Store::Memory { .. } => Ok(()),
+            Backend::Memory { .. } => Ok(()),
         }
     }
 }
 
-/// Calls `$method` on whichever store `$self` is.
+/// Calls `$method` on whichever store `$self` is, and tells the observer as `$op`.
 macro_rules! delegate {
-    ($self:expr, $s:ident => $call:expr) => {
-        match $self {
-            Store::Vault($s) => {
+    ($self:expr, $op:literal, $s:ident => $call:expr) => {{
+        let result = match &$self.backend {
+            Backend::Vault($s) => {
                 let $s: &Vault = $s;
                 $call
             }
             #[cfg(feature = "test-hooks")]
-            Store::Memory { store: $s, .. } => {
+            Backend::Memory { store: $s, .. } => {
                 let $s: &MemoryStore = $s;
                 $call
             }
-        }
-    };
+        };
+        $self.note($op, &result);
+        result
+    }};
+}
+
+/// A fixed name for the kind of a store error (a metrics label).
+fn error_kind(e: &VaultError) -> &'static str {
+    match e {
+        VaultError::Unavailable { .. } => "unavailable",
+        VaultError::NotFound { .. } => "not_found",
+        VaultError::MountMissing { .. } | VaultError::MountNotKv2 { .. } => "mount",
+        VaultError::MissingCapability { .. } | VaultError::Denied { .. } => "denied",
+        VaultError::CasConflict { .. } => "cas_conflict",
+        VaultError::Auth(_) => "auth",
+        VaultError::Config(_) => "config",
+        VaultError::Api { .. } => "api",
+        VaultError::Decode { .. } => "decode",
+    }
 }
 
 impl SecretStore for Store {
@@ -89,7 +156,7 @@ impl SecretStore for Store {
     }
 
     async fn read_secret(&self, path: &str) -> Result<Option<Versioned<SecretMap>>, VaultError> {
-        delegate!(self, s => SecretStore::read_secret(s, path).await)
+        delegate!(self, "read_secret", s => SecretStore::read_secret(s, path).await)
     }
 
     async fn write_secret_cas(
@@ -98,19 +165,19 @@ impl SecretStore for Store {
         data: &SecretMap,
         cas: u64,
     ) -> Result<u64, VaultError> {
-        delegate!(self, s => SecretStore::write_secret_cas(s, path, data, cas).await)
+        delegate!(self, "write_secret", s => SecretStore::write_secret_cas(s, path, data, cas).await)
     }
 
     async fn read_json(&self, path: &str) -> Result<Option<Versioned<Value>>, VaultError> {
-        delegate!(self, s => SecretStore::read_json(s, path).await)
+        delegate!(self, "read_json", s => SecretStore::read_json(s, path).await)
     }
 
     async fn write_json_cas(&self, path: &str, data: &Value, cas: u64) -> Result<u64, VaultError> {
-        delegate!(self, s => SecretStore::write_json_cas(s, path, data, cas).await)
+        delegate!(self, "write_json", s => SecretStore::write_json_cas(s, path, data, cas).await)
     }
 
     async fn read_metadata(&self, path: &str) -> Result<Option<KvMetadata>, VaultError> {
-        delegate!(self, s => SecretStore::read_metadata(s, path).await)
+        delegate!(self, "read_metadata", s => SecretStore::read_metadata(s, path).await)
     }
 
     async fn write_custom_metadata(
@@ -118,11 +185,11 @@ impl SecretStore for Store {
         path: &str,
         custom: &BTreeMap<String, String>,
     ) -> Result<(), VaultError> {
-        delegate!(self, s => SecretStore::write_custom_metadata(s, path, custom).await)
+        delegate!(self, "write_metadata", s => SecretStore::write_custom_metadata(s, path, custom).await)
     }
 
     async fn prove_writes(&self, needs: &[WriteNeed]) -> Result<(), VaultError> {
-        delegate!(self, s => SecretStore::prove_writes(s, needs).await)
+        delegate!(self, "capabilities", s => SecretStore::prove_writes(s, needs).await)
     }
 }
 

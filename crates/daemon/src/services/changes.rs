@@ -44,6 +44,8 @@ pub struct Changes {
     vault_head_path: String,
     head_file: PathBuf,
     notifier: Arc<Notifier>,
+    /// Whether the last verification (start-up's included) found the log intact.
+    last_verify: std::sync::Mutex<Option<bool>>,
 }
 
 impl Changes {
@@ -61,6 +63,7 @@ impl Changes {
             vault_head_path,
             head_file,
             notifier,
+            last_verify: std::sync::Mutex::new(None),
         }
     }
 
@@ -114,7 +117,10 @@ impl Changes {
         let verify = move || changelog::verify_with(log.path(), head, log.mac_key());
         let report = tokio::task::spawn_blocking(verify)
             .await
-            .map_err(|e| ChangesError::Verify(e.to_string()))?;
+            .map_err(|e| ChangesError::Verify(e.to_string()));
+        let ok = report.as_ref().is_ok_and(|r| r.problem.is_none());
+        self.note_verify(ok);
+        let report = report?;
         if let Some(problem) = &report.problem {
             let n = &self.notifier;
             n.emit(
@@ -129,6 +135,16 @@ impl Changes {
             );
         }
         Ok(report)
+    }
+
+    /// Notes a verification's result (start-up's, or `log verify`'s).
+    pub fn note_verify(&self, ok: bool) {
+        *self.last_verify.lock().unwrap_or_else(|p| p.into_inner()) = Some(ok);
+    }
+
+    /// Whether the last verification found the log intact (`None`: none ran).
+    pub fn last_verify(&self) -> Option<bool> {
+        *self.last_verify.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn local_head(&self) -> Option<Head> {

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use warden_core::clock::Clock;
 use warden_core::config::Instance;
 use warden_core::drift::CatalogueInfo;
 use warden_core::jamf::{Credentials, JamfClient, JamfClientConfig, JamfError};
@@ -204,11 +203,12 @@ impl Instances {
             client_id: id.expose_secret().to_string(),
             client_secret,
         };
-        let client = JamfClient::new(client_config(inst, self.lifecycle.clock()), credentials)
-            .map_err(|source| InstanceError::Client {
+        let client = JamfClient::new(client_config(inst, &self.lifecycle), credentials).map_err(
+            |source| InstanceError::Client {
                 instance: instance.to_owned(),
                 source: Box::new(source),
-            })?;
+            },
+        )?;
         let mut runtime = self.runtime();
         let rt = runtime.entry(instance.to_string()).or_default();
         rt.client = Some(client.clone());
@@ -477,10 +477,11 @@ fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> std::time::Duration {
 }
 
 /// The Jamf client settings of an instance, on the daemon's clock (token expiry and keep-alive
-/// decisions are made on it).
-pub fn client_config(inst: &Instance, clock: &Clock) -> JamfClientConfig {
+/// decisions are made on it), its requests counted in the daemon's metrics.
+pub fn client_config(inst: &Instance, lifecycle: &Lifecycle) -> JamfClientConfig {
     let mut c = JamfClientConfig::new(inst.name.clone(), inst.url.clone());
-    c.clock = Arc::clone(clock);
+    c.clock = Arc::clone(lifecycle.clock());
+    c.observer = Some(crate::runtime::metrics::observer(lifecycle.metrics()));
     c.allow_insecure_http = inst.allow_insecure_http;
     c.ca_file = inst.ca_file.clone();
     c.max_in_flight = inst.max_in_flight.max(1) as usize;

@@ -18,6 +18,7 @@
 //! | [`audit::Audit`] | risk audits and the last audits |
 //! | [`reload::Reload`] | validate → diff → apply of a new configuration |
 //! | [`bootstrap::Bootstrap`] | first-time set-up of an instance's management client |
+//! | [`metrics::Metrics`] | the metrics exposition, read from the services above at each scrape |
 //!
 //! Services never import `handlers`, `jobs`, `server`, `scheduler` or `run` (checked by
 //! `tests/layers.rs`); handlers and jobs call them, through the narrow handles they need.
@@ -31,6 +32,7 @@ pub mod drift;
 pub mod errors;
 pub mod instances;
 pub mod notifier;
+pub mod metrics;
 pub mod reload;
 pub mod rotation;
 pub mod schedule;

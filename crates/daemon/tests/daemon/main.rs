@@ -26,6 +26,7 @@ mod jamf_fidelity;
 mod kv_mount;
 mod lifecycle;
 mod local_files;
+mod metrics;
 mod notify;
 mod plan_review;
 mod reload;

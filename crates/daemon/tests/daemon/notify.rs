@@ -115,3 +115,51 @@ async fn ready_reloading_and_stopping_reach_the_notify_socket() {
     assert_eq!(daemon.wait_exit().await.code(), Some(0));
     env.assert_no_secret_leaks();
 }
+
+/// systemd's watchdog: with `WATCHDOG_USEC` set (and `WATCHDOG_PID` naming wardend or unset),
+/// the scheduler loop sends `WATCHDOG=1` at half the interval while it runs, and nothing when
+/// `WATCHDOG_PID` names another process (the variable was meant for someone else).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_pings_the_watchdog_at_half_its_interval() {
+    let env = Env::start(&["alpha"]).await;
+    env.write_config(&Cfg::new(&["alpha"]));
+    let notify_path = env.path("n.sock");
+    let notes = Notifications::bind(&notify_path);
+    // 1 s interval: a ping at least every 0.5 s
+    let mut daemon = env.spawn(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", notify_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "1000000"),
+        ],
+    );
+    notes.next_with("READY=1").await;
+    // Pings keep arriving while the scheduler runs: five in a row (each wait is bounded by
+    // the test deadline, far above the 0.5 s period).
+    for _ in 0..5 {
+        notes.next_with("WATCHDOG=1").await;
+    }
+    daemon.stop_cleanly().await;
+
+    // WATCHDOG_PID of another process: no pings.
+    let other = env.path("n2.sock");
+    let notes = Notifications::bind(&other);
+    let mut daemon = env.spawn(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", other.to_str().unwrap()),
+            ("WATCHDOG_USEC", "1000000"),
+            ("WATCHDOG_PID", "1"),
+        ],
+    );
+    notes.next_with("READY=1").await;
+    // the daemon is up and its scheduler has looped (a status answer follows a tick)
+    connect(&env.socket()).await.expect("socket answers");
+    daemon.stop_cleanly().await;
+    let mut pings = 0;
+    while let Ok(msg) = notes.rx.try_recv() {
+        pings += msg.iter().filter(|l| *l == "WATCHDOG=1").count();
+    }
+    assert_eq!(pings, 0, "pinged a watchdog meant for another process");
+    env.assert_no_secret_leaks();
+}

@@ -295,3 +295,25 @@ async fn check_config_outside_systemd_warns_about_privilege_typos_with_their_lin
 fn text_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// A metrics port another process holds: exit 2, naming the address and the setting, before
+/// the control socket exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_metrics_port_stops_start_up() {
+    let env = Env::start(&["alpha"]).await;
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.tables = format!("[metrics]\nlisten = \"{addr}\"\n");
+    env.write_config(&cfg);
+    let out = env.run_to_exit(&[]).await;
+    assert_start_error(
+        &env,
+        &out,
+        &[
+            &format!("cannot listen for metrics on {addr}"),
+            "change `listen` under [metrics]",
+        ],
+    );
+    drop(taken);
+}

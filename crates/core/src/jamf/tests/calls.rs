@@ -593,3 +593,53 @@ TKv4sYxiiy5g1Rg9XbpLtUgV4mIXXxO+7cbyAiEA/nreJr7RTmQ3OK9A2HcFixCW
 OxkVWjMw4x+FExWa2EI=
 -----END CERTIFICATE-----
 ";
+
+/// The observer hook: one call per attempt, with the route pattern (never the path with the
+/// id), the method, the status (`None` without an answer) and a latency.
+#[tokio::test]
+async fn the_observer_sees_every_attempt_by_route_pattern() {
+    /// (method, route, status, mints a secret)
+    type Attempt = (String, String, Option<u16>, bool);
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<Attempt>>);
+    impl crate::observe::Observer for Seen {
+        fn jamf_request(&self, r: &crate::observe::JamfRequest<'_>) {
+            assert_eq!(r.instance, "test");
+            self.0.lock().unwrap().push((
+                r.method.to_owned(),
+                r.route.to_owned(),
+                r.status,
+                r.mints_secret,
+            ));
+        }
+        fn vault_request(&self, _: &crate::observe::VaultRequest) {}
+    }
+    let (url, _fake) = serve(|hit, n| match hit.route().as_str() {
+        OAUTH => oauth_ok(600),
+        // one 503 (retried), then the role
+        "GET /api/v1/api-roles/42" if n == 1 => Reply::status(503),
+        "GET /api/v1/api-roles/42" => Reply::json(200, role_json(42, "r")),
+        _ => Reply::status(404),
+    })
+    .await;
+    let seen = Arc::new(Seen::default());
+    let mut cfg = fast_config(url);
+    cfg.observer = Some(Arc::clone(&seen) as crate::observe::SharedObserver);
+    let client = JamfClient::new(cfg, Credentials::api_client("cid", SECRET)).unwrap();
+    client.get_role("42").await.unwrap();
+    let seen = seen.0.lock().unwrap().clone();
+    let route = "/api/v1/api-roles/{id}".to_owned();
+    assert_eq!(
+        seen,
+        [
+            (
+                "POST".into(),
+                "/api/v1/oauth/token".into(),
+                Some(200),
+                false
+            ),
+            ("GET".into(), route.clone(), Some(503), false),
+            ("GET".into(), route, Some(200), false),
+        ]
+    );
+}

@@ -42,6 +42,11 @@ impl AuditState {
         self.instances.get(instance)?.last.clone()
     }
 
+    /// `f` of the last audit of `instance`, without copying it (the metrics count in it).
+    pub fn with_last<T>(&self, instance: &str, f: impl FnOnce(&InstanceAudit) -> T) -> Option<T> {
+        self.instances.get(instance)?.last.as_ref().map(f)
+    }
+
     /// Forgets instances no longer configured.
     pub fn retain(&mut self, configured: &BTreeSet<String>) {
         self.instances.retain(|name, _| configured.contains(name));

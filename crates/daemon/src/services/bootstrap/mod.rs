@@ -166,8 +166,8 @@ impl Bootstrap {
             username: username.trim().to_string(),
             password,
         };
-        let client = JamfClient::new(client_config(&inst, self.lifecycle.clock()), credentials)
-            .map_err(|e| {
+        let client =
+            JamfClient::new(client_config(&inst, &self.lifecycle), credentials).map_err(|e| {
                 fail(
                     ErrorCode::BadRequest,
                     format!("cannot build the jamf client of {instance}: {e}"),

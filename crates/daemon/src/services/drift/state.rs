@@ -83,6 +83,11 @@ impl DriftState {
         self.instances.get(instance)?.last.clone()
     }
 
+    /// `f` of the last report of `instance`, without copying it (the metrics count in it).
+    pub fn with_last<T>(&self, instance: &str, f: impl FnOnce(&InstanceDrift) -> T) -> Option<T> {
+        self.instances.get(instance)?.last.as_ref().map(f)
+    }
+
     /// Keeps `report` as its instance's last one.
     pub fn keep(&mut self, report: InstanceDrift) {
         let entry = self.instances.entry(report.instance.clone()).or_default();

@@ -11,6 +11,7 @@ pub mod heal;
 #[cfg(feature = "test-hooks")]
 pub mod hook;
 mod rate;
+mod seen;
 mod targets;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +32,7 @@ use warden_core::vault::VaultError;
 
 pub use adopt::AdoptChange;
 pub use rate::RateLimit;
+pub use seen::ClientSeen;
 pub use targets::{MANAGEMENT_NAME, management_target, target, targets};
 
 use super::ServiceError;
@@ -108,6 +110,8 @@ pub struct Rotation {
     /// Clients the rotation job leaves alone and why (adopted and held, or refused out of
     /// band), as it last saw them: `wardenctl status` shows them without reading Vault.
     holds: Mutex<std::collections::BTreeMap<HealKey, (String, DateTime<Utc>)>>,
+    /// Each client's secret as last seen (for the metrics endpoint).
+    seen: Mutex<seen::SeenTable>,
     /// Cancelled once start-up recovery of interrupted rotations has finished; the rotation
     /// job and the recovery job wait for it, so they never recover the same client at once.
     startup_recovery: CancellationToken,
@@ -145,6 +149,7 @@ impl Rotation {
             critical: tokio::sync::RwLock::new(()),
             healing: Mutex::new(HealTable::default()),
             holds: Mutex::new(std::collections::BTreeMap::new()),
+            seen: Mutex::new(seen::SeenTable::default()),
             startup_recovery: CancellationToken::new(),
             config: deps.config,
             changes: deps.changes,
@@ -332,6 +337,9 @@ impl Rotation {
                     MintedScope::of(&target.client.roles),
                 );
                 self.recovery_done(&key_of(target));
+                let counted = if recover_only { "recovered" } else { "ok" };
+                self.note_outcome(target, counted, Some(outcome.rotated_at))
+                    .await;
                 tracing::info!(
                     instance = %target.instance,
                     client = %target.client.name,
@@ -381,6 +389,7 @@ impl Rotation {
                 } else if !refused_request {
                     self.alert(EventKind::RotationFailed, target, &failure);
                 }
+                self.note_outcome(target, "failed", None).await;
                 tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
                 Err(failure)
             }
@@ -424,8 +433,37 @@ impl Rotation {
         }
     }
 
-    /// Notes why the rotation job leaves `target` alone (`None`: it does not).
+    fn seen(&self) -> MutexGuard<'_, seen::SeenTable> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a finished rotation (`ok`, `recovered` or `failed`) and notes the client's new
+    /// state, read back from Vault (its next due time moved, or a refusal was recorded).
+    async fn note_outcome(
+        &self,
+        target: &RotationTarget,
+        outcome: &'static str,
+        rotated_at: Option<DateTime<Utc>>,
+    ) {
+        self.lifecycle
+            .metrics()
+            .rotation(&target.instance, &target.client.name, outcome);
+        self.seen()
+            .outcome(key_of(target), outcome != "failed", rotated_at);
+        if let Ok(status) = self.engine.status(target).await {
+            self.seen().status(key_of(target), &status);
+        }
+    }
+
+    /// Every managed client's secret as the service last saw it, by (instance, client).
+    pub fn clients_seen(&self) -> Vec<(HealKey, ClientSeen)> {
+        self.seen().all()
+    }
+
+    /// Notes why the rotation job leaves `target` alone (`None`: it does not), and the
+    /// client's state for the metrics endpoint; alerts a new out-of-band refusal.
     pub fn note_hold(&self, target: &RotationTarget, status: &SecretStatus) {
+        self.seen().status(key_of(target), status);
         if status.refused.is_some() {
             return self.hold_refused(target);
         }
