@@ -292,7 +292,9 @@ mod tests {
         let left: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".tmp") && n.starts_with(".jobs.json.") && n != ".jobs.json.tmp")
+            .filter(|n| {
+                n.ends_with(".tmp") && n.starts_with(".jobs.json.") && n != ".jobs.json.tmp"
+            })
             .collect();
         assert!(left.is_empty(), "temp file left behind: {left:?}");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;

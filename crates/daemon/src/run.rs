@@ -443,10 +443,8 @@ fn vault_settings(config: &Config) -> VaultSettings {
 async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
     let v = &config.vault;
     let credentials = match &v.auth {
-        VaultAuth::Token { token_file } => VaultCredentials::Token(
-            read_secret_file(token_file)
-                .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
-        ),
+        // re-read on every authentication need and whenever it changes (a Vault Agent sink)
+        VaultAuth::Token { token_file } => VaultCredentials::TokenFile(token_file.clone()),
         VaultAuth::AppRole {
             role_id_file,
             secret_id_file,

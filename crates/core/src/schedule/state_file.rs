@@ -160,7 +160,6 @@ impl StateFile {
         let text = crate::changelog::scrub_json(text.into_bytes());
         // Never through a symbolic link; a unique temporary file per save (concurrent saves
         // never share one); a failed write removes its temporary file.
-        private_fs::write_atomic(&self.path, 0o600, |file| file.write_all(&text))
-            .map_err(write_err)
+        private_fs::write_atomic(&self.path, 0o600, |file| file.write_all(&text)).map_err(write_err)
     }
 }
