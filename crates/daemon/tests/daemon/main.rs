@@ -39,3 +39,4 @@ mod soak;
 mod socket_security;
 mod startup_errors;
 mod upgrade_scope;
+mod vault_token_file;
