@@ -444,7 +444,14 @@ async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
     let v = &config.vault;
     let credentials = match &v.auth {
         // re-read on every authentication need and whenever it changes (a Vault Agent sink)
-        VaultAuth::Token { token_file } => VaultCredentials::TokenFile(token_file.clone()),
+        VaultAuth::Token { token_file } => {
+            // a file that cannot be read (or is readable by everyone) is named at start
+            drop(
+                read_secret_file(token_file)
+                    .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
+            );
+            VaultCredentials::TokenFile(token_file.clone())
+        }
         VaultAuth::AppRole {
             role_id_file,
             secret_id_file,

@@ -223,6 +223,7 @@ fn responses() -> Vec<Response> {
             }),
             legacy_records: 1,
             macs_checked: true,
+            recovery_points: Vec::new(),
         }),
         Response::Report(ReportResponse {
             kind: ReportKind::Drift,

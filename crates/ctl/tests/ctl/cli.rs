@@ -295,6 +295,7 @@ fn verify_report(problem: Option<Problem>) -> VerifyReport {
         problem,
         legacy_records: 0,
         macs_checked: true,
+        recovery_points: Vec::new(),
     }
 }
 
