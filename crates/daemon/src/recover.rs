@@ -92,20 +92,6 @@ impl std::fmt::Display for Recovered {
     }
 }
 
-/// The command that recovers the state of the daemon configured by `config`.
-pub fn command(config: &Config) -> String {
-    format!("wardend --config {} --recover-state", config.path.display())
-}
-
-/// What a refused start says about recovery.
-pub fn hint(config: &Config) -> String {
-    format!(
-        "if the state directory was lost or damaged (and no backup of it is to be restored), \
-         rebuild it from vault with `{}` (see docs/operations.md, Backup and recovery)",
-        command(config)
-    )
-}
-
 /// Rebuilds the state directory of `config` from Vault (see the module documentation).
 pub async fn recover_state(
     config: &Config,

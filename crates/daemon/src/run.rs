@@ -127,7 +127,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let states = state_file.load().map_err(|e| {
         StartError::State(format!(
             "cannot load the job state: {e}; {}",
-            crate::recover::hint(&config)
+            crate::runtime::recovery_hint::hint(&config)
         ))
     })?;
     let listener = socket::bind(
@@ -526,7 +526,12 @@ async fn open_changelog(
     })
     .await
     .map_err(|e| StartError::ChangeLog(e.to_string()))?
-    .map_err(|e| StartError::ChangeLog(format!("{e}; {}", crate::recover::hint(config))))?;
+    .map_err(|e| {
+        StartError::ChangeLog(format!(
+            "{e}; {}",
+            crate::runtime::recovery_hint::hint(config)
+        ))
+    })?;
     // Then the whole file against the anchor kept in Vault: cut or rewritten files.
     let report = verify_log(log.path().to_path_buf(), vault_head, key).await?;
     if report.problem.is_some() {
@@ -551,7 +556,7 @@ async fn verify_log(
 fn refuse(report: &VerifyReport, config: &Config) -> StartError {
     StartError::ChangeLog(format!(
         "it failed verification against its hash chain, its record MACs and the head anchor kept in vault: {report}; the log was edited, truncated, replaced or appended to by someone other than wardend — keep it for investigation, restore it from a backup and restart; {}",
-        crate::recover::hint(config)
+        crate::runtime::recovery_hint::hint(config)
     ))
 }
 

@@ -14,12 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::head::Head;
-use super::mac::MacKey;
 use super::record::{GENESIS_PREV, Link};
 use super::{Action, ChangeEntry, ChangeLog, ChangeLogError, Record};
-
-/// Earlier segments followed at most this deep (each recovery names the file before it).
-const MAX_SEGMENT_DEPTH: usize = 16;
 
 /// Where a segment starts: the `recover` record at its first line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,30 +112,6 @@ pub(super) fn segment_start(line: &[u8], link: &Link) -> Option<RecoveryPoint> {
         previous_file,
         previous: String::new(),
     })
-}
-
-/// Checks the earlier segment `point` names against the head it continues from.
-pub(super) fn check_previous(point: &mut RecoveryPoint, key: Option<&MacKey>, depth: usize) {
-    point.previous = match (&point.previous_file, &point.continues_from) {
-        (_, None) => "none (nothing was anchored before the recovery)".to_owned(),
-        (None, Some(h)) => format!(
-            "lost with the state directory: records 1 to {} cannot be checked here (the chain \
-             continues from their head, which vault held)",
-            h.seq
-        ),
-        (Some(path), Some(_)) if !path.exists() => format!(
-            "`{}` is not present: records before the recovery cannot be checked here (restore \
-             it there from a backup to check them)",
-            path.display()
-        ),
-        (Some(_), Some(_)) if depth >= MAX_SEGMENT_DEPTH => {
-            "not checked (too many segments)".to_owned()
-        }
-        (Some(path), Some(head)) => {
-            let report = super::verify::verify_at_depth(path, Some(head.clone()), key, depth + 1);
-            report.to_string()
-        }
-    };
 }
 
 impl ChangeLog {

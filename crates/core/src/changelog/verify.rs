@@ -164,6 +164,33 @@ impl fmt::Display for VerifyReport {
     }
 }
 
+/// Earlier segments followed at most this deep (each recovery names the file before it).
+const MAX_SEGMENT_DEPTH: usize = 16;
+
+/// Checks the earlier segment `point` names against the head it continues from.
+fn check_previous(point: &mut super::segment::RecoveryPoint, key: Option<&MacKey>, depth: usize) {
+    point.previous = match (&point.previous_file, &point.continues_from) {
+        (_, None) => "none (nothing was anchored before the recovery)".to_owned(),
+        (None, Some(h)) => format!(
+            "lost with the state directory: records 1 to {} cannot be checked here (the chain \
+             continues from their head, which vault held)",
+            h.seq
+        ),
+        (Some(path), Some(_)) if !path.exists() => format!(
+            "`{}` is not present: records before the recovery cannot be checked here (restore \
+             it there from a backup to check them)",
+            path.display()
+        ),
+        (Some(_), Some(_)) if depth >= MAX_SEGMENT_DEPTH => {
+            "not checked (too many segments)".to_owned()
+        }
+        (Some(path), Some(head)) => {
+            let report = verify_at_depth(path, Some(head.clone()), key, depth + 1);
+            report.to_string()
+        }
+    };
+}
+
 /// Only the `seq` of a line, for locating records that moved.
 #[derive(Deserialize)]
 struct SeqOnly {
@@ -195,7 +222,7 @@ pub fn verify_with(path: &Path, head: Option<Head>, key: Option<&MacKey>) -> Ver
 }
 
 /// [`verify_with`] of a segment `depth` recoveries back.
-pub(super) fn verify_at_depth(
+fn verify_at_depth(
     path: &Path,
     head: Option<Head>,
     key: Option<&MacKey>,
@@ -286,7 +313,7 @@ pub(super) fn verify_at_depth(
                     anchored_hash = Some(from.hash.clone());
                 }
             }
-            super::segment::check_previous(&mut point, key, depth);
+            check_previous(&mut point, key, depth);
             report.recovery_points.push(point);
         }
         if link.seq != expected {

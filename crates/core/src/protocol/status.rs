@@ -21,7 +21,7 @@ pub struct StatusReport {
     pub instances: Vec<InstanceStatus>,
     /// Vault's state as the daemon sees it; absent from daemons that predate it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vault: Option<VaultState>,
+    pub vault: Option<Box<VaultState>>,
 }
 
 /// Vault as the daemon sees it: where, how it authenticates, its token's lifetime, the last

@@ -104,7 +104,11 @@ fn documented_script_verifies_a_segment() {
         Action::Recover,
         Outcome::Ok,
     )
-    .after(segment_entry_after(Some(&anchored), None, Default::default()));
+    .after(segment_entry_after(
+        Some(&anchored),
+        None,
+        Default::default(),
+    ));
     log.start_segment(Some(anchored), entry).unwrap();
     log.append(super::entry(1)).unwrap();
     drop(log);
@@ -117,6 +121,9 @@ fn documented_script_verifies_a_segment() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("segment: continues from seq 41"), "{stdout}");
+    assert!(
+        stdout.contains("segment: continues from seq 41"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ok: 43 records"), "{stdout}");
 }

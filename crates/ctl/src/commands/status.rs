@@ -320,7 +320,7 @@ lab       audit              2026-05-01T09:00:00Z (1h ago)  failed   parked     
     #[test]
     fn renders_vault_state_and_its_last_error() {
         let report = StatusReport {
-            vault: Some(warden_core::protocol::VaultState {
+            vault: Some(Box::new(warden_core::protocol::VaultState {
                 address: "https://vault.example:8200".into(),
                 auth_method: "token_file".into(),
                 token_file: Some("/run/jamf-warden/vault-token".into()),
@@ -330,7 +330,7 @@ lab       audit              2026-05-01T09:00:00Z (1h ago)  failed   parked     
                 last_renewed: None,
                 last_error: Some("the token in /run/jamf-warden/vault-token is invalid".into()),
                 last_error_at: Some(t(9, 58)),
-            }),
+            })),
             ..sample()
         };
         let text = render(&report, "0.1.0", t(10, 0));

@@ -36,7 +36,7 @@ pub fn handle(
 pub fn with_vault(response: Response, vault: VaultState) -> Response {
     match response {
         Response::Status(mut report) => {
-            report.vault = Some(vault);
+            report.vault = Some(Box::new(vault));
             Response::Status(report)
         }
         other => other,

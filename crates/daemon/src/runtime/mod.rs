@@ -12,6 +12,7 @@ pub mod limits;
 pub mod logging;
 pub mod notify;
 pub mod options;
+pub mod recovery_hint;
 pub mod signals;
 pub mod socket;
 pub mod state_json;
