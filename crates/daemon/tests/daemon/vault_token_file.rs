@@ -153,3 +153,126 @@ async fn a_rotated_token_file_needs_no_restart_and_the_documented_policies_suffi
     assert!(!text.contains("vault error"), "{text}");
     env.assert_no_secret_leaks();
 }
+
+/// A running `bao agent` (killed when dropped).
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The documented Vault Agent configuration, pointed at this OpenBao and these files.
+fn agent_config(env: &Env) -> String {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operations.md"),
+    )
+    .unwrap();
+    let marker = "<!-- vault-agent -->\n```hcl\n";
+    let start = doc.find(marker).expect("agent marker") + marker.len();
+    let end = start + doc[start..].find("```").unwrap();
+    doc[start..end]
+        .replace("https://vault.example.com:8200", env.bao().addr())
+        .replace(
+            "/etc/jamf-warden/credentials/vault-role-id",
+            &env.path("role-id").display().to_string(),
+        )
+        .replace(
+            "/etc/jamf-warden/credentials/vault-secret-id",
+            &env.path("secret-id").display().to_string(),
+        )
+        .replace(
+            "/run/jamf-warden/vault-token",
+            &env.token_file().display().to_string(),
+        )
+}
+
+/// Starts the agent and waits until it wrote a token other than `previous` to the sink.
+async fn start_agent(env: &Env, previous: &str) -> (Agent, String) {
+    let child = env
+        .bao()
+        .cli()
+        .env_remove("BAO_TOKEN")
+        .arg("agent")
+        .arg(format!("-config={}", env.path("agent.hcl").display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(env.path("agent.log")).unwrap())
+        .spawn()
+        .expect("start bao agent");
+    let agent = Agent(child);
+    for _ in 0..200 {
+        if let Ok(token) = std::fs::read_to_string(env.token_file())
+            && !token.trim().is_empty()
+            && token.trim() != previous
+        {
+            return (agent, token.trim().to_string());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the agent wrote no token: {}",
+        std::fs::read_to_string(env.path("agent.log")).unwrap_or_default()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wardend_reads_the_documented_vault_agent_sink_and_follows_a_new_token() {
+    let env = Env::start(&["alpha"]).await;
+    env.add_managed_client("alpha", CLIENT).await;
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = NO_JOBS.into();
+    env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
+    // the agent logs in with an approle holding the documented daemon policy
+    let bao = env.bao();
+    let creds = bao
+        .approle("jamf-warden-agent", PREFIX, "1h", false)
+        .await
+        .unwrap();
+    token_with(
+        &env,
+        "jamf-warden-daemon",
+        &documented_policy("jamf-warden-daemon"),
+    )
+    .await;
+    bao.api(
+        Method::POST,
+        "auth/approle/role/jamf-warden-agent",
+        Some(json!({"token_policies": ["jamf-warden-daemon"], "token_no_default_policy": true, "token_ttl": "1h"})),
+    )
+    .await
+    .unwrap();
+    std::fs::write(env.path("role-id"), &creds.role_id).unwrap();
+    std::fs::write(env.path("secret-id"), &creds.secret_id).unwrap();
+    std::fs::write(env.path("agent.hcl"), agent_config(&env)).unwrap();
+    let root = env.root_token().unwrap();
+    let (agent, first) = start_agent(&env, &root).await;
+    let _daemon = env.start_wardend(None).await;
+    let Response::Rotated(_) = rotate(&env.socket(), "alpha", CLIENT).await else {
+        panic!("the rotation with the agent's token failed");
+    };
+
+    // the agent restarts (a new login, a new token in the sink) and the old token is revoked
+    drop(agent);
+    let (_agent, second) = start_agent(&env, &first).await;
+    bao.api(
+        Method::POST,
+        "auth/token/revoke",
+        Some(json!({ "token": first })),
+    )
+    .await
+    .unwrap();
+    let Response::Rotated(r) = rotate(&env.socket(), "alpha", CLIENT).await else {
+        panic!("the rotation after the agent wrote a new token failed");
+    };
+    assert_eq!(r.vault_version, 3);
+    let vault = common::status(&env.socket()).await.vault.unwrap();
+    assert!(vault.last_error.is_none(), "{vault:?}");
+    assert!(vault.renewable, "{vault:?}");
+    let log = env.log_text();
+    assert!(log.contains("the vault token file changed"), "{log}");
+    for t in [&first, &second] {
+        assert!(!log.contains(t.as_str()), "a token is in the daemon's log");
+    }
+}
