@@ -537,6 +537,9 @@ async fn open_changelog(
     if report.problem.is_some() {
         return Err(refuse(&report, config));
     }
+    for point in &report.recovery_points {
+        tracing::info!("change log verified across segments: {point}");
+    }
     Ok((log, rx))
 }
 

@@ -121,6 +121,18 @@ async fn a_lost_or_corrupted_state_directory_is_rebuilt_from_vault() {
     );
 
     let mut daemon = env.start_wardend(None).await;
+    // a recovery while the daemon runs is refused before anything is touched
+    let out = env.run_to_exit(&["--recover-state"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already running"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        env.log_text()
+            .contains("change log verified across segments: recovery point")
+    );
     let (report, shown) = log_verify(&env).await;
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.recovery_points.len(), 1, "{report}");
@@ -182,4 +194,29 @@ async fn a_lost_or_corrupted_state_directory_is_rebuilt_from_vault() {
     assert!(shown.contains("recovery point at seq"), "{shown}");
     assert_eq!(secret_state(&env, CLIENT).await, rotated_state);
     env.assert_no_secret_leaks();
+}
+
+/// `daemon.id` replaces the implicit id: the change log's key and head anchor are kept under
+/// it, whatever the host name and state path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_daemon_id_names_the_key_and_the_anchor() {
+    let env = Env::start_memory(&["alpha"]).await;
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = NO_JOBS.into();
+    cfg.daemon_extra = "id = \"ops1.example.com-pinned\"".into();
+    let mut daemon = env.start_daemon(&cfg).await;
+    daemon.stop_cleanly().await;
+    let paths = env.memory().unwrap().paths();
+    for p in [
+        "_warden/changelog-key/ops1.example.com-pinned",
+        "_warden/changelog-head/ops1.example.com-pinned",
+    ] {
+        assert!(paths.iter().any(|x| x == p), "{p} not in {paths:?}");
+    }
+    assert!(
+        !paths
+            .iter()
+            .any(|x| x.starts_with("_warden/changelog-key/") && !x.ends_with("-pinned")),
+        "an implicit id was used too: {paths:?}"
+    );
 }
