@@ -310,4 +310,38 @@ SEQ  TIME                  ACTOR       INSTANCE  OBJECT              ACTION  OUT
         };
         assert_eq!(render_verify(&empty), "change log ok: 0 records\n");
     }
+
+    #[test]
+    fn verify_shows_the_recovery_point_of_a_segment() {
+        let segment = VerifyReport {
+            recovery_points: vec![warden_core::changelog::RecoveryPoint {
+                seq: 10,
+                time: "2026-12-06T08:00:00.000000Z".into(),
+                uid: Some(0),
+                continues_from: Some(Head {
+                    seq: 9,
+                    hash: "b".repeat(64),
+                }),
+                previous_file: None,
+                previous: "lost with the state directory".into(),
+            }],
+            ..verify_report()
+        };
+        let text = render_verify(&segment);
+        assert!(
+            text.starts_with(
+                "change log ok: 3 records (seq 10 to 12), head seq 12, 3 record MACs verified"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "recovery point at seq 10 (2026-12-06T08:00:00.000000Z, by uid 0): continues \
+                 from the head anchored in vault, seq 9 hash {}; earlier segment: lost with the \
+                 state directory\n",
+                "b".repeat(64)
+            )),
+            "{text}"
+        );
+    }
 }
