@@ -278,7 +278,8 @@ impl Vault {
         Fut: Future<Output = Result<T, VaultError>>,
     {
         let first = match op().await {
-            Err(e @ VaultError::Denied { .. }) => e,
+            // 403 (Vault's answer to a bad token as to a policy refusal), or 401
+            Err(e @ (VaultError::Denied { .. } | VaultError::Api { code: 401, .. })) => e,
             other => return other,
         };
         let result = match self.after_denial().await {
