@@ -173,7 +173,7 @@ async fn a_lost_or_corrupted_state_directory_is_rebuilt_from_vault() {
         .filter(|n| n.contains(".before-recovery-"))
         .collect();
     assert_eq!(kept.len(), 3, "{kept:?}");
-    let _daemon = env.start_wardend(None).await;
+    let mut daemon = env.start_wardend(None).await;
     let (report, shown) = log_verify(&env).await;
     assert!(report.is_ok(), "{report}");
     // the earlier segment is still there: verified against the head the recovery cites
@@ -192,6 +192,26 @@ async fn a_lost_or_corrupted_state_directory_is_rebuilt_from_vault() {
         point.previous
     );
     assert!(shown.contains("recovery point at seq"), "{shown}");
+    assert_eq!(secret_state(&env, CLIENT).await, rotated_state);
+    daemon.stop_cleanly().await;
+
+    // 3. the change log itself damaged (a line of garbage appended): refused, recovered; the
+    // damaged file is kept aside and its check is reported, the new segment verifies
+    let anchored = env.vault_head().await.unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.changelog())
+        .unwrap();
+    std::io::Write::write_all(&mut log, b"{\"seq\": garbage}\n").unwrap();
+    drop(log);
+    refused_then_recovered(&env).await;
+    let _daemon = env.start_wardend(None).await;
+    let (report, _) = log_verify(&env).await;
+    assert!(report.is_ok(), "{report}");
+    let point = &report.recovery_points[0];
+    assert_eq!(point.continues_from.as_ref(), Some(&anchored));
+    assert!(point.previous.starts_with("FAILED"), "{}", point.previous);
+    assert!(point.previous.contains("malformed"), "{}", point.previous);
     assert_eq!(secret_state(&env, CLIENT).await, rotated_state);
     env.assert_no_secret_leaks();
 }
