@@ -12,7 +12,7 @@ use warden_daemon::{RunOptions, logging, run, signals};
 /// The Jamf Warden daemon: drift checks, risk audits and secret rotation for Jamf Pro API roles
 /// and clients. Control it with wardenctl.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "wardend", version, about)]
 struct Args {
     /// The configuration file.
     #[arg(

@@ -91,7 +91,8 @@ pub use response::{
     ReportResponse, Response, RotateResponse,
 };
 pub use status::{
-    InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, StatusReport, VaultState,
+    DeclaredClientSummary, DeclaredRoleSummary, InstanceStatus, InstanceSummary, JobKind,
+    JobOutcome, JobStatus, StatusReport, VaultState,
 };
 
 /// Version of this protocol. Bumped on incompatible changes; the hello compares it.
