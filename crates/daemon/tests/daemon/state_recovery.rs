@@ -32,7 +32,8 @@ async fn log_verify(env: &Env) -> (warden_core::changelog::VerifyReport, String)
     (report, text(&out.stdout))
 }
 
-/// The state column of `client` in the `secrets` report of instance alpha.
+/// The state of `client` of instance alpha in the `secrets` report and when it was rotated
+/// (the report reads Vault's markers).
 async fn secret_state(env: &Env, client: &str) -> String {
     let Response::Report(report) = send(
         &env.socket(),
@@ -42,17 +43,17 @@ async fn secret_state(env: &Env, client: &str) -> String {
     else {
         panic!("secrets failed");
     };
-    let body = report.body.text().unwrap();
-    let line = body
-        .lines()
-        .find(|l| l.starts_with("alpha") && l.contains(client))
-        .unwrap_or_else(|| panic!("no {client} in\n{body}"))
-        .to_string();
-    line[line.find(client).unwrap() + client.len()..]
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string()
+    let doc: warden_core::rotation::SecretsDocument =
+        report.body.decode().expect("a warden.secrets/1 document");
+    let row = doc
+        .secrets
+        .iter()
+        .find(|r| r.instance == "alpha" && r.client == client)
+        .unwrap_or_else(|| panic!("no {client} in {:?}", doc.secrets));
+    let rotated = row
+        .rotated_at
+        .map_or_else(|| "never rotated".to_string(), |t| t.to_rfc3339());
+    format!("{} {rotated}", row.state)
 }
 
 /// Starting is refused (exit 2) naming the recovery command; the recovery then succeeds.
@@ -89,7 +90,7 @@ async fn a_lost_or_corrupted_state_directory_is_rebuilt_from_vault() {
         panic!("rotation failed");
     };
     let rotated_state = secret_state(&env, CLIENT).await;
-    assert_ne!(rotated_state, "never");
+    assert!(!rotated_state.contains("never"), "{rotated_state}");
     daemon.stop_cleanly().await;
     let anchored = env
         .vault_head()
