@@ -14,8 +14,8 @@
 //! - **Files** ([`open_options`], [`read_file`], [`write_atomic`]): every file is opened with
 //!   `O_NOFOLLOW | O_CLOEXEC`, so a symbolic link planted in place of a state file is refused
 //!   (`ELOOP`, reported as [`symlink_refused`]) instead of being written through. Temporary
-//!   files of atomic writes are removed first and created with `O_EXCL`, then renamed over the
-//!   target: a rename replaces a link rather than following it.
+//!   files of atomic writes have unique random names and are created with `O_EXCL`, then
+//!   renamed over the target: a rename replaces a link rather than following it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -75,33 +75,35 @@ pub fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     })
 }
 
-/// Replaces `path` atomically with what `fill` writes: a temporary file `temp` in the same
-/// directory (a leftover is removed first; created with `O_EXCL` and `mode`), fsynced, renamed
-/// over `path`, then the directory fsynced. On failure the temporary file is removed.
+/// Replaces `path` atomically with what `fill` writes: a temporary file with a unique random
+/// name in the same directory (`.<name>.<random>.tmp`, created with `O_EXCL` and `mode`, so a
+/// link planted there is never written through and two writers never share one), fsynced,
+/// renamed over `path` ([`tempfile::NamedTempFile::persist`]), then the directory fsynced. On
+/// failure the temporary file is removed. Concurrent writers of one `path` each write their
+/// own temporary file; the last rename wins and every rename succeeds.
 pub fn write_atomic(
     path: &Path,
-    temp: &Path,
     mode: u32,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
-    let result = (|| {
-        match fs::remove_file(temp) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
-        }
-        let mut file = open(open_options().write(true).create_new(true).mode(mode), temp)?;
-        fill(&mut file)?;
-        file.flush()?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(temp, path)?;
-        sync_parent_dir(path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(temp);
-    }
-    result
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_else(|| "state".as_ref()));
+    prefix.push(".");
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)?;
+    fill(temp.as_file_mut())?;
+    temp.as_file_mut().flush()?;
+    temp.as_file().sync_all()?;
+    // on failure the error gives the temporary file back; dropping it removes it
+    temp.persist(path).map_err(|err| err.error)?;
+    sync_parent_dir(path)
 }
 
 /// Fsyncs the directory holding `path`, so a rename or a new file in it is durable.
@@ -280,15 +282,21 @@ mod tests {
         let victim = dir.path().join("victim");
         fs::write(&victim, b"keep").unwrap();
         let path = dir.path().join("jobs.json");
+        // links planted at the old fixed temporary names
         let temp = dir.path().join("jobs.json.tmp");
         std::os::unix::fs::symlink(&victim, &temp).unwrap();
-        write_atomic(&path, &temp, 0o600, |f| f.write_all(b"new")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(".jobs.json.tmp")).unwrap();
+        write_atomic(&path, 0o600, |f| f.write_all(b"new")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
-        assert!(
-            fs::symlink_metadata(&temp).is_err(),
-            "temp file left behind"
-        );
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                n.ends_with(".tmp") && n.starts_with(".jobs.json.") && n != ".jobs.json.tmp"
+            })
+            .collect();
+        assert!(left.is_empty(), "temp file left behind: {left:?}");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }

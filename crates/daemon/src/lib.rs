@@ -9,12 +9,14 @@
 
 mod handlers;
 mod jobs;
+mod recover;
 mod run;
 pub mod runtime;
 mod scheduler;
 mod server;
 mod services;
 
+pub use recover::{Operator, Recovered, recover_state};
 pub use run::{Control, StartError, run};
 pub use runtime::options::{Clock, RunOptions};
 pub use runtime::{limits, logging, notify, signals, socket, trim};

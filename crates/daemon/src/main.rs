@@ -36,6 +36,28 @@ struct Args {
     /// Accept a change log with records but no local head anchor.
     #[arg(long)]
     accept_missing_head: bool,
+    /// Rebuild a lost or damaged state directory from Vault and exit: move the damaged files
+    /// aside, rebuild the job state from the rotation markers, start a new change-log segment
+    /// that continues from the head anchored in Vault (recording who ran it), re-anchor. Run it
+    /// while wardend is stopped, as the service user; then start wardend.
+    #[arg(long, conflicts_with = "check_config")]
+    recover_state: bool,
+}
+
+/// `--recover-state`: what was done on stdout, exit 0; a failure on stderr, exit 2.
+async fn recover(config: Config, options: RunOptions) -> ExitCode {
+    let operator = warden_daemon::Operator::current();
+    match warden_daemon::recover_state(&config, &options, &operator).await {
+        Ok(done) => {
+            print!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("state recovery failed: {e}");
+            eprintln!("wardend: state recovery failed: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -111,6 +133,9 @@ fn main() -> ExitCode {
         },
         ..RunOptions::default()
     };
+    if args.recover_state {
+        return runtime.block_on(recover(config, options));
+    }
     runtime.block_on(async move {
         let control = match signals::install() {
             Ok(c) => c,

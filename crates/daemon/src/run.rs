@@ -33,7 +33,7 @@ use warden_core::vault::{Vault, VaultCredentials, VaultSettings};
 
 use crate::jobs::recovery::{self, Recovery};
 use crate::runtime::head::{self, MirroredHeadStore};
-use crate::runtime::identity::daemon_id;
+use crate::runtime::identity;
 pub use crate::runtime::lifecycle::Control;
 use crate::runtime::lifecycle::Lifecycle;
 use crate::runtime::metrics::{self, Recorder};
@@ -71,6 +71,9 @@ pub enum StartError {
     Socket(#[from] socket::SocketError),
     #[error("cannot load the job state: {0}")]
     JobState(#[from] warden_core::schedule::StateError),
+    /// The state directory's files cannot be used (or written, by a recovery).
+    #[error("{0}")]
+    State(String),
     #[error("cannot create the state directory {path}: {source}")]
     StateDir {
         path: PathBuf,
@@ -121,7 +124,8 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         .await?
         .observed(metrics::observer(&recorder));
 
-    let daemon_id = daemon_id(&config.daemon.state_dir);
+    let daemon_id = identity::effective(&config);
+    tracing::info!(daemon_id = %daemon_id, "daemon id");
     let head_path = head::vault_head_path(&daemon_id);
     let key_path = head::vault_key_path(&daemon_id);
     let (changelog, head_rx) =
@@ -132,7 +136,12 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
 
     // Before the socket exists: a job state that cannot be read stops the start cleanly.
     let state_file = StateFile::in_dir(&config.daemon.state_dir);
-    let states = state_file.load()?;
+    let states = state_file.load().map_err(|e| {
+        StartError::State(format!(
+            "cannot load the job state: {e}; {}",
+            crate::runtime::recovery_hint::hint(&config)
+        ))
+    })?;
     let listener = socket::bind(
         &config.daemon.socket,
         config.daemon.socket_mode,
@@ -373,7 +382,7 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
 /// Creates the state and change-log directories if missing, and refuses them when another
 /// user owns or can write them: such a user could replace or redirect the change log and the
 /// state files. Before anything is read or written there.
-fn prepare_dirs(config: &Config) -> Result<(), StartError> {
+pub(crate) fn prepare_dirs(config: &Config) -> Result<(), StartError> {
     create_private_dir(&config.daemon.state_dir)?;
     check_private_dir(&config.daemon.state_dir, "state directory")?;
     if let Some(dir) = config.daemon.changelog.parent()
@@ -496,7 +505,7 @@ async fn maintain_vault(vault: Store, s: Arc<Services>) {
 
 /// The secret store: Vault, authenticated and with its KV mount proven; or, in test builds
 /// whose options carry one, the in-memory store (no authentication, no mount to check).
-async fn open_store(config: &Config, options: &RunOptions) -> Result<Store, StartError> {
+pub(crate) async fn open_store(config: &Config, options: &RunOptions) -> Result<Store, StartError> {
     #[cfg(feature = "test-hooks")]
     if let Some(memory) = &options.memory_store {
         tracing::warn!("test build: secrets are kept in memory, not in vault");
@@ -526,10 +535,15 @@ fn vault_settings(config: &Config) -> VaultSettings {
 async fn connect_vault(config: &Config) -> Result<Vault, StartError> {
     let v = &config.vault;
     let credentials = match &v.auth {
-        VaultAuth::Token { token_file } => VaultCredentials::Token(
-            read_secret_file(token_file)
-                .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
-        ),
+        // re-read on every authentication need and whenever it changes (a Vault Agent sink)
+        VaultAuth::Token { token_file } => {
+            // a file that cannot be read (or is readable by everyone) is named at start
+            drop(
+                read_secret_file(token_file)
+                    .map_err(|e| StartError::VaultCredentials(e.to_string()))?,
+            );
+            VaultCredentials::TokenFile(token_file.clone())
+        }
         VaultAuth::AppRole {
             role_id_file,
             secret_id_file,
@@ -582,7 +596,7 @@ async fn open_changelog(
         if let Some(p) = &report.problem
             && p.kind != ProblemKind::TornLastLine
         {
-            return Err(refuse(&report));
+            return Err(refuse(&report, config));
         }
     }
     let (store, rx) = MirroredHeadStore::new(FileHeadStore::new(head_file(config)));
@@ -595,11 +609,19 @@ async fn open_changelog(
     })
     .await
     .map_err(|e| StartError::ChangeLog(e.to_string()))?
-    .map_err(|e| StartError::ChangeLog(e.to_string()))?;
+    .map_err(|e| {
+        StartError::ChangeLog(format!(
+            "{e}; {}",
+            crate::runtime::recovery_hint::hint(config)
+        ))
+    })?;
     // Then the whole file against the anchor kept in Vault: cut or rewritten files.
     let report = verify_log(log.path().to_path_buf(), vault_head, key).await?;
     if report.problem.is_some() {
-        return Err(refuse(&report));
+        return Err(refuse(&report, config));
+    }
+    for point in &report.recovery_points {
+        tracing::info!("change log verified across segments: {point}");
     }
     Ok((log, rx))
 }
@@ -617,9 +639,10 @@ async fn verify_log(
     .map_err(|e| StartError::ChangeLog(e.to_string()))
 }
 
-fn refuse(report: &VerifyReport) -> StartError {
+fn refuse(report: &VerifyReport, config: &Config) -> StartError {
     StartError::ChangeLog(format!(
-        "it failed verification against its hash chain, its record MACs and the head anchor kept in vault: {report}; the log was edited, truncated, replaced or appended to by someone other than wardend — keep it for investigation, restore it from a backup and restart"
+        "it failed verification against its hash chain, its record MACs and the head anchor kept in vault: {report}; the log was edited, truncated, replaced or appended to by someone other than wardend — keep it for investigation, restore it from a backup and restart; {}",
+        crate::runtime::recovery_hint::hint(config)
     ))
 }
 
@@ -651,7 +674,9 @@ fn check_private_dir(dir: &Path, what: &'static str) -> Result<(), StartError> {
 
 /// Takes an exclusive lock next to the change log, released when the returned value is
 /// dropped or the process dies (a crashed daemon leaves no stale lock).
-fn lock_changelog(changelog: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, StartError> {
+pub(crate) fn lock_changelog(
+    changelog: &Path,
+) -> Result<nix::fcntl::Flock<std::fs::File>, StartError> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut p = changelog.to_path_buf().into_os_string();
     p.push(".lock");

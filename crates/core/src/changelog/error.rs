@@ -8,6 +8,15 @@ use super::head::HeadStoreError;
 /// Errors of the change log. Messages say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeLogError {
+    /// A new segment can only start an empty log file.
+    #[error(
+        "cannot start a new change-log segment in `{}`: it already holds records; move it aside first",
+        path.display()
+    )]
+    SegmentNotEmpty {
+        /// The log file.
+        path: PathBuf,
+    },
     /// A file operation failed.
     #[error("failed to {action} change log `{}`: {source}", path.display())]
     Io {

@@ -117,13 +117,6 @@ impl FileHeadStore {
             source,
         }
     }
-
-    fn temp_path(&self) -> PathBuf {
-        let mut name = std::ffi::OsString::from(".");
-        name.push(self.path.file_name().unwrap_or_else(|| "head".as_ref()));
-        name.push(".tmp");
-        self.path.with_file_name(name)
-    }
 }
 
 impl HeadStore for FileHeadStore {
@@ -153,8 +146,7 @@ impl HeadStore for FileHeadStore {
             detail: err.to_string(),
         })?;
         bytes.push(b'\n');
-        let temp = self.temp_path();
-        private_fs::write_atomic(&self.path, &temp, 0o600, |file| file.write_all(&bytes))
+        private_fs::write_atomic(&self.path, 0o600, |file| file.write_all(&bytes))
             .map_err(self.io_error("write"))
     }
 }
@@ -225,7 +217,11 @@ mod tests {
         assert_eq!(store.load().unwrap(), Some(head));
         let mode = fs::metadata(store.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(!store.temp_path().exists());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["changes.head"], "temporary file left behind");
     }
 
     #[test]

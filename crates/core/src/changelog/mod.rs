@@ -57,6 +57,7 @@ mod mac;
 mod open;
 mod record;
 mod redact;
+mod segment;
 mod tail;
 mod verify;
 
@@ -79,6 +80,7 @@ pub use redact::{
     SECRET_METADATA_SUFFIXES, ScrubWriter, forget_secret, is_secret_key, known_secret_count,
     redact_secrets, remember_secret, scrub_json, scrub_text, scrub_value,
 };
+pub use segment::{RecoveryPoint, segment_entry_after};
 pub use tail::tail;
 pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_with};
 

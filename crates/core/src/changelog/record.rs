@@ -137,6 +137,10 @@ pub enum Action {
     /// An instance's privilege catalogue changed (a Jamf upgrade): `after` holds the added and
     /// removed names and the declared roles affected; recorded once per change.
     CatalogueChanged,
+    /// The state directory was recovered (`wardend --recover-state`): the first record of a
+    /// new segment, continuing the chain from the head anchored in Vault
+    /// (`after.continues_from`), naming the file moved aside (`after.previous_file`).
+    Recover,
     /// An action written by a newer version of Warden; only produced when reading.
     #[serde(other)]
     Other,

@@ -34,6 +34,11 @@ pub struct VerifyReport {
     /// Whether the MACs were checked with the daemon's key (false: only their presence was).
     #[serde(default)]
     pub macs_checked: bool,
+    /// Where this file starts a new segment after `wardend --recover-state` (its first record
+    /// continues the chain from the head anchored in Vault), with the check of the earlier
+    /// segment. Empty for a log that starts at seq 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery_points: Vec<super::segment::RecoveryPoint>,
 }
 
 impl VerifyReport {
@@ -152,8 +157,38 @@ impl fmt::Display for VerifyReport {
         if self.records > self.legacy_records && !self.macs_checked {
             write!(f, "; MACs present but not checked (no key)")?;
         }
+        for point in &self.recovery_points {
+            write!(f, "; {point}")?;
+        }
         Ok(())
     }
+}
+
+/// Earlier segments followed at most this deep (each recovery names the file before it).
+const MAX_SEGMENT_DEPTH: usize = 16;
+
+/// Checks the earlier segment `point` names against the head it continues from.
+fn check_previous(point: &mut super::segment::RecoveryPoint, key: Option<&MacKey>, depth: usize) {
+    point.previous = match (&point.previous_file, &point.continues_from) {
+        (_, None) => "none (nothing was anchored before the recovery)".to_owned(),
+        (None, Some(h)) => format!(
+            "lost with the state directory: records 1 to {} cannot be checked here (the chain \
+             continues from their head, which vault held)",
+            h.seq
+        ),
+        (Some(path), Some(_)) if !path.exists() => format!(
+            "`{}` is not present: records before the recovery cannot be checked here (restore \
+             it there from a backup to check them)",
+            path.display()
+        ),
+        (Some(_), Some(_)) if depth >= MAX_SEGMENT_DEPTH => {
+            "not checked (too many segments)".to_owned()
+        }
+        (Some(path), Some(head)) => {
+            let report = verify_at_depth(path, Some(head.clone()), key, depth + 1);
+            report.to_string()
+        }
+    };
 }
 
 /// Only the `seq` of a line, for locating records that moved.
@@ -177,7 +212,22 @@ pub fn verify(path: &Path, head: Option<Head>) -> VerifyReport {
 /// with a `mac` are legacy records (verified by hash only, counted in
 /// [`VerifyReport::legacy_records`]); a record without a `mac` after one with a `mac` is a
 /// [`ProblemKind::MacMissing`], with or without a key.
+///
+/// A file whose first record is a `recover` record (a segment started by `wardend
+/// --recover-state`) starts at that record's `seq`, chained to the head it cites; the
+/// earlier segment it names is verified against that head when present
+/// ([`VerifyReport::recovery_points`]).
 pub fn verify_with(path: &Path, head: Option<Head>, key: Option<&MacKey>) -> VerifyReport {
+    verify_at_depth(path, head, key, 0)
+}
+
+/// [`verify_with`] of a segment `depth` recoveries back.
+fn verify_at_depth(
+    path: &Path,
+    head: Option<Head>,
+    key: Option<&MacKey>,
+    depth: usize,
+) -> VerifyReport {
     let mut report = VerifyReport {
         path: path.to_owned(),
         records: 0,
@@ -187,6 +237,7 @@ pub fn verify_with(path: &Path, head: Option<Head>, key: Option<&MacKey>) -> Ver
         problem: None,
         legacy_records: 0,
         macs_checked: key.is_some(),
+        recovery_points: Vec::new(),
     };
     let mut mac_seen = false;
     let file = match crate::private_fs::open_read(path) {
@@ -214,7 +265,7 @@ pub fn verify_with(path: &Path, head: Option<Head>, key: Option<&MacKey>) -> Ver
             break;
         }
         line_no += 1;
-        let expected = report.records + 1;
+        let mut expected = report.records + 1;
         if buf.last() != Some(&b'\n') {
             report.problem = Some(if buf.len() > MAX_RECORD_BYTES {
                 let detail = format!("line is longer than {MAX_RECORD_BYTES} bytes");
@@ -249,6 +300,22 @@ pub fn verify_with(path: &Path, head: Option<Head>, key: Option<&MacKey>) -> Ver
                 return report;
             }
         };
+        if line_no == 1
+            && let Some(mut point) = super::segment::segment_start(&buf, &link)
+        {
+            // a segment: the chain continues from the head the recovery cites
+            expected = link.seq;
+            prev.clone_from(&link.prev);
+            report.records = link.seq - 1;
+            if let Some(from) = &point.continues_from {
+                report.legacy_records = 0;
+                if report.head.as_ref() == Some(from) {
+                    anchored_hash = Some(from.hash.clone());
+                }
+            }
+            check_previous(&mut point, key, depth);
+            report.recovery_points.push(point);
+        }
         if link.seq != expected {
             report.problem = Some(seq_problem(&mut reader, line_no, expected, link.seq));
             return report;

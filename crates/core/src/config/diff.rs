@@ -98,6 +98,7 @@ fn daemon_changes(old: &Daemon, new: &Daemon) -> (Vec<&'static str>, Vec<&'stati
             old.log_retention_days != new.log_retention_days,
         ),
         ("changelog", old.changelog != new.changelog),
+        ("id", old.id != new.id),
         (
             "max_concurrent_checks",
             old.max_concurrent_checks != new.max_concurrent_checks,

@@ -54,6 +54,7 @@ pub(crate) struct RawDaemon {
     pub(crate) recovery_max_delay: Option<Spanned<String>>,
     pub(crate) store_retry_budget: Option<Spanned<String>>,
     pub(crate) max_connections: Option<Spanned<i64>>,
+    pub(crate) id: Option<Spanned<String>>,
 }
 
 /// `[vault]`.

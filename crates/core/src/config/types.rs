@@ -115,6 +115,12 @@ pub struct Daemon {
     /// wardend also lowers the cap so that 256 file descriptors of its open-file limit (whose
     /// soft value it raises to the hard one at start) stay for Vault, Jamf, logs and state.
     pub max_connections: u32,
+    /// This daemon's stable id (`daemon.id`): names its change-log MAC key, head anchor and
+    /// rotation locks in Vault. Unset: the implicit id, `<host name>-<hash of state_dir>`,
+    /// which changes with the host name or the state directory's path (set `id` to the
+    /// implicit one to keep it across a move; see docs/operations.md § Backup and recovery).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// Who owns the control socket's group.

@@ -78,6 +78,25 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
             .unwrap_or(defaults::SOCKET_MODE),
         None => defaults::SOCKET_MODE,
     };
+    let id = raw.id.as_ref().map(|v| {
+        let id = v.get_ref();
+        let ok = !id.is_empty()
+            && id.len() <= 128
+            && !id.starts_with('.')
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !ok {
+            ctx.invalid(
+                &v.span(),
+                "daemon.id",
+                "must be 1 to 128 characters of letters, digits, `.`, `_` and `-`, not starting \
+                 with `.` (it names Vault paths); to keep the current id, copy it from the \
+                 start-up log line `daemon id`",
+            );
+        }
+        id.clone()
+    });
     let log_level = match &raw.log_level {
         Some(v) => {
             if let Err(message) = check_log_level(v.get_ref()) {
@@ -171,6 +190,7 @@ fn daemon(ctx: &mut Ctx<'_>, raw: &RawDaemon) -> Daemon {
         recovery_max_delay,
         store_retry_budget,
         max_connections,
+        id,
     }
 }
 

@@ -92,7 +92,7 @@ pub use response::{
 };
 pub use status::{
     DeclaredClientSummary, DeclaredRoleSummary, InstanceStatus, InstanceSummary, JobKind,
-    JobOutcome, JobStatus, StatusReport,
+    JobOutcome, JobStatus, StatusReport, VaultState,
 };
 
 /// Version of this protocol. Bumped on incompatible changes; the hello compares it.

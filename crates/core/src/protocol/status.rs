@@ -19,6 +19,40 @@ pub struct StatusReport {
     /// One entry per configured instance, in configuration order.
     #[serde(default)]
     pub instances: Vec<InstanceStatus>,
+    /// Vault's state as the daemon sees it; absent from daemons that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<Box<VaultState>>,
+}
+
+/// Vault as the daemon sees it: where, how it authenticates, its token's lifetime, the last
+/// error. Never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultState {
+    /// Vault's address.
+    pub address: String,
+    /// `token`, `token_file` or `approle` (`memory` in test builds without Vault).
+    pub auth_method: String,
+    /// The token file, when the token comes from one (re-read whenever it changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    /// Seconds left of the token's lease; `None`: it does not expire.
+    #[serde(default)]
+    pub token_ttl_secs: Option<u64>,
+    /// Whether the token can be renewed.
+    #[serde(default)]
+    pub renewable: bool,
+    /// When the daemon last authenticated (lookup, login, or a new token from the file).
+    #[serde(default)]
+    pub last_authenticated: Option<DateTime<Utc>>,
+    /// When the token was last renewed.
+    #[serde(default)]
+    pub last_renewed: Option<DateTime<Utc>>,
+    /// The last authentication, renewal or refusal error, until the next success.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// When that error happened.
+    #[serde(default)]
+    pub last_error_at: Option<DateTime<Utc>>,
 }
 
 /// Health and schedules of one Jamf Pro instance.

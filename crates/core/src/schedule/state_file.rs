@@ -158,19 +158,8 @@ impl StateFile {
         text.push('\n');
         // a job's last error may quote a server's answer: no known secret is written
         let text = crate::changelog::scrub_json(text.into_bytes());
-        let tmp = self.tmp_path();
-        // Never through a symbolic link; a failed write removes its temporary file.
-        private_fs::write_atomic(&self.path, &tmp, 0o600, |file| file.write_all(&text))
-            .map_err(write_err)
-    }
-
-    fn tmp_path(&self) -> PathBuf {
-        let mut name = self
-            .path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(".tmp");
-        self.path.with_file_name(name)
+        // Never through a symbolic link; a unique temporary file per save (concurrent saves
+        // never share one); a failed write removes its temporary file.
+        private_fs::write_atomic(&self.path, 0o600, |file| file.write_all(&text)).map_err(write_err)
     }
 }

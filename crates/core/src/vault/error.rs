@@ -27,7 +27,7 @@ pub enum VaultError {
     MountNotKv2 { mount: String, found: String },
     /// The token lacks a capability a later write needs (proved before anything changes).
     #[error(
-        "the daemon's vault token lacks the `{capability}` capability on {path} (it has [{}]); grant it in the daemon's vault policy",
+        "the daemon's vault token lacks the `{capability}` capability on {path} (it has [{}]); add to the daemon's vault policy: path \"{path}\" {{ capabilities = [\"{capability}\"] }}",
         have.join(", ")
     )]
     MissingCapability {
@@ -40,11 +40,15 @@ pub enum VaultError {
         "vault check-and-set conflict on {path}: another writer changed it first; re-read and decide again"
     )]
     CasConflict { path: String },
-    /// The token lacks a policy for this path.
-    #[error(
-        "vault denied access to {path} (403); grant the daemon's policy read/write on the kv mount and its metadata"
-    )]
-    Denied { path: String },
+    /// The token (valid: checked with `lookup-self` after the refusal) lacks a policy for this
+    /// operation. `path` is the API path (`<mount>/data/…` or `<mount>/metadata/…`) and
+    /// `capability` the one the operation needs (`read`, `create`, `update`, `delete`, `list`),
+    /// empty when unknown.
+    #[error("{}", denied_message(path, capability))]
+    Denied {
+        path: String,
+        capability: &'static str,
+    },
     /// Logging in or looking up the token failed.
     #[error("vault authentication failed: {0}")]
     Auth(String),
@@ -61,6 +65,23 @@ pub enum VaultError {
     /// Data at the path is not what Warden wrote there.
     #[error("unexpected data at vault path {path}: {detail}")]
     Decode { path: String, detail: String },
+}
+
+/// The message of [`VaultError::Denied`]: the path, the capability refused and the policy line
+/// that would allow it.
+fn denied_message(path: &str, capability: &str) -> String {
+    if capability.is_empty() {
+        return format!(
+            "vault denied access to {path} (403 permission denied); the daemon's token policy \
+             does not allow this request on that path"
+        );
+    }
+    format!(
+        "vault refused `{capability}` on {path} (403 permission denied): the daemon's token is \
+         valid but its policy does not grant `{capability}` there; add to the daemon's vault \
+         policy: path \"{path}\" {{ capabilities = [\"{capability}\"] }} (or the policy in \
+         docs/operations.md § Vault)"
+    )
 }
 
 /// Vault's answer for a path no mount serves: `no handler for route "<path>"`.
@@ -81,6 +102,18 @@ impl VaultError {
         matches!(self, VaultError::Unavailable { .. })
     }
 
+    /// This error with the API path and capability of the refused operation, when it is a
+    /// [`VaultError::Denied`].
+    pub(crate) fn denied_as(self, api_path: &str, capability: &'static str) -> VaultError {
+        match self {
+            VaultError::Denied { .. } => VaultError::Denied {
+                path: api_path.to_string(),
+                capability,
+            },
+            other => other,
+        }
+    }
+
     /// Maps a vaultrs error for an operation on `path`. Response bodies are never copied into the
     /// message: a body may hold secret data.
     pub(crate) fn from_client(err: ClientError, address: &str, path: &str) -> VaultError {
@@ -94,7 +127,10 @@ impl VaultError {
                 }
             }
             ClientError::APIError { code: 404, .. } => VaultError::NotFound { path },
-            ClientError::APIError { code: 403, .. } => VaultError::Denied { path },
+            ClientError::APIError { code: 403, .. } => VaultError::Denied {
+                path,
+                capability: "",
+            },
             ClientError::APIError { code: 400, errors }
                 if errors.iter().any(|e| e.contains("check-and-set")) =>
             {
@@ -114,7 +150,10 @@ impl VaultError {
                     path,
                 },
                 Rest::ServerResponseError { code: 404, .. } => VaultError::NotFound { path },
-                Rest::ServerResponseError { code: 403, .. } => VaultError::Denied { path },
+                Rest::ServerResponseError { code: 403, .. } => VaultError::Denied {
+                    path,
+                    capability: "",
+                },
                 Rest::ServerResponseError { code, .. } if code >= 500 => VaultError::Unavailable {
                     address: address.to_string(),
                     detail: format!("status {code}"),

@@ -162,8 +162,15 @@ impl Vault {
     /// Reads a secret's metadata, or `None` when the path has never been written.
     pub async fn read_metadata(&self, path: &str) -> Result<Option<KvMetadata>, VaultError> {
         let full = self.settings.full_path(path);
+        self.retrying(&self.api("metadata", &full), "read", || {
+            self.read_metadata_once(&full)
+        })
+        .await
+    }
+
+    async fn read_metadata_once(&self, full: &str) -> Result<Option<KvMetadata>, VaultError> {
         let client = self.client.read().await;
-        match kv2::read_metadata(&*client, &self.settings.kv_mount, &full).await {
+        match kv2::read_metadata(&*client, &self.settings.kv_mount, full).await {
             Ok(m) => Ok(Some(KvMetadata {
                 current_version: m.current_version,
                 custom: m.custom_metadata.unwrap_or_default().into_iter().collect(),
@@ -184,7 +191,7 @@ impl Vault {
                     })
                     .collect(),
             })),
-            Err(e) => match self.map_err(e, &full) {
+            Err(e) => match self.map_err(e, full) {
                 VaultError::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -199,38 +206,63 @@ impl Vault {
         custom: &BTreeMap<String, String>,
     ) -> Result<(), VaultError> {
         let full = self.settings.full_path(path);
-        let map: HashMap<String, String> = custom.clone().into_iter().collect();
-        let client = self.client.read().await;
-        let mut req = SetSecretMetadataRequest::builder();
-        req.custom_metadata(map);
-        kv2::set_metadata(&*client, &self.settings.kv_mount, &full, Some(&mut req))
-            .await
-            .map_err(|e| self.map_err(e, &full))
+        self.retrying(&self.api("metadata", &full), "update", || async {
+            let map: HashMap<String, String> = custom.clone().into_iter().collect();
+            let client = self.client.read().await;
+            let mut req = SetSecretMetadataRequest::builder();
+            req.custom_metadata(map);
+            kv2::set_metadata(&*client, &self.settings.kv_mount, &full, Some(&mut req))
+                .await
+                .map_err(|e| self.map_err(e, &full))
+        })
+        .await
     }
 
     /// Lists the keys under a folder (relative to the prefix); empty when there is none.
     pub async fn list(&self, folder: &str) -> Result<Vec<String>, VaultError> {
         let full = format!("{}/", self.settings.full_path(folder));
-        let client = self.client.read().await;
-        match kv2::list(&*client, &self.settings.kv_mount, &full).await {
-            Ok(keys) => Ok(keys),
-            Err(e) => match self.map_err(e, &full) {
-                VaultError::NotFound { .. } => Ok(vec![]),
-                other => Err(other),
-            },
-        }
+        self.retrying(&self.api("metadata", &full), "list", || async {
+            let client = self.client.read().await;
+            match kv2::list(&*client, &self.settings.kv_mount, &full).await {
+                Ok(keys) => Ok(keys),
+                Err(e) => match self.map_err(e, &full) {
+                    VaultError::NotFound { .. } => Ok(vec![]),
+                    other => Err(other),
+                },
+            }
+        })
+        .await
     }
 
     /// Deletes a secret with all its versions and metadata.
     pub async fn delete_all(&self, path: &str) -> Result<(), VaultError> {
         let full = self.settings.full_path(path);
-        let client = self.client.read().await;
-        kv2::delete_metadata(&*client, &self.settings.kv_mount, &full)
-            .await
-            .map_err(|e| self.map_err(e, &full))
+        self.retrying(&self.api("metadata", &full), "delete", || async {
+            let client = self.client.read().await;
+            kv2::delete_metadata(&*client, &self.settings.kv_mount, &full)
+                .await
+                .map_err(|e| self.map_err(e, &full))
+        })
+        .await
+    }
+
+    /// The API path of `full` under the data (`area` = `data`) or metadata side of the mount.
+    fn api(&self, area: &str, full: &str) -> String {
+        format!("{}/{area}/{full}", self.settings.kv_mount.trim_matches('/'))
     }
 
     async fn read_raw(
+        &self,
+        full: &str,
+        version: Option<u64>,
+    ) -> Result<Option<(u64, Value)>, VaultError> {
+        self.retrying(&self.api("data", full), "read", || {
+            self.read_raw_once(full, version)
+        })
+        .await
+    }
+
+    async fn read_raw_once(
         &self,
         full: &str,
         version: Option<u64>,
@@ -254,6 +286,20 @@ impl Vault {
     }
 
     async fn write_raw(
+        &self,
+        full: &str,
+        data: &Value,
+        cas: Option<u64>,
+    ) -> Result<u64, VaultError> {
+        // Vault asks `create` of a path that does not exist yet, `update` of one that does
+        let capability = if cas == Some(0) { "create" } else { "update" };
+        self.retrying(&self.api("data", full), capability, || {
+            self.write_raw_once(full, data, cas)
+        })
+        .await
+    }
+
+    async fn write_raw_once(
         &self,
         full: &str,
         data: &Value,

@@ -24,7 +24,7 @@ use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 
 use crate::clock::{self, Clock};
 
-pub use auth::{TokenState, VaultCredentials};
+pub use auth::{TokenState, VaultCredentials, VaultStatus};
 pub use error::VaultError;
 pub use kv::{KvMetadata, SecretMap, VersionInfo, Versioned};
 
@@ -109,6 +109,7 @@ pub struct Vault {
     credentials: VaultCredentials,
     client: RwLock<VaultClient>,
     token: Mutex<TokenState>,
+    auth: Mutex<auth::AuthRecord>,
     http: reqwest::Client,
 }
 
@@ -141,7 +142,10 @@ impl Vault {
         }
         let initial = match &credentials {
             VaultCredentials::Token(t) => t.clone(),
-            VaultCredentials::AppRole { .. } => SecretString::from(String::new()),
+            // read by `authenticate`, every time it runs
+            VaultCredentials::TokenFile(_) | VaultCredentials::AppRole { .. } => {
+                SecretString::from(String::new())
+            }
         };
         let mut client = build_client(&settings, &initial)?;
         let mut http = reqwest::Client::builder()
@@ -168,6 +172,7 @@ impl Vault {
             credentials,
             client: RwLock::new(client),
             token: Mutex::new(TokenState::default()),
+            auth: Mutex::new(auth::AuthRecord::default()),
             http,
         };
         vault.authenticate().await?;

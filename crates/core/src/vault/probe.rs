@@ -184,7 +184,10 @@ fn errors_of(value: &Value) -> Vec<String> {
 
 fn status_error(code: u16, api: &str, value: &Value, address: &str) -> VaultError {
     match code {
-        403 => VaultError::Denied { path: api.into() },
+        403 => VaultError::Denied {
+            path: api.into(),
+            capability: "",
+        },
         404 => VaultError::NotFound { path: api.into() },
         c if c >= 500 => VaultError::Unavailable {
             address: address.into(),

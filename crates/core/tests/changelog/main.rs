@@ -3,6 +3,7 @@
 mod append;
 mod mac;
 mod python;
+mod segment;
 mod tamper;
 
 use std::fs;

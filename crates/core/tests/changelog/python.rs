@@ -70,3 +70,60 @@ fn documented_script_verifies_and_detects_edits() {
     assert!(!edited.status.success());
     assert!(stderr.contains("line 5 (seq 5): edited"), "{stderr}");
 }
+
+/// A segment (first record `recover`, continuing from an anchored head) verifies with the
+/// documented script too, which names where it continues from.
+#[test]
+fn documented_script_verifies_a_segment() {
+    use std::sync::Arc;
+    use warden_core::changelog::{
+        Action, Actor, ChangeEntry, ChangeLog, ChangeLogOptions, MacKey, MemoryHeadStore,
+        ObjectKind, ObjectRef, Outcome, segment_entry_after,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("changes.jsonl");
+    let key = Arc::new(MacKey::generate());
+    let anchored = warden_core::changelog::Head {
+        seq: 41,
+        hash: "cd".repeat(32),
+    };
+    let log = ChangeLog::open_keyed(
+        &path,
+        Box::new(MemoryHeadStore::new()),
+        ChangeLogOptions::default(),
+        Some(key),
+    )
+    .unwrap();
+    let entry = ChangeEntry::new(
+        Actor::User {
+            uid: 0,
+            user: Some("root".into()),
+            pid: None,
+        },
+        ObjectRef::named(ObjectKind::Changelog, "changes.jsonl"),
+        Action::Recover,
+        Outcome::Ok,
+    )
+    .after(segment_entry_after(
+        Some(&anchored),
+        None,
+        Default::default(),
+    ));
+    log.start_segment(Some(anchored), entry).unwrap();
+    log.append(super::entry(1)).unwrap();
+    drop(log);
+    let Some(out) = run(&[&path]) else {
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("segment: continues from seq 41"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok: 43 records"), "{stdout}");
+}

@@ -88,3 +88,15 @@ fn daemon_and_vault_changes() {
     assert!(diff.vault_changed);
     assert!(diff.needs_restart());
 }
+
+#[test]
+fn a_new_daemon_id_needs_a_restart() {
+    let dir = Dir::new();
+    let old = dir.load(&with("")).expect("valid");
+    let new = dir
+        .load(&with("[daemon]\nid = \"pinned-id\"\n"))
+        .expect("valid");
+    let diff = Config::diff(&old, &new);
+    assert_eq!(diff.restart_required, ["id"]);
+    assert!(diff.needs_restart());
+}

@@ -401,3 +401,27 @@ fn max_connections_is_range_checked() {
         .expect("valid");
     assert_eq!(config.daemon.max_connections, 4);
 }
+
+#[test]
+fn daemon_id_is_optional_and_path_safe() {
+    let dir = Dir::new();
+    let config = dir.load(&with("")).expect("valid");
+    assert_eq!(config.daemon.id, None, "the implicit id stays the default");
+    let config = dir
+        .load(&with("[daemon]\nid = \"ops1.example.com-1a2b3c4d\"\n"))
+        .expect("valid");
+    assert_eq!(
+        config.daemon.id.as_deref(),
+        Some("ops1.example.com-1a2b3c4d")
+    );
+    assert!(
+        config
+            .render_effective()
+            .contains("id = \"ops1.example.com-1a2b3c4d\"")
+    );
+    for bad in ["", "a/b", "..", ".hidden", "with space", &"x".repeat(129)] {
+        let (msg, n) = dir.errors(&with(&format!("[daemon]\nid = \"{bad}\"\n")));
+        assert_eq!(n, 1, "{msg}");
+        assert_contains(&msg, &["`daemon.id`", "letters, digits"]);
+    }
+}

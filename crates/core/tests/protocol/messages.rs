@@ -161,6 +161,17 @@ fn responses() -> Vec<Response> {
             uptime_secs: 42,
             config_path: PathBuf::from("/etc/warden/warden.toml"),
             started_at: time,
+            vault: Some(Box::new(warden_core::protocol::VaultState {
+                address: "https://vault.example:8200".into(),
+                auth_method: "token_file".into(),
+                token_file: Some("/run/jamf-warden/vault-token".into()),
+                token_ttl_secs: Some(3_000),
+                renewable: true,
+                last_authenticated: Some(time),
+                last_renewed: None,
+                last_error: Some("vault refused `update` on secret/data/x".into()),
+                last_error_at: Some(time),
+            })),
             instances: vec![InstanceStatus {
                 name: "prod".to_owned(),
                 url: "https://prod.jamfcloud.com".to_owned(),
@@ -214,6 +225,7 @@ fn responses() -> Vec<Response> {
             }),
             legacy_records: 1,
             macs_checked: true,
+            recovery_points: Vec::new(),
         }),
         Response::Report(ReportResponse {
             kind: ReportKind::Drift,

@@ -83,6 +83,7 @@ mod tests {
             uptime_secs: 1,
             config_path: "/x".into(),
             started_at: chrono::DateTime::UNIX_EPOCH,
+            vault: None,
             instances: vec![InstanceStatus {
                 name: "prod".into(),
                 url: "https://prod.example".into(),

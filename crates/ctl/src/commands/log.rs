@@ -111,17 +111,29 @@ pub fn render_verify(report: &VerifyReport) -> String {
             report.path.display()
         );
     }
-    let mut out = format!("change log ok: {}", count(report.records, "record"));
+    // a segment started by `wardend --recover-state` holds the records from its first seq
+    let before = report
+        .recovery_points
+        .first()
+        .map_or(0, |p| p.seq.saturating_sub(1));
+    let held = report.records.saturating_sub(before);
+    let mut out = format!("change log ok: {}", count(held, "record"));
+    if before > 0 {
+        out.push_str(&format!(" (seq {} to {})", before + 1, report.records));
+    }
     if let Some(last) = &report.last {
         out.push_str(&format!(", head seq {}", last.seq));
     }
-    if report.macs_checked && report.records > report.legacy_records {
+    if report.macs_checked && held > report.legacy_records {
         out.push_str(&format!(
             ", {} verified with the key kept in Vault",
-            count(report.records - report.legacy_records, "record MAC")
+            count(held - report.legacy_records, "record MAC")
         ));
     }
     out.push('\n');
+    for point in &report.recovery_points {
+        out.push_str(&format!("{point}\n"));
+    }
     match (&report.head, report.head_lag) {
         (None, _) if report.records > 0 => {
             out.push_str("note: there is no head anchor to compare the file with\n");
@@ -138,7 +150,7 @@ pub fn render_verify(report: &VerifyReport) -> String {
             count(report.legacy_records, "record")
         ));
     }
-    if report.records > report.legacy_records && !report.macs_checked {
+    if held > report.legacy_records && !report.macs_checked {
         out.push_str("note: record MACs were not checked (no key)\n");
     }
     out
@@ -260,6 +272,7 @@ SEQ  TIME                  ACTOR       INSTANCE  OBJECT              ACTION  OUT
             problem: None,
             legacy_records: 0,
             macs_checked: true,
+            recovery_points: Vec::new(),
         }
     }
 
@@ -296,5 +309,39 @@ SEQ  TIME                  ACTOR       INSTANCE  OBJECT              ACTION  OUT
             ..verify_report()
         };
         assert_eq!(render_verify(&empty), "change log ok: 0 records\n");
+    }
+
+    #[test]
+    fn verify_shows_the_recovery_point_of_a_segment() {
+        let segment = VerifyReport {
+            recovery_points: vec![warden_core::changelog::RecoveryPoint {
+                seq: 10,
+                time: "2026-12-06T08:00:00.000000Z".into(),
+                uid: Some(0),
+                continues_from: Some(Head {
+                    seq: 9,
+                    hash: "b".repeat(64),
+                }),
+                previous_file: None,
+                previous: "lost with the state directory".into(),
+            }],
+            ..verify_report()
+        };
+        let text = render_verify(&segment);
+        assert!(
+            text.starts_with(
+                "change log ok: 3 records (seq 10 to 12), head seq 12, 3 record MACs verified"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "recovery point at seq 10 (2026-12-06T08:00:00.000000Z, by uid 0): continues \
+                 from the head anchored in vault, seq 9 hash {}; earlier segment: lost with the \
+                 state directory\n",
+                "b".repeat(64)
+            )),
+            "{text}"
+        );
     }
 }

@@ -97,6 +97,29 @@ fn document(report: &StatusReport, problems: &[String]) -> anyhow::Result<serde_
     Ok(doc)
 }
 
+/// Vault's address, authentication, token lifetime and last authentication, on one line.
+fn vault_line(vault: &warden_core::protocol::VaultState, now: DateTime<Utc>) -> String {
+    let mut line = format!("{}, auth {}", vault.address, vault.auth_method);
+    if let Some(file) = &vault.token_file {
+        line.push_str(&format!(" ({})", file.display()));
+    }
+    match vault.token_ttl_secs {
+        Some(ttl) => line.push_str(&format!(", token ttl {}", duration(ttl))),
+        None if vault.auth_method != "memory" => line.push_str(", token does not expire"),
+        None => {}
+    }
+    if vault.renewable {
+        line.push_str(" (renewable)");
+    }
+    if let Some(t) = vault.last_authenticated {
+        line.push_str(&format!(", authenticated {}", when(t, now)));
+    }
+    if let Some(t) = vault.last_renewed {
+        line.push_str(&format!(", renewed {}", when(t, now)));
+    }
+    line
+}
+
 /// The text output of `status` for `report`, by wardenctl `ctl_version`, at `now`.
 pub fn render(report: &StatusReport, ctl_version: &str, now: DateTime<Utc>) -> String {
     let running: Vec<String> = report
@@ -128,6 +151,15 @@ pub fn render(report: &StatusReport, ctl_version: &str, now: DateTime<Utc>) -> S
         "config".to_owned(),
         report.config_path.display().to_string(),
     ]);
+    if let Some(vault) = &report.vault {
+        about.row(["vault".to_owned(), vault_line(vault, now)]);
+        if let Some(e) = &vault.last_error {
+            let at = vault
+                .last_error_at
+                .map_or_else(String::new, |t| format!(" ({})", when(t, now)));
+            about.row(["vault error".to_owned(), format!("{e}{at}")]);
+        }
+    }
     about.row([
         "running".to_owned(),
         if running.is_empty() {
@@ -291,6 +323,7 @@ mod tests {
             uptime_secs: 2 * 3600 + 5 * 60,
             config_path: "/etc/jamf-warden/wardend.toml".into(),
             started_at: t(7, 55),
+            vault: None,
             instances: vec![
                 InstanceStatus {
                     name: "prod".into(),
@@ -355,6 +388,40 @@ prod      drift              never                          -        2026-05-01T
 lab       audit              2026-05-01T09:00:00Z (1h ago)  failed   parked                        never succeeded
 ";
         assert_eq!(text, expected, "got:\n{text}");
+    }
+
+    #[test]
+    fn renders_vault_state_and_its_last_error() {
+        let report = StatusReport {
+            vault: Some(Box::new(warden_core::protocol::VaultState {
+                address: "https://vault.example:8200".into(),
+                auth_method: "token_file".into(),
+                token_file: Some("/run/jamf-warden/vault-token".into()),
+                token_ttl_secs: Some(2_700),
+                renewable: true,
+                last_authenticated: Some(t(7, 55)),
+                last_renewed: None,
+                last_error: Some("the token in /run/jamf-warden/vault-token is invalid".into()),
+                last_error_at: Some(t(9, 58)),
+            })),
+            ..sample()
+        };
+        let text = render(&report, "0.1.0", t(10, 0));
+        assert!(
+            text.contains(
+                "vault        https://vault.example:8200, auth token_file \
+                 (/run/jamf-warden/vault-token), token ttl 45m 0s (renewable), authenticated \
+                 2026-05-01T07:55:00Z (2h ago)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "vault error  the token in /run/jamf-warden/vault-token is invalid \
+                 (2026-05-01T09:58:00Z (2m ago))\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

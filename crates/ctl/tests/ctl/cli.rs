@@ -21,6 +21,7 @@ fn status_report() -> StatusReport {
         uptime_secs: 3_700,
         config_path: "/etc/jamf-warden/wardend.toml".into(),
         started_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
+        vault: None,
         instances: vec![
             InstanceStatus {
                 name: "prod".into(),
@@ -362,6 +363,7 @@ fn verify_report(problem: Option<Problem>) -> VerifyReport {
         problem,
         legacy_records: 0,
         macs_checked: true,
+        recovery_points: Vec::new(),
     }
 }
 

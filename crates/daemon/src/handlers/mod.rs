@@ -29,13 +29,16 @@ pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
     let config = s.config.get();
     match request {
         Request::Hello(_) => Response::error(ErrorCode::BadRequest, "hello was already sent"),
-        Request::Status => status::handle(
-            &config,
-            &s.lifecycle,
-            &s.schedule,
-            &s.instances,
-            &s.rotation,
-            &s.drift,
+        Request::Status => status::with_vault(
+            status::handle(
+                &config,
+                &s.lifecycle,
+                &s.schedule,
+                &s.instances,
+                &s.rotation,
+                &s.drift,
+            ),
+            s.instances.vault_status().await,
         ),
         Request::Instances => instances::handle(&config, &s.schedule),
         Request::Reload => reload::handle(&s.reload, actor(peer)).await,

@@ -3,6 +3,7 @@
 
 use warden_core::protocol::{
     InstanceStatus, JobKind as WireJobKind, JobOutcome, JobStatus, Response, StatusReport,
+    VaultState,
 };
 use warden_core::schedule::{Due, JobKey, JobKind, jitter_offset};
 
@@ -29,6 +30,17 @@ pub fn handle(
         }
     }
     Response::Status(report)
+}
+
+/// `response` (a status report) with Vault's state.
+pub fn with_vault(response: Response, vault: VaultState) -> Response {
+    match response {
+        Response::Status(mut report) => {
+            report.vault = Some(Box::new(vault));
+            Response::Status(report)
+        }
+        other => other,
+    }
 }
 
 /// The status report at the clock's "now".
@@ -126,6 +138,7 @@ fn report(
         config_path: config.path.clone(),
         started_at: lifecycle.started_at(),
         instances,
+        vault: None,
     }
 }
 

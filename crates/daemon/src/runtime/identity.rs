@@ -5,7 +5,16 @@
 
 use sha2::{Digest, Sha256};
 
-/// This daemon's id. Path-safe (`[A-Za-z0-9._-]`).
+/// This daemon's id: `daemon.id` when set, else the implicit [`daemon_id`].
+pub fn effective(config: &warden_core::config::Config) -> String {
+    config
+        .daemon
+        .id
+        .clone()
+        .unwrap_or_else(|| daemon_id(&config.daemon.state_dir))
+}
+
+/// This daemon's implicit id. Path-safe (`[A-Za-z0-9._-]`).
 pub fn daemon_id(state_dir: &std::path::Path) -> String {
     let host: String = nix::unistd::gethostname()
         .ok()

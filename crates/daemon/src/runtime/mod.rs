@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod metrics_http;
 pub mod notify;
 pub mod options;
+pub mod recovery_hint;
 pub mod signals;
 pub mod socket;
 pub mod state_json;

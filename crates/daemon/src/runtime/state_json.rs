@@ -1,6 +1,6 @@
 //! Small JSON state files in the state directory (the kept drift reports and audits): read at
-//! start (a missing or unreadable file starts afresh, logged), written atomically (temporary
-//! file, then rename; a failure is logged and the next save retries). Neither the file nor its
+//! start (a missing or unreadable file starts afresh, logged), written atomically (a unique
+//! temporary file, then rename; a failure is logged and the next save retries). Neither the file nor its
 //! temporary file is ever opened through a symbolic link
 //! ([`private_fs`](warden_core::private_fs)).
 
@@ -32,8 +32,7 @@ pub fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> T {
 /// Writes `value` to `path` atomically, encoding straight into the file (the kept reports of
 /// a large fleet are megabytes; no copy of them is built in memory).
 pub fn save<T: Serialize>(path: &Path, value: &T, what: &str) {
-    let tmp = path.with_extension("json.tmp");
-    let result = private_fs::write_atomic(path, &tmp, 0o600, |file| {
+    let result = private_fs::write_atomic(path, 0o600, |file| {
         // the kept reports quote servers' errors: no known secret is written
         let mut out = ScrubWriter::new(std::io::BufWriter::new(file));
         serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;

@@ -99,6 +99,38 @@ impl Store {
         result
     }
 
+    /// Vault's state for `wardenctl status` (the memory store: its settings' address only).
+    pub async fn status(&self) -> warden_core::protocol::VaultState {
+        match &self.backend {
+            Backend::Vault(v) => {
+                let s = v.status(v.now()).await;
+                warden_core::protocol::VaultState {
+                    address: s.address,
+                    auth_method: s.auth_method.to_string(),
+                    token_file: s.token_file,
+                    token_ttl_secs: s.token_ttl_seconds,
+                    renewable: s.renewable,
+                    last_authenticated: s.last_authenticated,
+                    last_renewed: s.last_renewed,
+                    last_error: s.last_error,
+                    last_error_at: s.last_error_at,
+                }
+            }
+            #[cfg(feature = "test-hooks")]
+            Backend::Memory { settings, .. } => warden_core::protocol::VaultState {
+                address: settings.address.to_string(),
+                auth_method: "memory".into(),
+                token_file: None,
+                token_ttl_secs: None,
+                renewable: false,
+                last_authenticated: None,
+                last_renewed: None,
+                last_error: None,
+                last_error_at: None,
+            },
+        }
+    }
+
     /// Renews the Vault token when it is due, on Vault's clock (nothing to do in memory).
     pub async fn maintain_token(&self) -> Result<(), VaultError> {
         match &self.backend {

@@ -139,6 +139,11 @@ impl Instances {
         }
     }
 
+    /// Vault's state for the status report: address, authentication, token lifetime, errors.
+    pub async fn vault_status(&self) -> warden_core::protocol::VaultState {
+        self.vault.status().await
+    }
+
     fn runtime(&self) -> MutexGuard<'_, BTreeMap<String, InstanceRuntime>> {
         self.runtime.lock().unwrap_or_else(|p| p.into_inner())
     }

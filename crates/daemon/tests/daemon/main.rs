@@ -40,4 +40,6 @@ mod scheduler;
 mod soak;
 mod socket_security;
 mod startup_errors;
+mod state_recovery;
 mod upgrade_scope;
+mod vault_token_file;

@@ -125,7 +125,7 @@ async fn group_members_read_but_may_not_change_and_others_cannot_connect() {
     let line = env
         .wait_log_line(&["refused a changing request", "uid=65534"])
         .await;
-    assert!(line.contains(&format!("pid=Some({pid})")), "{line}");
+    assert!(line.contains(&format!("pid={pid}")), "{line}");
     assert!(line.contains("reload"), "{line}");
     // Nothing was reloaded on its behalf.
     assert!(

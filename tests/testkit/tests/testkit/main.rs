@@ -11,3 +11,4 @@ mod rotation_store;
 mod rotation_support;
 mod seed_curl;
 mod vault_store;
+mod vault_token_file;
