@@ -14,7 +14,10 @@ use clap::{CommandFactory as _, Parser, Subcommand};
 use clap_complete::Shell;
 
 #[derive(Debug, Parser)]
-#[command(name = "xtask", about = "Generate man pages and shell completions for the packages")]
+#[command(
+    name = "xtask",
+    about = "Generate man pages and shell completions for the packages"
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,
@@ -46,8 +49,12 @@ fn man(dir: &Path) -> Result<()> {
         .context("cannot render wardend.8")?;
     write(&dir.join("wardend.8"), &page)?;
     // wardenctl and each of its sub-commands (wardenctl-log-verify.1, ...): section 1.
-    clap_mangen::generate_to(warden_ctl::Cli::command(), dir)
-        .with_context(|| format!("cannot write the wardenctl man pages into {}", dir.display()))?;
+    clap_mangen::generate_to(warden_ctl::Cli::command(), dir).with_context(|| {
+        format!(
+            "cannot write the wardenctl man pages into {}",
+            dir.display()
+        )
+    })?;
     Ok(())
 }
 
