@@ -48,6 +48,7 @@ need_tools() {
   command -v dpkg-deb >/dev/null || missing+=(dpkg)
   command -v rpmbuild >/dev/null || missing+=(rpm)
   command -v gzip >/dev/null || missing+=(gzip)
+  command -v strip >/dev/null && command -v objdump >/dev/null || missing+=(binutils)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
       echo "package.sh: missing ${missing[*]}: apt-get install ${missing[*]} (as root)" >&2
