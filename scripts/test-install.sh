@@ -62,7 +62,9 @@ check "the three config files are conffiles" \
 never_starts() { ! grep -Ev '^[[:space:]]*#' "$@" | grep -E 'systemctl +(start|restart|try-restart|reload-or-restart|enable)|invoke-rc\.d|deb-systemd-invoke'; }
 check "the maintainer scripts never start or enable the service" \
   never_starts "$work/control/postinst" "$work/control/prerm" "$work/control/postrm"
-check "the maintainer scripts parse" sh -n "$work/control/postinst"
+for script in postinst prerm postrm; do
+  check "the $script script parses" sh -n "$work/control/$script"
+done
 
 # ---- install into a throwaway root; the maintainer scripts run against it (DPKG_ROOT)
 r="$work/root"
@@ -175,6 +177,14 @@ check "rpm %pre creates the user with systemd-sysusers (useradd fallback)" \
   grep -q 'systemd-sysusers.*--replace=/usr/lib/sysusers.d/jamf-warden.conf' "$work/rpm.scripts"
 check "rpm %post applies the tmpfiles entry" grep -q 'systemd-tmpfiles.*--create jamf-warden.conf' "$work/rpm.scripts"
 check "rpm scripts never start or enable the service" never_starts "$work/rpm.scripts"
+# the %pre scriptlet, run against an empty root (its shell honours DPKG_ROOT like the deb's)
+r2="$work/rpmroot"
+mkdir -p "$r2/etc"
+DPKG_ROOT="$r2" sh <(rpm -qp --qf '%{PREIN}' "$rpm") >/dev/null 2>&1 || true
+check "the rpm's %pre creates the jamf-warden user" grep -q '^jamf-warden:x:[0-9]*:[0-9]*:Jamf Warden daemon:/var/lib/jamf-warden:' "$r2/etc/passwd"
+for tag in PREIN POSTIN PREUN POSTUN; do
+  check "the rpm's $tag script parses" sh -n <(rpm -qp --qf "%{$tag}" "$rpm")
+done
 
 # ---- launchd: the plist, its restart design and the macOS config
 plist=deploy/launchd/com.example.jamf-warden.plist
