@@ -222,5 +222,6 @@ rc=0; launch "$mac/broken.toml" >/dev/null 2>"$work/mac-broken.err" || rc=$?
 check "launchd job, broken config: exits 0 (KeepAlive leaves it stopped) and says why" \
   test "$rc" = 0 -a -n "$(grep no_such_key "$work/mac-broken.err" || true)"
 
-echo "test-install ($profile build): $passed passed, $failed failed"
+echo "test-install: $profile build, ${SECONDS}s"
+echo "test-install: $passed passed, $failed failed"
 [ "$failed" = 0 ]
