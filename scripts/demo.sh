@@ -110,8 +110,11 @@ for _ in $(seq 150); do
   sleep 0.2
 done
 
-say "wardenctl status"
-ctl status
+say "wardenctl status (exit 0 only when every job of every instance is ok)"
+rc=0; ctl status || rc=$?
+echo "  (exit $rc)"
+say "wardenctl status --check (one line per problem, for monitors)"
+ctl status --check || true
 say "wardenctl instances"
 ctl instances
 

@@ -10,6 +10,7 @@ pub mod drift;
 pub mod files;
 pub mod jamf;
 pub mod management;
+pub mod notify;
 pub mod private_fs;
 pub mod protocol;
 pub mod rotation;

@@ -56,8 +56,14 @@ pub struct GlobalArgs {
 /// The sub-commands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Daemon version, uptime, configuration, instance health and job schedules.
-    Status,
+    /// Daemon version, uptime, configuration, instance health and job schedules. Exits 0 when
+    /// every instance's every job is ok, 1 when something is failing or parked, 2 when the
+    /// daemon cannot be reached.
+    Status {
+        /// Print only the problems, one line each (nothing when all is well), for monitors.
+        #[arg(long)]
+        check: bool,
+    },
     /// The configured Jamf Pro instances.
     Instances,
     /// Make the daemon re-read and apply its configuration (admins only).

@@ -1,36 +1,9 @@
 //! Generic output of [`Response::Report`](warden_core::protocol::Response) answers (`secrets`,
 //! `drift`, `plan`, `apply`, `audit`) until each gets its own rendering.
 
-use warden_core::protocol::{ReportKind, ReportResponse, Response};
+use warden_core::protocol::{ReportKind, ReportResponse};
 
-use crate::client::{Client, unexpected};
 use crate::output::count;
-use crate::{Ctx, Exit};
-
-/// Sends a report request for `command` and prints the report (`--json`: the whole payload).
-/// With `findings_fail`, a report with findings exits 1.
-pub(crate) async fn fetch_and_print(
-    ctx: &Ctx,
-    client: &mut Client,
-    command: &'static str,
-    request: impl Into<warden_core::protocol::Request>,
-    findings_fail: bool,
-) -> anyhow::Result<Exit> {
-    let report = match client.call(command, request).await? {
-        Response::Report(report) => report,
-        other => return Err(unexpected("report", &other)),
-    };
-    if ctx.json() {
-        ctx.print_json(&report)?;
-    } else {
-        ctx.print(&render(&report))?;
-    }
-    Ok(if findings_fail && report.findings > 0 {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    })
-}
 
 /// A text body as is; a structured body under a one-line heading, as indented JSON.
 pub fn render(report: &ReportResponse) -> String {

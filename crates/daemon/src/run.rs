@@ -49,6 +49,7 @@ use crate::services::changes::Changes;
 use crate::services::config::LiveConfig;
 use crate::services::drift::Drift;
 use crate::services::instances::Instances;
+use crate::services::notifier::Notifier;
 use crate::services::reload::Reload;
 use crate::services::rotation::{Rotation, RotationDeps};
 use crate::services::schedule::Schedule;
@@ -77,6 +78,8 @@ pub enum StartError {
         "another wardend is already running with the change log {changelog} (it holds the lock {lock}); stop it first, or give this one its own state_dir and changelog"
     )]
     AlreadyRunning { changelog: PathBuf, lock: PathBuf },
+    #[error(transparent)]
+    Notify(#[from] crate::services::notifier::NotifyError),
     #[error(transparent)]
     PrivateDir(#[from] warden_core::private_fs::PrivateDirError),
     #[error("cannot lock {path}: {source}")]
@@ -116,7 +119,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         open_changelog(&config, &options, &vault, &head_path, &key_path).await?;
     let changelog = Arc::new(changelog);
     let publisher = tokio::spawn(head::publisher(vault.clone(), head_path.clone(), head_rx));
-    record_start(&changelog, &config).await?;
+    let start_record = record_start(&changelog, &config).await?;
 
     // Before the socket exists: a job state that cannot be read stops the start cleanly.
     let state_file = StateFile::in_dir(&config.daemon.state_dir);
@@ -139,7 +142,9 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         shutdown.clone(),
         force.clone(),
     ));
+    let notifier = start_notifier(&lifecycle, &config, &start_record)?;
     let wiring = Wiring {
+        notifier,
         vault: vault.clone(),
         changelog: Arc::clone(&changelog),
         head_path: head_path.clone(),
@@ -170,7 +175,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         recovery.clone(),
         ticks,
     ));
-    let vault_task = tokio::spawn(maintain_vault(vault.clone(), Arc::clone(&lifecycle)));
+    let vault_task = tokio::spawn(maintain_vault(vault.clone(), Arc::clone(&services)));
     let reload_task = tokio::spawn(reloader(
         Arc::clone(&services.reload),
         shutdown.clone(),
@@ -195,13 +200,30 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     vault_task.abort();
     let _idle = wait_for_jobs(&services, options.stop_grace).await;
     finish_log(&services, publisher, &vault, &head_path).await;
+    services.notifier.drain(Duration::from_secs(5)).await;
     remove_socket(&socket_path);
     tracing::info!("wardend stopped");
     Ok(())
 }
 
+/// The notifier of `config`'s sinks (their secrets read), given the start record to forward.
+fn start_notifier(
+    lifecycle: &Arc<Lifecycle>,
+    config: &Config,
+    start: &warden_core::changelog::Record,
+) -> Result<Arc<Notifier>, StartError> {
+    let notifier = Notifier::new(
+        Arc::clone(lifecycle),
+        &config.notify,
+        &config.changelog_forward,
+    )?;
+    notifier.changelog(start);
+    Ok(Arc::new(notifier))
+}
+
 /// What [`wire`] builds the services from.
 struct Wiring {
+    notifier: Arc<Notifier>,
     vault: Store,
     changelog: Arc<ChangeLog>,
     head_path: String,
@@ -221,6 +243,7 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
         w.vault.clone(),
         w.head_path,
         head_file,
+        Arc::clone(&w.notifier),
     ));
     let schedule = Arc::new(Schedule::new(w.jobs, w.state_file));
     let instances = Arc::new(Instances::new(
@@ -281,6 +304,7 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
     Services {
         config: live,
         lifecycle,
+        notifier: w.notifier,
         changes,
         schedule,
         instances,
@@ -309,7 +333,10 @@ fn prepare_dirs(config: &Config) -> Result<(), StartError> {
 }
 
 /// The start record: version and instances.
-async fn record_start(changelog: &Arc<ChangeLog>, config: &Config) -> Result<(), StartError> {
+async fn record_start(
+    changelog: &Arc<ChangeLog>,
+    config: &Config,
+) -> Result<warden_core::changelog::Record, StartError> {
     let start_entry = ChangeEntry::new(
         Actor::Daemon,
         ObjectRef::named(ObjectKind::Config, config.path.display().to_string()),
@@ -323,7 +350,6 @@ async fn record_start(changelog: &Arc<ChangeLog>, config: &Config) -> Result<(),
     changelog
         .append_async(start_entry)
         .await
-        .map(|_| ())
         .map_err(|e| StartError::ChangeLog(e.to_string()))
 }
 
@@ -396,17 +422,21 @@ async fn reloader(
     }
 }
 
-/// Renews the Vault token before it expires, every 30 s.
-async fn maintain_vault(vault: Store, lifecycle: Arc<Lifecycle>) {
+/// Renews the Vault token before it expires, every 30 s; a failure alerts once.
+async fn maintain_vault(vault: Store, s: Arc<Services>) {
     loop {
         tokio::select! {
-            _ = lifecycle.shutdown.cancelled() => return,
+            _ = s.lifecycle.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
         // Vault's own clock, not the daemon's: token lifetimes are real time on the server,
         // whatever time the daemon's schedules run on
-        if let Err(e) = vault.maintain_token().await {
-            tracing::error!(error = %e, "vault token maintenance failed");
+        match vault.maintain_token().await {
+            Err(e) => {
+                tracing::error!(error = %e, "vault token maintenance failed");
+                s.notifier.vault_auth(Some(&e.to_string()));
+            }
+            Ok(_) => s.notifier.vault_auth(None),
         }
     }
 }

@@ -101,6 +101,32 @@ fn tick(
     next
 }
 
+/// Alerts that the `kind` job of `name` was parked (or recovered).
+fn alert_parked(s: &Services, name: &str, kind: JobKind, parked: bool, error: Option<String>) {
+    use warden_core::notify::EventKind;
+    let (event, summary) = if parked {
+        (
+            EventKind::InstanceParked,
+            format!(
+                "{kind} job of {name} parked after repeated failures: {}",
+                error.as_deref().unwrap_or("")
+            ),
+        )
+    } else {
+        (
+            EventKind::InstanceRecovered,
+            format!("{kind} job of {name} succeeded again"),
+        )
+    };
+    let details = serde_json::json!({ "job": kind.to_string(), "error": error });
+    s.notifier.emit(
+        s.notifier
+            .event(event, summary)
+            .instance(name)
+            .details(details),
+    );
+}
+
 /// Notes a job's end in the job table, logs it, saves the table and wakes the scheduler.
 fn finish(
     s: &Services,
@@ -120,13 +146,22 @@ fn finish(
             Outcome::Failure(e.to_string())
         }
     };
-    let parked = {
+    let error = match &outcome {
+        Outcome::Failure(e) => Some(e.clone()),
+        _ => None,
+    };
+    let (was_parked, parked) = {
         let mut jobs = s.schedule.table();
+        let key = JobKey::new(name.to_owned(), kind);
+        let was = jobs.is_parked(&key);
         jobs.finish(token, outcome, finished);
-        jobs.is_parked(&JobKey::new(name.to_owned(), kind))
+        (was, jobs.is_parked(&key))
     };
     if parked {
         tracing::error!(instance = %name, job = %kind, "parked after repeated failures; retrying at the backoff cap");
+    }
+    if parked != was_parked {
+        alert_parked(s, name, kind, parked, error);
     }
     s.schedule.save();
     s.lifecycle.wake.notify_one();

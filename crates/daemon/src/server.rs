@@ -80,7 +80,7 @@ impl Slots {
                 cap = self.cap,
                 refused = self.refused,
                 uid = peer.uid,
-                pid = ?peer.pid,
+                pid = peer.pid,
                 "control connections at the cap (daemon.max_connections); refusing new ones"
             );
             self.refused = 0;
@@ -97,7 +97,7 @@ pub async fn serve(listener: UnixListener, s: Arc<Services>, client_timeout: Dur
     tracing::info!(
         cap,
         admin_reserve = limits::admin_reserve(cap),
-        open_file_limit = ?limits::nofile_soft(),
+        open_file_limit = limits::nofile_soft(),
         "control connections capped"
     );
     loop {
@@ -174,13 +174,17 @@ async fn handle_connection(stream: UnixStream, peer: Peer, s: Arc<Services>, tim
         };
         let request = match received {
             Err(_) => {
-                tracing::info!(uid = peer.uid, pid = ?peer.pid, "client stalled; dropping it");
+                tracing::info!(
+                    uid = peer.uid,
+                    pid = peer.pid,
+                    "client stalled; dropping it"
+                );
                 return;
             }
             Ok(Ok(None)) => return,
             Ok(Ok(Some(r))) => r,
             Ok(Err(err)) => {
-                tracing::info!(uid = peer.uid, pid = ?peer.pid, error = %err, "bad message from client");
+                tracing::info!(uid = peer.uid, pid = peer.pid, error = %err, "bad message from client");
                 match err.to_response() {
                     Some(resp) if err.is_recoverable() && greeted => {
                         if transport.send(&resp).await.is_err() {
@@ -271,8 +275,8 @@ async fn respond(s: &Services, peer: &Peer, request: Request) -> Response {
         tracing::warn!(
             uid = peer.uid,
             user = peer.user.as_deref().unwrap_or("?"),
-            pid = ?peer.pid,
-            groups = ?peer.groups(),
+            pid = peer.pid,
+            groups = %peer.groups().iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
             request = %summary,
             "refused a changing request"
         );
@@ -288,7 +292,7 @@ async fn respond(s: &Services, peer: &Peer, request: Request) -> Response {
     tracing::info!(
         uid = peer.uid,
         user = peer.user.as_deref().unwrap_or("?"),
-        pid = ?peer.pid,
+        pid = peer.pid,
         request = %summary,
         "request"
     );

@@ -20,6 +20,8 @@ pub struct ConfigDiff {
     pub daemon_reloaded: Vec<&'static str>,
     /// `[audit]` changed (thresholds, classifications, suppressions): applies to the next audit.
     pub audit_changed: bool,
+    /// `[[notify]]` or `[changelog_forward]` changed: the notifier rebuilds the changed sinks.
+    pub notify_changed: bool,
 }
 
 /// One changed instance.
@@ -50,6 +52,8 @@ impl Config {
         let mut diff = ConfigDiff {
             vault_changed: old.vault != new.vault,
             audit_changed: old.audit != new.audit,
+            notify_changed: old.notify != new.notify
+                || old.changelog_forward != new.changelog_forward,
             restart_required,
             daemon_reloaded,
             ..ConfigDiff::default()

@@ -41,6 +41,7 @@ mod desired;
 mod diff;
 mod errors;
 mod instances;
+pub mod notify;
 mod schema;
 mod secret;
 mod ser;

@@ -25,6 +25,10 @@ pub(crate) struct RawConfig {
     pub(crate) instances: Vec<RawInstance>,
     #[serde(default)]
     pub(crate) audit: super::audit::RawAudit,
+    #[serde(default)]
+    pub(crate) notify: Vec<super::notify::RawSink>,
+    #[serde(default)]
+    pub(crate) changelog_forward: super::notify::RawForward,
 }
 
 /// `[daemon]`.

@@ -31,6 +31,18 @@ pub struct Config {
     /// `[audit]`: risk-rule thresholds, site classifications, suppressions.
     #[serde(serialize_with = "super::audit::ser_audit")]
     pub audit: crate::audit::AuditSettings,
+    /// `[[notify]]`: where alerts go.
+    #[serde(
+        serialize_with = "super::notify::ser_sinks",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub notify: Vec<crate::notify::Sink>,
+    /// `[changelog_forward]`: change-log records also sent to journald and/or syslog.
+    #[serde(
+        serialize_with = "super::notify::ser_forward",
+        skip_serializing_if = "crate::notify::Forward::is_off"
+    )]
+    pub changelog_forward: crate::notify::Forward,
     /// Things worth logging at start that are not errors (e.g. a high `max_in_flight`).
     #[serde(skip)]
     pub warnings: Vec<String>,

@@ -25,6 +25,8 @@ pub(crate) fn validate(
     let instances = instances::instances(&mut ctx, &raw.defaults.schedules, &raw.instances);
     let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
     let audit = super::audit::audit(&mut ctx, &raw.audit, &names);
+    let (notify, changelog_forward) =
+        super::notify::notify(&mut ctx, &raw.notify, &raw.changelog_forward, &names);
     let vault = match vault {
         Some(vault) if ctx.errors.is_empty() => vault,
         _ => return Err(in_file_order(ctx.errors, &src.path)),
@@ -36,6 +38,8 @@ pub(crate) fn validate(
         vault,
         instances,
         audit,
+        notify,
+        changelog_forward,
         warnings: ctx.warnings,
         notes: ctx.notes,
     })

@@ -90,7 +90,10 @@ pub use response::{
     BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportKind,
     ReportResponse, Response, RotateResponse,
 };
-pub use status::{InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, StatusReport};
+pub use status::{
+    DeclaredClientSummary, DeclaredRoleSummary, InstanceStatus, InstanceSummary, JobKind,
+    JobOutcome, JobStatus, StatusReport,
+};
 
 /// Version of this protocol. Bumped on incompatible changes; the hello compares it.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -121,4 +121,34 @@ pub struct InstanceSummary {
     /// Whether jobs are parked after repeated failures.
     #[serde(default)]
     pub parked: bool,
+    /// The declared roles, by name (absent from a wardend before they were listed).
+    #[serde(default)]
+    pub declared_roles: Vec<DeclaredRoleSummary>,
+    /// The declared clients (absent from a wardend before they were listed).
+    #[serde(default)]
+    pub declared_clients: Vec<DeclaredClientSummary>,
+}
+
+/// A declared role in [`InstanceSummary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredRoleSummary {
+    pub name: String,
+    /// How many privileges it declares (0 for an external role).
+    pub privileges: usize,
+    /// Exists in Jamf but is not managed by Warden.
+    #[serde(default)]
+    pub external: bool,
+}
+
+/// A declared client in [`InstanceSummary`]. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredClientSummary {
+    pub name: String,
+    pub roles: Vec<String>,
+    pub enabled: bool,
+    #[serde(default)]
+    pub owner: String,
+    /// The Vault path (below the prefix) of its secret.
+    #[serde(default)]
+    pub vault_path: String,
 }

@@ -243,7 +243,7 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
         attempt: u32,
         slot: Option<Slot>,
     ) {
-        tracing::debug!(step = %step, attempt, slot = ?slot, "rotation step");
+        tracing::debug!(step = %step, attempt, slot = slot.map(tracing::field::display), "rotation step");
         let ctx = StepContext {
             instance: &target.instance,
             client: &target.client.name,
@@ -336,7 +336,7 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
                     client_id = %o.client_id,
                     vault_path = %o.vault_path,
                     version = o.version,
-                    slot = ?o.slot,
+                    slot = o.slot.map(tracing::field::display),
                     "rotation finished"
                 ),
                 Ok(None) => {}

@@ -8,5 +8,6 @@ mod diff;
 mod errors;
 mod examples;
 mod files;
+mod notify;
 mod secrets;
 mod shipped;

@@ -187,6 +187,8 @@ fn responses() -> Vec<Response> {
                 roles: 3,
                 clients: 2,
                 parked: false,
+                declared_roles: Vec::new(),
+                declared_clients: Vec::new(),
             }],
         },
         Response::Reloaded {

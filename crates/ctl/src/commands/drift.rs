@@ -1,6 +1,7 @@
 //! `wardenctl drift [INSTANCE...] [--now] [--refresh-catalogue]`: declared versus live API roles
 //! and clients, as the last scheduled check found them or checked now; exit 1 on drift (or when
-//! an instance could not be checked or was never checked).
+//! an instance was never checked), 2 when an instance could not be checked (like `audit`: the
+//! report is printed first, the instances that failed are named on stderr).
 
 use warden_core::drift::{DriftDocument, render_drift};
 use warden_core::protocol::{DriftRequest, Response};
@@ -25,6 +26,9 @@ pub async fn run(
         Response::Report(report) => report,
         other => return Err(unexpected("report", &other)),
     };
+    let doc: DriftDocument = report.body.decode().map_err(|e| {
+        anyhow::anyhow!("the daemon sent a drift report this wardenctl cannot read: {e}")
+    })?;
     if ctx.json() {
         let body: serde_json::Value = report
             .body
@@ -32,10 +36,19 @@ pub async fn run(
             .map_err(|e| anyhow::anyhow!("the daemon sent a report that is not json: {e}"))?;
         ctx.print_json(&body)?;
     } else {
-        let doc: DriftDocument = report.body.decode().map_err(|e| {
-            anyhow::anyhow!("the daemon sent a drift report this wardenctl cannot read: {e}")
-        })?;
         ctx.print(&render_drift(&doc, ctx.color()))?;
+    }
+    let errors: Vec<String> = doc
+        .instances
+        .iter()
+        .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {e}", i.instance)))
+        .collect();
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "{} instance(s) could not be checked:\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        );
     }
     Ok(if report.findings > 0 {
         Exit::Findings

@@ -10,6 +10,19 @@ use warden_core::protocol::{ImportRequest, Response};
 use crate::client::unexpected;
 use crate::{Ctx, Exit};
 
+/// The `--json` document (`warden.import/1`): the instance, the desired state as JSON (the
+/// file's TOML tables), and the file's text.
+fn document(instance: &Option<String>, text: &str) -> anyhow::Result<serde_json::Value> {
+    let desired: toml::Table = toml::from_str(text)
+        .context("the daemon sent an import that is not a desired-state file")?;
+    Ok(serde_json::json!({
+        "schema": "warden.import/1",
+        "instance": instance,
+        "desired": desired,
+        "toml": text,
+    }))
+}
+
 /// Asks for the imported file and writes it.
 pub async fn run(
     ctx: &Ctx,
@@ -26,7 +39,7 @@ pub async fn run(
         anyhow::bail!("the daemon sent an import that is not a file's text");
     };
     match output {
-        None if ctx.json() => ctx.print_json(&report)?,
+        None if ctx.json() => ctx.print_json(&document(&report.instance, &text)?)?,
         None => ctx.print(&text)?,
         Some(path) => {
             let mut options = std::fs::OpenOptions::new();

@@ -65,6 +65,8 @@ mod tests {
                 roles: 3,
                 clients: 2,
                 parked: false,
+                declared_roles: Vec::new(),
+                declared_clients: Vec::new(),
             },
             InstanceSummary {
                 name: "lab".into(),
@@ -72,6 +74,8 @@ mod tests {
                 roles: 0,
                 clients: 1,
                 parked: true,
+                declared_roles: Vec::new(),
+                declared_clients: Vec::new(),
             },
         ];
         let status = StatusReport {

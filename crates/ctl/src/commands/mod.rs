@@ -22,7 +22,7 @@ use crate::{Ctx, Exit};
 /// Runs `command`.
 pub async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
     match command {
-        Command::Status => status::run(ctx).await,
+        Command::Status { check } => status::run(ctx, check).await,
         Command::Instances => instances::run(ctx).await,
         Command::Reload => reload::run(ctx).await,
         Command::Log(LogCommand::Tail { n }) => log::tail(ctx, n).await,

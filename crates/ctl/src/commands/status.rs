@@ -1,4 +1,8 @@
-//! `wardenctl status`: versions, uptime, configuration, instance health, job schedules.
+//! `wardenctl status [--check]`: versions, uptime, configuration, instance health, job
+//! schedules. Exit 0 when every instance's every job is ok, 1 when something is failing or
+//! parked (the problems, one line each, are what `--check` prints), 2 when the daemon cannot be
+//! reached. `--json`: the report as a document (`warden.status/1`) with each job's name as the
+//! text shows it, each instance's state and the problems.
 
 use chrono::{DateTime, Utc};
 use warden_core::protocol::{
@@ -9,19 +13,88 @@ use crate::client::unexpected;
 use crate::output::{NONE, Table, duration, or_none, rfc3339, when};
 use crate::{Ctx, Exit};
 
-/// Asks the daemon for its status and prints it.
-pub async fn run(ctx: &Ctx) -> anyhow::Result<Exit> {
+/// Asks the daemon for its status and prints it (`check`: only the problems).
+pub async fn run(ctx: &Ctx, check: bool) -> anyhow::Result<Exit> {
     let mut client = ctx.connect().await?;
     let report = match client.call("status", Request::Status).await? {
         Response::Status(report) => report,
         other => return Err(unexpected("status", &other)),
     };
+    let problems = problems(&report);
     if ctx.json() {
-        ctx.print_json(&report)?;
+        ctx.print_json(&document(&report, &problems)?)?;
+    } else if check {
+        let mut text = problems.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        ctx.print(&text)?;
     } else {
         ctx.print(&render(&report, env!("CARGO_PKG_VERSION"), ctx.now))?;
     }
-    Ok(Exit::Ok)
+    Ok(if problems.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
+}
+
+/// What a monitor acts on, one line each: a parked or failing instance, a job whose last run
+/// did not succeed. Empty when every instance's every job is ok.
+pub fn problems(report: &StatusReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for instance in &report.instances {
+        let error = instance
+            .last_error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        if instance.parked {
+            out.push(format!(
+                "instance {} is PARKED after {} consecutive failures: its jobs do not run{error}",
+                instance.name, instance.consecutive_failures
+            ));
+        } else if instance.consecutive_failures > 0 {
+            out.push(format!(
+                "instance {} is failing ({} consecutive failures){error}",
+                instance.name, instance.consecutive_failures
+            ));
+        }
+        for job in &instance.jobs {
+            if job.last_outcome == Some(JobOutcome::Failed) {
+                let since = match job.last_success {
+                    Some(t) => format!("last success {}", rfc3339(t)),
+                    None => "never succeeded".to_owned(),
+                };
+                out.push(format!(
+                    "instance {} job {}: the last run failed ({since})",
+                    instance.name,
+                    job_name(job)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The `--json` document: the report, plus each instance's `state` and each job's `name` as
+/// the text shows them, and the problems.
+fn document(report: &StatusReport, problems: &[String]) -> anyhow::Result<serde_json::Value> {
+    let mut doc = serde_json::to_value(report)?;
+    if let Some(instances) = doc.get_mut("instances").and_then(|v| v.as_array_mut()) {
+        for (value, instance) in instances.iter_mut().zip(&report.instances) {
+            value["state"] = state(instance).into();
+            if let Some(jobs) = value.get_mut("jobs").and_then(|v| v.as_array_mut()) {
+                for (job_value, job) in jobs.iter_mut().zip(&instance.jobs) {
+                    job_value["name"] = job_name(job).into();
+                }
+            }
+        }
+    }
+    doc["schema"] = "warden.status/1".into();
+    doc["ok"] = problems.is_empty().into();
+    doc["problems"] = serde_json::json!(problems);
+    Ok(doc)
 }
 
 /// The text output of `status` for `report`, by wardenctl `ctl_version`, at `now`.
@@ -306,5 +379,46 @@ lab       audit              2026-05-01T09:00:00Z (1h ago)  failed   parked     
         let text = render(&report, "0.1.0", t(10, 0));
         assert!(text.contains("unknown"));
         assert!(text.ends_with("no scheduled jobs\n"), "{text}");
+    }
+
+    #[test]
+    fn problems_name_parked_failing_instances_and_failed_jobs() {
+        let report = sample();
+        assert_eq!(
+            problems(&report),
+            vec![
+                "instance lab is PARKED after 5 consecutive failures: its jobs do not run: \
+                 connect timeout"
+                    .to_owned(),
+                "instance lab job audit: the last run failed (never succeeded)".to_owned(),
+            ]
+        );
+        let mut healthy = report.clone();
+        healthy.instances.truncate(1);
+        assert!(problems(&healthy).is_empty());
+        healthy.instances[0].consecutive_failures = 2;
+        healthy.instances[0].last_error = Some("jamf said 503".into());
+        healthy.instances[0].jobs[0].last_outcome = Some(JobOutcome::Failed);
+        assert_eq!(
+            problems(&healthy),
+            vec![
+                "instance prod is failing (2 consecutive failures): jamf said 503".to_owned(),
+                "instance prod job rotation (backup): the last run failed (last success \
+                 2026-05-01T08:00:00Z)"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_json_document_names_jobs_and_states_as_the_text_does() {
+        let report = sample();
+        let doc = document(&report, &problems(&report)).unwrap();
+        assert_eq!(doc["schema"], "warden.status/1");
+        assert_eq!(doc["ok"], false);
+        assert_eq!(doc["instances"][0]["jobs"][0]["name"], "rotation (backup)");
+        assert_eq!(doc["instances"][0]["state"], "ok");
+        assert_eq!(doc["instances"][1]["state"], "PARKED");
+        assert_eq!(doc["problems"].as_array().unwrap().len(), 2);
     }
 }

@@ -49,6 +49,8 @@ fn bootstrap_daemon() -> FakeDaemon {
                 roles: 0,
                 clients: 0,
                 parked: false,
+                declared_roles: Vec::new(),
+                declared_clients: Vec::new(),
             }],
         }
         .into(),

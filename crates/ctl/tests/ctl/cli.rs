@@ -82,7 +82,12 @@ fn record_json(seq: u64, extra: &str) -> String {
 fn status_human() {
     let daemon = status_daemon();
     let output = daemon.ctl(&["status"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "lab is parked: {}",
+        stderr(&output)
+    );
     let text = stdout(&output);
     assert!(
         text.contains(&format!("wardend {}", env!("CARGO_PKG_VERSION"))),
@@ -102,9 +107,46 @@ fn status_human() {
 fn status_json_parses_back() {
     let daemon = status_daemon();
     let output = daemon.ctl(&["status", "--json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let parsed: StatusReport = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(parsed, status_report_without_times(&parsed));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["schema"], "warden.status/1");
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["instances"][1]["state"], "PARKED");
+}
+
+#[test]
+fn status_check_prints_one_line_per_problem_and_exits_by_health() {
+    let daemon = status_daemon();
+    let output = daemon.ctl(&["status", "--check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("instance lab is PARKED after")),
+        "{text}"
+    );
+    assert!(lines.iter().all(|l| l.starts_with("instance ")), "{text}");
+
+    let healthy = FakeDaemon::start(|request| match request {
+        Request::Status => {
+            let mut report = status_report();
+            report.instances.retain(|i| !i.parked);
+            for job in report.instances.iter_mut().flat_map(|i| i.jobs.iter_mut()) {
+                job.last_outcome = None;
+            }
+            Response::Status(report).into()
+        }
+        _ => Response::error(ErrorCode::Unsupported, "not in this test").into(),
+    });
+    let output = healthy.ctl(&["status", "--check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "", "nothing to say when all is well");
+    let output = healthy.ctl(&["status"]);
+    assert_eq!(output.status.code(), Some(0));
 }
 
 /// [`status_report`] with the `now`-relative times taken from `parsed` (they differ per call).
@@ -127,7 +169,11 @@ fn version_note_goes_to_stderr_only() {
         |_| Response::Status(status_report()).into(),
     );
     let output = daemon.ctl(&["status", "--json"]);
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the sample has a parked instance"
+    );
     assert!(serde_json::from_slice::<StatusReport>(&output.stdout).is_ok());
     assert!(
         stderr(&output).contains("wardend is 9.9.9"),
@@ -189,6 +235,18 @@ fn instances_table() {
                     roles: 7,
                     clients: 3,
                     parked: false,
+                    declared_roles: vec![warden_core::protocol::DeclaredRoleSummary {
+                        name: "Inventory Read".into(),
+                        privileges: 2,
+                        external: false,
+                    }],
+                    declared_clients: vec![warden_core::protocol::DeclaredClientSummary {
+                        name: "Backup".into(),
+                        roles: vec!["Inventory Read".into()],
+                        enabled: true,
+                        owner: "it-ops".into(),
+                        vault_path: "instances/prod/clients/backup".into(),
+                    }],
                 },
                 InstanceSummary {
                     name: "lab".into(),
@@ -196,6 +254,8 @@ fn instances_table() {
                     roles: 1,
                     clients: 0,
                     parked: true,
+                    declared_roles: Vec::new(),
+                    declared_clients: Vec::new(),
                 },
             ],
         }
@@ -223,6 +283,14 @@ fn instances_table() {
     let json = daemon.ctl(&["instances", "--json"]);
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["instances"][1]["parked"], json!(true));
+    assert_eq!(
+        value["instances"][0]["declared_roles"][0]["name"],
+        json!("Inventory Read")
+    );
+    assert_eq!(
+        value["instances"][0]["declared_clients"][0]["roles"],
+        json!(["Inventory Read"])
+    );
 }
 
 #[test]
@@ -630,14 +698,15 @@ fn socket_from_flag_and_environment() {
         .env("WARDEN_SOCKET", socket)
         .output()
         .unwrap();
-    assert_eq!(from_env.status.code(), Some(0), "{}", stderr(&from_env));
+    // 1: the sample report has a parked instance (the daemon was reached)
+    assert_eq!(from_env.status.code(), Some(1), "{}", stderr(&from_env));
 
     // The flag wins over the environment.
     let from_flag = ctl_cmd(&["--socket", socket, "status", "--json"])
         .env("WARDEN_SOCKET", "/nonexistent/wardend.sock")
         .output()
         .unwrap();
-    assert_eq!(from_flag.status.code(), Some(0), "{}", stderr(&from_flag));
+    assert_eq!(from_flag.status.code(), Some(1), "{}", stderr(&from_flag));
 
     let wrong_env = ctl_cmd(&["status"])
         .env("WARDEN_SOCKET", "/nonexistent/wardend.sock")

@@ -96,6 +96,12 @@ fn drift_prints_the_last_report_and_exits_1_on_drift() {
                                 report: DriftReport::default(),
                                 ..drifted(n)
                             }
+                        } else if n == "down" {
+                            InstanceDrift {
+                                report: DriftReport::default(),
+                                error: Some("jamf is unreachable: connection refused".into()),
+                                ..drifted(n)
+                            }
                         } else {
                             drifted(n)
                         }
@@ -161,6 +167,19 @@ fn drift_prints_the_last_report_and_exits_1_on_drift() {
     // --refresh-catalogue only makes sense with --now
     let bad = daemon.ctl(&["drift", "--refresh-catalogue"]);
     assert_eq!(bad.status.code(), Some(2));
+    // an instance that could not be checked: 2, like audit, after the report
+    let down = daemon.ctl(&["drift", "prod", "down", "--now"]);
+    assert_eq!(down.status.code(), Some(2), "{}", stderr(&down));
+    assert!(
+        stdout(&down).contains("# instance prod"),
+        "{}",
+        stdout(&down)
+    );
+    assert!(
+        stderr(&down).contains("1 instance(s) could not be checked:\n  down: jamf is unreachable"),
+        "{}",
+        stderr(&down)
+    );
 }
 
 #[test]
@@ -305,6 +324,13 @@ fn import_writes_a_new_file_and_never_overwrites_without_force() {
     let printed = daemon.ctl(&["import", "prod"]);
     assert_eq!(printed.status.code(), Some(0), "{}", stderr(&printed));
     assert_eq!(stdout(&printed), FILE);
+    let json_out = daemon.ctl(&["import", "prod", "--json"]);
+    assert_eq!(json_out.status.code(), Some(0), "{}", stderr(&json_out));
+    let doc: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(doc["schema"], "warden.import/1");
+    assert_eq!(doc["instance"], "prod");
+    assert_eq!(doc["desired"]["role"][0]["name"], "A");
+    assert_eq!(doc["toml"], FILE);
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("prod.toml");

@@ -80,6 +80,8 @@ impl Impostor {
                 roles: 0,
                 clients: 0,
                 parked: false,
+                declared_roles: Vec::new(),
+                declared_clients: Vec::new(),
             }],
         })
         .unwrap();

@@ -1,7 +1,9 @@
 //! `wardenctl instances`: the configured Jamf Pro instances with their declared objects.
 
 use warden_core::config::Config;
-use warden_core::protocol::{InstanceSummary, Response};
+use warden_core::protocol::{
+    DeclaredClientSummary, DeclaredRoleSummary, InstanceSummary, Response,
+};
 
 use crate::services::schedule::Schedule;
 
@@ -16,6 +18,28 @@ pub fn handle(config: &Config, schedule: &Schedule) -> Response {
             roles: i.desired_state.roles.len(),
             clients: i.desired_state.clients.len(),
             parked: jobs.instance_parked(&i.name),
+            declared_roles: i
+                .desired_state
+                .roles
+                .iter()
+                .map(|r| DeclaredRoleSummary {
+                    name: r.name.clone(),
+                    privileges: r.privileges.len(),
+                    external: r.external,
+                })
+                .collect(),
+            declared_clients: i
+                .desired_state
+                .clients
+                .iter()
+                .map(|c| DeclaredClientSummary {
+                    name: c.name.clone(),
+                    roles: c.roles.clone(),
+                    enabled: c.enabled,
+                    owner: c.owner.clone(),
+                    vault_path: c.vault_path_in(&i.name),
+                })
+                .collect(),
         })
         .collect();
     Response::Instances { instances }

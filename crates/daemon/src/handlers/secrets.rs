@@ -1,9 +1,11 @@
 //! `wardenctl secrets [INSTANCE]`: each managed client's secret age, last rotation, next due,
-//! strategy and state, read from Vault. Never the secret.
+//! strategy and state, read from Vault, as a `warden.secrets/1` document. Never the secret.
 
 use warden_core::config::Config;
-use warden_core::protocol::{ErrorCode, ReportFormat, ReportKind, ReportResponse, Response};
-use warden_core::rotation::fmt_age;
+use warden_core::protocol::{
+    ErrorCode, ReportBody, ReportFormat, ReportKind, ReportResponse, Response,
+};
+use warden_core::rotation::{SECRETS_SCHEMA, SecretRow, SecretStatus, SecretsDocument, fmt_when};
 
 use crate::services::rotation::{Rotation, targets};
 
@@ -21,78 +23,74 @@ pub async fn handle(config: &Config, rotation: &Rotation, instance: Option<Strin
             format!("no instance named {name} is configured"),
         );
     }
-    let mut lines = vec![format!(
-        "{:<10} {:<32} {:<12} {:<8} {:>7} {:<10} {:<21} {:<21}",
-        "INSTANCE", "CLIENT", "STRATEGY", "STATE", "VERSION", "AGE", "LAST ROTATION", "NEXT DUE"
-    )];
-    let mut problems = 0u64;
-    let mut notes = Vec::new();
+    let mut doc = SecretsDocument {
+        schema: SECRETS_SCHEMA.to_owned(),
+        secrets: Vec::new(),
+        notes: Vec::new(),
+        problems: 0,
+    };
     for inst in instances {
         for target in targets(inst) {
-            match rotation.status(&target).await {
+            let row = match rotation.status(&target).await {
                 Ok(s) => {
-                    let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                            .unwrap_or_else(|| "never".into())
-                    };
-                    lines.push(format!(
-                        "{:<10} {:<32} {:<12} {:<8} {:>7} {:<10} {:<21} {:<21}",
-                        s.instance,
-                        s.client,
-                        format!("{:?}", s.strategy).to_lowercase(),
-                        s.state.as_str(),
-                        s.version
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        s.age.map(fmt_age).unwrap_or_else(|| "-".into()),
-                        fmt_time(s.rotated_at),
-                        match rotation.describe_recovery(&s.instance, &s.client) {
-                            Some(recovering) => recovering,
-                            None if matches!(s.state.as_str(), "pending" | "stored") => {
-                                "recovering (interrupted rotation)".to_string()
-                            }
-                            None if s.refused.is_some() => "refused (out of band)".to_string(),
-                            None if s.adoption.is_some() => "held (adopted)".to_string(),
-                            None if s.due => "now".to_string(),
-                            None => fmt_time(s.next_due),
-                        },
-                    ));
-                    if s.last_error.is_some() || matches!(s.state.as_str(), "pending" | "stored") {
-                        problems += 1;
+                    if let Some(note) = note(&s) {
+                        doc.notes.push(note);
                     }
-                    if let Some(r) = &s.refused {
-                        notes.push(format!(
-                            "{}/{}: rotate refused at {}: {}; resume with `wardenctl rotate '{}/{}' --yes --accept-out-of-band`",
-                            s.instance,
-                            s.client,
-                            fmt_time(Some(r.at)),
-                            r.cause,
-                            s.instance,
-                            s.client
-                        ));
-                    } else if let Some(a) = &s.adoption {
-                        notes.push(format!("{}/{}: {}", s.instance, s.client, a.reason()));
-                    }
+                    SecretRow::of(&s, next(rotation, &s))
                 }
-                Err(e) => {
-                    problems += 1;
-                    lines.push(format!(
-                        "{:<10} {:<32} error: {e}",
-                        inst.name, target.client.name
-                    ));
-                }
-            }
+                Err(e) => SecretRow::unreadable(&inst.name, &target.client.name, e.to_string()),
+            };
+            doc.problems += u64::from(row.is_problem());
+            doc.secrets.push(row);
         }
     }
-    if !notes.is_empty() {
-        lines.push(String::new());
-        lines.extend(notes);
-    }
+    let body = match ReportBody::encode(&doc) {
+        Ok(body) => body,
+        Err(e) => {
+            return Response::error(
+                ErrorCode::Internal,
+                format!("cannot encode the secrets document: {e}"),
+            );
+        }
+    };
     Response::Report(ReportResponse {
         kind: ReportKind::Secrets,
         instance,
-        format: ReportFormat::Text,
-        findings: problems,
-        body: (lines.join("\n") + "\n").into(),
+        format: ReportFormat::Json,
+        findings: doc.problems,
+        body,
     })
+}
+
+/// The NEXT DUE column: a recovery in progress, an interrupted rotation, a refusal, a hold, now,
+/// or the next due time.
+fn next(rotation: &Rotation, s: &SecretStatus) -> String {
+    match rotation.describe_recovery(&s.instance, &s.client) {
+        Some(recovering) => recovering,
+        None if matches!(s.state.as_str(), "pending" | "stored") => {
+            "recovering (interrupted rotation)".to_string()
+        }
+        None if s.refused.is_some() => "refused (out of band)".to_string(),
+        None if s.adoption.is_some() => "held (adopted)".to_string(),
+        None if s.due => "now".to_string(),
+        None => fmt_when(s.next_due),
+    }
+}
+
+/// What an operator acts on: how to resume a refused rotation, or why one is held.
+fn note(s: &SecretStatus) -> Option<String> {
+    if let Some(r) = &s.refused {
+        return Some(format!(
+            "{}/{}: rotate refused at {}: {}; resume with `wardenctl rotate '{}/{}' --yes --accept-out-of-band`",
+            s.instance,
+            s.client,
+            fmt_when(Some(r.at)),
+            r.cause,
+            s.instance,
+            s.client
+        ));
+    }
+    s.adoption
+        .as_ref()
+        .map(|a| format!("{}/{}: {}", s.instance, s.client, a.reason()))
 }

@@ -148,7 +148,7 @@ async fn attempt(r: &Recovery, key: HealKey) {
                 instance = %instance,
                 client = %client,
                 error = %e,
-                next_attempt = ?next,
+                next_attempt = next.map(tracing::field::display),
                 "recovery of an interrupted rotation failed; retrying with backoff"
             );
         }

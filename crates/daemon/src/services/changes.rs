@@ -11,6 +11,7 @@ use warden_core::changelog::{
 use warden_core::protocol::ErrorCode;
 
 use super::ServiceError;
+use super::notifier::Notifier;
 use crate::runtime::head::load_vault_head;
 use crate::runtime::store::Store;
 
@@ -42,6 +43,7 @@ pub struct Changes {
     vault: Store,
     vault_head_path: String,
     head_file: PathBuf,
+    notifier: Arc<Notifier>,
 }
 
 impl Changes {
@@ -51,24 +53,35 @@ impl Changes {
         vault: Store,
         vault_head_path: String,
         head_file: PathBuf,
+        notifier: Arc<Notifier>,
     ) -> Changes {
         Changes {
             log,
             vault,
             vault_head_path,
             head_file,
+            notifier,
         }
     }
 
-    /// Appends `entry` (fsynced before this returns). A failure is logged loudly and returned.
+    /// Appends `entry` (fsynced before this returns), then hands the record to the notifier
+    /// to forward (never waiting for it). A failure is logged loudly and returned.
     pub async fn record(&self, entry: ChangeEntry) -> Result<Record, ChangesError> {
         match self.log.append_async(entry).await {
-            Ok(r) => Ok(r),
+            Ok(r) => {
+                self.notifier.changelog(&r);
+                Ok(r)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot write the change log");
                 Err(ChangesError::Unwritable(e.to_string()))
             }
         }
+    }
+
+    /// The notifier: services that record also alert through it.
+    pub fn notifier(&self) -> &Arc<Notifier> {
+        &self.notifier
     }
 
     /// The log itself (its path, its head).
@@ -99,9 +112,23 @@ impl Changes {
         };
         let log = Arc::clone(&self.log);
         let verify = move || changelog::verify_with(log.path(), head, log.mac_key());
-        tokio::task::spawn_blocking(verify)
+        let report = tokio::task::spawn_blocking(verify)
             .await
-            .map_err(|e| ChangesError::Verify(e.to_string()))
+            .map_err(|e| ChangesError::Verify(e.to_string()))?;
+        if let Some(problem) = &report.problem {
+            let n = &self.notifier;
+            n.emit(
+                n.event(
+                    warden_core::notify::EventKind::ChangelogVerifyFailed,
+                    format!("the change log failed verification: {report}"),
+                )
+                .details(serde_json::json!({
+                    "problem": problem.kind.as_str(),
+                    "records": report.records,
+                })),
+            );
+        }
+        Ok(report)
     }
 
     fn local_head(&self) -> Option<Head> {

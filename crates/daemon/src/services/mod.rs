@@ -8,6 +8,7 @@
 //! | service | owns |
 //! |---|---|
 //! | [`config::LiveConfig`] | the configuration snapshot |
+//! | [`notifier::Notifier`] | alert sinks and change-log forwarding, their queues and counters |
 //! | [`changes::Changes`] | recording to the change log, verifying it |
 //! | [`schedule::Schedule`] | the job table and its state file |
 //! | [`instances::Instances`] | management clients, catalogue cache, reachability, rotated-client cache |
@@ -29,6 +30,7 @@ pub mod config;
 pub mod drift;
 pub mod errors;
 pub mod instances;
+pub mod notifier;
 pub mod reload;
 pub mod rotation;
 pub mod schedule;
@@ -54,6 +56,7 @@ pub trait ServiceError: std::error::Error {
 pub struct Services {
     pub config: Arc<config::LiveConfig>,
     pub lifecycle: Arc<Lifecycle>,
+    pub notifier: Arc<notifier::Notifier>,
     pub changes: Arc<changes::Changes>,
     pub schedule: Arc<schedule::Schedule>,
     pub instances: Arc<instances::Instances>,

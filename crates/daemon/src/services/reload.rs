@@ -22,6 +22,7 @@ use super::config::LiveConfig;
 use super::drift::Drift;
 use super::errors::kind_name;
 use super::instances::Instances;
+use super::notifier::Notifier;
 use super::schedule::Schedule;
 use crate::runtime::lifecycle::Lifecycle;
 use crate::runtime::notify;
@@ -91,19 +92,7 @@ impl Reload {
         let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
         let new = match loaded {
             Ok(Ok(c)) => c,
-            Ok(Err(errors)) => {
-                let message = errors.to_string();
-                tracing::error!(
-                    "reload refused, the running configuration stays in force: {message}"
-                );
-                let entry = ChangeEntry::new(actor, object, Action::Reload, Outcome::Failed)
-                    .error(message.clone())
-                    .error_kind(kind_name(ErrorCode::BadRequest));
-                let logged = self.changes.record(entry).await;
-                notify::ready("reload refused; running the previous configuration");
-                logged?;
-                return Err(ReloadError::Invalid(message));
-            }
+            Ok(Err(errors)) => return Err(self.refuse(actor, object, errors.to_string()).await),
             Err(e) => {
                 notify::ready("reload failed");
                 return Err(ReloadError::Task(e.to_string()));
@@ -112,6 +101,15 @@ impl Reload {
 
         let old = self.config.get();
         let diff = Config::diff(&old, &new);
+        // Sinks are built (their secrets read) before anything is recorded or changed.
+        let sinks = if diff.notify_changed {
+            match Notifier::prepare(&new.notify, &new.changelog_forward) {
+                Ok(p) => Some(p),
+                Err(e) => return Err(self.refuse(actor, object, e.to_string()).await),
+            }
+        } else {
+            None
+        };
         let applied = keep_restart_only_settings(&old, new, &diff);
         let mut summary = describe(&diff);
         // Warnings (e.g. a privilege the shipped catalogue lacks) do not refuse the reload; the
@@ -131,6 +129,10 @@ impl Reload {
             notify::ready("reload aborted: change log unwritable");
             return Err(e.into());
         }
+        if let Some(prepared) = sinks {
+            let changed = self.changes.notifier().install(prepared);
+            tracing::info!(sinks = ?changed, "notification sinks reloaded");
+        }
         self.forget_what_changed(&applied, &diff);
         self.config.set(applied);
         self.schedule.save();
@@ -138,6 +140,20 @@ impl Reload {
         tracing::info!(summary = %summary, "configuration reloaded");
         notify::ready("configuration reloaded");
         Ok(summary)
+    }
+
+    /// Refuses a reload: logs and records why; the running configuration stays in force.
+    async fn refuse(&self, actor: Actor, object: ObjectRef, message: String) -> ReloadError {
+        tracing::error!("reload refused, the running configuration stays in force: {message}");
+        let entry = ChangeEntry::new(actor, object, Action::Reload, Outcome::Failed)
+            .error(message.clone())
+            .error_kind(kind_name(ErrorCode::BadRequest));
+        let logged = self.changes.record(entry).await;
+        notify::ready("reload refused; running the previous configuration");
+        match logged {
+            Ok(_) => ReloadError::Invalid(message),
+            Err(e) => e.into(),
+        }
     }
 
     /// Drops the jobs, run-time state and kept reports of instances no longer configured, and
@@ -202,6 +218,9 @@ pub fn describe(diff: &ConfigDiff) -> String {
     if diff.audit_changed {
         parts.push("audit settings changed".to_owned());
     }
+    if diff.notify_changed {
+        parts.push("notification sinks or change-log forwarding changed".to_owned());
+    }
     for c in &diff.instances_changed {
         parts.push(format!(
             "instance {} changed: {}",
@@ -238,5 +257,6 @@ fn diff_json(diff: &ConfigDiff) -> serde_json::Value {
         "restart_required": diff.restart_required,
         "vault_changed": diff.vault_changed,
         "audit_changed": diff.audit_changed,
+        "notify_changed": diff.notify_changed,
     })
 }

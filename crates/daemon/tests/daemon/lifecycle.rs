@@ -161,3 +161,30 @@ async fn a_second_daemon_on_the_same_state_is_refused_and_the_log_stays_intact()
     assert_eq!(actions, ["start", "reload", "stop"]);
     env.assert_no_secret_leaks();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_numbers_as_numbers_and_the_version_names_wardend() {
+    let env = Env::start(&["alpha"]).await;
+    env.mark_management_rotated("alpha").await;
+    let out = env.run_to_exit(&["--version"]).await;
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("wardend {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = QUIET_JOBS.into();
+    cfg.daemon_extra = "log_format = \"json\"".into();
+    let mut daemon = env.start_daemon(&cfg).await;
+    let _ = status(&env.socket()).await;
+    let line = env.wait_log_line(&["\"request\"", "\"pid\""]).await;
+    let record: serde_json::Value = serde_json::from_str(&line).expect("a json log line");
+    let fields = record.get("fields").unwrap_or(&record);
+    assert!(fields["pid"].is_i64(), "pid is a number: {line}");
+    assert!(fields["uid"].is_u64(), "uid is a number: {line}");
+    // no Debug rendering of an Option anywhere in the log
+    let log = env.log_text();
+    assert!(!log.contains("Some("), "{log}");
+    daemon.stop_cleanly().await;
+}

@@ -1,6 +1,7 @@
 //! The daemon integration tests, one binary (one link, one copy of the dependencies).
 
 mod adoption;
+mod alerts;
 mod apply_changes;
 mod apply_converge;
 mod apply_failures;

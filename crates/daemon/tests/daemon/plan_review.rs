@@ -187,6 +187,54 @@ async fn plan_of_a_proposed_file_changes_nothing_and_is_not_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_file_proposed_for_a_named_instance_is_planned_as_added() {
+    let (env, daemon) = setup(&["alpha"]).await;
+    env.instance("alpha").sim.reset_stats();
+    let new_team = format!(
+        "version = 1\n{}{}",
+        role("Patch Read", &["Read Patch External Source"]),
+        client("Patch Bot", &["Patch Read"], ""),
+    );
+    let response = plan_with(&daemon.socket, "alpha", &[("teams/patch.toml", new_team)]).await;
+    let (_, doc): (u64, PlanDocument) = report_body(response, ReportKind::Plan);
+    assert_eq!(doc.proposed, ["teams/patch.toml (added)"]);
+    let steps: Vec<(Action, &str)> = doc
+        .plan
+        .steps
+        .iter()
+        .map(|s| (s.action, s.name.as_str()))
+        .collect();
+    // the loaded files stay (the role they declare is not deleted); the new one adds
+    assert_eq!(
+        steps,
+        [
+            (Action::CreateRole, "Patch Read"),
+            (Action::CreateClient, "Patch Bot"),
+            (Action::RotateSecret, "Patch Bot"),
+        ]
+    );
+    assert!(writes(&env, "alpha").is_empty());
+    // without an instance name, a file no instance lists is still refused, with what they list
+    let response = send(
+        &daemon.socket,
+        Request::Plan(PlanRequest {
+            desired: vec![ProposedFile {
+                name: "teams/patch.toml".into(),
+                text: String::from("version = 1\n"),
+            }],
+            ..Default::default()
+        }),
+    )
+    .await;
+    let (code, message) = error_of(response);
+    assert_eq!(code, ErrorCode::NotFound);
+    assert!(
+        message.contains("no instance lists a file named patch.toml"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proposed_file_with_errors_is_refused_at_its_line() {
     let (env, daemon) = setup(&["alpha"]).await;
     // a syntax error on line 3
@@ -211,11 +259,13 @@ async fn a_proposed_file_with_errors_is_refused_at_its_line() {
         "{message}"
     );
 
-    // a file no instance lists: says which files they list
+    // a file alpha does not list is added after its own: declaring its role again is an
+    // error, as it would be once listed
     let (code, message) =
         error_of(plan_with(&daemon.socket, "alpha", &[("other.toml", proposal())]).await);
-    assert_eq!(code, ErrorCode::NotFound);
-    assert!(message.contains("desired.toml"), "{message}");
+    assert_eq!(code, ErrorCode::BadRequest);
+    assert!(message.contains("other.toml"), "{message}");
+    assert!(message.contains(ROLE), "{message}");
     assert!(writes(&env, "alpha").is_empty());
 }
 

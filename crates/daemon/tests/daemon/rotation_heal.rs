@@ -42,7 +42,9 @@ async fn secrets(env: &Env) -> String {
     )
     .await
     {
-        Response::Report(r) => r.body.text().expect("a text report"),
+        Response::Report(r) => warden_core::rotation::render_secrets(
+            &r.body.decode().expect("a warden.secrets/1 document"),
+        ),
         other => panic!("secrets answered {other:?}"),
     }
 }

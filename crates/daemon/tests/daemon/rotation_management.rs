@@ -32,7 +32,19 @@ async fn secrets_report(env: &Env, secrets: &[String]) -> (String, u64) {
         panic!("secrets answered {response:?}");
     };
     assert_eq!(report.kind, ReportKind::Secrets);
-    (report.body.text().unwrap(), report.findings)
+    let doc: warden_core::rotation::SecretsDocument =
+        report.body.decode().expect("a warden.secrets/1 document");
+    assert_eq!(doc.schema, "warden.secrets/1");
+    assert_eq!(doc.problems, report.findings);
+    for row in &doc.secrets {
+        assert!(
+            row.error.is_some()
+                || row.vault_path.ends_with(&format!("/{}", row.instance))
+                || row.vault_path.contains(&format!("/{}/", row.instance)),
+            "{row:?}"
+        );
+    }
+    (warden_core::rotation::render_secrets(&doc), report.findings)
 }
 
 /// `[strategy, state, version]` of `client`'s line in the report.
@@ -136,4 +148,93 @@ async fn warden_rotates_its_own_secret_and_keeps_working() {
     let mut secrets = env.standing_secrets("alpha").await;
     secrets.extend(known.into_iter().map(|s| ("a secret", s)));
     env.assert_absent_from(&env.daemon_files(), &secrets);
+}
+
+/// The management client's own rotation makes the out-of-band check too: its secret rotated in
+/// the Jamf console is refused (nothing minted, recorded, shown), and rotated only with
+/// `--accept-out-of-band` (the daemon's session token, issued before, still works until it
+/// expires: that is what lets it mint the replacement).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_rotation_refuses_a_secret_changed_out_of_band() {
+    use warden_core::protocol::{DriftRequest, ErrorCode, RotateRequest};
+
+    let env = Env::start_memory(&["alpha"]).await;
+    let inst = env.instance("alpha");
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = NO_JOBS.into();
+    env.write_rotation_config(&cfg, &desired_toml(&[], ""));
+    let _daemon = env.start_wardend(None).await;
+    // the daemon's management session exists (a drift check made it)
+    let _ = send(
+        &env.socket(),
+        Request::Drift(DriftRequest {
+            instances: vec!["alpha".into()],
+            now: true,
+            refresh_catalogue: false,
+        }),
+    )
+    .await;
+
+    // someone rotates Warden's own client in the Jamf console
+    let id = inst
+        .sim
+        .clients()
+        .into_iter()
+        .find(|c| c.client_id == inst.client_id)
+        .expect("the management client")
+        .id;
+    let console = inst.sim.mint_secret(id).unwrap();
+    let mut known = vec![inst.client_secret.clone(), console.clone()];
+
+    let refused = rotate(&env.socket(), "alpha", MANAGEMENT).await;
+    let (code, message) = common::rotation::error_of(&refused);
+    assert_eq!(code, ErrorCode::Conflict, "{message}");
+    assert!(
+        message.contains("changed outside warden") && message.contains("--accept-out-of-band"),
+        "{message}"
+    );
+    assert_eq!(
+        env.vault_versions("instances/alpha/management").await.len(),
+        1,
+        "nothing minted or stored"
+    );
+    assert_eq!(
+        token_status(&inst.url, &inst.client_id, &console).await,
+        200,
+        "the console's secret still works: Warden minted nothing"
+    );
+    let records = env.records();
+    assert!(
+        records.iter().any(|r| r["action"] == "rotate"
+            && r["object"]["name"] == MANAGEMENT
+            && r["after"]["refused"] == "out_of_band"),
+        "{records:#?}"
+    );
+    let (body, _) = secrets_report(&env, &known).await;
+    assert!(body.contains("refused (out of band)"), "{body}");
+
+    // the operator accepts it: rotated with the session token still valid
+    let accepted = send(
+        &env.socket(),
+        Request::Rotate(RotateRequest {
+            instance: "alpha".into(),
+            client: MANAGEMENT.into(),
+            confirmed: true,
+            recover: false,
+            accept_out_of_band: true,
+        }),
+    )
+    .await;
+    let Response::Rotated(rotated) = accepted else {
+        panic!("the accepted rotation failed: {accepted:?}");
+    };
+    assert_eq!(rotated.vault_version, 2);
+    let versions = env.vault_versions("instances/alpha/management").await;
+    assert_eq!(
+        token_status(&inst.url, &inst.client_id, &versions[1].2).await,
+        200
+    );
+    known.push(versions[1].2.clone());
+    let _ = secrets_report(&env, &known).await;
+    env.assert_no_secret_leaks();
 }

@@ -20,15 +20,17 @@ pub struct ProposedText {
 }
 
 /// The merged desired state of `instance` with each file of `replace` (a path the instance
-/// lists) read from the proposed text instead of the disk. The instance's other files are read
-/// from disk as they are now, as a reload would read them. `Err` with every problem, each at
-/// the proposed file's name, line and column.
+/// lists) read from the proposed text instead of the disk, and the files of `add` (new files
+/// the instance does not list yet) merged after its own, as if appended to its `desired` list.
+/// The instance's other files are read from disk as they are now, as a reload would read them.
+/// `Err` with every problem, each at the proposed file's name, line and column.
 pub fn merge_proposed(
     instance: &Instance,
     replace: &BTreeMap<PathBuf, ProposedText>,
+    add: &[ProposedText],
 ) -> Result<DesiredState, ConfigErrors> {
     let mut errors: Vec<ConfigError> = Vec::new();
-    let files: Vec<Option<DesiredFile>> = instance
+    let mut files: Vec<Option<DesiredFile>> = instance
         .desired
         .iter()
         .map(|path| match replace.get(path) {
@@ -42,6 +44,15 @@ pub fn merge_proposed(
             None => load_file(path, &mut errors),
         })
         .collect();
+    for p in add {
+        files.push(load_source(
+            Source {
+                path: Path::new(&p.name).to_path_buf(),
+                text: p.text.clone(),
+            },
+            &mut errors,
+        ));
+    }
     let loaded: Vec<&DesiredFile> = files.iter().flatten().collect();
     let ctx = MergeContext {
         instance: &instance.name,

@@ -223,7 +223,7 @@ impl Audit {
     }
 
     /// The scheduled audit of one instance: audit, keep it, and record new and resolved
-    /// findings.
+    /// findings (new ones are alerted, each with its severity).
     pub async fn scheduled(&self, inst: &Instance) -> Result<ScheduledAudit, AuditError> {
         let config = self.config.get();
         let catalogue = catalogue(&config)?;
@@ -286,6 +286,7 @@ impl Audit {
             .instance(&inst.name)
             .after(serde_json::to_value(&after).unwrap_or_default());
             self.changes.record(entry).await?;
+            self.alert(&inst.name, &new);
             let keys: BTreeSet<String> = current.keys().cloned().collect();
             let mut state = self.state();
             state
@@ -308,4 +309,31 @@ pub fn catalogue(config: &Config) -> Result<RiskCatalogue, AuditError> {
     RiskCatalogue::builtin()
         .map(|c| c.with(&config.audit.classify))
         .map_err(|e| AuditError::Catalogue(e.to_string()))
+}
+
+impl Audit {
+    /// Alerts each new finding (at most 100 per audit) with its own severity; sinks keep those
+    /// at or above their `min_severity`.
+    fn alert(&self, instance: &str, new: &[&Finding]) {
+        let n = self.changes.notifier();
+        for f in new.iter().take(100) {
+            let summary = format!(
+                "new {} finding on {instance}: {}",
+                f.severity.as_str(),
+                f.title
+            );
+            n.emit(
+                n.event(warden_core::notify::EventKind::AuditFinding, summary)
+                    .instance(instance)
+                    .severity(f.severity.into())
+                    .details(serde_json::json!({
+                        "key": f.key(),
+                        "rule": f.rule,
+                        "severity": f.severity,
+                        "title": f.title,
+                        "privileges": f.evidence.privileges,
+                    })),
+            );
+        }
+    }
 }

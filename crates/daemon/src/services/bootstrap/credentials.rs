@@ -293,7 +293,7 @@ impl Run<'_> {
             {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_transient() && started.elapsed() + delay < VAULT_WRITE_BUDGET => {
-                    tracing::warn!(instance = %self.name(), error = %e, retry_in = ?delay, "vault did not take the new management secret; retrying");
+                    tracing::warn!(instance = %self.name(), error = %e, retry_in_secs = delay.as_secs(), "vault did not take the new management secret; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
                 }

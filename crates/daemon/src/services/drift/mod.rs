@@ -10,6 +10,7 @@
 //! resolved: [`DriftState`] remembers the fingerprint it last recorded per instance, in the
 //! state directory, so a restart does not record the same drift again.
 
+mod alert;
 mod plan;
 mod proposed;
 mod scope;
@@ -552,6 +553,7 @@ impl Drift {
             .after(serde_json::to_value(&after).unwrap_or_default());
             self.changes.record(entry).await?;
             self.state().recorded(report);
+            self.alert(report, t);
         }
         self.state().save();
         Ok(())

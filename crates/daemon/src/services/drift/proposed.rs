@@ -22,12 +22,6 @@ pub enum ProposedError {
     Ambiguous(String),
     #[error("proposed file {0:?} has no file name; name a .toml file")]
     NoName(String),
-    #[error("instance {instance} lists none of the proposed files ({proposed}); it lists: {lists}")]
-    NotListed {
-        instance: String,
-        proposed: String,
-        lists: String,
-    },
     #[error(
         "no instance lists a file named {proposed}; the instances list: {lists} (a new file is \
          planned after it is added to an instance's `desired` list)"
@@ -43,9 +37,7 @@ pub enum ProposedError {
 impl ServiceError for ProposedError {
     fn code(&self) -> ErrorCode {
         match self {
-            ProposedError::NotListed { .. } | ProposedError::NoInstance { .. } => {
-                ErrorCode::NotFound
-            }
+            ProposedError::NoInstance { .. } => ErrorCode::NotFound,
             _ => ErrorCode::BadRequest,
         }
     }
@@ -55,7 +47,8 @@ impl ServiceError for ProposedError {
 pub struct Substituted {
     /// The copy, `desired_state` proposed; everything else as loaded.
     pub instance: Instance,
-    /// The proposed files it uses, as the operator named them.
+    /// The proposed files it uses, as the operator named them (a file the instance does not
+    /// list yet: `NAME (added)`).
     pub used: Vec<String>,
     /// The proposed texts by name, to place validation problems at a line.
     texts: BTreeMap<String, Arc<str>>,
@@ -99,7 +92,9 @@ impl Substituted {
 }
 
 /// Copies of the instances `names` asks for (every instance that lists a proposed file when
-/// empty), each with the proposed files in place of its loaded files of the same file name.
+/// empty), each with the proposed files in place of its loaded files of the same file name. A
+/// named instance that does not list a proposed file gets it as an added file (merged after its
+/// own, as if appended to its `desired` list): a new file is reviewed before it is listed.
 pub fn substitute(
     config: &Config,
     names: &[String],
@@ -131,29 +126,41 @@ pub fn substitute(
                 Some((path.clone(), text))
             })
             .collect();
-        if replace.is_empty() {
-            if names.is_empty() {
-                continue;
-            }
-            return Err(ProposedError::NotListed {
-                instance: inst.name.clone(),
-                proposed,
-                lists: listed(inst),
-            });
+        if replace.is_empty() && names.is_empty() {
+            continue;
         }
-        let state = merge_proposed(inst, &replace).map_err(|errors| ProposedError::Invalid {
-            instance: inst.name.clone(),
-            errors,
-        })?;
+        // named: the proposed files it does not list are added after its own
+        let add: Vec<ProposedText> = if names.is_empty() {
+            Vec::new()
+        } else {
+            let listed: BTreeSet<String> =
+                inst.desired.iter().filter_map(|p| file_name(p)).collect();
+            by_file_name
+                .iter()
+                .filter(|(name, _)| !listed.contains(*name))
+                .map(|(_, f)| ProposedText {
+                    name: f.name.clone(),
+                    text: f.text.clone(),
+                })
+                .collect()
+        };
+        let state =
+            merge_proposed(inst, &replace, &add).map_err(|errors| ProposedError::Invalid {
+                instance: inst.name.clone(),
+                errors,
+            })?;
         let mut instance = inst.clone();
         instance.desired_state = Arc::new(state);
+        let mut used: Vec<String> = replace.values().map(|p| p.name.clone()).collect();
+        used.extend(add.iter().map(|p| format!("{} (added)", p.name)));
         let texts = replace
             .into_values()
+            .chain(add)
             .map(|p| (p.name, Arc::from(p.text)))
             .collect::<BTreeMap<_, _>>();
         out.push(Substituted {
             instance,
-            used: texts.keys().cloned().collect(),
+            used,
             texts,
         });
     }

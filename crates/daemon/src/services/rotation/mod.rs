@@ -21,6 +21,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::jamf::JamfClient;
+use warden_core::notify::EventKind;
 use warden_core::protocol::ErrorCode;
 use warden_core::rotation::{
     Adoption, MintedScope, PreflightFailure, RecoveryBackoff, RotationConfig, RotationEngine,
@@ -363,17 +364,71 @@ impl Rotation {
                     self.rate.release(at).await;
                 }
                 let entry = e.change_entry(actor, target);
+                let out_of_band = matches!(e, RotationError::OutOfBand { .. });
                 let failure = RotateError::Rotation(e);
                 let entry = entry.error_kind(kind_name(failure.code()));
                 let _ = self.changes.record(entry).await;
+                // a request the guardrails refuse (a foreign, undeclared or adopted client) is
+                // the requester's to fix, not an alert
+                let refused_request =
+                    matches!(failure.code(), ErrorCode::BadRequest | ErrorCode::NotFound)
+                        || matches!(
+                            failure,
+                            RotateError::Rotation(RotationError::Adopted { .. })
+                        );
+                if out_of_band {
+                    self.hold_refused(target);
+                } else if !refused_request {
+                    self.alert(EventKind::RotationFailed, target, &failure);
+                }
                 tracing::error!(instance = %target.instance, client = %target.client.name, error = %failure, "rotation failed");
                 Err(failure)
             }
         }
     }
 
+    /// Alerts `kind` about `target` (never with a secret or a client id).
+    fn alert(&self, kind: EventKind, target: &RotationTarget, error: &dyn std::fmt::Display) {
+        let n = self.changes.notifier();
+        let summary = match kind {
+            EventKind::RotationRefused => format!(
+                "rotation of {} refused: its secret in vault was changed out of band; see `wardenctl secrets`",
+                target.client.name
+            ),
+            _ => format!("rotation of {} failed: {error}", target.client.name),
+        };
+        n.emit(
+            n.event(kind, summary)
+                .instance(&target.instance)
+                .details(json!({
+                    "client": target.client.name,
+                    "vault_path": target.client.vault_path,
+                    "error": error.to_string(),
+                })),
+        );
+    }
+
+    /// Notes that `target`'s rotation was refused out of band; alerts the first time.
+    fn hold_refused(&self, target: &RotationTarget) {
+        let why = "refused: changed out of band (see `wardenctl secrets`)";
+        let newly = {
+            let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+            let was = holds
+                .get(&key_of(target))
+                .is_some_and(|(w, _)| w.starts_with("refused"));
+            holds.insert(key_of(target), (why.into(), self.lifecycle.now()));
+            !was
+        };
+        if newly {
+            self.alert(EventKind::RotationRefused, target, &why);
+        }
+    }
+
     /// Notes why the rotation job leaves `target` alone (`None`: it does not).
     pub fn note_hold(&self, target: &RotationTarget, status: &SecretStatus) {
+        if status.refused.is_some() {
+            return self.hold_refused(target);
+        }
         let why = match (&status.refused, &status.adoption) {
             (Some(_), _) => Some("refused: changed out of band (see `wardenctl secrets`)".into()),
             (None, Some(a)) => Some(
