@@ -41,3 +41,7 @@ if [ -n "$normal_features" ]; then
 fi
 
 cargo test --workspace --locked "$@"
+
+# The packages: build the .deb and .rpm, install the .deb into a throwaway root and check it
+# (scripts/test-install.sh; about a minute after the tests above, which built the dependencies).
+scripts/test-install.sh

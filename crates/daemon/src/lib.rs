@@ -7,6 +7,7 @@
 //! the process plumbing under all of them. `tests/layers.rs` fails on an import against that
 //! direction.
 
+pub mod cli;
 mod handlers;
 mod jobs;
 mod recover;

@@ -1,48 +1,13 @@
 //! wardend: parse arguments, load the configuration, set up logging and signals, run.
 //! Exit codes: 0 stopped cleanly, 1 failed while running, 2 configuration or start-up error.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use warden_core::changelog::ChangeLogOptions;
 use warden_core::config::{Config, LoadOptions, LogFormat};
+use warden_daemon::cli::Args;
 use warden_daemon::{RunOptions, logging, run, signals};
-
-/// The Jamf Warden daemon: drift checks, risk audits and secret rotation for Jamf Pro API roles
-/// and clients. Control it with wardenctl.
-#[derive(Parser, Debug)]
-#[command(name = "wardend", version, about)]
-struct Args {
-    /// The configuration file.
-    #[arg(
-        long,
-        env = "WARDEN_CONFIG",
-        default_value = "/etc/jamf-warden/wardend.toml"
-    )]
-    config: PathBuf,
-    /// Validate the configuration, print the effective configuration (secrets redacted) and exit:
-    /// 0 when valid, 2 when not.
-    #[arg(long)]
-    check_config: bool,
-    /// Where `credential:NAME` files live when `$CREDENTIALS_DIRECTORY` is not set (systemd sets
-    /// it; this is for `--check-config` on the production config outside systemd). Without
-    /// either, `--check-config` checks `credential:NAME` paths for form only and says so.
-    #[arg(long, value_name = "DIR")]
-    credentials_dir: Option<PathBuf>,
-    /// Cut a torn last line of the change log (saved next to it) and record the repair.
-    #[arg(long)]
-    repair_torn_tail: bool,
-    /// Accept a change log with records but no local head anchor.
-    #[arg(long)]
-    accept_missing_head: bool,
-    /// Rebuild a lost or damaged state directory from Vault and exit: move the damaged files
-    /// aside, rebuild the job state from the rotation markers, start a new change-log segment
-    /// that continues from the head anchored in Vault (recording who ran it), re-anchor. Run it
-    /// while wardend is stopped, as the service user; then start wardend.
-    #[arg(long, conflicts_with = "check_config")]
-    recover_state: bool,
-}
 
 /// `--recover-state`: what was done on stdout, exit 0; a failure on stderr, exit 2.
 async fn recover(config: Config, options: RunOptions) -> ExitCode {

@@ -1,7 +1,12 @@
 //! Every default of the configuration, in one place. Units are in the names.
 
 /// `daemon.socket`.
+#[cfg(not(target_os = "macos"))]
 pub const SOCKET: &str = "/run/jamf-warden/wardend.sock";
+/// `daemon.socket` on macOS, which has no /run: the directory the launchd install steps create
+/// (deploy/launchd/wardend.toml), so that wardenctl finds the daemon without `--socket`.
+#[cfg(target_os = "macos")]
+pub const SOCKET: &str = "/usr/local/var/run/jamf-warden/wardend.sock";
 /// `daemon.socket_mode`: owner and group may connect.
 pub const SOCKET_MODE: u32 = 0o660;
 /// `daemon.admin_uids`: only root may send changing requests.

@@ -20,7 +20,9 @@ pub enum SocketError {
     InUse(PathBuf),
     #[error("{path} exists and is not a socket; remove it or configure another socket path")]
     NotASocket { path: PathBuf },
-    #[error("cannot create the socket directory {path}: {source}")]
+    #[error(
+        "cannot create the socket directory {path}: {source}; create it owned by the daemon's user with mode 0750 (systemd: RuntimeDirectory=; launchd: the install steps)"
+    )]
     Dir { path: PathBuf, source: io::Error },
     #[error("cannot bind the control socket {path}: {source}")]
     Bind { path: PathBuf, source: io::Error },
