@@ -16,11 +16,12 @@ demo="$root/target/demo"
 sim_port=18080
 vault_port=18200
 metrics_port=18464
+receiver_port=18465
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 2; }
 
-for port in "$sim_port" "$vault_port" "$metrics_port"; do
+for port in "$sim_port" "$vault_port" "$metrics_port" "$receiver_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use (an earlier demo still running? kill \$(cat target/demo/pids))"
   fi
@@ -77,6 +78,12 @@ pids+=($!)
 for _ in $(seq 100); do grep -q "jamf-sim listening" "$demo/jamf-sim.log" && break; sleep 0.1; done
 grep -q "jamf-sim listening" "$demo/jamf-sim.log" || die "the simulator did not start; see $demo/jamf-sim.log"
 
+say "webhook receiver on 127.0.0.1:$receiver_port (verifies each alert's HMAC signature)"
+(umask 077; python3 -c 'import secrets; print(secrets.token_hex(32), end="")' > "$demo/notify-hmac")
+python3 scripts/demo/receiver.py "$receiver_port" "$demo/notify-hmac" "$demo/events.jsonl" \
+  > "$demo/receiver.log" 2>&1 &
+pids+=($!)
+
 say "wardend --check-config"
 "$bin/wardend" --config config/demo.toml --check-config > "$demo/effective-config.toml"
 echo "  valid; effective configuration in target/demo/effective-config.toml"
@@ -123,6 +130,17 @@ curl -fsS "http://127.0.0.1:$metrics_port/metrics" > "$demo/metrics.out"
 grep -E '^warden_(job_last_run_success|drift_items|audit_findings|rotations_total|client_secret_age_seconds)\{' "$demo/metrics.out" \
   | grep -Ev ' 0(\.0)?$' | head -n 16 || true
 echo "  $(grep -c '^warden_' "$demo/metrics.out") samples in target/demo/metrics.out; every metric: docs/operations.md"
+
+say "alerts: what the webhook receiver got (drift appeared, new findings; HMAC signatures verified)"
+for _ in $(seq 100); do grep -q '"drift_appeared"' "$demo/events.jsonl" 2>/dev/null && break; sleep 0.2; done
+grep -q '"kind": "drift_appeared".*"signature_verified": true' "$demo/events.jsonl" \
+  || die "no verified drift_appeared alert reached the receiver; see $demo/events.jsonl and $demo/wardend.out"
+python3 -c 'import json,sys
+lines = sorted(open(sys.argv[1]).read().splitlines(), key=lambda l: "\"drift_" not in l)
+for line in lines[:6]:
+    e = json.loads(line)
+    print("  [{severity}] {kind} {instance}: {summary} (signature verified: {signature_verified})".format(**e))
+print("  {} alerts so far in target/demo/events.jsonl".format(len(lines)))' "$demo/events.jsonl"
 
 say "wardenctl secrets (the scheduled rotation ran: clean's clients rotated; drifty's drift blocks some)"
 ctl secrets || true

@@ -8,7 +8,7 @@ mod diff;
 mod errors;
 mod examples;
 mod files;
-mod notify;
 mod metrics;
+mod notify;
 mod secrets;
 mod shipped;

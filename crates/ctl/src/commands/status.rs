@@ -39,10 +39,22 @@ pub async fn run(ctx: &Ctx, check: bool) -> anyhow::Result<Exit> {
     })
 }
 
-/// What a monitor acts on, one line each: a parked or failing instance, a job whose last run
-/// did not succeed. Empty when every instance's every job is ok.
+/// What a monitor acts on, one line each: Vault failing since its last successful
+/// authentication or renewal, a parked or failing instance, a job whose last run did not
+/// succeed. Empty when every instance's every job is ok.
 pub fn problems(report: &StatusReport) -> Vec<String> {
     let mut out = Vec::new();
+    // Vault: its last error is a problem until an authentication or a renewal succeeds after it
+    if let Some(vault) = &report.vault
+        && let (Some(error), Some(at)) = (&vault.last_error, vault.last_error_at)
+        && vault.last_authenticated.max(vault.last_renewed) <= Some(at)
+    {
+        out.push(format!(
+            "vault {}: {error} (at {})",
+            vault.address,
+            rfc3339(at)
+        ));
+    }
     for instance in &report.instances {
         let error = instance
             .last_error
@@ -487,5 +499,33 @@ lab       audit              2026-05-01T09:00:00Z (1h ago)  failed   parked     
         assert_eq!(doc["instances"][0]["state"], "ok");
         assert_eq!(doc["instances"][1]["state"], "PARKED");
         assert_eq!(doc["problems"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_vault_error_is_a_problem_until_vault_works_again() {
+        let mut report = sample();
+        report.instances.truncate(1);
+        report.vault = Some(Box::new(warden_core::protocol::VaultState {
+            address: "https://vault.example:8200".into(),
+            auth_method: "token".into(),
+            token_file: None,
+            token_ttl_secs: Some(3600),
+            renewable: true,
+            last_authenticated: Some(t(7, 0)),
+            last_renewed: None,
+            last_error: Some("permission denied".into()),
+            last_error_at: Some(t(8, 0)),
+        }));
+        assert_eq!(
+            problems(&report),
+            vec![
+                "vault https://vault.example:8200: permission denied (at 2026-05-01T08:00:00Z)"
+                    .to_owned()
+            ]
+        );
+        if let Some(v) = report.vault.as_mut() {
+            v.last_renewed = Some(t(9, 0));
+        }
+        assert!(problems(&report).is_empty(), "renewed since: vault works");
     }
 }

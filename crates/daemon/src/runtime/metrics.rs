@@ -95,7 +95,7 @@ impl Recorder {
     pub fn rotation(&self, instance: &str, client: &str, outcome: &'static str) {
         self.rotations
             .get_or_create(&[
-                ("instance", instance.to_owned()),
+                ("jamf_instance", instance.to_owned()),
                 ("client", client.to_owned()),
                 ("outcome", outcome.to_owned()),
             ])
@@ -118,7 +118,7 @@ impl Observer for Recorder {
         let instance = r.instance.to_owned();
         self.jamf_requests
             .get_or_create(&[
-                ("instance", instance.clone()),
+                ("jamf_instance", instance.clone()),
                 ("endpoint", r.route.to_owned()),
                 ("method", r.method.to_owned()),
                 ("status", status_label(r.status)),
@@ -126,7 +126,7 @@ impl Observer for Recorder {
             .inc();
         self.jamf_duration
             .get_or_create(&[
-                ("instance", instance.clone()),
+                ("jamf_instance", instance.clone()),
                 ("endpoint", r.route.to_owned()),
                 ("method", r.method.to_owned()),
             ])
@@ -135,7 +135,7 @@ impl Observer for Recorder {
             let ok = r.status.is_some_and(|s| (200..300).contains(&s));
             self.mints
                 .get_or_create(&[
-                    ("instance", instance),
+                    ("jamf_instance", instance),
                     ("outcome", if ok { "ok" } else { "failed" }.to_owned()),
                 ])
                 .inc();

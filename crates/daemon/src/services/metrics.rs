@@ -125,7 +125,10 @@ fn flag(b: bool) -> f64 {
 }
 
 fn job_labels(instance: &str, kind: JobKind) -> Labels {
-    vec![("instance", instance.to_owned()), ("job", kind.to_string())]
+    vec![
+        ("jamf_instance", instance.to_owned()),
+        ("job_kind", kind.to_string()),
+    ]
 }
 
 impl State {
@@ -206,7 +209,7 @@ impl State {
             "When the instance's last risk audit read its live state (Unix time)",
         );
         for instance in instances {
-            let inst = || vec![("instance", instance.clone())];
+            let inst = || vec![("jamf_instance", instance.clone())];
             // counted under the lock, without copying the reports
             let drift = self.0.drift.state().with_last(instance, |last| {
                 let at = last.checked_at.filter(|_| last.error.is_none())?;
@@ -270,7 +273,7 @@ impl State {
             if !declared.contains(&(instance.clone(), client.clone())) {
                 continue;
             }
-            let labels = vec![("instance", instance), ("client", client)];
+            let labels = vec![("jamf_instance", instance), ("client", client)];
             if let Some(at) = seen.rotated_at {
                 let secs = (now - at).num_milliseconds().max(0) as f64 / 1000.0;
                 age.push(labels.clone(), secs);

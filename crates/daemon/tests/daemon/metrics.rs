@@ -189,7 +189,7 @@ async fn the_exposition_holds_jobs_drift_findings_clients_and_requests() {
             ProtoJob::Rotate => "rotation",
             other => panic!("{other:?}"),
         };
-        let labels = [("instance", "alpha"), ("job", kind)];
+        let labels = [("jamf_instance", "alpha"), ("job_kind", kind)];
         let last_run = job.last_run.unwrap().timestamp_millis() as f64 / 1000.0;
         assert_eq!(
             must(&text, "warden_job_last_run_timestamp_seconds", &labels),
@@ -213,7 +213,7 @@ async fn the_exposition_holds_jobs_drift_findings_clients_and_requests() {
         value(
             &text,
             "warden_drift_items",
-            &[("instance", "alpha"), ("kind", kind)],
+            &[("jamf_instance", "alpha"), ("kind", kind)],
         )
     };
     assert_eq!(drift("privileges_removed"), Some(1.0));
@@ -230,18 +230,22 @@ async fn the_exposition_holds_jobs_drift_findings_clients_and_requests() {
         let n = must(
             &text,
             "warden_audit_findings",
-            &[("instance", "alpha"), ("severity", severity)],
+            &[("jamf_instance", "alpha"), ("severity", severity)],
         );
         assert_eq!(n, *kept.get(severity).unwrap_or(&0) as f64, "{severity}");
     }
 
     // The managed client: rotated once by the job, not held.
-    let client = [("instance", "alpha"), ("client", CLIENT)];
+    let client = [("jamf_instance", "alpha"), ("client", CLIENT)];
     assert_eq!(
         must(
             &text,
             "warden_rotations_total",
-            &[("instance", "alpha"), ("client", CLIENT), ("outcome", "ok")]
+            &[
+                ("jamf_instance", "alpha"),
+                ("client", CLIENT),
+                ("outcome", "ok")
+            ]
         ),
         1.0
     );
@@ -249,7 +253,7 @@ async fn the_exposition_holds_jobs_drift_findings_clients_and_requests() {
         must(
             &text,
             "warden_secret_mints_total",
-            &[("instance", "alpha"), ("outcome", "ok")]
+            &[("jamf_instance", "alpha"), ("outcome", "ok")]
         ),
         1.0
     );
@@ -269,21 +273,21 @@ async fn the_exposition_holds_jobs_drift_findings_clients_and_requests() {
     assert!(due > must(&text, "warden_start_time_seconds", &[]), "{due}");
     // Warden's own client is seen by the rotation job too (not due: marked rotated).
     let own = [
-        ("instance", "alpha"),
+        ("jamf_instance", "alpha"),
         ("client", common::rotation::MANAGEMENT),
     ];
     assert_eq!(must(&text, "warden_client_adopted", &own), 0.0);
 
     // Jamf requests by route pattern (never a raw path with an id), with latencies.
     let mint = [
-        ("instance", "alpha"),
+        ("jamf_instance", "alpha"),
         ("endpoint", common::rotation::MINT_ROUTE),
         ("method", "POST"),
         ("status", "200"),
     ];
     assert_eq!(must(&text, "warden_jamf_requests_total", &mint), 1.0);
     let timed = [
-        ("instance", "alpha"),
+        ("jamf_instance", "alpha"),
         ("endpoint", "/api/v1/api-roles"),
         ("method", "GET"),
     ];
@@ -387,8 +391,14 @@ async fn failed_and_successful_rotations_are_counted_per_client() {
     env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
     let mut daemon = env.start_wardend(None).await;
     let sim = &env.instance("alpha").sim;
-    let client = [("instance", "alpha"), ("client", CLIENT)];
-    let outcome = |o| [("instance", "alpha"), ("client", CLIENT), ("outcome", o)];
+    let client = [("jamf_instance", "alpha"), ("client", CLIENT)];
+    let outcome = |o| {
+        [
+            ("jamf_instance", "alpha"),
+            ("client", CLIENT),
+            ("outcome", o),
+        ]
+    };
 
     sim.set_enabled(managed.id, false).unwrap();
     let refused = common::rotation::rotate(&daemon.socket, "alpha", CLIENT).await;
@@ -408,7 +418,7 @@ async fn failed_and_successful_rotations_are_counted_per_client() {
         value(&text, "warden_client_secret_age_seconds", &client),
         None
     );
-    let mints = [("instance", "alpha"), ("outcome", "ok")];
+    let mints = [("jamf_instance", "alpha"), ("outcome", "ok")];
     assert_eq!(value(&text, "warden_secret_mints_total", &mints), None);
 
     // Enabled again, its stored secret no longer gets a token (the simulator dropped it with
@@ -607,7 +617,7 @@ async fn a_real_prometheus_scrapes_wardend_and_loads_the_alert_rules() {
         &config,
         format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
-             scrape_configs:\n  - job_name: wardend\n    honor_labels: true\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n",
+             scrape_configs:\n  - job_name: wardend\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n",
             rules.display()
         ),
     )
@@ -647,7 +657,7 @@ async fn a_real_prometheus_scrapes_wardend_and_loads_the_alert_rules() {
     .await;
     assert_eq!(up, 1.0);
     let rotations =
-        "warden_rotations_total{instance=\"alpha\",client=\"Inventory Sync\",outcome=\"ok\"}";
+        "warden_rotations_total{jamf_instance=\"alpha\",client=\"Inventory Sync\",outcome=\"ok\"}";
     assert_eq!(
         query(rotations).await,
         Some(1.0),
@@ -655,15 +665,15 @@ async fn a_real_prometheus_scrapes_wardend_and_loads_the_alert_rules() {
         prometheus_log(&env)
     );
     assert_eq!(
-        query("warden_secret_mints_total{instance=\"alpha\",outcome=\"ok\"}").await,
+        query("warden_secret_mints_total{jamf_instance=\"alpha\",outcome=\"ok\"}").await,
         Some(1.0)
     );
     assert_eq!(
-        query("warden_drift_items{instance=\"alpha\",kind=\"privileges_removed\"}").await,
+        query("warden_drift_items{jamf_instance=\"alpha\",kind=\"privileges_removed\"}").await,
         Some(1.0)
     );
     assert_eq!(
-        query("warden_job_last_run_success{instance=\"alpha\",job=\"rotation\"}").await,
+        query("warden_job_last_run_success{jamf_instance=\"alpha\",job_kind=\"rotation\"}").await,
         Some(1.0)
     );
     assert_eq!(query("warden_build_info").await, Some(1.0), "build info");
@@ -672,7 +682,7 @@ async fn a_real_prometheus_scrapes_wardend_and_loads_the_alert_rules() {
         Some(1.0)
     );
     let requests =
-        "sum(warden_jamf_requests_total{instance=\"alpha\",endpoint=\"/api/v1/api-roles\"})";
+        "sum(warden_jamf_requests_total{jamf_instance=\"alpha\",endpoint=\"/api/v1/api-roles\"})";
     assert!(query(requests).await.is_some_and(|v| v >= 1.0));
 
     // The alert rules loaded and evaluate without error.
@@ -701,12 +711,29 @@ async fn a_real_prometheus_scrapes_wardend_and_loads_the_alert_rules() {
             .as_array()?
             .iter()
             .any(|a| {
-                a["labels"]["alertname"] == "WardenDrift" && a["labels"]["instance"] == "alpha"
+                a["labels"]["alertname"] == "WardenDrift" && a["labels"]["jamf_instance"] == "alpha"
             })
             .then_some(())
     })
     .await;
-    for rule in &loaded {
+    // Every rule evaluates without error once Prometheus has evaluated it (before its first
+    // evaluation a rule's health is `unknown`).
+    let rules = wait_for("every rule to be evaluated", async || {
+        let rules: Value = reqwest::get(format!("{api}/rules"))
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let all: Vec<Value> = rules["data"]["groups"]
+            .as_array()?
+            .iter()
+            .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+            .collect();
+        all.iter().all(|r| r["health"] != "unknown").then_some(all)
+    })
+    .await;
+    for rule in &rules {
         assert_eq!(rule["health"], "ok", "{rule}");
     }
 
