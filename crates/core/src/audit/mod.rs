@@ -16,6 +16,8 @@
 //! Pure: the daemon fetches the live state and renders nothing.
 
 mod catalogue;
+pub mod compliance;
+pub mod controls;
 mod model;
 pub mod render;
 pub mod rules;
@@ -27,6 +29,7 @@ mod tests;
 use chrono::{DateTime, Utc};
 
 pub use catalogue::{Class, RiskCatalogue, shipped_jamf_versions, shipped_privileges};
+pub use controls::{ControlMapping, ControlRef, Framework};
 pub use model::{
     AUDIT_SCHEMA, AuditReport, Category, ClientPrivileges, Evidence, Finding, InstanceAudit,
     RuleInfo, Severity, Subject, SubjectKind, Summary, SuppressionState, SuppressionStatus,
@@ -183,6 +186,7 @@ pub fn build_report(ctx: &ReportContext<'_>, mut instances: Vec<InstanceAudit>) 
         instances,
         suppressions,
         rules: RULES.iter().map(rules::Rule::info).collect(),
+        control_mapping: Some(controls::ControlMapping::builtin().version.clone()),
     };
     report.recount();
     report

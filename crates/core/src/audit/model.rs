@@ -366,6 +366,9 @@ pub struct RuleInfo {
     pub rationale: String,
     /// What to do.
     pub fix: String,
+    /// The compliance controls its findings evidence (`crates/core/data/control-mapping.toml`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<super::controls::ControlRef>,
 }
 
 /// The whole report: schema `warden.audit/1`.
@@ -391,12 +394,23 @@ pub struct AuditReport {
     pub suppressions: Vec<SuppressionStatus>,
     /// The rules of the pack.
     pub rules: Vec<RuleInfo>,
+    /// Version of the control mapping the rules' `controls` come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_mapping: Option<String>,
 }
 
 impl AuditReport {
     /// Every finding over all instances.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.instances.iter().flat_map(|i| i.findings.iter())
+    }
+
+    /// The control references of rule `id` (as listed in [`AuditReport::rules`]).
+    pub fn controls_of(&self, id: &str) -> &[super::controls::ControlRef] {
+        self.rules
+            .iter()
+            .find(|r| r.id == id)
+            .map_or(&[], |r| r.controls.as_slice())
     }
 
     /// Recomputes [`AuditReport::summary`] from the findings.

@@ -40,6 +40,7 @@ impl Rule {
             title: self.title.to_owned(),
             rationale: self.rationale.to_owned(),
             fix: self.fix.to_owned(),
+            controls: super::controls::ControlMapping::builtin().refs(self.id),
         }
     }
 }

@@ -31,6 +31,7 @@ use crate::jamf::{ApiIntegration, ApiRole, AppType};
 use crate::management::MANAGEMENT_PRIVILEGES;
 use crate::schedule::Schedule;
 
+mod compliance;
 mod structured;
 mod text;
 
