@@ -194,6 +194,8 @@ with a reason, an owner and an expiry date) and every report lists them.
 
 Audits now (read-only) unless --last. Formats: table (default), json (schema \
 warden.audit/1), markdown, html, csv, sarif; --output FILE writes the report to a file. \
+--framework soc2|iso27001|nist80053|cis8 groups the report by the framework's controls \
+(table, markdown or json). \
 Exit status: 0 without findings at or above --fail-on (default low), 1 with, 2 on errors \
 (including an instance that could not be audited).";
 
@@ -261,9 +263,38 @@ pub struct AuditArgs {
     /// Show the reports of the last scheduled audit instead of auditing now.
     #[arg(long)]
     pub last: bool,
+    /// Group the report by the controls of this compliance framework (formats table,
+    /// markdown and json).
+    #[arg(long, value_enum)]
+    pub framework: Option<AuditFramework>,
     /// Output options.
     #[command(flatten)]
     pub output: AuditOutput,
+}
+
+/// `--framework` of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFramework {
+    /// SOC 2 Trust Services Criteria.
+    Soc2,
+    /// ISO/IEC 27001:2022 Annex A.
+    Iso27001,
+    /// NIST SP 800-53 Rev. 5.
+    Nist80053,
+    /// CIS Critical Security Controls v8.1.
+    Cis8,
+}
+
+impl From<AuditFramework> for warden_core::audit::Framework {
+    fn from(framework: AuditFramework) -> Self {
+        use warden_core::audit::Framework;
+        match framework {
+            AuditFramework::Soc2 => Framework::Soc2,
+            AuditFramework::Iso27001 => Framework::Iso27001,
+            AuditFramework::Nist80053 => Framework::Nist80053,
+            AuditFramework::Cis8 => Framework::Cis8,
+        }
+    }
 }
 
 /// `wardenctl audit client …`.

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use warden_core::audit::render::{Format, render};
-use warden_core::audit::{AuditReport, Category, Finding};
+use warden_core::audit::{AuditReport, Category, Finding, Framework, compliance};
 use warden_core::protocol::{AuditRequest, Response};
 
 use crate::cli::{AuditArgs, AuditCommand, AuditFormat, AuditOutput, RotateTarget};
@@ -37,6 +37,9 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
             (request, args.output, None)
         }
     };
+    if args.framework.is_some() {
+        compliance_format(ctx, &output)?;
+    }
     let mut conn = ctx.connect().await?;
     let answer = match conn.call("audit", request).await? {
         Response::Report(report) => report,
@@ -45,7 +48,10 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
     let report: AuditReport = answer.body.decode().map_err(|e| {
         anyhow::anyhow!("the daemon sent an audit report this wardenctl cannot read: {e}")
     })?;
-    emit(ctx, &report, &output, client.as_deref())?;
+    match args.framework {
+        Some(framework) => emit_compliance(ctx, &report, &output, framework.into())?,
+        None => emit(ctx, &report, &output, client.as_deref())?,
+    }
     let errors: Vec<String> = report
         .instances
         .iter()
@@ -96,6 +102,49 @@ fn emit(
                     Format::from(format).as_str(),
                     path.display()
                 );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Renders the report grouped by `framework`'s controls and writes it to stdout or `--output`.
+fn emit_compliance(
+    ctx: &Ctx,
+    report: &AuditReport,
+    output: &AuditOutput,
+    framework: Framework,
+) -> anyhow::Result<()> {
+    let view = compliance::by_control(report, framework);
+    let text = match compliance_format(ctx, output)? {
+        AuditFormat::Markdown => compliance::render_markdown(&view),
+        AuditFormat::Json => compliance::render_json(&view),
+        _ => compliance::render_text(&view),
+    };
+    write_text(ctx, &text, output, &format!("{framework} control"))
+}
+
+/// The format of the `--framework` view: table (default), markdown or json.
+fn compliance_format(ctx: &Ctx, output: &AuditOutput) -> anyhow::Result<AuditFormat> {
+    match output.format {
+        None if ctx.json() => Ok(AuditFormat::Json),
+        None => Ok(AuditFormat::Table),
+        Some(f @ (AuditFormat::Table | AuditFormat::Markdown | AuditFormat::Json)) => Ok(f),
+        Some(other) => anyhow::bail!(
+            "--framework renders table, markdown or json, not {}: drop --format or choose one of these",
+            Format::from(other).as_str()
+        ),
+    }
+}
+
+/// Writes `text` to stdout, or to `--output` (saying so unless quiet).
+fn write_text(ctx: &Ctx, text: &str, output: &AuditOutput, what: &str) -> anyhow::Result<()> {
+    match &output.output {
+        None => ctx.print(text),
+        Some(path) => {
+            write_atomically(path, text.as_bytes())?;
+            if !ctx.global.quiet {
+                eprintln!("wardenctl: wrote the {what} report to {}", path.display());
             }
             Ok(())
         }

@@ -8,6 +8,7 @@ mod apply_failures;
 mod apply_prune;
 mod audit_clean;
 mod audit_client_view;
+mod audit_compliance;
 mod audit_ctl;
 mod audit_rules;
 mod audit_schedule;
