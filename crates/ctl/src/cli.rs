@@ -193,7 +193,8 @@ privileges behind it and what to do. Suppressions live in wardend.toml ([[audit.
 with a reason, an owner and an expiry date) and every report lists them.
 
 Audits now (read-only) unless --last. Formats: table (default), json (schema \
-warden.audit/1), markdown, html, csv, sarif; --output FILE writes the report to a file. \
+warden.audit/1), markdown, html, csv, sarif, review-csv and grc-json (the access review per \
+client; schema warden.access-review/1); --output FILE writes the report to a file. \
 --framework soc2|iso27001|nist80053|cis8 groups the report by the framework's controls \
 (table, markdown or json). \
 Exit status: 0 without findings at or above --fail-on (default low), 1 with, 2 on errors \
@@ -340,6 +341,10 @@ pub enum AuditFormat {
     Csv,
     /// SARIF 2.1.0, for code-scanning tools.
     Sarif,
+    /// The access review: one CSV row per client, with a blank reviewer decision.
+    ReviewCsv,
+    /// The access review as JSON for GRC tools (schema warden.access-review/1).
+    GrcJson,
 }
 
 impl From<AuditFormat> for warden_core::audit::render::Format {
@@ -352,6 +357,8 @@ impl From<AuditFormat> for warden_core::audit::render::Format {
             AuditFormat::Html => Format::Html,
             AuditFormat::Csv => Format::Csv,
             AuditFormat::Sarif => Format::Sarif,
+            AuditFormat::ReviewCsv => Format::ReviewCsv,
+            AuditFormat::GrcJson => Format::GrcJson,
         }
     }
 }

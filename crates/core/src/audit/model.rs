@@ -252,6 +252,15 @@ pub struct ClientPrivileges {
     /// Privileges the risk catalogue does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,
+    /// Its owner in the desired state (`None`: not declared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Its purpose in the desired state (`None`: not declared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// When Warden last rotated its secret (`None`: never, or not managed by Warden).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_rotated_at: Option<DateTime<Utc>>,
 }
 
 /// The audit of one instance.

@@ -286,7 +286,8 @@ pub fn evaluate(
         }
         let foreign = client.app_type == AppType::NativeAppOauth;
         let declared_name = renames.client_renamed_from(name).unwrap_or(name);
-        let declared = input.desired.client(declared_name).is_some();
+        let desired_client = input.desired.client(declared_name);
+        let declared = desired_client.is_some();
         if !declared && !foreign && !input.warden_owned.contains(name) {
             out.push(&UNDECLARED, Subject::client(name), evidence.clone(), None);
         }
@@ -305,6 +306,9 @@ pub fn evaluate(
             privileges: effective.iter().map(|p| (*p).to_owned()).collect(),
             by_category: by_cat,
             unclassified: unclassified(&effective, catalogue),
+            owner: desired_client.map(|c| c.owner.clone()),
+            purpose: desired_client.map(|c| c.purpose.clone()),
+            secret_rotated_at: input.secrets.get(declared_name).and_then(|s| s.rotated_at),
         });
     }
 

@@ -135,3 +135,106 @@ async fn framework_refuses_formats_it_cannot_render() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// `alpha` with `CMDB Sync` declared (owner and purpose) and rotated by Warden, and the
+/// undeclared escalator; the secrets minted.
+async fn review_estate() -> (Env, Daemon, Vec<String>, Vec<String>) {
+    use common::audit::{client_path, client_toml, role_toml, store_secret};
+    use common::rotation::rotate;
+    let env = start_empty(&["alpha"]).await;
+    let sim = &env.instance("alpha").sim;
+    sim.create_role("Inventory Read", ["Read Computers"])
+        .unwrap();
+    let (id, client_id) = sim
+        .create_client("CMDB Sync", ["Inventory Read"], true, 300)
+        .unwrap();
+    let first = sim.mint_secret(id).unwrap();
+    store_secret(&env, "alpha", "CMDB Sync", &client_id, &first).await;
+    sim.create_role("Escalator", ["Update API Integrations"])
+        .unwrap();
+    let (id, _) = sim
+        .create_client("Escalator Client", ["Escalator"], true, 300)
+        .unwrap();
+    let other = sim.mint_secret(id).unwrap();
+    let desired = format!(
+        "version = 1\n{}{}",
+        role_toml("Inventory Read", &["Read Computers"]),
+        client_toml("CMDB Sync", &["Inventory Read"], "", "")
+    );
+    let daemon = env.start_declaring(&["alpha"], &desired).await;
+    let answer = rotate(&daemon.socket, "alpha", "CMDB Sync").await;
+    assert!(
+        matches!(answer, warden_core::protocol::Response::Rotated(_)),
+        "{answer:?}"
+    );
+    (
+        env,
+        daemon,
+        vec![first, other],
+        vec![client_path("alpha", "CMDB Sync")],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_exports_list_every_client_with_owner_rotation_and_findings() {
+    let (env, daemon, minted, paths) = review_estate().await;
+    let socket = &daemon.socket;
+
+    // review-csv: one row per live client, a blank reviewer decision.
+    let out = ctl(&env, socket, &["audit", "alpha", "--format", "review-csv"]);
+    assert_eq!(code(&out), 1, "{}", common::text(&out.stderr));
+    let text = common::text(&out.stdout);
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "Warden's client, CMDB Sync, the escalator: {text}"
+    );
+    let row = |name: &str| rows.iter().find(|r| &r[1] == name).unwrap();
+    let cmdb = row("CMDB Sync");
+    assert_eq!(&cmdb[3], "it@example.com");
+    assert_eq!(&cmdb[4], "audit tests");
+    assert_eq!(&cmdb[5], "Inventory Read");
+    assert_eq!(&cmdb[6], "1");
+    assert_eq!(&cmdb[8], "0", "rotated just now");
+    assert!(cmdb[9].starts_with("20"), "a rotation time: {}", &cmdb[9]);
+    assert_eq!(&cmdb[10], "", "no finding applies");
+    assert_eq!(&cmdb[11], "");
+    let esc = row("Escalator Client");
+    assert_eq!(&esc[3], "undeclared");
+    assert!(esc[7].contains("Update API Integrations (privilege_escalation)"));
+    assert!(esc[10].contains("JW-ESC-001 critical role:Escalator"));
+    assert!(esc[10].contains("JW-HYG-007 medium client:Escalator Client"));
+
+    // grc-json: valid against its published schema.
+    let out = ctl(&env, socket, &["audit", "alpha", "--format", "grc-json"]);
+    assert_eq!(code(&out), 1, "{}", common::text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let schema_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/schemas/warden.access-review-1.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let resources = doc["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 3);
+    let cmdb = resources
+        .iter()
+        .find(|r| r["id"] == "alpha/CMDB Sync")
+        .unwrap();
+    assert_eq!(cmdb["owner"], "it@example.com");
+    assert_eq!(cmdb["open_findings"], 0);
+    assert!(cmdb["secret_last_rotated_at"].is_string());
+
+    // No secret in either export.
+    let secrets = common::audit::all_secrets(&env, "alpha", &paths, &minted).await;
+    common::audit::assert_text_clean("review-csv", &text, &secrets);
+    common::audit::assert_text_clean("grc-json", &doc.to_string(), &secrets);
+}

@@ -1155,7 +1155,54 @@ fn check(
             ensure!(out.contains(last_instance), "the last instance is missing");
             Ok(None)
         }
+        Format::ReviewCsv => {
+            let (records, fields) = csv_shape(out)?;
+            let expected = 1 + review_entries(report);
+            ensure!(
+                records == expected,
+                "{records} records, expected {expected} (header + one per client or failed instance)"
+            );
+            ensure!(
+                fields.iter().all(|f| *f == fields[0]),
+                "records have different numbers of fields"
+            );
+            ensure!(out.starts_with("instance,client,"), "unexpected header");
+            Ok(None)
+        }
+        Format::GrcJson => {
+            let doc: serde_json::Value =
+                serde_json::from_str(out).context("grc-json is not JSON")?;
+            let resources = doc
+                .get("resources")
+                .and_then(serde_json::Value::as_array)
+                .map(Vec::len);
+            let clients: usize = report
+                .instances
+                .iter()
+                .map(|i| i.client_privileges.len())
+                .sum();
+            ensure!(
+                resources == Some(clients),
+                "{resources:?} resources, {clients} clients"
+            );
+            Ok(None)
+        }
     }
+}
+
+/// Entries of the access review: every client, and one per instance that failed.
+fn review_entries(report: &AuditReport) -> usize {
+    report
+        .instances
+        .iter()
+        .map(|i| {
+            if i.error.is_some() {
+                1
+            } else {
+                i.client_privileges.len()
+            }
+        })
+        .sum()
 }
 
 /// Records of an RFC 4180 document (CRLF line ends outside quotes) and each one's number of

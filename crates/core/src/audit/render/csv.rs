@@ -55,7 +55,7 @@ fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 13] {
     ]
 }
 
-fn row(out: &mut String, fields: impl Iterator<Item = String>) {
+pub(super) fn row(out: &mut String, fields: impl Iterator<Item = String>) {
     for (i, field) in fields.enumerate() {
         if i > 0 {
             out.push(',');

@@ -7,11 +7,16 @@
 //! - [`Format::Html`]: one self-contained file (inline CSS, no scripts, no external assets)
 //!   that prints readably;
 //! - [`Format::Csv`]: one row per finding (RFC 4180);
-//! - [`Format::Sarif`]: SARIF 2.1.0, one run.
+//! - [`Format::Sarif`]: SARIF 2.1.0, one run;
+//! - [`Format::ReviewCsv`]: the access review, one CSV row per client with a blank reviewer
+//!   decision;
+//! - [`Format::GrcJson`]: the access review as JSON for GRC tools (`warden.access-review/1`,
+//!   `docs/schemas/warden.access-review-1.schema.json`).
 
 mod csv;
 mod html;
 mod markdown;
+mod review;
 mod sarif;
 mod table;
 
@@ -42,20 +47,26 @@ pub enum Format {
     Csv,
     /// SARIF 2.1.0.
     Sarif,
+    /// The access review: one CSV row per client.
+    ReviewCsv,
+    /// The access review as JSON for GRC tools (`warden.access-review/1`).
+    GrcJson,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Format::Table,
         Format::Json,
         Format::Markdown,
         Format::Html,
         Format::Csv,
         Format::Sarif,
+        Format::ReviewCsv,
+        Format::GrcJson,
     ];
 
-    /// `table`, `json`, `markdown`, `html`, `csv` or `sarif`.
+    /// `table`, `json`, `markdown`, `html`, `csv`, `sarif`, `review-csv` or `grc-json`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Table => "table",
@@ -64,10 +75,13 @@ impl Format {
             Format::Html => "html",
             Format::Csv => "csv",
             Format::Sarif => "sarif",
+            Format::ReviewCsv => "review-csv",
+            Format::GrcJson => "grc-json",
         }
     }
 
-    /// The usual file extension (without the dot).
+    /// The usual file extension (without the leading dot; `review.csv` and `review.json` for
+    /// the access review, so it does not take the finding CSV's or the report's name).
     pub fn extension(self) -> &'static str {
         match self {
             Format::Table => "txt",
@@ -76,6 +90,8 @@ impl Format {
             Format::Html => "html",
             Format::Csv => "csv",
             Format::Sarif => "sarif",
+            Format::ReviewCsv => "review.csv",
+            Format::GrcJson => "review.json",
         }
     }
 }
@@ -95,7 +111,7 @@ impl FromStr for Format {
             .find(|f| f.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown report format {s:?}: use table, json, markdown, html, csv or sarif"
+                    "unknown report format {s:?}: use table, json, markdown, html, csv, sarif, review-csv or grc-json"
                 )
             })
     }
@@ -111,6 +127,8 @@ pub fn render(report: &AuditReport, format: Format, color: bool) -> String {
         Format::Html => html::render(report),
         Format::Csv => csv::render(report),
         Format::Sarif => sarif::render(report),
+        Format::ReviewCsv => review::render_csv(report),
+        Format::GrcJson => review::render_json(report),
     }
 }
 

@@ -32,6 +32,7 @@ use crate::management::MANAGEMENT_PRIVILEGES;
 use crate::schedule::Schedule;
 
 mod compliance;
+mod review;
 mod structured;
 mod text;
 
@@ -375,12 +376,24 @@ fn formats_parse_and_print_their_names() {
         assert_eq!(f.to_string(), f.as_str());
     }
     let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
-    assert_eq!(names, ["table", "json", "markdown", "html", "csv", "sarif"]);
+    assert_eq!(
+        names,
+        [
+            "table",
+            "json",
+            "markdown",
+            "html",
+            "csv",
+            "sarif",
+            "review-csv",
+            "grc-json"
+        ]
+    );
     assert_eq!(Format::default(), Format::Table);
     let e = "xml".parse::<Format>().unwrap_err();
     assert_eq!(
         e,
-        "unknown report format \"xml\": use table, json, markdown, html, csv or sarif"
+        "unknown report format \"xml\": use table, json, markdown, html, csv, sarif, review-csv or grc-json"
     );
 }
 
