@@ -261,6 +261,37 @@ impl ControlMapping {
     }
 }
 
+impl ControlMapping {
+    /// The mapping as a Markdown table, one row per rule (docs/audit.md shows it; a test keeps
+    /// the two equal).
+    pub fn markdown_table(&self) -> String {
+        let mut out = String::from(
+            "| Rule | SOC 2 | ISO/IEC 27001:2022 | NIST SP 800-53 r5 | CIS v8.1 | Why |\n\
+             | --- | --- | --- | --- | --- | --- |\n",
+        );
+        for m in &self.mappings {
+            let cell = |fw: Framework| {
+                let list = m.of(fw);
+                if list.is_empty() {
+                    "—".to_owned()
+                } else {
+                    list.join(", ")
+                }
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                m.rule,
+                cell(Framework::Soc2),
+                cell(Framework::Iso27001),
+                cell(Framework::Nist80053),
+                cell(Framework::Cis8),
+                m.rationale.replace('|', "\\|")
+            ));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +378,25 @@ rationale = "r"
                 .cis8
                 .contains(&"5.4".to_owned())
         );
+    }
+
+    #[test]
+    fn docs_show_the_shipped_mapping() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/audit.md");
+        let docs = std::fs::read_to_string(path).unwrap();
+        let table = ControlMapping::builtin().markdown_table();
+        assert!(
+            docs.contains(&table),
+            "docs/audit.md does not show the mapping of crates/core/data/control-mapping.toml; \
+             replace its table with:\n{table}"
+        );
+        for f in &ControlMapping::builtin().frameworks {
+            assert!(
+                docs.contains(&f.source),
+                "{} source missing from docs/audit.md",
+                f.id
+            );
+        }
     }
 
     #[test]
