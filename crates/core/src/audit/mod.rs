@@ -30,6 +30,7 @@ pub use catalogue::{Class, RiskCatalogue, shipped_jamf_versions, shipped_privile
 pub use model::{
     AUDIT_SCHEMA, AuditReport, Category, ClientPrivileges, Evidence, Finding, InstanceAudit,
     RuleInfo, Severity, Subject, SubjectKind, Summary, SuppressionState, SuppressionStatus,
+    UNDECLARED_LABEL,
 };
 pub use rules::{InstanceInput, RULE_PACK_VERSION, RULES, SecretFacts, evaluate};
 pub use settings::{AuditSettings, Classification, Suppression};

@@ -240,6 +240,12 @@ pub struct ClientPrivileges {
     pub app_type: String,
     /// Whether the desired state declares it.
     pub declared: bool,
+    /// Who is responsible for it (the desired state's `owner`); `None`: undeclared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What it is for (the desired state's `purpose`); `None`: undeclared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
     /// Its roles.
     pub roles: Vec<String>,
     /// Token lifetime in seconds.
@@ -252,6 +258,21 @@ pub struct ClientPrivileges {
     /// Privileges the risk catalogue does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,
+}
+
+/// Shown for the owner or purpose of a client the desired state does not declare.
+pub const UNDECLARED_LABEL: &str = "undeclared";
+
+impl ClientPrivileges {
+    /// Its owner, or [`UNDECLARED_LABEL`].
+    pub fn owner_label(&self) -> &str {
+        self.owner.as_deref().unwrap_or(UNDECLARED_LABEL)
+    }
+
+    /// Its purpose, or [`UNDECLARED_LABEL`].
+    pub fn purpose_label(&self) -> &str {
+        self.purpose.as_deref().unwrap_or(UNDECLARED_LABEL)
+    }
 }
 
 /// The audit of one instance.
@@ -393,7 +414,25 @@ pub struct AuditReport {
     pub rules: Vec<RuleInfo>,
 }
 
+impl InstanceAudit {
+    /// The client `name`'s view, if it is live.
+    pub fn client(&self, name: &str) -> Option<&ClientPrivileges> {
+        self.client_privileges.iter().find(|c| c.name == name)
+    }
+}
+
 impl AuditReport {
+    /// The client a finding is about (a client finding's subject), if it is live.
+    pub fn client_of(&self, f: &Finding) -> Option<&ClientPrivileges> {
+        if f.subject.kind != SubjectKind::Client {
+            return None;
+        }
+        self.instances
+            .iter()
+            .find(|i| i.instance == f.instance)
+            .and_then(|i| i.client(&f.subject.name))
+    }
+
     /// Every finding over all instances.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.instances.iter().flat_map(|i| i.findings.iter())

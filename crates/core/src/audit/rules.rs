@@ -285,7 +285,8 @@ pub fn evaluate(
         }
         let foreign = client.app_type == AppType::NativeAppOauth;
         let declared_name = renames.client_renamed_from(name).unwrap_or(name);
-        let declared = input.desired.client(declared_name).is_some();
+        let desired = input.desired.client(declared_name);
+        let declared = desired.is_some();
         if !declared && !foreign && !input.warden_owned.contains(name) {
             out.push(&UNDECLARED, Subject::client(name), evidence.clone(), None);
         }
@@ -299,6 +300,8 @@ pub fn evaluate(
             enabled: client.enabled,
             app_type: client.app_type.as_str().to_owned(),
             declared,
+            owner: desired.map(|d| d.owner.clone()),
+            purpose: desired.map(|d| d.purpose.clone()),
             roles: client.authorization_scopes.clone(),
             token_lifetime: lifetime,
             privileges: effective.iter().map(|p| (*p).to_owned()).collect(),

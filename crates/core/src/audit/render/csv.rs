@@ -1,6 +1,9 @@
 //! One CSV row per finding (suppressed ones included, flagged), after a header row; RFC 4180:
 //! CRLF line ends, fields with a comma, quote or line break in double quotes, quotes doubled.
-//! Lists (privileges, clients, roles) are joined with `; `.
+//! Lists (privileges, clients, roles) are joined with `; `. A client finding carries the
+//! client's owner and purpose (`undeclared` when the desired state does not declare it); every
+//! row carries the finding's stable key ([`Finding::key`]) and, when suppressed, the
+//! suppression's owner and expiry (empty for a built-in one).
 //!
 //! A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is prefixed with `'`: names come from Jamf and are not trusted.
@@ -9,7 +12,7 @@ use super::suppression_of;
 use crate::audit::{AuditReport, Finding};
 
 /// The header row.
-pub(super) const COLUMNS: [&str; 13] = [
+pub(super) const COLUMNS: [&str; 18] = [
     "instance",
     "url",
     "rule",
@@ -23,6 +26,11 @@ pub(super) const COLUMNS: [&str; 13] = [
     "suppressed",
     "suppression_reason",
     "fix",
+    "owner",
+    "purpose",
+    "key",
+    "suppression_owner",
+    "suppression_expires",
 ];
 
 pub(super) fn render(report: &AuditReport) -> String {
@@ -36,8 +44,9 @@ pub(super) fn render(report: &AuditReport) -> String {
     out
 }
 
-fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 13] {
+fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 18] {
     let suppression = suppression_of(report, f);
+    let client = report.client_of(f);
     [
         f.instance.clone(),
         url.to_owned(),
@@ -52,6 +61,13 @@ fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 13] {
         f.suppressed_by.is_some().to_string(),
         suppression.map_or_else(String::new, |s| s.reason.clone()),
         f.fix.clone(),
+        client.map_or_else(String::new, |c| c.owner_label().to_owned()),
+        client.map_or_else(String::new, |c| c.purpose_label().to_owned()),
+        f.key(),
+        suppression.map_or_else(String::new, |s| s.owner.clone()),
+        suppression
+            .and_then(|s| s.expires)
+            .map_or_else(String::new, |d| d.to_string()),
     ]
 }
 

@@ -271,7 +271,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
             findings.len()
         );
         for f in findings {
-            finding(out, f);
+            finding(out, f, report.client_of(f));
         }
     }
     if !hidden.is_empty() {
@@ -313,7 +313,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
     out.push_str("</section>\n");
 }
 
-fn finding(out: &mut String, f: &Finding) {
+fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
     let _ = writeln!(
         out,
         "<article class=\"finding sev-{}\">\n<h4>{} {} · {} · {}</h4>\n<dl>",
@@ -323,6 +323,9 @@ fn finding(out: &mut String, f: &Finding) {
         escape(&f.title),
         escape(&subject_label(f))
     );
+    if let Some(c) = client {
+        owner(out, c);
+    }
     let _ = writeln!(out, "<dt>Why</dt><dd>{}</dd>", escape(&f.rationale));
     if !f.evidence.privileges.is_empty() {
         let _ = writeln!(
@@ -353,6 +356,15 @@ fn finding(out: &mut String, f: &Finding) {
     );
 }
 
+fn owner(out: &mut String, c: &ClientPrivileges) {
+    let _ = writeln!(
+        out,
+        "<dt>Owner</dt><dd>{}</dd>\n<dt>Purpose</dt><dd>{}</dd>",
+        escape(c.owner_label()),
+        escape(c.purpose_label())
+    );
+}
+
 fn client(out: &mut String, c: &ClientPrivileges) {
     let _ = writeln!(
         out,
@@ -367,6 +379,7 @@ fn client(out: &mut String, c: &ClientPrivileges) {
         },
         c.token_lifetime
     );
+    owner(out, c);
     let _ = writeln!(out, "<dt>Roles</dt><dd>{}</dd>", items(&c.roles));
     for (category, privileges) in &c.by_category {
         let _ = writeln!(

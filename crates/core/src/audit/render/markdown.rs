@@ -155,7 +155,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
     for (sev, findings) in &groups {
         let _ = writeln!(out, "### {} ({})\n", severity_label(*sev), findings.len());
         for f in findings {
-            finding(out, f);
+            finding(out, f, report.client_of(f));
         }
     }
     if !hidden.is_empty() {
@@ -196,7 +196,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
     }
 }
 
-fn finding(out: &mut String, f: &Finding) {
+fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
     let _ = writeln!(
         out,
         "#### {} · {} · {}\n",
@@ -204,6 +204,14 @@ fn finding(out: &mut String, f: &Finding) {
         escape(&f.title),
         escape(&subject_label(f))
     );
+    if let Some(c) = client {
+        let _ = writeln!(
+            out,
+            "- **Owner:** {} · **Purpose:** {}",
+            escape(c.owner_label()),
+            escape(c.purpose_label())
+        );
+    }
     let _ = writeln!(out, "- **Why:** {}", escape(&f.rationale));
     if !f.evidence.privileges.is_empty() {
         let _ = writeln!(
@@ -240,6 +248,12 @@ fn client(out: &mut String, c: &ClientPrivileges) {
         },
         c.token_lifetime,
         list(&c.roles)
+    );
+    let _ = writeln!(
+        out,
+        "- **Owner:** {}\n- **Purpose:** {}",
+        escape(c.owner_label()),
+        escape(c.purpose_label())
     );
     for (category, privileges) in &c.by_category {
         let _ = writeln!(

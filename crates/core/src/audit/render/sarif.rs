@@ -153,6 +153,10 @@ fn result(report: &AuditReport, f: &Finding) -> Value {
     if !f.evidence.facts.is_empty() {
         properties.insert("facts".into(), json!(f.evidence.facts));
     }
+    if let Some(c) = report.client_of(f) {
+        properties.insert("owner".into(), json!(c.owner_label()));
+        properties.insert("purpose".into(), json!(c.purpose_label()));
+    }
     if let Some(url) = report
         .instances
         .iter()

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{by_severity, stamp, subject_label, truncate};
-use crate::audit::{AuditReport, Finding, InstanceAudit, Severity};
+use crate::audit::{AuditReport, Finding, InstanceAudit, Severity, SubjectKind};
 
 /// The width the table is laid out for.
 const WIDTH: usize = 100;
@@ -99,7 +99,7 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
     if rows.is_empty() {
         let _ = writeln!(out, "{INDENT}no unsuppressed findings");
     } else {
-        findings(out, &rows, color);
+        findings(out, inst, &rows, color);
     }
     let hidden = inst
         .findings
@@ -114,7 +114,7 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
     }
 }
 
-fn findings(out: &mut String, rows: &[&Finding], color: bool) {
+fn findings(out: &mut String, inst: &InstanceAudit, rows: &[&Finding], color: bool) {
     let sev_w = "critical".len();
     let rule_w = rows
         .iter()
@@ -157,6 +157,17 @@ fn findings(out: &mut String, rows: &[&Finding], color: bool) {
                 "{under}{label}{}",
                 fit_list(&f.evidence.privileges, privileges_w)
             );
+        }
+        if let Some(c) = (f.subject.kind == SubjectKind::Client)
+            .then(|| inst.client(&f.subject.name))
+            .flatten()
+        {
+            let owner = format!(
+                "owner: {} · purpose: {}",
+                one_line(c.owner_label()),
+                one_line(c.purpose_label())
+            );
+            let _ = writeln!(out, "{under}{}", truncate(&owner, WIDTH - under.len()));
         }
     }
 }

@@ -41,6 +41,10 @@ const ESCROW_ROLE: &str = "Escrow <b>&</b>";
 /// A client name with a newline.
 const NIGHTLY: &str = "Deploy\nNightly";
 
+/// The owner and purpose the desired state declares for `Deploy CI`.
+const DEPLOY_OWNER: &str = "ci-team@example.com";
+const DEPLOY_PURPOSE: &str = "Deploys policies from CI";
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 9, 30, 0)
         .single()
@@ -200,7 +204,11 @@ fn report() -> AuditReport {
     let desired = DesiredState {
         roles: Vec::new(),
         clients: vec![
-            declared("Deploy CI", &["Deploy"]),
+            DesiredClient {
+                owner: DEPLOY_OWNER.into(),
+                purpose: DEPLOY_PURPOSE.into(),
+                ..declared("Deploy CI", &["Deploy"])
+            },
             declared("Inventory Sync", &["Inventory"]),
         ],
     };

@@ -108,7 +108,7 @@ fn csv_parses_back_one_row_per_finding() {
     let findings: Vec<_> = r.findings().collect();
     assert_eq!(rows.len(), findings.len());
     for (row, f) in rows.iter().zip(&findings) {
-        assert_eq!(row.len(), 13);
+        assert_eq!(row.len(), crate::audit::render::csv::COLUMNS.len());
         assert_eq!(&row[0], "prod");
         assert_eq!(&row[1], "https://prod.example.com");
         assert_eq!(&row[2], f.rule);
@@ -145,6 +145,27 @@ fn csv_parses_back_one_row_per_finding() {
     let suppressed: Vec<_> = rows.iter().filter(|row| &row[10] == "true").collect();
     assert_eq!(suppressed.len(), r.summary.suppressed);
     assert!(suppressed.iter().all(|row| !row[11].is_empty()));
+    // ... with the suppression's owner and, for a configured one, its expiry; every row has
+    // the finding's stable key
+    let col = |name: &str| header.iter().position(|h| h == name).expect("a column");
+    for (row, f) in rows.iter().zip(&findings) {
+        assert_eq!(&row[col("key")], f.key());
+        let s = f.suppressed_by.map(|i| &r.suppressions[i]);
+        assert_eq!(
+            &row[col("suppression_owner")],
+            s.map_or("", |s| s.owner.as_str())
+        );
+        assert_eq!(
+            row[col("suppression_expires")].to_owned(),
+            s.and_then(|s| s.expires)
+                .map_or_else(String::new, |d| d.to_string())
+        );
+    }
+    assert!(
+        rows.iter()
+            .any(|row| &row[col("suppression_expires")] == "2027-03-31"),
+        "the configured suppression's expiry is shown"
+    );
     assert!(
         text.contains(",\"'=Old, \"\"Wipe\"\"\","),
         "quoted as RFC 4180 says"
@@ -254,4 +275,85 @@ fn strip_ansi(s: &str) -> String {
         }
     }
     out
+}
+
+#[test]
+fn owner_and_purpose_show_next_to_client_findings_in_every_format() {
+    let r = report();
+    let prod = &r.instances[0];
+    let deploy = prod.client("Deploy CI").expect("Deploy CI is live");
+    assert_eq!(deploy.owner.as_deref(), Some(DEPLOY_OWNER));
+    assert_eq!(deploy.purpose.as_deref(), Some(DEPLOY_PURPOSE));
+    let bot = prod.client("Escrow | Bot").expect("the bot is live");
+    assert_eq!(
+        (bot.owner.as_deref(), bot.owner_label()),
+        (None, "undeclared")
+    );
+
+    // JSON: declared clients carry both, undeclared ones neither
+    let json: Value = serde_json::from_str(&render(&r, Format::Json, false)).expect("json");
+    let views = json["instances"][0]["client_privileges"]
+        .as_array()
+        .expect("client views");
+    let view = |name: &str| views.iter().find(|c| c["name"] == name).expect("a client");
+    assert_eq!(view("Deploy CI")["owner"], DEPLOY_OWNER);
+    assert_eq!(view("Deploy CI")["purpose"], DEPLOY_PURPOSE);
+    assert!(view("Escrow | Bot").get("owner").is_none());
+
+    // CSV: a client finding's row names its client's owner and purpose; a role's does not
+    let text = render(&r, Format::Csv, false);
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    let col = |name: &str| header.iter().position(|h| h == name).expect("a column");
+    let rows: Vec<::csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    let row = |rule: &str, subject: &str| {
+        rows.iter()
+            .find(|row| &row[col("rule")] == rule && &row[col("subject")] == subject)
+            .unwrap_or_else(|| panic!("a {rule} row for {subject}"))
+    };
+    let stale = row("JW-HYG-008", "Deploy CI");
+    assert_eq!(&stale[col("owner")], DEPLOY_OWNER);
+    assert_eq!(&stale[col("purpose")], DEPLOY_PURPOSE);
+    let undeclared = row("JW-HYG-007", "Escrow | Bot");
+    assert_eq!(&undeclared[col("owner")], "undeclared");
+    assert_eq!(&undeclared[col("purpose")], "undeclared");
+    assert_eq!(&row("JW-EXE-001", "Deploy")[col("owner")], "");
+
+    // SARIF: in the result's properties
+    let sarif: Value = serde_json::from_str(&render(&r, Format::Sarif, false)).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let result = |rule: &str, subject: &str| {
+        results
+            .iter()
+            .find(|x| x["ruleId"] == rule && x["properties"]["subject"] == subject)
+            .unwrap_or_else(|| panic!("a {rule} result for {subject}"))
+    };
+    assert_eq!(
+        result("JW-HYG-008", "Deploy CI")["properties"]["owner"],
+        DEPLOY_OWNER
+    );
+    assert_eq!(
+        result("JW-HYG-007", "Escrow | Bot")["properties"]["purpose"],
+        "undeclared"
+    );
+    assert!(
+        result("JW-EXE-001", "Deploy")["properties"]
+            .get("owner")
+            .is_none()
+    );
+
+    // Human formats: next to the finding and in the client's section
+    let markdown = render(&r, Format::Markdown, false);
+    assert!(markdown.contains(&format!(
+        "- **Owner:** {DEPLOY_OWNER} · **Purpose:** {DEPLOY_PURPOSE}"
+    )));
+    assert!(markdown.contains("- **Owner:** undeclared · **Purpose:** undeclared"));
+    let html = render(&r, Format::Html, false);
+    assert!(html.contains(&format!("<dt>Owner</dt><dd>{DEPLOY_OWNER}</dd>")));
+    assert!(html.contains("<dt>Purpose</dt><dd>undeclared</dd>"));
+    let table = render(&r, Format::Table, false);
+    assert!(table.contains(&format!(
+        "owner: {DEPLOY_OWNER} · purpose: {DEPLOY_PURPOSE}"
+    )));
+    assert!(table.contains("owner: undeclared · purpose: undeclared"));
 }
