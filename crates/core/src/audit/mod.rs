@@ -29,8 +29,8 @@ use chrono::{DateTime, Utc};
 pub use catalogue::{Class, RiskCatalogue, shipped_jamf_versions, shipped_privileges};
 pub use model::{
     AUDIT_SCHEMA, AuditReport, Category, ClientPrivileges, Evidence, Finding, InstanceAudit,
-    RuleInfo, Severity, Subject, SubjectKind, Summary, SuppressionState, SuppressionStatus,
-    UNDECLARED_LABEL,
+    RuleInfo, SecretView, Severity, Subject, SubjectKind, Summary, SuppressionState,
+    SuppressionStatus, UNDECLARED_LABEL,
 };
 pub use rules::{InstanceInput, RULE_PACK_VERSION, RULES, SecretFacts, evaluate};
 pub use settings::{AuditSettings, Classification, Suppression};

@@ -246,6 +246,9 @@ pub struct ClientPrivileges {
     /// What it is for (the desired state's `purpose`); `None`: undeclared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// Its secret as Warden manages it (declared clients only; `None`: not managed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretView>,
     /// Its roles.
     pub roles: Vec<String>,
     /// Token lifetime in seconds.
@@ -258,6 +261,84 @@ pub struct ClientPrivileges {
     /// Privileges the risk catalogue does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,
+}
+
+/// A managed client's secret as the rotation service's status shows it (Vault's rotation
+/// marker) when the audit ran. Holds no secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretView {
+    /// `single` or `alternating`.
+    pub strategy: String,
+    /// When Warden last rotated it (`None`: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Whole days since `rotated_at` when the audit ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    /// When its policy makes it due next (`None`: never by policy, or held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<DateTime<Utc>>,
+    /// Adopted and held until a cutover: why (`None`: rotates normally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
+    /// Its tokens carry the scope of roles it no longer holds exactly (minted before its roles
+    /// changed): rotate it.
+    #[serde(default)]
+    pub stale_scope: bool,
+    /// Whether the last rotation finished verified (Vault marker `ok`); `false` while a
+    /// rotation is stored but unverified or pending; `None`: never rotated by Warden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Its status could not be read from Vault: why (the other fields are then unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl SecretView {
+    /// `adopted, held` or `managed`.
+    pub fn state_label(&self) -> &'static str {
+        if self.held.is_some() {
+            "adopted, held"
+        } else {
+            "managed"
+        }
+    }
+
+    /// One line for the human formats, e.g. `single; rotated 2026-11-10 (10 days,
+    /// verified); due 2027-02-08; managed`.
+    pub fn summary(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("status unreadable: {e}");
+        }
+        let mut parts = vec![self.strategy.clone()];
+        parts.push(match (&self.rotated_at, self.age_days) {
+            (Some(at), age) => {
+                let verified = match self.verified {
+                    Some(true) => "verified",
+                    Some(false) => "not verified",
+                    None => "verification unknown",
+                };
+                format!(
+                    "rotated {} ({} days, {verified})",
+                    at.date_naive(),
+                    age.unwrap_or_default()
+                )
+            }
+            (None, _) => "never rotated by Warden (age unknown)".to_owned(),
+        });
+        parts.push(match &self.next_due {
+            Some(at) => format!("due {}", at.date_naive()),
+            None => "due never".to_owned(),
+        });
+        parts.push(match &self.held {
+            Some(why) => format!("adopted, held ({why})"),
+            None => "managed".to_owned(),
+        });
+        if self.stale_scope {
+            parts.push("scope stale (rotate)".to_owned());
+        }
+        parts.join("; ")
+    }
 }
 
 /// Shown for the owner or purpose of a client the desired state does not declare.

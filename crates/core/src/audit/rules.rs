@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::catalogue::{Class, RiskCatalogue};
-use super::model::{Category, ClientPrivileges, Evidence, Finding, RuleInfo, Severity, Subject};
+use super::model::{
+    Category, ClientPrivileges, Evidence, Finding, RuleInfo, SecretView, Severity, Subject,
+};
 use super::settings::AuditSettings;
 use crate::config::DesiredState;
 use crate::drift::{CatalogueChange, DriftKind, DriftReport, Live, ObjectKind, Renames, lifetime};
@@ -155,6 +157,30 @@ pub struct SecretFacts {
     pub max_age: Option<Duration>,
     /// Adopted and held until a cutover: why (`None`: not adopted).
     pub adopted: Option<String>,
+    /// `single` or `alternating` (empty: unknown).
+    pub strategy: String,
+    /// When its policy makes it due next.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Whether the last rotation finished verified (`None`: never rotated).
+    pub verified: Option<bool>,
+    /// Its status could not be read: why.
+    pub error: Option<String>,
+}
+
+impl SecretFacts {
+    /// The client view's secret at `now`, with `stale_scope` from the drift.
+    fn view(&self, now: DateTime<Utc>, stale_scope: bool) -> SecretView {
+        SecretView {
+            strategy: self.strategy.clone(),
+            rotated_at: self.rotated_at,
+            age_days: self.rotated_at.map(|at| (now - at).num_days()),
+            next_due: self.next_due,
+            held: self.adopted.clone(),
+            stale_scope,
+            verified: self.verified,
+            error: self.error.clone(),
+        }
+    }
 }
 
 /// What the rules look at for one instance.
@@ -301,6 +327,15 @@ pub fn evaluate(
             app_type: client.app_type.as_str().to_owned(),
             declared,
             owner: desired.map(|d| d.owner.clone()),
+            secret: desired
+                .and_then(|_| input.secrets.get(declared_name))
+                .map(|f| {
+                    let stale = input.drift.items.iter().any(|i| {
+                        i.kind == DriftKind::ScopeStale
+                            && (i.name == name || i.name == declared_name)
+                    });
+                    f.view(input.now, stale)
+                }),
             purpose: desired.map(|d| d.purpose.clone()),
             roles: client.authorization_scopes.clone(),
             token_lifetime: lifetime,

@@ -3,16 +3,19 @@
 //! Lists (privileges, clients, roles) are joined with `; `. A client finding carries the
 //! client's owner and purpose (`undeclared` when the desired state does not declare it); every
 //! row carries the finding's stable key ([`Finding::key`]) and, when suppressed, the
-//! suppression's owner and expiry (empty for a built-in one).
+//! suppression's owner and expiry (empty for a built-in one). A finding about a managed client
+//! carries its secret: strategy, age in days, last rotation and next due (RFC 3339), state
+//! (`managed` or `adopted, held`), stale scope and whether the last rotation was verified
+//! (empty: never rotated by Warden).
 //!
 //! A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is prefixed with `'`: names come from Jamf and are not trusted.
 
-use super::suppression_of;
-use crate::audit::{AuditReport, Finding};
+use super::{stamp, suppression_of};
+use crate::audit::{AuditReport, Finding, SecretView};
 
 /// The header row.
-pub(super) const COLUMNS: [&str; 18] = [
+pub(super) const COLUMNS: [&str; 25] = [
     "instance",
     "url",
     "rule",
@@ -31,6 +34,13 @@ pub(super) const COLUMNS: [&str; 18] = [
     "key",
     "suppression_owner",
     "suppression_expires",
+    "secret_strategy",
+    "secret_age_days",
+    "secret_rotated_at",
+    "secret_next_due",
+    "secret_state",
+    "secret_stale_scope",
+    "secret_verified",
 ];
 
 pub(super) fn render(report: &AuditReport) -> String {
@@ -44,9 +54,11 @@ pub(super) fn render(report: &AuditReport) -> String {
     out
 }
 
-fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 18] {
+fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 25] {
     let suppression = suppression_of(report, f);
     let client = report.client_of(f);
+    let secret = client.and_then(|c| c.secret.as_ref());
+    let field = |get: &dyn Fn(&SecretView) -> String| secret.map_or_else(String::new, get);
     [
         f.instance.clone(),
         url.to_owned(),
@@ -68,6 +80,13 @@ fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 18] {
         suppression
             .and_then(|s| s.expires)
             .map_or_else(String::new, |d| d.to_string()),
+        field(&|s| s.strategy.clone()),
+        field(&|s| s.age_days.map_or_else(String::new, |d| d.to_string())),
+        field(&|s| s.rotated_at.map_or_else(String::new, |t| stamp(&t))),
+        field(&|s| s.next_due.map_or_else(String::new, |t| stamp(&t))),
+        field(&|s| s.state_label().to_owned()),
+        field(&|s| s.stale_scope.to_string()),
+        field(&|s| s.verified.map_or_else(String::new, |v| v.to_string())),
     ]
 }
 

@@ -380,6 +380,9 @@ fn client(out: &mut String, c: &ClientPrivileges) {
         c.token_lifetime
     );
     owner(out, c);
+    if let Some(secret) = &c.secret {
+        let _ = writeln!(out, "<dt>Secret</dt><dd>{}</dd>", escape(&secret.summary()));
+    }
     let _ = writeln!(out, "<dt>Roles</dt><dd>{}</dd>", items(&c.roles));
     for (category, privileges) in &c.by_category {
         let _ = writeln!(

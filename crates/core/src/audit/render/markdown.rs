@@ -255,6 +255,9 @@ fn client(out: &mut String, c: &ClientPrivileges) {
         escape(c.owner_label()),
         escape(c.purpose_label())
     );
+    if let Some(secret) = &c.secret {
+        let _ = writeln!(out, "- **Secret:** {}", escape(&secret.summary()));
+    }
     for (category, privileges) in &c.by_category {
         let _ = writeln!(
             out,

@@ -156,6 +156,9 @@ fn result(report: &AuditReport, f: &Finding) -> Value {
     if let Some(c) = report.client_of(f) {
         properties.insert("owner".into(), json!(c.owner_label()));
         properties.insert("purpose".into(), json!(c.purpose_label()));
+        if let Some(secret) = &c.secret {
+            properties.insert("secret".into(), json!(secret));
+        }
     }
     if let Some(url) = report
         .instances

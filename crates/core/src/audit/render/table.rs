@@ -112,6 +112,22 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
             "{INDENT}{hidden} suppressed finding(s) not shown (see --format markdown)"
         );
     }
+    let managed: Vec<_> = inst
+        .client_privileges
+        .iter()
+        .filter_map(|c| c.secret.as_ref().map(|s| (c, s)))
+        .collect();
+    if !managed.is_empty() {
+        let _ = writeln!(out, "{INDENT}MANAGED SECRETS");
+        for (c, s) in managed {
+            let line = format!("{}: {}", one_line(&c.name), one_line(&s.summary()));
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{}",
+                truncate(&line, WIDTH - 2 * INDENT.len())
+            );
+        }
+    }
 }
 
 fn findings(out: &mut String, inst: &InstanceAudit, rows: &[&Finding], color: bool) {

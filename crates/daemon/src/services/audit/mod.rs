@@ -18,15 +18,17 @@ use warden_core::audit::{
     SecretFacts,
 };
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
-use warden_core::config::{Config, Instance};
+use warden_core::config::{Config, Instance, RotationStrategy};
 use warden_core::protocol::ErrorCode;
+use warden_core::rotation::SecretState;
 
 pub use state::AuditState;
 
 use super::ServiceError;
 use super::changes::{Changes, ChangesError};
 use super::config::LiveConfig;
-use super::drift::Drift;
+use super::drift::{Checked, Drift};
+use super::rotation::{Rotation, targets};
 use crate::runtime::lifecycle::Lifecycle;
 
 /// Why an audit could not be made or recorded.
@@ -82,6 +84,7 @@ struct AuditRecord<'a> {
 pub struct Audit {
     config: Arc<LiveConfig>,
     drift: Arc<Drift>,
+    rotation: Arc<Rotation>,
     changes: Arc<Changes>,
     lifecycle: Arc<Lifecycle>,
     state: Mutex<AuditState>,
@@ -91,6 +94,7 @@ impl Audit {
     pub fn new(
         config: Arc<LiveConfig>,
         drift: Arc<Drift>,
+        rotation: Arc<Rotation>,
         changes: Arc<Changes>,
         lifecycle: Arc<Lifecycle>,
     ) -> Audit {
@@ -98,6 +102,7 @@ impl Audit {
         Audit {
             config,
             drift,
+            rotation,
             changes,
             lifecycle,
             state,
@@ -137,19 +142,7 @@ impl Audit {
         let mut report = Drift::detect(inst, &checked);
         report.hold_adopted(&checked.adopted);
         let catalogue_change = self.drift.catalogue_change(inst);
-        let secrets: BTreeMap<String, SecretFacts> = inst
-            .desired_state
-            .clients
-            .iter()
-            .map(|c| {
-                let facts = SecretFacts {
-                    rotated_at: checked.rotated.get(&c.name).copied(),
-                    max_age: c.rotation.max_age.and_then(|d| Duration::from_std(d).ok()),
-                    adopted: checked.adopted.get(&c.name).cloned(),
-                };
-                (c.name.clone(), facts)
-            })
-            .collect();
+        let secrets = self.secrets(inst, &checked).await;
         let Some(full) = &checked.full else {
             out.error = Some("the full live state was not kept; audit again".to_owned());
             return out;
@@ -170,6 +163,37 @@ impl Audit {
         out.clients = full.clients.len();
         out.findings = findings;
         out.client_privileges = client_privileges;
+        out
+    }
+
+    /// Rotation facts of each declared client of `inst`: what drift fetched (rotated,
+    /// adopted), completed by the rotation service's status from Vault (strategy, next due,
+    /// whether the last rotation was verified); a status that cannot be read is the view's
+    /// `error`.
+    async fn secrets(&self, inst: &Instance, checked: &Checked) -> BTreeMap<String, SecretFacts> {
+        let mut out = BTreeMap::new();
+        let declared = targets(inst)
+            .into_iter()
+            .filter(|t| inst.desired_state.client(&t.client.name).is_some());
+        for target in declared {
+            let c = &target.client;
+            let mut facts = SecretFacts {
+                rotated_at: checked.rotated.get(&c.name).copied(),
+                max_age: c.rotation.max_age.and_then(|d| Duration::from_std(d).ok()),
+                adopted: checked.adopted.get(&c.name).cloned(),
+                strategy: strategy_name(c.rotation.strategy).to_owned(),
+                ..SecretFacts::default()
+            };
+            match self.rotation.status(&target).await {
+                Ok(s) => {
+                    facts.rotated_at = s.rotated_at.or(facts.rotated_at);
+                    facts.next_due = s.next_due;
+                    facts.verified = verified(&s.state);
+                }
+                Err(e) => facts.error = Some(e.to_string()),
+            }
+            out.insert(c.name.clone(), facts);
+        }
         out
     }
 
@@ -301,6 +325,24 @@ impl Audit {
             new: new_count,
             resolved: resolved_count,
         })
+    }
+}
+
+/// `single` or `alternating`.
+fn strategy_name(s: RotationStrategy) -> &'static str {
+    match s {
+        RotationStrategy::Single => "single",
+        RotationStrategy::Alternating => "alternating",
+    }
+}
+
+/// Whether the last rotation finished verified, from the marker's state (`None`: never
+/// rotated, or a state this Warden does not know).
+fn verified(state: &SecretState) -> Option<bool> {
+    match state {
+        SecretState::Ok => Some(true),
+        SecretState::Pending | SecretState::Stored => Some(false),
+        SecretState::Never | SecretState::Other(_) => None,
     }
 }
 

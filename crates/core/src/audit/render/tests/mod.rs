@@ -219,6 +219,17 @@ fn report() -> AuditReport {
             rotated_at: Some(now() - Duration::days(10)),
             max_age: Some(Duration::days(90)),
             adopted: None,
+            strategy: "single".into(),
+            next_due: Some(now() + Duration::days(80)),
+            verified: Some(true),
+            error: None,
+        },
+    );
+    secrets.insert(
+        "Deploy CI".to_owned(),
+        SecretFacts {
+            strategy: "alternating".into(),
+            ..SecretFacts::default()
         },
     );
     let warden_owned: BTreeSet<String> = [WARDEN_MANAGEMENT.to_owned()].into();

@@ -357,3 +357,60 @@ fn owner_and_purpose_show_next_to_client_findings_in_every_format() {
     )));
     assert!(table.contains("owner: undeclared · purpose: undeclared"));
 }
+
+#[test]
+fn managed_secrets_show_in_every_format() {
+    let r = report();
+    let json: Value = serde_json::from_str(&render(&r, Format::Json, false)).expect("json");
+    let views = json["instances"][0]["client_privileges"]
+        .as_array()
+        .expect("client views");
+    let view = |name: &str| views.iter().find(|c| c["name"] == name).expect("a client");
+    let inventory = &view("Inventory Sync")["secret"];
+    assert_eq!(inventory["age_days"], 10);
+    assert_eq!(inventory["verified"], true);
+    assert_eq!(inventory["strategy"], "single");
+    assert_eq!(inventory["next_due"], "2027-02-08T09:30:00Z");
+    assert_eq!(view("Deploy CI")["secret"]["strategy"], "alternating");
+    assert!(view("Escrow | Bot").get("secret").is_none(), "not managed");
+
+    // CSV and SARIF: on the findings about the client
+    let text = render(&r, Format::Csv, false);
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    let col = |name: &str| header.iter().position(|h| h == name).expect("a column");
+    let rows: Vec<::csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    let stale = rows
+        .iter()
+        .find(|row| &row[col("rule")] == "JW-HYG-008")
+        .expect("Deploy CI's stale secret");
+    assert_eq!(&stale[col("secret_strategy")], "alternating");
+    assert_eq!(&stale[col("secret_state")], "managed");
+    assert_eq!(&stale[col("secret_stale_scope")], "false");
+    assert_eq!(&stale[col("secret_verified")], "", "never rotated");
+    assert_eq!(&stale[col("secret_age_days")], "");
+    let undeclared = rows
+        .iter()
+        .find(|row| &row[col("rule")] == "JW-HYG-007")
+        .expect("an undeclared client");
+    assert_eq!(&undeclared[col("secret_strategy")], "");
+    let sarif: Value = serde_json::from_str(&render(&r, Format::Sarif, false)).expect("sarif");
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|x| x["ruleId"] == "JW-HYG-008")
+        .expect("the stale secret");
+    assert_eq!(result["properties"]["secret"]["strategy"], "alternating");
+
+    // the human formats: one line per managed client
+    let line = "single; rotated 2026-11-10 (10 days, verified); due 2027-02-08; managed";
+    let table = render(&r, Format::Table, false);
+    assert!(table.contains("MANAGED SECRETS"), "{table}");
+    assert!(
+        table.contains(&format!("Inventory Sync: {line}")),
+        "{table}"
+    );
+    assert!(render(&r, Format::Markdown, false).contains(&format!("- **Secret:** {line}")));
+    assert!(render(&r, Format::Html, false).contains(&format!("<dt>Secret</dt><dd>{line}</dd>")));
+}
