@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use super::markdown::capitalise;
 use super::{
-    by_severity, facts, risky_count, settings, severity_label, stamp, subject_label, suppressed,
-    suppression_of, suppression_state,
+    by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
+    suppressed, suppression_of, suppression_state,
 };
 use crate::audit::{
     AuditReport, ClientPrivileges, Finding, InstanceAudit, Severity, SuppressionState,
@@ -85,6 +85,7 @@ pub(super) fn render(report: &AuditReport) -> String {
         escape(&report.risk_catalogue)
     );
     summary(&mut out, report);
+    overview(&mut out, report);
     evidence(&mut out, report);
     for inst in &report.instances {
         instance(&mut out, report, inst);
@@ -164,6 +165,58 @@ fn summary(out: &mut String, report: &AuditReport) {
         let _ = write!(out, "; {} instance(s) could not be audited", s.errors);
     }
     out.push_str(".</p>\n</section>\n");
+}
+
+/// The fleet line, the instance × severity matrix and the findings per rule.
+fn overview(out: &mut String, report: &AuditReport) {
+    let fleet = fleet::fleet(report);
+    let _ = writeln!(
+        out,
+        "<section id=\"fleet\">\n<h2>Fleet</h2>\n<p>{}.</p>\n<table class=\"matrix\">\n\
+         <thead><tr><th>Instance</th><th class=\"n\">Critical</th><th class=\"n\">High</th>\
+         <th class=\"n\">Medium</th><th class=\"n\">Low</th><th class=\"n\">Suppressed</th>\
+         </tr></thead>\n<tbody>",
+        escape(&fleet.line())
+    );
+    for row in &fleet.matrix {
+        if row.error.is_some() {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td colspan=\"5\">not audited</td></tr>",
+                escape(row.instance)
+            );
+            continue;
+        }
+        let [c, h, m, l] = row.counts;
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{c}</td><td class=\"n\">{h}</td>\
+             <td class=\"n\">{m}</td><td class=\"n\">{l}</td><td class=\"n\">{}</td></tr>",
+            escape(row.instance),
+            row.suppressed
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    if !fleet.rules.is_empty() {
+        out.push_str(
+            "<table class=\"by-rule\">\n<thead><tr><th>Rule</th><th>Severity</th><th>Title</th>\
+             <th class=\"n\">Findings</th><th class=\"n\">Suppressed</th></tr></thead>\n<tbody>\n",
+        );
+        for r in &fleet.rules {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td></tr>",
+                escape(&r.rule.id),
+                badge(r.rule.severity),
+                escape(&r.rule.title),
+                r.open,
+                r.suppressed
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 fn evidence(out: &mut String, report: &AuditReport) {

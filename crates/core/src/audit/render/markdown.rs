@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    by_severity, facts, risky_count, settings, severity_label, stamp, subject_label, suppressed,
-    suppression_of, suppression_state,
+    by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
+    suppressed, suppression_of, suppression_state,
 };
 use crate::audit::{
     AuditReport, ClientPrivileges, Finding, InstanceAudit, Severity, SuppressionState,
@@ -17,6 +17,7 @@ pub(super) fn render(report: &AuditReport) -> String {
     let mut out = String::new();
     out.push_str("# Jamf Warden audit report\n\n");
     summary(&mut out, report);
+    overview(&mut out, report);
     evidence(&mut out, report);
     for inst in &report.instances {
         instance(&mut out, report, inst);
@@ -84,6 +85,47 @@ fn summary(out: &mut String, report: &AuditReport) {
         let _ = write!(out, "; {} instance(s) could not be audited", s.errors);
     }
     out.push_str(".\n\n");
+}
+
+/// The fleet line, the instance × severity matrix and the findings per rule.
+fn overview(out: &mut String, report: &AuditReport) {
+    let fleet = fleet::fleet(report);
+    let _ = writeln!(out, "## Fleet\n\n{}.\n", escape(&fleet.line()));
+    out.push_str(
+        "| Instance | Critical | High | Medium | Low | Suppressed |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for row in &fleet.matrix {
+        if row.error.is_some() {
+            let _ = writeln!(out, "| {} | not audited | | | | |", escape(row.instance));
+            continue;
+        }
+        let [c, h, m, l] = row.counts;
+        let _ = writeln!(
+            out,
+            "| {} | {c} | {h} | {m} | {l} | {} |",
+            escape(row.instance),
+            row.suppressed
+        );
+    }
+    if !fleet.rules.is_empty() {
+        out.push_str(
+            "\n| Rule | Severity | Title | Findings | Suppressed |\n\
+             | --- | --- | --- | ---: | ---: |\n",
+        );
+        for r in &fleet.rules {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                escape(&r.rule.id),
+                r.rule.severity.as_str(),
+                escape(&r.rule.title),
+                r.open,
+                r.suppressed
+            );
+        }
+    }
+    out.push('\n');
 }
 
 fn evidence(out: &mut String, report: &AuditReport) {

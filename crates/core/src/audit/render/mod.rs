@@ -10,6 +10,7 @@
 //! - [`Format::Sarif`]: SARIF 2.1.0, one run.
 
 mod csv;
+mod fleet;
 mod html;
 mod markdown;
 mod sarif;

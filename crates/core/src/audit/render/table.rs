@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{by_severity, stamp, subject_label, truncate};
+use super::{by_severity, fleet, stamp, subject_label, truncate};
 use crate::audit::{AuditReport, Finding, InstanceAudit, Severity, SubjectKind};
 
 /// The width the table is laid out for.
@@ -64,11 +64,64 @@ pub(super) fn render(report: &AuditReport, color: bool) -> String {
     for line in wrap(&provenance, WIDTH) {
         let _ = writeln!(out, "{}", paint(&line, DIM, color));
     }
+    overview(&mut out, report);
     for inst in &report.instances {
         out.push('\n');
         instance(&mut out, inst, color);
     }
     out
+}
+
+/// The fleet line, the instance × severity matrix and the findings per rule.
+fn overview(out: &mut String, report: &AuditReport) {
+    let fleet = fleet::fleet(report);
+    let _ = writeln!(out, "\n{}", truncate(&fleet.line(), WIDTH));
+    let name_w = fleet
+        .matrix
+        .iter()
+        .map(|r| one_line(r.instance).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("INSTANCE".len(), MAX_SUBJECT);
+    let _ = writeln!(
+        out,
+        "{INDENT}{:<name_w$}  CRITICAL  HIGH  MEDIUM  LOW  SUPPRESSED",
+        "INSTANCE"
+    );
+    for row in &fleet.matrix {
+        let name = truncate(&one_line(row.instance), name_w);
+        if row.error.is_some() {
+            let _ = writeln!(out, "{INDENT}{name:<name_w$}  not audited");
+            continue;
+        }
+        let [c, h, m, l] = row.counts;
+        let _ = writeln!(
+            out,
+            "{INDENT}{name:<name_w$}  {c:>8}  {h:>4}  {m:>6}  {l:>3}  {:>10}",
+            row.suppressed
+        );
+    }
+    // suppressed findings are counted in the matrix, not listed
+    let parts: Vec<String> = fleet
+        .rules
+        .iter()
+        .filter(|r| r.open > 0)
+        .map(|r| format!("{} {}", r.rule.id, r.open))
+        .collect();
+    if !parts.is_empty() {
+        let label = "findings by rule: ";
+        for (n, line) in wrap(&parts, WIDTH - INDENT.len() - label.len())
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if n == 0 {
+                label.to_owned()
+            } else {
+                " ".repeat(label.len())
+            };
+            let _ = writeln!(out, "{INDENT}{lead}{line}");
+        }
+    }
 }
 
 fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {

@@ -414,3 +414,80 @@ fn managed_secrets_show_in_every_format() {
     assert!(render(&r, Format::Markdown, false).contains(&format!("- **Secret:** {line}")));
     assert!(render(&r, Format::Html, false).contains(&format!("<dt>Secret</dt><dd>{line}</dd>")));
 }
+
+#[test]
+fn human_formats_open_with_the_fleet_matrix_and_counts_per_rule() {
+    let r = report();
+    let s = &r.summary;
+    let prod_row = format!(
+        "| prod | {} | {} | {} | {} | {} |",
+        s.critical, s.high, s.medium, s.low, s.suppressed
+    );
+    let fleet = "2 instance(s): 1 audited, 1 not audited; 5 client(s): 2 managed by Warden, \
+                 3 not declared";
+    let open = |rule: &str| {
+        r.findings()
+            .filter(|f| f.rule == rule && f.suppressed_by.is_none())
+            .count()
+    };
+    assert_eq!(open("JW-HYG-007"), 2);
+
+    let markdown = render(&r, Format::Markdown, false);
+    let at = |needle: &str| markdown.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    assert!(at("## Fleet") < at("## Evidence"), "at the top");
+    assert!(markdown.contains(&format!("{fleet}.")), "{markdown}");
+    assert!(markdown.contains(&prod_row), "{markdown}");
+    assert!(markdown.contains("| staging | not audited |"));
+    assert!(
+        markdown
+            .contains("| JW-HYG-007 | medium | Client not declared in the desired state | 2 | 0 |")
+    );
+    assert!(markdown.contains("| JW-SEC-001 | high | Role can read device secrets | 0 | 1 |"));
+    let section = &markdown[at("## Fleet")..at("## Evidence")];
+    assert!(
+        !section.contains("JW-HYG-004"),
+        "rules without findings are left out"
+    );
+
+    let html = render(&r, Format::Html, false);
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).expect("a selector");
+    let cells: Vec<Vec<String>> = doc
+        .select(&sel("#fleet table.matrix tbody tr"))
+        .map(|tr| {
+            tr.select(&sel("td"))
+                .map(|td| td.text().collect())
+                .collect()
+        })
+        .collect();
+    let counts = [s.critical, s.high, s.medium, s.low, s.suppressed].map(|n| n.to_string());
+    let mut prod = vec!["prod".to_owned()];
+    prod.extend(counts);
+    assert_eq!(
+        cells,
+        vec![prod, vec!["staging".into(), "not audited".into()]]
+    );
+    assert!(html.find("id=\"fleet\"") < html.find("id=\"evidence\""));
+
+    let table = render(&r, Format::Table, false);
+    assert!(table.contains(fleet), "{table}");
+    assert!(
+        table.contains("INSTANCE  CRITICAL  HIGH  MEDIUM  LOW  SUPPRESSED"),
+        "{table}"
+    );
+    let row = format!(
+        "prod      {:>8}  {:>4}  {:>6}  {:>3}  {:>10}",
+        s.critical, s.high, s.medium, s.low, s.suppressed
+    );
+    assert!(table.contains(&row), "{table}");
+    assert!(table.contains("staging   not audited"), "{table}");
+    assert!(table.contains("JW-HYG-007 2"), "{table}");
+    assert!(
+        !table.contains("JW-SEC-001"),
+        "only suppressed: counted in the matrix"
+    );
+    assert!(
+        table.find("INSTANCE") < table.find("prod  https://"),
+        "before the instances"
+    );
+}
