@@ -380,6 +380,57 @@ pub struct InstanceAudit {
     pub findings: Vec<Finding>,
     /// Every client's effective privileges.
     pub client_privileges: Vec<ClientPrivileges>,
+    /// What changed since the audit before, as the daemon kept it (`None`: nothing to compare
+    /// with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_last: Option<SinceLast>,
+    /// Findings by severity per scheduled audit over the kept history, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trend: Vec<TrendPoint>,
+}
+
+/// Unsuppressed findings new and resolved since an earlier audit of the instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinceLast {
+    /// When the earlier audit's live state was read.
+    pub since: DateTime<Utc>,
+    /// Keys ([`Finding::key`]) of findings not in the earlier audit.
+    #[serde(default)]
+    pub new: Vec<String>,
+    /// Keys of the earlier audit's findings no longer found.
+    #[serde(default)]
+    pub resolved: Vec<String>,
+}
+
+/// One scheduled audit's findings by severity (unsuppressed, as suppressed then).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// When the audit read the live state.
+    pub at: DateTime<Utc>,
+    /// Critical findings.
+    pub critical: usize,
+    /// High findings.
+    pub high: usize,
+    /// Medium findings.
+    pub medium: usize,
+    /// Low findings.
+    pub low: usize,
+    /// Suppressed findings.
+    pub suppressed: usize,
+}
+
+impl TrendPoint {
+    /// The point of a report's `summary` at `at`.
+    pub fn of(at: DateTime<Utc>, s: &Summary) -> TrendPoint {
+        TrendPoint {
+            at,
+            critical: s.critical,
+            high: s.high,
+            medium: s.medium,
+            low: s.low,
+            suppressed: s.suppressed,
+        }
+    }
 }
 
 /// Whether a suppression applies.
@@ -485,6 +536,10 @@ pub struct AuditReport {
     pub risk_catalogue: String,
     /// Settings the rules used (thresholds).
     pub settings: serde_json::Value,
+    /// Set when the report shows kept audits (`wardenctl audit --last`): when the oldest of
+    /// them read its live state; the report is as of then, not `generated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gathered_at: Option<DateTime<Utc>>,
     /// Counts.
     pub summary: Summary,
     /// The instances, in configuration order.
@@ -503,6 +558,11 @@ impl InstanceAudit {
 }
 
 impl AuditReport {
+    /// The audit of `instance`.
+    pub fn instance(&self, instance: &str) -> Option<&InstanceAudit> {
+        self.instances.iter().find(|i| i.instance == instance)
+    }
+
     /// The client a finding is about (a client finding's subject), if it is live.
     pub fn client_of(&self, f: &Finding) -> Option<&ClientPrivileges> {
         if f.subject.kind != SubjectKind::Client {

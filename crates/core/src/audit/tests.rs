@@ -384,6 +384,8 @@ fn instance_of(findings: Vec<Finding>, name: &str) -> InstanceAudit {
         clients: 0,
         findings,
         client_privileges: Vec::new(),
+        since_last: None,
+        trend: Vec::new(),
     }
 }
 

@@ -6,16 +6,17 @@
 //! suppression's owner and expiry (empty for a built-in one). A finding about a managed client
 //! carries its secret: strategy, age in days, last rotation and next due (RFC 3339), state
 //! (`managed` or `adopted, held`), stale scope and whether the last rotation was verified
-//! (empty: never rotated by Warden).
+//! (empty: never rotated by Warden). `new_since_last`: whether an unsuppressed finding is new
+//! since the instance's last audit (empty when there is nothing to compare with).
 //!
 //! A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is prefixed with `'`: names come from Jamf and are not trusted.
 
-use super::{stamp, suppression_of};
+use super::{fleet, stamp, suppression_of};
 use crate::audit::{AuditReport, Finding, SecretView};
 
 /// The header row.
-pub(super) const COLUMNS: [&str; 25] = [
+pub(super) const COLUMNS: [&str; 26] = [
     "instance",
     "url",
     "rule",
@@ -41,6 +42,7 @@ pub(super) const COLUMNS: [&str; 25] = [
     "secret_state",
     "secret_stale_scope",
     "secret_verified",
+    "new_since_last",
 ];
 
 pub(super) fn render(report: &AuditReport) -> String {
@@ -54,7 +56,7 @@ pub(super) fn render(report: &AuditReport) -> String {
     out
 }
 
-fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 25] {
+fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 26] {
     let suppression = suppression_of(report, f);
     let client = report.client_of(f);
     let secret = client.and_then(|c| c.secret.as_ref());
@@ -87,6 +89,9 @@ fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 25] {
         field(&|s| s.state_label().to_owned()),
         field(&|s| s.stale_scope.to_string()),
         field(&|s| s.verified.map_or_else(String::new, |v| v.to_string())),
+        fleet::is_new(report.instance(&f.instance), &f.key())
+            .filter(|_| f.suppressed_by.is_none())
+            .map_or_else(String::new, |n| n.to_string()),
     ]
 }
 

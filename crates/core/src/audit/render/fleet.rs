@@ -2,7 +2,8 @@
 //! clients managed and undeclared), the instance × severity matrix of unsuppressed findings,
 //! and the findings per rule.
 
-use crate::audit::{AuditReport, RuleInfo, Severity};
+use super::stamp;
+use crate::audit::{AuditReport, InstanceAudit, RuleInfo, Severity, TrendPoint};
 
 /// One instance's row of the matrix.
 pub(super) struct MatrixRow<'a> {
@@ -114,4 +115,43 @@ impl Fleet<'_> {
         ));
         s
     }
+}
+
+/// At most this many trend points in the human formats (JSON and SARIF carry them all).
+pub(super) const TREND_SHOWN: usize = 30;
+
+/// The last [`TREND_SHOWN`] points of `inst`'s trend.
+pub(super) fn trend_tail(inst: &InstanceAudit) -> &[TrendPoint] {
+    &inst.trend[inst.trend.len().saturating_sub(TREND_SHOWN)..]
+}
+
+/// For a report of kept audits: `Data gathered 2026-11-20T03:00:00Z by the scheduled audit
+/// (--last), not when generated`.
+pub(super) fn gathered(report: &AuditReport) -> Option<String> {
+    report.gathered_at.as_ref().map(|at| {
+        format!(
+            "Data gathered {} by the scheduled audit (--last), not when generated",
+            stamp(at)
+        )
+    })
+}
+
+/// `2 new, 1 resolved since the audit of 2026-11-19T03:00:00Z`.
+pub(super) fn since_line(inst: &InstanceAudit) -> Option<String> {
+    inst.since_last.as_ref().map(|s| {
+        format!(
+            "{} new, {} resolved since the audit of {}",
+            s.new.len(),
+            s.resolved.len(),
+            stamp(&s.since)
+        )
+    })
+}
+
+/// Whether `key` is new since the last audit (`None`: nothing to compare with).
+pub(super) fn is_new(inst: Option<&InstanceAudit>, key: &str) -> Option<bool> {
+    inst?
+        .since_last
+        .as_ref()
+        .map(|s| s.new.iter().any(|k| k == key))
 }

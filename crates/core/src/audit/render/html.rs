@@ -226,6 +226,13 @@ fn evidence(out: &mut String, report: &AuditReport) {
         "<dt>Generated</dt><dd>{}</dd>",
         stamp(&report.generated_at)
     );
+    if let Some(line) = fleet::gathered(report) {
+        let _ = writeln!(
+            out,
+            "<dt>Data gathered</dt><dd><strong>{}</strong></dd>",
+            escape(&line)
+        );
+    }
     let _ = writeln!(
         out,
         "<dt>Warden version</dt><dd>{}</dd>",
@@ -316,6 +323,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
         inst.clients,
         hidden.len()
     );
+    changes(out, inst);
     for (sev, findings) in &groups {
         let _ = writeln!(
             out,
@@ -364,6 +372,54 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
         }
     }
     out.push_str("</section>\n");
+}
+
+/// New and resolved findings since the last audit, and the trend over the kept history.
+fn changes(out: &mut String, inst: &InstanceAudit) {
+    if let (Some(line), Some(s)) = (fleet::since_line(inst), &inst.since_last) {
+        let _ = writeln!(
+            out,
+            "<h3>Since the last audit</h3>\n<p class=\"since\">{}.</p>\n<dl>",
+            escape(&line)
+        );
+        for (label, keys) in [("New", &s.new), ("Resolved", &s.resolved)] {
+            if !keys.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "<dt>{label} ({})</dt><dd>{}</dd>",
+                    keys.len(),
+                    items(keys)
+                );
+            }
+        }
+        out.push_str("</dl>\n");
+    }
+    let tail = fleet::trend_tail(inst);
+    if !tail.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h3>Trend</h3>\n<p>Findings per scheduled audit (the last {} of {} kept).</p>\n\
+             <table class=\"trend\">\n<thead><tr><th>Audit</th><th class=\"n\">Critical</th>\
+             <th class=\"n\">High</th><th class=\"n\">Medium</th><th class=\"n\">Low</th>\
+             <th class=\"n\">Suppressed</th></tr></thead>\n<tbody>",
+            tail.len(),
+            inst.trend.len()
+        );
+        for p in tail {
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"nw\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                stamp(&p.at),
+                p.critical,
+                p.high,
+                p.medium,
+                p.low,
+                p.suppressed
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
 }
 
 fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {

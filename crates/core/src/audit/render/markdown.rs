@@ -131,6 +131,9 @@ fn overview(out: &mut String, report: &AuditReport) {
 fn evidence(out: &mut String, report: &AuditReport) {
     out.push_str("## Evidence\n\n");
     let _ = writeln!(out, "- Generated: {}", stamp(&report.generated_at));
+    if let Some(line) = fleet::gathered(report) {
+        let _ = writeln!(out, "- **{}**", escape(&line));
+    }
     let _ = writeln!(out, "- Warden version: {}", escape(&report.warden_version));
     let _ = writeln!(out, "- Rule pack: {}", escape(&report.rule_pack));
     let _ = writeln!(out, "- Risk catalogue: {}", escape(&report.risk_catalogue));
@@ -194,6 +197,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
         inst.clients,
         hidden.len()
     );
+    changes(out, inst);
     for (sev, findings) in &groups {
         let _ = writeln!(out, "### {} ({})\n", severity_label(*sev), findings.len());
         for f in findings {
@@ -235,6 +239,45 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
         for c in &inst.client_privileges {
             client(out, c);
         }
+    }
+}
+
+/// New and resolved findings since the last audit, and the trend over the kept history.
+fn changes(out: &mut String, inst: &InstanceAudit) {
+    if let (Some(line), Some(s)) = (fleet::since_line(inst), &inst.since_last) {
+        let _ = writeln!(out, "### Since the last audit\n\n{}.\n", escape(&line));
+        for (label, keys) in [("New", &s.new), ("Resolved", &s.resolved)] {
+            if !keys.is_empty() {
+                let _ = writeln!(out, "- **{label} ({}):** {}", keys.len(), list(keys));
+            }
+        }
+        if !s.new.is_empty() || !s.resolved.is_empty() {
+            out.push('\n');
+        }
+    }
+    let tail = fleet::trend_tail(inst);
+    if !tail.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Trend\n\nFindings per scheduled audit (the last {} of {} kept).\n\n\
+             | Audit | Critical | High | Medium | Low | Suppressed |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: |",
+            tail.len(),
+            inst.trend.len()
+        );
+        for p in tail {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                stamp(&p.at),
+                p.critical,
+                p.high,
+                p.medium,
+                p.low,
+                p.suppressed
+            );
+        }
+        out.push('\n');
     }
 }
 

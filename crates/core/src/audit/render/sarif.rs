@@ -79,6 +79,12 @@ pub(super) fn render(report: &AuditReport) -> String {
             }
             m.insert("roles".into(), json!(i.roles));
             m.insert("clients".into(), json!(i.clients));
+            if let Some(since) = &i.since_last {
+                m.insert("sinceLast".into(), json!(since));
+            }
+            if !i.trend.is_empty() {
+                m.insert("trend".into(), json!(i.trend));
+            }
             Value::Object(m)
         })
         .collect();
@@ -104,6 +110,7 @@ pub(super) fn render(report: &AuditReport) -> String {
             "properties": {
                 "reportSchema": report.schema,
                 "generatedAt": stamp(&report.generated_at),
+                "gatheredAt": report.gathered_at.as_ref().map(stamp),
                 "wardenVersion": report.warden_version,
                 "rulePack": report.rule_pack,
                 "riskCatalogue": report.risk_catalogue,
@@ -174,6 +181,12 @@ fn result(report: &AuditReport, f: &Finding) -> Value {
         result.insert("ruleIndex".into(), json!(index));
     }
     result.insert("level".into(), json!(level(f.severity)));
+    if let Some(new) = super::fleet::is_new(report.instance(&f.instance), &f.key())
+        && f.suppressed_by.is_none()
+    {
+        let state = if new { "new" } else { "unchanged" };
+        result.insert("baselineState".into(), json!(state));
+    }
     result.insert("message".into(), json!({ "text": message(f) }));
     result.insert(
         "locations".into(),

@@ -64,6 +64,9 @@ pub(super) fn render(report: &AuditReport, color: bool) -> String {
     for line in wrap(&provenance, WIDTH) {
         let _ = writeln!(out, "{}", paint(&line, DIM, color));
     }
+    if let Some(line) = fleet::gathered(report) {
+        let _ = writeln!(out, "{}", paint(&truncate(&line, WIDTH), BOLD, color));
+    }
     overview(&mut out, report);
     for inst in &report.instances {
         out.push('\n');
@@ -144,6 +147,34 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
             )
         );
         return;
+    }
+    if let Some(line) = fleet::since_line(inst) {
+        let _ = writeln!(out, "{INDENT}{}", truncate(&line, WIDTH - INDENT.len()));
+    }
+    let tail = fleet::trend_tail(inst);
+    if !tail.is_empty() {
+        // the last runs, critical/high/medium/low each
+        let parts: Vec<String> = tail[tail.len().saturating_sub(6)..]
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}/{}/{}/{}",
+                    p.at.format("%m-%d"),
+                    p.critical,
+                    p.high,
+                    p.medium,
+                    p.low
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{INDENT}{}",
+            truncate(
+                &format!("trend (crit/high/med/low): {}", parts.join(", ")),
+                WIDTH - INDENT.len()
+            )
+        );
     }
     let rows: Vec<&Finding> = by_severity(inst)
         .into_iter()

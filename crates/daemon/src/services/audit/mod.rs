@@ -11,11 +11,11 @@ mod state;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use warden_core::audit::{
     self, AuditReport, Finding, InstanceAudit, InstanceInput, ReportContext, RiskCatalogue,
-    SecretFacts,
+    SecretFacts, SinceLast,
 };
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
 use warden_core::config::{Config, Instance, RotationStrategy};
@@ -131,6 +131,8 @@ impl Audit {
             clients: 0,
             findings: Vec::new(),
             client_privileges: Vec::new(),
+            since_last: None,
+            trend: Vec::new(),
         };
         let checked = match self.drift.fetch_full(inst).await {
             Ok(c) => c,
@@ -246,6 +248,50 @@ impl Audit {
         self.state().last(instance)
     }
 
+    /// Keeps `audited` as the last audit of `instance` and notes its run in the history: the
+    /// keys of the findings recorded before, and when the audit before read its live state
+    /// (`None`: there was none).
+    fn keep(
+        &self,
+        instance: &str,
+        audited: InstanceAudit,
+        summary: &audit::Summary,
+        config: &Config,
+    ) -> (BTreeSet<String>, Option<DateTime<Utc>>) {
+        let mut state = self.state();
+        let entry = state.instances.entry(instance.to_owned()).or_default();
+        let since = entry.last.as_ref().and_then(|l| l.checked_at);
+        let at = audited.checked_at.unwrap_or_else(|| self.lifecycle.now());
+        entry.record_run(at, summary, config.audit.history_days);
+        entry.last = Some(audited);
+        (entry.recorded.clone(), since)
+    }
+
+    /// Adds what the daemon kept to `report`: each audited instance's trend over the kept
+    /// history and what is new and resolved since the last scheduled audit (`last`: the
+    /// report is that audit, so against the one before it, as recorded then), and for a
+    /// `last` report when its data was gathered.
+    pub fn annotate(&self, report: &mut AuditReport, last: bool) {
+        let state = self.state();
+        for inst in report.instances.iter_mut().filter(|i| i.error.is_none()) {
+            let Some(kept) = state.instance(&inst.instance) else {
+                continue;
+            };
+            inst.trend = kept.trend();
+            inst.since_last = if last {
+                kept.since_last.clone()
+            } else {
+                kept.last
+                    .as_ref()
+                    .and_then(|l| l.checked_at)
+                    .map(|since| since_kept(inst, since, &kept.recorded))
+            };
+        }
+        if last {
+            report.gathered_at = report.instances.iter().filter_map(|i| i.checked_at).min();
+        }
+    }
+
     /// The scheduled audit of one instance: audit, keep it, and record new and resolved
     /// findings (new ones are alerted, each with its severity).
     pub async fn scheduled(&self, inst: &Instance) -> Result<ScheduledAudit, AuditError> {
@@ -267,12 +313,7 @@ impl Audit {
             .filter(|f| f.suppressed_by.is_none())
             .map(|f| (f.key(), f))
             .collect();
-        let previous = {
-            let mut state = self.state();
-            let entry = state.instances.entry(inst.name.clone()).or_default();
-            entry.last = Some(audited);
-            entry.recorded.clone()
-        };
+        let (previous, since) = self.keep(&inst.name, audited, &built.summary, &config);
         let new: Vec<&Finding> = current
             .iter()
             .filter(|(k, _)| !previous.contains(*k))
@@ -282,6 +323,15 @@ impl Audit {
             .iter()
             .filter(|k| !current.contains_key(*k))
             .collect();
+        self.state()
+            .instances
+            .entry(inst.name.clone())
+            .or_default()
+            .since_last = since.map(|since| SinceLast {
+            since,
+            new: new.iter().map(|f| f.key()).collect(),
+            resolved: resolved.iter().map(|k| (*k).clone()).collect(),
+        });
         let (new_count, resolved_count) = (new.len(), resolved.len());
         if !new.is_empty() || !resolved.is_empty() {
             let after = AuditRecord {
@@ -325,6 +375,25 @@ impl Audit {
             new: new_count,
             resolved: resolved_count,
         })
+    }
+}
+
+/// `inst`'s unsuppressed findings against the keys `recorded` by the audit at `since`.
+fn since_kept(
+    inst: &InstanceAudit,
+    since: DateTime<Utc>,
+    recorded: &BTreeSet<String>,
+) -> SinceLast {
+    let current: BTreeSet<String> = inst
+        .findings
+        .iter()
+        .filter(|f| f.suppressed_by.is_none())
+        .map(Finding::key)
+        .collect();
+    SinceLast {
+        since,
+        new: current.difference(recorded).cloned().collect(),
+        resolved: recorded.difference(&current).cloned().collect(),
     }
 }
 

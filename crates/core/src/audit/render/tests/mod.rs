@@ -22,8 +22,8 @@ use serde_json::Value;
 use super::{Format, render};
 use crate::audit::{
     AuditReport, AuditSettings, InstanceAudit, InstanceInput, ReportContext, RiskCatalogue,
-    SecretFacts, Severity, SubjectKind, Suppression, SuppressionState, WARDEN_MANAGEMENT,
-    build_report, evaluate,
+    SecretFacts, Severity, SinceLast, SubjectKind, Suppression, SuppressionState, TrendPoint,
+    WARDEN_MANAGEMENT, build_report, evaluate,
 };
 use crate::config::{ClientRotation, DesiredClient, DesiredState, RotationStrategy};
 use crate::drift::{CatalogueInfo, DriftReport, Live};
@@ -258,6 +258,8 @@ fn report() -> AuditReport {
         clients: live.clients.len(),
         findings,
         client_privileges,
+        since_last: None,
+        trend: Vec::new(),
     };
     let staging = InstanceAudit {
         instance: "staging".into(),
@@ -269,6 +271,8 @@ fn report() -> AuditReport {
         clients: 0,
         findings: Vec::new(),
         client_privileges: Vec::new(),
+        since_last: None,
+        trend: Vec::new(),
     };
     let ctx = ReportContext {
         now: now(),
@@ -276,8 +280,33 @@ fn report() -> AuditReport {
         catalogue: &catalogue,
         settings: &settings,
     };
-    build_report(&ctx, vec![prod, staging])
+    let mut report = build_report(&ctx, vec![prod, staging]);
+    // kept by the daemon: what changed since the scheduled audit before, the trend, and (a
+    // `--last` report) when the data was gathered
+    let prod = &mut report.instances[0];
+    prod.since_last = Some(SinceLast {
+        since: now() - Duration::days(1),
+        new: vec![NEW_KEY.to_owned()],
+        resolved: vec![RESOLVED_KEY.to_owned()],
+    });
+    prod.trend = vec![
+        TrendPoint {
+            at: now() - Duration::days(2),
+            high: 3,
+            medium: 4,
+            low: 5,
+            suppressed: 2,
+            ..TrendPoint::default()
+        },
+        TrendPoint::of(now() - Duration::minutes(2), &report.summary),
+    ];
+    report.gathered_at = Some(now() - Duration::minutes(2));
+    report
 }
+
+/// The finding new since the last audit, and one resolved since.
+const NEW_KEY: &str = "JW-HYG-007/prod/client:Escrow | Bot";
+const RESOLVED_KEY: &str = "JW-HYG-004/prod/client:Gone";
 
 fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)

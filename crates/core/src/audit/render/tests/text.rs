@@ -491,3 +491,79 @@ fn human_formats_open_with_the_fleet_matrix_and_counts_per_rule() {
         "before the instances"
     );
 }
+
+#[test]
+fn every_format_shows_what_changed_since_the_last_audit_the_trend_and_when_data_was_gathered() {
+    let r = report();
+    let gathered =
+        "Data gathered 2026-11-20T09:28:00Z by the scheduled audit (--last), not when generated";
+    let since = "1 new, 1 resolved since the audit of 2026-11-19T09:30:00Z";
+
+    let table = render(&r, Format::Table, false);
+    assert!(table.contains(gathered), "{table}");
+    assert!(table.contains(&format!("  {since}\n")), "{table}");
+    assert!(
+        table.contains("  trend (crit/high/med/low): 11-18 0/3/4/5, 11-20 0/2/5/5\n"),
+        "{table}"
+    );
+
+    let markdown = render(&r, Format::Markdown, false);
+    assert!(markdown.contains(&format!(
+        "- **{}**",
+        super::super::markdown::escape(gathered)
+    )));
+    assert!(markdown.contains(&format!("### Since the last audit\n\n{since}.\n")));
+    assert!(markdown.contains("- **New (1):** JW-HYG-007/prod/client:Escrow \\| Bot"));
+    assert!(markdown.contains("- **Resolved (1):** JW-HYG-004/prod/client:Gone"));
+    assert!(markdown.contains("(the last 2 of 2 kept)"));
+    assert!(markdown.contains("| 2026-11-18T09:30:00Z | 0 | 3 | 4 | 5 | 2 |"));
+
+    let html = render(&r, Format::Html, false);
+    assert!(html.contains(&format!("<strong>{gathered}</strong>")));
+    assert!(html.contains("<dt>New (1)</dt>"));
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).expect("a selector");
+    let rows: Vec<String> = doc
+        .select(&sel("table.trend tbody tr"))
+        .map(|tr| tr.text().collect::<Vec<_>>().join("|"))
+        .collect();
+    assert_eq!(rows[0], "2026-11-18T09:30:00Z|0|3|4|5|2");
+    assert_eq!(rows.len(), 2);
+
+    // CSV: whether each unsuppressed finding is new; SARIF: its baseline state
+    let text = render(&r, Format::Csv, false);
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    let col = |name: &str| header.iter().position(|h| h == name).expect("a column");
+    for row in reader.records().map(|r| r.expect("a row")) {
+        let expected = if &row[col("suppressed")] == "true" {
+            ""
+        } else if &row[col("key")] == NEW_KEY {
+            "true"
+        } else {
+            "false"
+        };
+        assert_eq!(&row[col("new_since_last")], expected, "{row:?}");
+    }
+    let sarif: Value = serde_json::from_str(&render(&r, Format::Sarif, false)).expect("sarif");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["properties"]["gatheredAt"], "2026-11-20T09:28:00Z");
+    for result in run["results"].as_array().expect("results") {
+        let key = &result["partialFingerprints"]["wardenFindingKey/v1"];
+        let expected = if result.get("suppressions").is_some() {
+            Value::Null
+        } else if key == NEW_KEY {
+            "new".into()
+        } else {
+            "unchanged".into()
+        };
+        assert_eq!(
+            result.get("baselineState").cloned().unwrap_or(Value::Null),
+            expected
+        );
+    }
+    assert_eq!(
+        run["properties"]["instances"][0]["sinceLast"]["resolved"][0],
+        RESOLVED_KEY
+    );
+}
