@@ -9,6 +9,7 @@ use serde_json::json;
 use super::catalogue::{Class, RiskCatalogue};
 use super::model::{
     Category, ClientPrivileges, Evidence, Finding, RuleInfo, SecretView, Severity, Subject,
+    SubjectKind,
 };
 use super::settings::AuditSettings;
 use crate::config::DesiredState;
@@ -393,6 +394,7 @@ pub fn evaluate(
     }
 
     let mut list = out.list;
+    app_role_fixes(&mut list, live);
     list.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -400,6 +402,47 @@ pub fn evaluate(
             .then_with(|| a.subject.cmp(&b.subject))
     });
     (list, client_privileges)
+}
+
+/// Names of Jamf's built-in app roles (created by Jamf for its own apps).
+pub const JAMF_APP_ROLES: [&str; 4] = ["Jamf Reset", "Jamf Setup", "Jamf Parent", "Jamf Teacher"];
+
+/// The fix of a finding about a Jamf app role: Jamf advises not editing these roles.
+pub const APP_ROLE_FIX: &str = "This is a Jamf built-in app role (Jamf Reset, Setup, Parent or \
+     Teacher): Jamf manages its privileges and advises not to edit or delete it. Restrict which \
+     API clients hold it instead: only the Jamf app's own client should (the finding lists who \
+     holds it; remove the role from any other client), and suppress the finding with the \
+     app's owner and a review date once that is so.";
+
+/// Jamf's app roles on `live`: those named as Jamf names them, and any role a Jamf app's own
+/// client (`NATIVE_APP_OAUTH`) holds.
+pub fn app_roles(live: &Live) -> BTreeSet<&str> {
+    let held = live
+        .clients
+        .iter()
+        .filter(|c| c.app_type == AppType::NativeAppOauth)
+        .flat_map(|c| c.authorization_scopes.iter().map(String::as_str));
+    let named = live
+        .roles
+        .iter()
+        .map(|r| r.display_name.as_str())
+        .filter(|n| JAMF_APP_ROLES.contains(n));
+    held.chain(named).collect()
+}
+
+/// Gives the findings about Jamf's app roles a fix an admin can act on (restrict who holds
+/// the role) instead of "remove these privileges"; catalogue and drift findings keep theirs.
+fn app_role_fixes(list: &mut [Finding], live: &Live) {
+    let apps = app_roles(live);
+    for f in list.iter_mut().filter(|f| {
+        f.subject.kind == SubjectKind::Role
+            && apps.contains(f.subject.name.as_str())
+            && !f.rule.starts_with("JW-CAT-")
+            && f.rule != WIDENING_DRIFT.id
+    }) {
+        f.fix = APP_ROLE_FIX.to_owned();
+        f.evidence.facts.insert("jamf_app_role".into(), json!(true));
+    }
 }
 
 /// Findings of a catalogue change: a declared role naming a removed privilege, and new

@@ -671,3 +671,49 @@ fn a_managed_clients_view_carries_its_owner_and_secret() {
     );
     assert_eq!(stray.owner_label(), "undeclared");
 }
+
+#[test]
+fn jamf_app_roles_get_a_fix_that_restricts_who_holds_them() {
+    let (mut live, desired, secrets) = clean();
+    let wipe = "Send Computer Remote Wipe Command";
+    // Jamf Reset, named as Jamf names it, held by its app's client and by another client
+    live.roles.push(role("7", "Jamf Reset", &[wipe]));
+    let mut app = client(7, "Jamf Reset", &["Jamf Reset"]);
+    app.app_type = AppType::NativeAppOauth;
+    live.clients.push(app);
+    live.clients
+        .push(client(8, "Kiosk Helper", &["Jamf Reset"]));
+    // a role an app's own client holds, whatever its name
+    live.roles.push(role("9", "Classroom", &[wipe]));
+    let mut teacher = client(9, "Jamf Teacher", &["Classroom"]);
+    teacher.app_type = AppType::NativeAppOauth;
+    live.clients.push(teacher);
+    // an ordinary role with the same privilege
+    live.roles.push(role("10", "Wiper", &[wipe]));
+    live.clients.push(client(10, "Wipe Bot", &["Wiper"]));
+
+    let findings = run(&live, &desired, &secrets);
+    let on = |role: &str| {
+        findings
+            .iter()
+            .find(|f| f.rule == "JW-DST-001" && f.subject.name == role)
+            .unwrap_or_else(|| panic!("JW-DST-001 on {role}"))
+    };
+    for app_role in ["Jamf Reset", "Classroom"] {
+        let f = on(app_role);
+        assert_eq!(f.fix, rules::APP_ROLE_FIX);
+        assert!(f.fix.contains("Restrict which") && !f.fix.contains("Remove these privileges"));
+        assert_eq!(f.evidence.facts["jamf_app_role"], true);
+    }
+    assert_eq!(
+        on("Jamf Reset").evidence.clients,
+        ["Jamf Reset", "Kiosk Helper"]
+    );
+    let ordinary = on("Wiper");
+    assert_eq!(ordinary.fix, rules::DESTRUCTIVE.fix);
+    assert!(!ordinary.evidence.facts.contains_key("jamf_app_role"));
+    assert_eq!(
+        rules::app_roles(&live),
+        BTreeSet::from(["Classroom", "Jamf Reset"])
+    );
+}
