@@ -14,6 +14,32 @@ use crate::audit::{AuditReport, Finding, RuleInfo, Severity};
 pub(super) const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/os/schemas/sarif-schema-2.1.0.json";
 
+/// Where Warden is documented: the workspace's `repository`.
+pub(super) const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// The documentation of rule `id`: its anchor in `docs/audit.md` (the rule pack's table).
+pub(super) fn help_uri(id: &str) -> String {
+    format!(
+        "{INFORMATION_URI}/blob/main/docs/audit.md#{}",
+        id.to_lowercase()
+    )
+}
+
+/// `automationDetails.id`: `jamf-warden/audit/INSTANCES/TIME`, one category per instance (or
+/// set of instances, joined with `+`) and one run id per report.
+pub(super) fn automation_id(report: &AuditReport) -> String {
+    let names: Vec<&str> = report
+        .instances
+        .iter()
+        .map(|i| i.instance.as_str())
+        .collect();
+    format!(
+        "jamf-warden/audit/{}/{}",
+        names.join("+"),
+        stamp(&report.generated_at)
+    )
+}
+
 /// Key of the partial fingerprint holding [`Finding::key`].
 pub(super) const FINGERPRINT: &str = "wardenFindingKey/v1";
 
@@ -97,10 +123,12 @@ pub(super) fn render(report: &AuditReport) -> String {
                     "name": "Jamf Warden",
                     "fullName": format!("Jamf Warden {} (rule pack {})", report.warden_version, report.rule_pack),
                     "version": report.warden_version,
+                    "informationUri": INFORMATION_URI,
                     "rules": rules,
                     "properties": { "rulePack": report.rule_pack },
                 }
             },
+            "automationDetails": { "id": automation_id(report) },
             "invocations": [{
                 "executionSuccessful": notifications.is_empty(),
                 "endTimeUtc": stamp(&report.generated_at),
@@ -130,7 +158,17 @@ fn rule(r: &RuleInfo) -> Value {
         "name": pascal_case(&r.title),
         "shortDescription": { "text": r.title },
         "fullDescription": { "text": r.rationale },
-        "help": { "text": r.fix },
+        "helpUri": help_uri(&r.id),
+        "help": {
+            "text": r.fix,
+            "markdown": format!(
+                "**Why:** {}\n\n**Fix:** {}\n\n[{} in Warden's audit documentation]({})",
+                r.rationale,
+                r.fix,
+                r.id,
+                help_uri(&r.id)
+            ),
+        },
         "defaultConfiguration": { "level": level(r.severity) },
         "properties": {
             "security-severity": security_severity(r.severity),
