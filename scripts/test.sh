@@ -12,6 +12,9 @@ export WARDEN_BAO_BIN="$bao"
 # Prometheus and promtool (Debian's package) for the metrics tests, which fail without them
 # under CI.
 scripts/install-prometheus.sh >/dev/null
+# sarif-tools (PyPI) for the audit's SARIF consumer test, which fails without it under CI.
+WARDEN_SARIF_BIN="$(scripts/install-sarif-tools.sh)"
+export WARDEN_SARIF_BIN
 # Never let a developer's Vault environment leak into the tests.
 unset VAULT_ADDR VAULT_TOKEN VAULT_CACERT VAULT_CAPATH VAULT_SKIP_VERIFY BAO_ADDR BAO_TOKEN || true
 

@@ -32,7 +32,8 @@ pub use catalogue::{Class, RiskCatalogue, shipped_jamf_versions, shipped_privile
 pub use controls::{ControlMapping, ControlRef, Framework};
 pub use model::{
     AUDIT_SCHEMA, AuditReport, Category, ClientPrivileges, Evidence, Finding, InstanceAudit,
-    RuleInfo, Severity, Subject, SubjectKind, Summary, SuppressionState, SuppressionStatus,
+    RuleInfo, SecretView, Severity, SinceLast, Subject, SubjectKind, Summary, SuppressionState,
+    SuppressionStatus, TrendPoint, UNDECLARED_LABEL,
 };
 pub use rules::{InstanceInput, RULE_PACK_VERSION, RULES, SecretFacts, evaluate};
 pub use settings::{AuditSettings, Classification, Suppression};
@@ -182,6 +183,7 @@ pub fn build_report(ctx: &ReportContext<'_>, mut instances: Vec<InstanceAudit>) 
             "crud_object_types": ctx.settings.crud_object_types,
             "max_token_lifetime_seconds": ctx.settings.max_token_lifetime,
         }),
+        gathered_at: None,
         summary: Summary::default(),
         instances,
         suppressions,

@@ -240,6 +240,15 @@ pub struct ClientPrivileges {
     pub app_type: String,
     /// Whether the desired state declares it.
     pub declared: bool,
+    /// Who is responsible for it (the desired state's `owner`); `None`: undeclared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What it is for (the desired state's `purpose`); `None`: undeclared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// Its secret as Warden manages it (declared clients only; `None`: not managed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretView>,
     /// Its roles.
     pub roles: Vec<String>,
     /// Token lifetime in seconds.
@@ -252,15 +261,106 @@ pub struct ClientPrivileges {
     /// Privileges the risk catalogue does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,
-    /// Its owner in the desired state (`None`: not declared).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    /// Its purpose in the desired state (`None`: not declared).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
+}
+
+impl ClientPrivileges {
     /// When Warden last rotated its secret (`None`: never, or not managed by Warden).
+    pub fn secret_rotated_at(&self) -> Option<DateTime<Utc>> {
+        self.secret.as_ref().and_then(|s| s.rotated_at)
+    }
+}
+
+/// A managed client's secret as the rotation service's status shows it (Vault's rotation
+/// marker) when the audit ran. Holds no secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretView {
+    /// `single` or `alternating`.
+    pub strategy: String,
+    /// When Warden last rotated it (`None`: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_rotated_at: Option<DateTime<Utc>>,
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Whole days since `rotated_at` when the audit ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    /// When its policy makes it due next (`None`: never by policy, or held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<DateTime<Utc>>,
+    /// Adopted and held until a cutover: why (`None`: rotates normally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
+    /// Its tokens carry the scope of roles it no longer holds exactly (minted before its roles
+    /// changed): rotate it.
+    #[serde(default)]
+    pub stale_scope: bool,
+    /// Whether the last rotation finished verified (Vault marker `ok`); `false` while a
+    /// rotation is stored but unverified or pending; `None`: never rotated by Warden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Its status could not be read from Vault: why (the other fields are then unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl SecretView {
+    /// `adopted, held` or `managed`.
+    pub fn state_label(&self) -> &'static str {
+        if self.held.is_some() {
+            "adopted, held"
+        } else {
+            "managed"
+        }
+    }
+
+    /// One line for the human formats, e.g. `single; rotated 2026-11-10 (10 days,
+    /// verified); due 2027-02-08; managed`.
+    pub fn summary(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("status unreadable: {e}");
+        }
+        let mut parts = vec![self.strategy.clone()];
+        parts.push(match (&self.rotated_at, self.age_days) {
+            (Some(at), age) => {
+                let verified = match self.verified {
+                    Some(true) => "verified",
+                    Some(false) => "not verified",
+                    None => "verification unknown",
+                };
+                format!(
+                    "rotated {} ({} days, {verified})",
+                    at.date_naive(),
+                    age.unwrap_or_default()
+                )
+            }
+            (None, _) => "never rotated by Warden (age unknown)".to_owned(),
+        });
+        parts.push(match &self.next_due {
+            Some(at) => format!("due {}", at.date_naive()),
+            None => "due never".to_owned(),
+        });
+        parts.push(match &self.held {
+            Some(why) => format!("adopted, held ({why})"),
+            None => "managed".to_owned(),
+        });
+        if self.stale_scope {
+            parts.push("scope stale (rotate)".to_owned());
+        }
+        parts.join("; ")
+    }
+}
+
+/// Shown for the owner or purpose of a client the desired state does not declare.
+pub const UNDECLARED_LABEL: &str = "undeclared";
+
+impl ClientPrivileges {
+    /// Its owner, or [`UNDECLARED_LABEL`].
+    pub fn owner_label(&self) -> &str {
+        self.owner.as_deref().unwrap_or(UNDECLARED_LABEL)
+    }
+
+    /// Its purpose, or [`UNDECLARED_LABEL`].
+    pub fn purpose_label(&self) -> &str {
+        self.purpose.as_deref().unwrap_or(UNDECLARED_LABEL)
+    }
 }
 
 /// The audit of one instance.
@@ -287,6 +387,57 @@ pub struct InstanceAudit {
     pub findings: Vec<Finding>,
     /// Every client's effective privileges.
     pub client_privileges: Vec<ClientPrivileges>,
+    /// What changed since the audit before, as the daemon kept it (`None`: nothing to compare
+    /// with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_last: Option<SinceLast>,
+    /// Findings by severity per scheduled audit over the kept history, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trend: Vec<TrendPoint>,
+}
+
+/// Unsuppressed findings new and resolved since an earlier audit of the instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinceLast {
+    /// When the earlier audit's live state was read.
+    pub since: DateTime<Utc>,
+    /// Keys ([`Finding::key`]) of findings not in the earlier audit.
+    #[serde(default)]
+    pub new: Vec<String>,
+    /// Keys of the earlier audit's findings no longer found.
+    #[serde(default)]
+    pub resolved: Vec<String>,
+}
+
+/// One scheduled audit's findings by severity (unsuppressed, as suppressed then).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// When the audit read the live state.
+    pub at: DateTime<Utc>,
+    /// Critical findings.
+    pub critical: usize,
+    /// High findings.
+    pub high: usize,
+    /// Medium findings.
+    pub medium: usize,
+    /// Low findings.
+    pub low: usize,
+    /// Suppressed findings.
+    pub suppressed: usize,
+}
+
+impl TrendPoint {
+    /// The point of a report's `summary` at `at`.
+    pub fn of(at: DateTime<Utc>, s: &Summary) -> TrendPoint {
+        TrendPoint {
+            at,
+            critical: s.critical,
+            high: s.high,
+            medium: s.medium,
+            low: s.low,
+            suppressed: s.suppressed,
+        }
+    }
 }
 
 /// Whether a suppression applies.
@@ -395,6 +546,10 @@ pub struct AuditReport {
     pub risk_catalogue: String,
     /// Settings the rules used (thresholds).
     pub settings: serde_json::Value,
+    /// Set when the report shows kept audits (`wardenctl audit --last`): when the oldest of
+    /// them read its live state; the report is as of then, not `generated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gathered_at: Option<DateTime<Utc>>,
     /// Counts.
     pub summary: Summary,
     /// The instances, in configuration order.
@@ -408,7 +563,30 @@ pub struct AuditReport {
     pub control_mapping: Option<String>,
 }
 
+impl InstanceAudit {
+    /// The client `name`'s view, if it is live.
+    pub fn client(&self, name: &str) -> Option<&ClientPrivileges> {
+        self.client_privileges.iter().find(|c| c.name == name)
+    }
+}
+
 impl AuditReport {
+    /// The audit of `instance`.
+    pub fn instance(&self, instance: &str) -> Option<&InstanceAudit> {
+        self.instances.iter().find(|i| i.instance == instance)
+    }
+
+    /// The client a finding is about (a client finding's subject), if it is live.
+    pub fn client_of(&self, f: &Finding) -> Option<&ClientPrivileges> {
+        if f.subject.kind != SubjectKind::Client {
+            return None;
+        }
+        self.instances
+            .iter()
+            .find(|i| i.instance == f.instance)
+            .and_then(|i| i.client(&f.subject.name))
+    }
+
     /// Every finding over all instances.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.instances.iter().flat_map(|i| i.findings.iter())

@@ -7,7 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::catalogue::{Class, RiskCatalogue};
-use super::model::{Category, ClientPrivileges, Evidence, Finding, RuleInfo, Severity, Subject};
+use super::model::{
+    Category, ClientPrivileges, Evidence, Finding, RuleInfo, SecretView, Severity, Subject,
+    SubjectKind,
+};
 use super::settings::AuditSettings;
 use crate::config::DesiredState;
 use crate::drift::{CatalogueChange, DriftKind, DriftReport, Live, ObjectKind, Renames, lifetime};
@@ -156,6 +159,30 @@ pub struct SecretFacts {
     pub max_age: Option<Duration>,
     /// Adopted and held until a cutover: why (`None`: not adopted).
     pub adopted: Option<String>,
+    /// `single` or `alternating` (empty: unknown).
+    pub strategy: String,
+    /// When its policy makes it due next.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Whether the last rotation finished verified (`None`: never rotated).
+    pub verified: Option<bool>,
+    /// Its status could not be read: why.
+    pub error: Option<String>,
+}
+
+impl SecretFacts {
+    /// The client view's secret at `now`, with `stale_scope` from the drift.
+    fn view(&self, now: DateTime<Utc>, stale_scope: bool) -> SecretView {
+        SecretView {
+            strategy: self.strategy.clone(),
+            rotated_at: self.rotated_at,
+            age_days: self.rotated_at.map(|at| (now - at).num_days()),
+            next_due: self.next_due,
+            held: self.adopted.clone(),
+            stale_scope,
+            verified: self.verified,
+            error: self.error.clone(),
+        }
+    }
 }
 
 /// What the rules look at for one instance.
@@ -286,8 +313,8 @@ pub fn evaluate(
         }
         let foreign = client.app_type == AppType::NativeAppOauth;
         let declared_name = renames.client_renamed_from(name).unwrap_or(name);
-        let desired_client = input.desired.client(declared_name);
-        let declared = desired_client.is_some();
+        let desired = input.desired.client(declared_name);
+        let declared = desired.is_some();
         if !declared && !foreign && !input.warden_owned.contains(name) {
             out.push(&UNDECLARED, Subject::client(name), evidence.clone(), None);
         }
@@ -301,14 +328,22 @@ pub fn evaluate(
             enabled: client.enabled,
             app_type: client.app_type.as_str().to_owned(),
             declared,
+            owner: desired.map(|d| d.owner.clone()),
+            secret: desired
+                .and_then(|_| input.secrets.get(declared_name))
+                .map(|f| {
+                    let stale = input.drift.items.iter().any(|i| {
+                        i.kind == DriftKind::ScopeStale
+                            && (i.name == name || i.name == declared_name)
+                    });
+                    f.view(input.now, stale)
+                }),
+            purpose: desired.map(|d| d.purpose.clone()),
             roles: client.authorization_scopes.clone(),
             token_lifetime: lifetime,
             privileges: effective.iter().map(|p| (*p).to_owned()).collect(),
             by_category: by_cat,
             unclassified: unclassified(&effective, catalogue),
-            owner: desired_client.map(|c| c.owner.clone()),
-            purpose: desired_client.map(|c| c.purpose.clone()),
-            secret_rotated_at: input.secrets.get(declared_name).and_then(|s| s.rotated_at),
         });
     }
 
@@ -360,6 +395,7 @@ pub fn evaluate(
     }
 
     let mut list = out.list;
+    app_role_fixes(&mut list, live);
     list.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -367,6 +403,47 @@ pub fn evaluate(
             .then_with(|| a.subject.cmp(&b.subject))
     });
     (list, client_privileges)
+}
+
+/// Names of Jamf's built-in app roles (created by Jamf for its own apps).
+pub const JAMF_APP_ROLES: [&str; 4] = ["Jamf Reset", "Jamf Setup", "Jamf Parent", "Jamf Teacher"];
+
+/// The fix of a finding about a Jamf app role: Jamf advises not editing these roles.
+pub const APP_ROLE_FIX: &str = "This is a Jamf built-in app role (Jamf Reset, Setup, Parent or \
+     Teacher): Jamf manages its privileges and advises not to edit or delete it. Restrict which \
+     API clients hold it instead: only the Jamf app's own client should (the finding lists who \
+     holds it; remove the role from any other client), and suppress the finding with the \
+     app's owner and a review date once that is so.";
+
+/// Jamf's app roles on `live`: those named as Jamf names them, and any role a Jamf app's own
+/// client (`NATIVE_APP_OAUTH`) holds.
+pub fn app_roles(live: &Live) -> BTreeSet<&str> {
+    let held = live
+        .clients
+        .iter()
+        .filter(|c| c.app_type == AppType::NativeAppOauth)
+        .flat_map(|c| c.authorization_scopes.iter().map(String::as_str));
+    let named = live
+        .roles
+        .iter()
+        .map(|r| r.display_name.as_str())
+        .filter(|n| JAMF_APP_ROLES.contains(n));
+    held.chain(named).collect()
+}
+
+/// Gives the findings about Jamf's app roles a fix an admin can act on (restrict who holds
+/// the role) instead of "remove these privileges"; catalogue and drift findings keep theirs.
+fn app_role_fixes(list: &mut [Finding], live: &Live) {
+    let apps = app_roles(live);
+    for f in list.iter_mut().filter(|f| {
+        f.subject.kind == SubjectKind::Role
+            && apps.contains(f.subject.name.as_str())
+            && !f.rule.starts_with("JW-CAT-")
+            && f.rule != WIDENING_DRIFT.id
+    }) {
+        f.fix = APP_ROLE_FIX.to_owned();
+        f.evidence.facts.insert("jamf_app_role".into(), json!(true));
+    }
 }
 
 /// Findings of a catalogue change: a declared role naming a removed privilege, and new

@@ -22,6 +22,10 @@ pub struct AuditSettings {
     pub crud_object_types: u32,
     /// Access-token lifetimes above this many seconds are flagged (`JW-HYG-003`). Default 1800.
     pub max_token_lifetime: u32,
+    /// Days of scheduled-audit history the daemon keeps (trend, new and resolved findings):
+    /// `audit.history`. Default 400 (a yearly review period and some).
+    #[serde(default = "default_history_days")]
+    pub history_days: u32,
     /// Site additions to the risk catalogue.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classify: Vec<Classification>,
@@ -38,10 +42,15 @@ impl Default for AuditSettings {
             near_admin_share: 0.9,
             crud_object_types: 10,
             max_token_lifetime: 1800,
+            history_days: default_history_days(),
             classify: Vec::new(),
             suppressions: Vec::new(),
         }
     }
+}
+
+fn default_history_days() -> u32 {
+    400
 }
 
 /// `[[audit.classify]]`: puts a privilege in a category (adds to, or overrides, the built-in

@@ -126,6 +126,7 @@ fn clean() -> (Live, DesiredState, BTreeMap<String, SecretFacts>) {
                     rotated_at: Some(now() - Duration::days(2)),
                     max_age: Some(Duration::days(30)),
                     adopted: None,
+                    ..SecretFacts::default()
                 },
             )
         })
@@ -149,6 +150,17 @@ fn run_with(
     catalogue_change: Option<&drift::CatalogueChange>,
     minted: &BTreeMap<String, crate::rotation::MintedScope>,
 ) -> Vec<Finding> {
+    evaluate_with(live, desired, secrets, catalogue_change, minted).0
+}
+
+/// [`run_with`], with the clients' views.
+fn evaluate_with(
+    live: &Live,
+    desired: &DesiredState,
+    secrets: &BTreeMap<String, SecretFacts>,
+    catalogue_change: Option<&drift::CatalogueChange>,
+    minted: &BTreeMap<String, crate::rotation::MintedScope>,
+) -> (Vec<Finding>, Vec<ClientPrivileges>) {
     let mut drift = drift::detect(desired, live, &|_| true, false);
     drift.items.extend(drift::stale_scopes(
         desired,
@@ -170,7 +182,7 @@ fn run_with(
         catalogue_change,
     };
     let catalogue = RiskCatalogue::builtin().unwrap();
-    evaluate(&input, &catalogue, &AuditSettings::default()).0
+    evaluate(&input, &catalogue, &AuditSettings::default())
 }
 
 fn rules_of(findings: &[Finding]) -> BTreeSet<(String, String)> {
@@ -260,6 +272,7 @@ fn every_rule_fires_on_a_crafted_estate() {
             rotated_at: Some(now() - Duration::days(90)),
             max_age: Some(Duration::days(30)),
             adopted: None,
+            ..SecretFacts::default()
         },
     );
     // widening drift: a declared role grew a privilege
@@ -371,6 +384,8 @@ fn instance_of(findings: Vec<Finding>, name: &str) -> InstanceAudit {
         clients: 0,
         findings,
         client_privileges: Vec::new(),
+        since_last: None,
+        trend: Vec::new(),
     }
 }
 
@@ -585,5 +600,120 @@ fn an_adopted_secret_is_shown_as_held_not_overdue() {
             && stale.rationale.contains("adopted: held until cutover"),
         "{}",
         stale.rationale
+    );
+}
+
+#[test]
+fn a_managed_clients_view_carries_its_owner_and_secret() {
+    let (mut live, desired, mut secrets) = clean();
+    let rotated = now() - Duration::days(10);
+    let due = now() + Duration::days(20);
+    secrets.insert(
+        "Patch Dashboard".into(),
+        SecretFacts {
+            rotated_at: Some(rotated),
+            max_age: Some(Duration::days(30)),
+            strategy: "alternating".into(),
+            next_due: Some(due),
+            verified: Some(true),
+            ..SecretFacts::default()
+        },
+    );
+    secrets.insert(
+        "CMDB Sync".into(),
+        SecretFacts {
+            adopted: Some("held until cutover".into()),
+            strategy: "single".into(),
+            ..SecretFacts::default()
+        },
+    );
+    live.clients.push(client(9, "Stray", &["Inventory Read"]));
+    // Patch Dashboard's secret was minted when it held another role: its scope is stale
+    let minted = BTreeMap::from([(
+        "Patch Dashboard".to_owned(),
+        crate::rotation::MintedScope::of(&strings(&["Inventory Read"])),
+    )]);
+    let (_, views) = evaluate_with(&live, &desired, &secrets, None, &minted);
+    let view = |name: &str| views.iter().find(|c| c.name == name).unwrap();
+
+    let patch = view("Patch Dashboard");
+    assert_eq!(patch.owner.as_deref(), Some("it@example.com"));
+    assert_eq!(patch.purpose.as_deref(), Some("tests"));
+    assert_eq!(
+        patch.secret,
+        Some(SecretView {
+            strategy: "alternating".into(),
+            rotated_at: Some(rotated),
+            age_days: Some(10),
+            next_due: Some(due),
+            held: None,
+            stale_scope: true,
+            verified: Some(true),
+            error: None,
+        })
+    );
+    let summary = patch.secret.as_ref().unwrap().summary();
+    assert!(summary.contains("10 days, verified"), "{summary}");
+    assert!(summary.contains("scope stale"), "{summary}");
+
+    let cmdb = view("CMDB Sync").secret.clone().unwrap();
+    assert_eq!(cmdb.state_label(), "adopted, held");
+    assert_eq!(
+        (cmdb.age_days, cmdb.verified, cmdb.stale_scope),
+        (None, None, false)
+    );
+    assert!(cmdb.summary().contains("never rotated by Warden"));
+
+    let stray = view("Stray");
+    assert_eq!(
+        (stray.owner.as_deref(), stray.secret.as_ref()),
+        (None, None)
+    );
+    assert_eq!(stray.owner_label(), "undeclared");
+}
+
+#[test]
+fn jamf_app_roles_get_a_fix_that_restricts_who_holds_them() {
+    let (mut live, desired, secrets) = clean();
+    let wipe = "Send Computer Remote Wipe Command";
+    // Jamf Reset, named as Jamf names it, held by its app's client and by another client
+    live.roles.push(role("7", "Jamf Reset", &[wipe]));
+    let mut app = client(7, "Jamf Reset", &["Jamf Reset"]);
+    app.app_type = AppType::NativeAppOauth;
+    live.clients.push(app);
+    live.clients
+        .push(client(8, "Kiosk Helper", &["Jamf Reset"]));
+    // a role an app's own client holds, whatever its name
+    live.roles.push(role("9", "Classroom", &[wipe]));
+    let mut teacher = client(9, "Jamf Teacher", &["Classroom"]);
+    teacher.app_type = AppType::NativeAppOauth;
+    live.clients.push(teacher);
+    // an ordinary role with the same privilege
+    live.roles.push(role("10", "Wiper", &[wipe]));
+    live.clients.push(client(10, "Wipe Bot", &["Wiper"]));
+
+    let findings = run(&live, &desired, &secrets);
+    let on = |role: &str| {
+        findings
+            .iter()
+            .find(|f| f.rule == "JW-DST-001" && f.subject.name == role)
+            .unwrap_or_else(|| panic!("JW-DST-001 on {role}"))
+    };
+    for app_role in ["Jamf Reset", "Classroom"] {
+        let f = on(app_role);
+        assert_eq!(f.fix, rules::APP_ROLE_FIX);
+        assert!(f.fix.contains("Restrict which") && !f.fix.contains("Remove these privileges"));
+        assert_eq!(f.evidence.facts["jamf_app_role"], true);
+    }
+    assert_eq!(
+        on("Jamf Reset").evidence.clients,
+        ["Jamf Reset", "Kiosk Helper"]
+    );
+    let ordinary = on("Wiper");
+    assert_eq!(ordinary.fix, rules::DESTRUCTIVE.fix);
+    assert!(!ordinary.evidence.facts.contains_key("jamf_app_role"));
+    assert_eq!(
+        rules::app_roles(&live),
+        BTreeSet::from(["Classroom", "Jamf Reset"])
     );
 }

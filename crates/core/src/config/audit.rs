@@ -18,6 +18,7 @@ pub(crate) struct RawAudit {
     pub(crate) near_admin_share: Option<Spanned<f64>>,
     pub(crate) crud_object_types: Option<Spanned<i64>>,
     pub(crate) max_token_lifetime: Option<Spanned<String>>,
+    pub(crate) history: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) classify: Vec<RawClassify>,
     #[serde(default)]
@@ -102,6 +103,16 @@ pub(crate) fn audit(ctx: &mut Ctx<'_>, raw: &RawAudit, instances: &[&str]) -> Au
         std::time::Duration::from_secs(u64::from(defaults.max_token_lifetime)),
     );
     let max_token_lifetime = u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX);
+    let day = std::time::Duration::from_secs(86_400);
+    let history = ctx.duration_in(
+        raw.history.as_ref(),
+        "audit.history",
+        day..=day * crate::config::defaults::AUDIT_HISTORY_MAX_DAYS,
+        day * defaults.history_days,
+    );
+    let history_days = u32::try_from(history.as_secs() / 86_400)
+        .unwrap_or(u32::MAX)
+        .max(1);
     let classify = raw
         .classify
         .iter()
@@ -118,6 +129,7 @@ pub(crate) fn audit(ctx: &mut Ctx<'_>, raw: &RawAudit, instances: &[&str]) -> Au
         near_admin_share,
         crud_object_types,
         max_token_lifetime,
+        history_days,
         classify,
         suppressions,
     }
@@ -253,6 +265,7 @@ pub(crate) fn ser_audit<S: serde::Serializer>(
         near_admin_share: f64,
         crud_object_types: u32,
         max_token_lifetime: String,
+        history: String,
         #[serde(skip_serializing_if = "<[_]>::is_empty")]
         classify: &'a [Classification],
         #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -274,6 +287,7 @@ pub(crate) fn ser_audit<S: serde::Serializer>(
             near_admin_share: audit.near_admin_share,
             crud_object_types: audit.crud_object_types,
             max_token_lifetime: format!("{}s", audit.max_token_lifetime),
+            history: format!("{}d", audit.history_days),
             classify: &audit.classify,
             suppression: audit
                 .suppressions

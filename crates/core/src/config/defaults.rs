@@ -100,3 +100,5 @@ pub const MAX_AGE_MIN_SECS: u64 = 60;
 pub const MAX_AGE_MAX_SECS: u64 = 3_650 * 86_400;
 /// Accepted `audit.max_token_lifetime`: 1s to 365d.
 pub const AUDIT_MAX_TOKEN_LIFETIME_MAX_SECS: u64 = 365 * 86_400;
+/// `audit.history`: the longest history of audit runs kept (ten years).
+pub const AUDIT_HISTORY_MAX_DAYS: u32 = 3650;

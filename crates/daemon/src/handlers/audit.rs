@@ -49,10 +49,12 @@ pub async fn handle(config: &Arc<Config>, audit: &Arc<Audit>, request: AuditRequ
         Ok(r) => r,
         Err(e) => return e.response(),
     };
-    if let Some(client) = &request.client
-        && let Err(e) = only_client(&mut built, client)
-    {
-        return *e;
+    if let Some(client) = &request.client {
+        if let Err(e) = only_client(&mut built, client) {
+            return *e;
+        }
+    } else {
+        audit.annotate(&mut built, request.last);
     }
     let instance = (request.instances.len() == 1).then(|| request.instances[0].clone());
     let findings = built.summary.total() as u64;
@@ -73,6 +75,8 @@ fn never_audited(inst: &Instance) -> InstanceAudit {
         clients: 0,
         findings: Vec::new(),
         client_privileges: Vec::new(),
+        since_last: None,
+        trend: Vec::new(),
     }
 }
 

@@ -329,6 +329,7 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
     let audit = Arc::new(Audit::new(
         Arc::clone(&live),
         Arc::clone(&drift),
+        Arc::clone(&rotation),
         Arc::clone(&changes),
         Arc::clone(&lifecycle),
     ));

@@ -44,6 +44,59 @@ async fn the_report_lists_every_client_s_effective_privileges() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_client_s_view_carries_its_owner_purpose_and_secret_from_vault() {
+    let estate = CraftedDaemon::start().await;
+    let (_, report) = estate.audit().await;
+    let audited = &report.instances[0];
+    let cp = |name: &str| {
+        audited
+            .client_privileges
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no client {name}"))
+    };
+
+    // Owner and purpose come from the desired state; an undeclared client has neither.
+    let escalator = cp("Escalator Client");
+    assert_eq!(escalator.owner.as_deref(), Some("it@example.com"));
+    assert_eq!(escalator.purpose.as_deref(), Some("audit tests"));
+    let shadow = cp("Shadow Client");
+    assert_eq!(
+        (shadow.owner.as_deref(), shadow.owner_label()),
+        (None, "undeclared")
+    );
+    assert!(shadow.secret.is_none(), "not managed: no secret view");
+
+    // The secret, from the rotation marker in Vault: rotated and verified just now...
+    let secret = escalator
+        .secret
+        .as_ref()
+        .expect("a managed client's secret");
+    assert_eq!(secret.strategy, "single");
+    assert!(secret.rotated_at.is_some());
+    assert_eq!(secret.age_days, Some(0));
+    assert_eq!(secret.verified, Some(true));
+    assert!(
+        secret.next_due.is_some(),
+        "its @yearly schedule makes it due"
+    );
+    assert_eq!((secret.held.as_deref(), secret.stale_scope), (None, false));
+    assert!(secret.error.is_none());
+    // ... 90 days ago under a 30-day policy: due since long ago ...
+    let aged = cp("Aged Client").secret.clone().expect("aged secret");
+    assert_eq!((aged.age_days, aged.verified), (Some(90), Some(true)));
+    assert!(aged.next_due.expect("due") < report.generated_at);
+    // ... or never rotated by Warden: age and verification unknown.
+    let legacy = cp("Legacy Sync").secret.clone().expect("legacy secret");
+    assert_eq!(
+        (legacy.rotated_at, legacy.age_days, legacy.verified),
+        (None, None, None)
+    );
+
+    estate.assert_nothing_recorded_or_leaked(&[&report]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_view_keeps_its_privileges_and_the_findings_through_its_roles() {
     let estate = CraftedDaemon::start().await;
     let socket = estate.socket();

@@ -290,3 +290,63 @@ async fn a_suppression_added_to_the_configuration_applies_to_the_kept_report_at_
 
     s.assert_nothing_leaked().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_show_what_is_new_and_resolved_since_the_last_audit_and_the_trend() {
+    let (s, daemon) = Scheduled::audited_at_start().await;
+    let first_run = last_checked_at(&daemon).await;
+
+    // The first scheduled audit: nothing before it; one point of trend; the --last report
+    // says when its data was gathered.
+    let (_, first) = audit(&daemon.socket, &["alpha"], None, true).await;
+    assert_eq!(first.gathered_at, Some(first_run));
+    assert!(first.generated_at >= first_run);
+    let kept = &first.instances[0];
+    assert_eq!(kept.since_last, None);
+    assert_eq!(kept.trend.len(), 1);
+    let point = &kept.trend[0];
+    // kept to the second; Warden's own role is suppressed (built in)
+    assert_eq!(
+        (
+            point.at.timestamp(),
+            point.high,
+            point.medium,
+            point.suppressed
+        ),
+        (first_run.timestamp(), 1, 2, 1)
+    );
+
+    // A live audit after a fix in Jamf: compared with the kept audit.
+    s.fix_wiper();
+    let (_, live) = audit(&daemon.socket, &["alpha"], None, false).await;
+    assert_eq!(live.gathered_at, None, "a live audit is as of now");
+    let since = live.instances[0].since_last.clone().expect("a kept audit");
+    assert_eq!(since.since, first_run);
+    assert_eq!(
+        (since.new, since.resolved),
+        (vec![], vec![WIPE_KEY.to_owned()])
+    );
+
+    // The next scheduled audit keeps the comparison with the one before it, and the trend
+    // its run (the last run of each UTC day is kept).
+    let daemon = s.audit_again(daemon).await;
+    let second_run = last_checked_at(&daemon).await;
+    let (_, last) = audit(&daemon.socket, &["alpha"], None, true).await;
+    assert_eq!(last.gathered_at, Some(second_run));
+    let kept = &last.instances[0];
+    let since = kept.since_last.clone().expect("the audit before");
+    assert_eq!(since.since, first_run);
+    assert_eq!(
+        (since.new, since.resolved),
+        (vec![], vec![WIPE_KEY.to_owned()])
+    );
+    let same_day = first_run.date_naive() == second_run.date_naive();
+    assert_eq!(kept.trend.len(), if same_day { 1 } else { 2 });
+    let point = kept.trend.last().expect("a point");
+    assert_eq!(
+        (point.at.timestamp(), point.high, point.medium),
+        (second_run.timestamp(), 0, 2)
+    );
+
+    s.assert_nothing_leaked().await;
+}

@@ -187,6 +187,8 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             clients: inst.full.clients.len(),
             findings,
             client_privileges,
+            since_last: None,
+            trend: Vec::new(),
         });
     }
     let evaluate_loop = t.elapsed();
@@ -807,6 +809,12 @@ fn generate(
                 rotated_at,
                 max_age: max_age.map(|d| chrono::Duration::days(d as i64)),
                 adopted: None,
+                strategy: "single".to_owned(),
+                next_due: rotated_at
+                    .zip(max_age)
+                    .map(|(at, d)| at + chrono::Duration::days(d as i64)),
+                verified: rotated_at.map(|_| true),
+                error: None,
             },
         );
     }

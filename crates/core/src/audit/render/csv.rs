@@ -1,15 +1,22 @@
 //! One CSV row per finding (suppressed ones included, flagged), after a header row; RFC 4180:
 //! CRLF line ends, fields with a comma, quote or line break in double quotes, quotes doubled.
-//! Lists (privileges, clients, roles) are joined with `; `.
+//! Lists (privileges, clients, roles) are joined with `; `. A client finding carries the
+//! client's owner and purpose (`undeclared` when the desired state does not declare it); every
+//! row carries the finding's stable key ([`Finding::key`]) and, when suppressed, the
+//! suppression's owner and expiry (empty for a built-in one). A finding about a managed client
+//! carries its secret: strategy, age in days, last rotation and next due (RFC 3339), state
+//! (`managed` or `adopted, held`), stale scope and whether the last rotation was verified
+//! (empty: never rotated by Warden). `new_since_last`: whether an unsuppressed finding is new
+//! since the instance's last audit (empty when there is nothing to compare with).
 //!
 //! A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is prefixed with `'`: names come from Jamf and are not trusted.
 
-use super::suppression_of;
-use crate::audit::{AuditReport, Finding};
+use super::{fleet, stamp, suppression_of};
+use crate::audit::{AuditReport, Finding, SecretView};
 
 /// The header row.
-pub(super) const COLUMNS: [&str; 13] = [
+pub(super) const COLUMNS: [&str; 26] = [
     "instance",
     "url",
     "rule",
@@ -23,6 +30,19 @@ pub(super) const COLUMNS: [&str; 13] = [
     "suppressed",
     "suppression_reason",
     "fix",
+    "owner",
+    "purpose",
+    "key",
+    "suppression_owner",
+    "suppression_expires",
+    "secret_strategy",
+    "secret_age_days",
+    "secret_rotated_at",
+    "secret_next_due",
+    "secret_state",
+    "secret_stale_scope",
+    "secret_verified",
+    "new_since_last",
 ];
 
 pub(super) fn render(report: &AuditReport) -> String {
@@ -36,8 +56,11 @@ pub(super) fn render(report: &AuditReport) -> String {
     out
 }
 
-fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 13] {
+fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 26] {
     let suppression = suppression_of(report, f);
+    let client = report.client_of(f);
+    let secret = client.and_then(|c| c.secret.as_ref());
+    let field = |get: &dyn Fn(&SecretView) -> String| secret.map_or_else(String::new, get);
     [
         f.instance.clone(),
         url.to_owned(),
@@ -52,6 +75,23 @@ fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 13] {
         f.suppressed_by.is_some().to_string(),
         suppression.map_or_else(String::new, |s| s.reason.clone()),
         f.fix.clone(),
+        client.map_or_else(String::new, |c| c.owner_label().to_owned()),
+        client.map_or_else(String::new, |c| c.purpose_label().to_owned()),
+        f.key(),
+        suppression.map_or_else(String::new, |s| s.owner.clone()),
+        suppression
+            .and_then(|s| s.expires)
+            .map_or_else(String::new, |d| d.to_string()),
+        field(&|s| s.strategy.clone()),
+        field(&|s| s.age_days.map_or_else(String::new, |d| d.to_string())),
+        field(&|s| s.rotated_at.map_or_else(String::new, |t| stamp(&t))),
+        field(&|s| s.next_due.map_or_else(String::new, |t| stamp(&t))),
+        field(&|s| s.state_label().to_owned()),
+        field(&|s| s.stale_scope.to_string()),
+        field(&|s| s.verified.map_or_else(String::new, |v| v.to_string())),
+        fleet::is_new(report.instance(&f.instance), &f.key())
+            .filter(|_| f.suppressed_by.is_none())
+            .map_or_else(String::new, |n| n.to_string()),
     ]
 }
 

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use super::markdown::capitalise;
 use super::{
-    by_severity, facts, risky_count, settings, severity_label, stamp, subject_label, suppressed,
-    suppression_of, suppression_state,
+    by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
+    suppressed, suppression_of, suppression_state,
 };
 use crate::audit::{
     AuditReport, ClientPrivileges, Finding, InstanceAudit, Severity, SuppressionState,
@@ -85,6 +85,7 @@ pub(super) fn render(report: &AuditReport) -> String {
         escape(&report.risk_catalogue)
     );
     summary(&mut out, report);
+    overview(&mut out, report);
     evidence(&mut out, report);
     for inst in &report.instances {
         instance(&mut out, report, inst);
@@ -166,6 +167,58 @@ fn summary(out: &mut String, report: &AuditReport) {
     out.push_str(".</p>\n</section>\n");
 }
 
+/// The fleet line, the instance × severity matrix and the findings per rule.
+fn overview(out: &mut String, report: &AuditReport) {
+    let fleet = fleet::fleet(report);
+    let _ = writeln!(
+        out,
+        "<section id=\"fleet\">\n<h2>Fleet</h2>\n<p>{}.</p>\n<table class=\"matrix\">\n\
+         <thead><tr><th>Instance</th><th class=\"n\">Critical</th><th class=\"n\">High</th>\
+         <th class=\"n\">Medium</th><th class=\"n\">Low</th><th class=\"n\">Suppressed</th>\
+         </tr></thead>\n<tbody>",
+        escape(&fleet.line())
+    );
+    for row in &fleet.matrix {
+        if row.error.is_some() {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td colspan=\"5\">not audited</td></tr>",
+                escape(row.instance)
+            );
+            continue;
+        }
+        let [c, h, m, l] = row.counts;
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{c}</td><td class=\"n\">{h}</td>\
+             <td class=\"n\">{m}</td><td class=\"n\">{l}</td><td class=\"n\">{}</td></tr>",
+            escape(row.instance),
+            row.suppressed
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    if !fleet.rules.is_empty() {
+        out.push_str(
+            "<table class=\"by-rule\">\n<thead><tr><th>Rule</th><th>Severity</th><th>Title</th>\
+             <th class=\"n\">Findings</th><th class=\"n\">Suppressed</th></tr></thead>\n<tbody>\n",
+        );
+        for r in &fleet.rules {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td></tr>",
+                escape(&r.rule.id),
+                badge(r.rule.severity),
+                escape(&r.rule.title),
+                r.open,
+                r.suppressed
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
+}
+
 fn evidence(out: &mut String, report: &AuditReport) {
     out.push_str("<section id=\"evidence\">\n<h2>Evidence</h2>\n<dl>\n");
     let _ = writeln!(
@@ -173,6 +226,13 @@ fn evidence(out: &mut String, report: &AuditReport) {
         "<dt>Generated</dt><dd>{}</dd>",
         stamp(&report.generated_at)
     );
+    if let Some(line) = fleet::gathered(report) {
+        let _ = writeln!(
+            out,
+            "<dt>Data gathered</dt><dd><strong>{}</strong></dd>",
+            escape(&line)
+        );
+    }
     let _ = writeln!(
         out,
         "<dt>Warden version</dt><dd>{}</dd>",
@@ -263,6 +323,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
         inst.clients,
         hidden.len()
     );
+    changes(out, inst);
     for (sev, findings) in &groups {
         let _ = writeln!(
             out,
@@ -271,7 +332,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
             findings.len()
         );
         for f in findings {
-            finding(out, f);
+            finding(out, f, report.client_of(f));
         }
     }
     if !hidden.is_empty() {
@@ -313,7 +374,55 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
     out.push_str("</section>\n");
 }
 
-fn finding(out: &mut String, f: &Finding) {
+/// New and resolved findings since the last audit, and the trend over the kept history.
+fn changes(out: &mut String, inst: &InstanceAudit) {
+    if let (Some(line), Some(s)) = (fleet::since_line(inst), &inst.since_last) {
+        let _ = writeln!(
+            out,
+            "<h3>Since the last audit</h3>\n<p class=\"since\">{}.</p>\n<dl>",
+            escape(&line)
+        );
+        for (label, keys) in [("New", &s.new), ("Resolved", &s.resolved)] {
+            if !keys.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "<dt>{label} ({})</dt><dd>{}</dd>",
+                    keys.len(),
+                    items(keys)
+                );
+            }
+        }
+        out.push_str("</dl>\n");
+    }
+    let tail = fleet::trend_tail(inst);
+    if !tail.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h3>Trend</h3>\n<p>Findings per scheduled audit (the last {} of {} kept).</p>\n\
+             <table class=\"trend\">\n<thead><tr><th>Audit</th><th class=\"n\">Critical</th>\
+             <th class=\"n\">High</th><th class=\"n\">Medium</th><th class=\"n\">Low</th>\
+             <th class=\"n\">Suppressed</th></tr></thead>\n<tbody>",
+            tail.len(),
+            inst.trend.len()
+        );
+        for p in tail {
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"nw\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                stamp(&p.at),
+                p.critical,
+                p.high,
+                p.medium,
+                p.low,
+                p.suppressed
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+}
+
+fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
     let _ = writeln!(
         out,
         "<article class=\"finding sev-{}\">\n<h4>{} {} · {} · {}</h4>\n<dl>",
@@ -323,6 +432,9 @@ fn finding(out: &mut String, f: &Finding) {
         escape(&f.title),
         escape(&subject_label(f))
     );
+    if let Some(c) = client {
+        owner(out, c);
+    }
     let _ = writeln!(out, "<dt>Why</dt><dd>{}</dd>", escape(&f.rationale));
     if !f.evidence.privileges.is_empty() {
         let _ = writeln!(
@@ -353,6 +465,15 @@ fn finding(out: &mut String, f: &Finding) {
     );
 }
 
+fn owner(out: &mut String, c: &ClientPrivileges) {
+    let _ = writeln!(
+        out,
+        "<dt>Owner</dt><dd>{}</dd>\n<dt>Purpose</dt><dd>{}</dd>",
+        escape(c.owner_label()),
+        escape(c.purpose_label())
+    );
+}
+
 fn client(out: &mut String, c: &ClientPrivileges) {
     let _ = writeln!(
         out,
@@ -367,6 +488,10 @@ fn client(out: &mut String, c: &ClientPrivileges) {
         },
         c.token_lifetime
     );
+    owner(out, c);
+    if let Some(secret) = &c.secret {
+        let _ = writeln!(out, "<dt>Secret</dt><dd>{}</dd>", escape(&secret.summary()));
+    }
     let _ = writeln!(out, "<dt>Roles</dt><dd>{}</dd>", items(&c.roles));
     for (category, privileges) in &c.by_category {
         let _ = writeln!(

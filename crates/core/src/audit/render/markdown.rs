@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    by_severity, facts, risky_count, settings, severity_label, stamp, subject_label, suppressed,
-    suppression_of, suppression_state,
+    by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
+    suppressed, suppression_of, suppression_state,
 };
 use crate::audit::{
     AuditReport, ClientPrivileges, Finding, InstanceAudit, Severity, SuppressionState,
@@ -17,6 +17,7 @@ pub(super) fn render(report: &AuditReport) -> String {
     let mut out = String::new();
     out.push_str("# Jamf Warden audit report\n\n");
     summary(&mut out, report);
+    overview(&mut out, report);
     evidence(&mut out, report);
     for inst in &report.instances {
         instance(&mut out, report, inst);
@@ -86,9 +87,53 @@ fn summary(out: &mut String, report: &AuditReport) {
     out.push_str(".\n\n");
 }
 
+/// The fleet line, the instance × severity matrix and the findings per rule.
+fn overview(out: &mut String, report: &AuditReport) {
+    let fleet = fleet::fleet(report);
+    let _ = writeln!(out, "## Fleet\n\n{}.\n", escape(&fleet.line()));
+    out.push_str(
+        "| Instance | Critical | High | Medium | Low | Suppressed |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for row in &fleet.matrix {
+        if row.error.is_some() {
+            let _ = writeln!(out, "| {} | not audited | | | | |", escape(row.instance));
+            continue;
+        }
+        let [c, h, m, l] = row.counts;
+        let _ = writeln!(
+            out,
+            "| {} | {c} | {h} | {m} | {l} | {} |",
+            escape(row.instance),
+            row.suppressed
+        );
+    }
+    if !fleet.rules.is_empty() {
+        out.push_str(
+            "\n| Rule | Severity | Title | Findings | Suppressed |\n\
+             | --- | --- | --- | ---: | ---: |\n",
+        );
+        for r in &fleet.rules {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                escape(&r.rule.id),
+                r.rule.severity.as_str(),
+                escape(&r.rule.title),
+                r.open,
+                r.suppressed
+            );
+        }
+    }
+    out.push('\n');
+}
+
 fn evidence(out: &mut String, report: &AuditReport) {
     out.push_str("## Evidence\n\n");
     let _ = writeln!(out, "- Generated: {}", stamp(&report.generated_at));
+    if let Some(line) = fleet::gathered(report) {
+        let _ = writeln!(out, "- **{}**", escape(&line));
+    }
     let _ = writeln!(out, "- Warden version: {}", escape(&report.warden_version));
     let _ = writeln!(out, "- Rule pack: {}", escape(&report.rule_pack));
     let _ = writeln!(out, "- Risk catalogue: {}", escape(&report.risk_catalogue));
@@ -152,10 +197,11 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
         inst.clients,
         hidden.len()
     );
+    changes(out, inst);
     for (sev, findings) in &groups {
         let _ = writeln!(out, "### {} ({})\n", severity_label(*sev), findings.len());
         for f in findings {
-            finding(out, f);
+            finding(out, f, report.client_of(f));
         }
     }
     if !hidden.is_empty() {
@@ -196,7 +242,46 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
     }
 }
 
-fn finding(out: &mut String, f: &Finding) {
+/// New and resolved findings since the last audit, and the trend over the kept history.
+fn changes(out: &mut String, inst: &InstanceAudit) {
+    if let (Some(line), Some(s)) = (fleet::since_line(inst), &inst.since_last) {
+        let _ = writeln!(out, "### Since the last audit\n\n{}.\n", escape(&line));
+        for (label, keys) in [("New", &s.new), ("Resolved", &s.resolved)] {
+            if !keys.is_empty() {
+                let _ = writeln!(out, "- **{label} ({}):** {}", keys.len(), list(keys));
+            }
+        }
+        if !s.new.is_empty() || !s.resolved.is_empty() {
+            out.push('\n');
+        }
+    }
+    let tail = fleet::trend_tail(inst);
+    if !tail.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Trend\n\nFindings per scheduled audit (the last {} of {} kept).\n\n\
+             | Audit | Critical | High | Medium | Low | Suppressed |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: |",
+            tail.len(),
+            inst.trend.len()
+        );
+        for p in tail {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                stamp(&p.at),
+                p.critical,
+                p.high,
+                p.medium,
+                p.low,
+                p.suppressed
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
     let _ = writeln!(
         out,
         "#### {} · {} · {}\n",
@@ -204,6 +289,14 @@ fn finding(out: &mut String, f: &Finding) {
         escape(&f.title),
         escape(&subject_label(f))
     );
+    if let Some(c) = client {
+        let _ = writeln!(
+            out,
+            "- **Owner:** {} · **Purpose:** {}",
+            escape(c.owner_label()),
+            escape(c.purpose_label())
+        );
+    }
     let _ = writeln!(out, "- **Why:** {}", escape(&f.rationale));
     if !f.evidence.privileges.is_empty() {
         let _ = writeln!(
@@ -241,6 +334,15 @@ fn client(out: &mut String, c: &ClientPrivileges) {
         c.token_lifetime,
         list(&c.roles)
     );
+    let _ = writeln!(
+        out,
+        "- **Owner:** {}\n- **Purpose:** {}",
+        escape(c.owner_label()),
+        escape(c.purpose_label())
+    );
+    if let Some(secret) = &c.secret {
+        let _ = writeln!(out, "- **Secret:** {}", escape(&secret.summary()));
+    }
     for (category, privileges) in &c.by_category {
         let _ = writeln!(
             out,

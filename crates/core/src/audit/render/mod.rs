@@ -14,6 +14,7 @@
 //!   `docs/schemas/warden.access-review-1.schema.json`).
 
 mod csv;
+mod fleet;
 mod html;
 mod markdown;
 mod review;

@@ -125,13 +125,13 @@ fn findings_of<'a>(inst: &'a InstanceAudit, client: &ClientPrivileges) -> Vec<&'
 /// generated).
 fn age_days(report: &AuditReport, inst: &InstanceAudit, c: &ClientPrivileges) -> Option<i64> {
     let at = inst.checked_at.unwrap_or(report.generated_at);
-    c.secret_rotated_at.map(|r| (at - r).num_days().max(0))
+    c.secret_rotated_at().map(|r| (at - r).num_days().max(0))
 }
 
 /// `last_rotation`: the time, `never` for a declared client Warden has not rotated yet, or
 /// `not managed by Warden`.
 fn last_rotation(c: &ClientPrivileges) -> String {
-    match (&c.secret_rotated_at, c.declared) {
+    match (&c.secret_rotated_at(), c.declared) {
         (Some(at), _) => stamp(at),
         (None, true) => "never".to_owned(),
         (None, false) => "not managed by Warden".to_owned(),
@@ -251,7 +251,7 @@ pub(super) fn render_json(report: &AuditReport) -> String {
                 effective_privilege_count: c.privileges.len(),
                 risky_privileges: risky(c),
                 unclassified_privileges: &c.unclassified,
-                secret_last_rotated_at: c.secret_rotated_at,
+                secret_last_rotated_at: c.secret_rotated_at(),
                 secret_age_days: age_days(report, inst, c),
                 open_findings: open.len(),
                 highest_severity: open.iter().map(|f| f.severity).max(),

@@ -14,6 +14,32 @@ use crate::audit::{AuditReport, Finding, RuleInfo, Severity};
 pub(super) const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/os/schemas/sarif-schema-2.1.0.json";
 
+/// Where Warden is documented: the workspace's `repository`.
+pub(super) const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// The documentation of rule `id`: its anchor in `docs/audit.md` (the rule pack's table).
+pub(super) fn help_uri(id: &str) -> String {
+    format!(
+        "{INFORMATION_URI}/blob/main/docs/audit.md#{}",
+        id.to_lowercase()
+    )
+}
+
+/// `automationDetails.id`: `jamf-warden/audit/INSTANCES/TIME`, one category per instance (or
+/// set of instances, joined with `+`) and one run id per report.
+pub(super) fn automation_id(report: &AuditReport) -> String {
+    let names: Vec<&str> = report
+        .instances
+        .iter()
+        .map(|i| i.instance.as_str())
+        .collect();
+    format!(
+        "jamf-warden/audit/{}/{}",
+        names.join("+"),
+        stamp(&report.generated_at)
+    )
+}
+
 /// Key of the partial fingerprint holding [`Finding::key`].
 pub(super) const FINGERPRINT: &str = "wardenFindingKey/v1";
 
@@ -79,6 +105,12 @@ pub(super) fn render(report: &AuditReport) -> String {
             }
             m.insert("roles".into(), json!(i.roles));
             m.insert("clients".into(), json!(i.clients));
+            if let Some(since) = &i.since_last {
+                m.insert("sinceLast".into(), json!(since));
+            }
+            if !i.trend.is_empty() {
+                m.insert("trend".into(), json!(i.trend));
+            }
             Value::Object(m)
         })
         .collect();
@@ -91,10 +123,12 @@ pub(super) fn render(report: &AuditReport) -> String {
                     "name": "Jamf Warden",
                     "fullName": format!("Jamf Warden {} (rule pack {})", report.warden_version, report.rule_pack),
                     "version": report.warden_version,
+                    "informationUri": INFORMATION_URI,
                     "rules": rules,
                     "properties": { "rulePack": report.rule_pack },
                 }
             },
+            "automationDetails": { "id": automation_id(report) },
             "invocations": [{
                 "executionSuccessful": notifications.is_empty(),
                 "endTimeUtc": stamp(&report.generated_at),
@@ -104,6 +138,7 @@ pub(super) fn render(report: &AuditReport) -> String {
             "properties": {
                 "reportSchema": report.schema,
                 "generatedAt": stamp(&report.generated_at),
+                "gatheredAt": report.gathered_at.as_ref().map(stamp),
                 "wardenVersion": report.warden_version,
                 "rulePack": report.rule_pack,
                 "riskCatalogue": report.risk_catalogue,
@@ -123,7 +158,17 @@ fn rule(r: &RuleInfo) -> Value {
         "name": pascal_case(&r.title),
         "shortDescription": { "text": r.title },
         "fullDescription": { "text": r.rationale },
-        "help": { "text": r.fix },
+        "helpUri": help_uri(&r.id),
+        "help": {
+            "text": r.fix,
+            "markdown": format!(
+                "**Why:** {}\n\n**Fix:** {}\n\n[{} in Warden's audit documentation]({})",
+                r.rationale,
+                r.fix,
+                r.id,
+                help_uri(&r.id)
+            ),
+        },
         "defaultConfiguration": { "level": level(r.severity) },
         "properties": {
             "security-severity": security_severity(r.severity),
@@ -153,6 +198,13 @@ fn result(report: &AuditReport, f: &Finding) -> Value {
     if !f.evidence.facts.is_empty() {
         properties.insert("facts".into(), json!(f.evidence.facts));
     }
+    if let Some(c) = report.client_of(f) {
+        properties.insert("owner".into(), json!(c.owner_label()));
+        properties.insert("purpose".into(), json!(c.purpose_label()));
+        if let Some(secret) = &c.secret {
+            properties.insert("secret".into(), json!(secret));
+        }
+    }
     if let Some(url) = report
         .instances
         .iter()
@@ -167,6 +219,12 @@ fn result(report: &AuditReport, f: &Finding) -> Value {
         result.insert("ruleIndex".into(), json!(index));
     }
     result.insert("level".into(), json!(level(f.severity)));
+    if let Some(new) = super::fleet::is_new(report.instance(&f.instance), &f.key())
+        && f.suppressed_by.is_none()
+    {
+        let state = if new { "new" } else { "unchanged" };
+        result.insert("baselineState".into(), json!(state));
+    }
     result.insert("message".into(), json!({ "text": message(f) }));
     result.insert(
         "locations".into(),

@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use super::{by_severity, stamp, subject_label, truncate};
-use crate::audit::{AuditReport, Finding, InstanceAudit, Severity};
+use super::{by_severity, fleet, stamp, subject_label, truncate};
+use crate::audit::{AuditReport, Finding, InstanceAudit, Severity, SubjectKind};
 
 /// The width the table is laid out for.
 const WIDTH: usize = 100;
@@ -64,11 +64,67 @@ pub(super) fn render(report: &AuditReport, color: bool) -> String {
     for line in wrap(&provenance, WIDTH) {
         let _ = writeln!(out, "{}", paint(&line, DIM, color));
     }
+    if let Some(line) = fleet::gathered(report) {
+        let _ = writeln!(out, "{}", paint(&truncate(&line, WIDTH), BOLD, color));
+    }
+    overview(&mut out, report);
     for inst in &report.instances {
         out.push('\n');
         instance(&mut out, inst, color);
     }
     out
+}
+
+/// The fleet line, the instance × severity matrix and the findings per rule.
+fn overview(out: &mut String, report: &AuditReport) {
+    let fleet = fleet::fleet(report);
+    let _ = writeln!(out, "\n{}", truncate(&fleet.line(), WIDTH));
+    let name_w = fleet
+        .matrix
+        .iter()
+        .map(|r| one_line(r.instance).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("INSTANCE".len(), MAX_SUBJECT);
+    let _ = writeln!(
+        out,
+        "{INDENT}{:<name_w$}  CRITICAL  HIGH  MEDIUM  LOW  SUPPRESSED",
+        "INSTANCE"
+    );
+    for row in &fleet.matrix {
+        let name = truncate(&one_line(row.instance), name_w);
+        if row.error.is_some() {
+            let _ = writeln!(out, "{INDENT}{name:<name_w$}  not audited");
+            continue;
+        }
+        let [c, h, m, l] = row.counts;
+        let _ = writeln!(
+            out,
+            "{INDENT}{name:<name_w$}  {c:>8}  {h:>4}  {m:>6}  {l:>3}  {:>10}",
+            row.suppressed
+        );
+    }
+    // suppressed findings are counted in the matrix, not listed
+    let parts: Vec<String> = fleet
+        .rules
+        .iter()
+        .filter(|r| r.open > 0)
+        .map(|r| format!("{} {}", r.rule.id, r.open))
+        .collect();
+    if !parts.is_empty() {
+        let label = "findings by rule: ";
+        for (n, line) in wrap(&parts, WIDTH - INDENT.len() - label.len())
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if n == 0 {
+                label.to_owned()
+            } else {
+                " ".repeat(label.len())
+            };
+            let _ = writeln!(out, "{INDENT}{lead}{line}");
+        }
+    }
 }
 
 fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
@@ -92,6 +148,34 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
         );
         return;
     }
+    if let Some(line) = fleet::since_line(inst) {
+        let _ = writeln!(out, "{INDENT}{}", truncate(&line, WIDTH - INDENT.len()));
+    }
+    let tail = fleet::trend_tail(inst);
+    if !tail.is_empty() {
+        // the last runs, critical/high/medium/low each
+        let parts: Vec<String> = tail[tail.len().saturating_sub(6)..]
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}/{}/{}/{}",
+                    p.at.format("%m-%d"),
+                    p.critical,
+                    p.high,
+                    p.medium,
+                    p.low
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{INDENT}{}",
+            truncate(
+                &format!("trend (crit/high/med/low): {}", parts.join(", ")),
+                WIDTH - INDENT.len()
+            )
+        );
+    }
     let rows: Vec<&Finding> = by_severity(inst)
         .into_iter()
         .flat_map(|(_, list)| list)
@@ -99,7 +183,7 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
     if rows.is_empty() {
         let _ = writeln!(out, "{INDENT}no unsuppressed findings");
     } else {
-        findings(out, &rows, color);
+        findings(out, inst, &rows, color);
     }
     let hidden = inst
         .findings
@@ -112,9 +196,25 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
             "{INDENT}{hidden} suppressed finding(s) not shown (see --format markdown)"
         );
     }
+    let managed: Vec<_> = inst
+        .client_privileges
+        .iter()
+        .filter_map(|c| c.secret.as_ref().map(|s| (c, s)))
+        .collect();
+    if !managed.is_empty() {
+        let _ = writeln!(out, "{INDENT}MANAGED SECRETS");
+        for (c, s) in managed {
+            let line = format!("{}: {}", one_line(&c.name), one_line(&s.summary()));
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{}",
+                truncate(&line, WIDTH - 2 * INDENT.len())
+            );
+        }
+    }
 }
 
-fn findings(out: &mut String, rows: &[&Finding], color: bool) {
+fn findings(out: &mut String, inst: &InstanceAudit, rows: &[&Finding], color: bool) {
     let sev_w = "critical".len();
     let rule_w = rows
         .iter()
@@ -157,6 +257,17 @@ fn findings(out: &mut String, rows: &[&Finding], color: bool) {
                 "{under}{label}{}",
                 fit_list(&f.evidence.privileges, privileges_w)
             );
+        }
+        if let Some(c) = (f.subject.kind == SubjectKind::Client)
+            .then(|| inst.client(&f.subject.name))
+            .flatten()
+        {
+            let owner = format!(
+                "owner: {} · purpose: {}",
+                one_line(c.owner_label()),
+                one_line(c.purpose_label())
+            );
+            let _ = writeln!(out, "{under}{}", truncate(&owner, WIDTH - under.len()));
         }
     }
 }

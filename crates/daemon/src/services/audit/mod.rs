@@ -11,22 +11,24 @@ mod state;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use warden_core::audit::{
     self, AuditReport, Finding, InstanceAudit, InstanceInput, ReportContext, RiskCatalogue,
-    SecretFacts,
+    SecretFacts, SinceLast,
 };
 use warden_core::changelog::{Action, Actor, ChangeEntry, ObjectKind, ObjectRef, Outcome};
-use warden_core::config::{Config, Instance};
+use warden_core::config::{Config, Instance, RotationStrategy};
 use warden_core::protocol::ErrorCode;
+use warden_core::rotation::SecretState;
 
 pub use state::AuditState;
 
 use super::ServiceError;
 use super::changes::{Changes, ChangesError};
 use super::config::LiveConfig;
-use super::drift::Drift;
+use super::drift::{Checked, Drift};
+use super::rotation::{Rotation, targets};
 use crate::runtime::lifecycle::Lifecycle;
 
 /// Why an audit could not be made or recorded.
@@ -82,6 +84,7 @@ struct AuditRecord<'a> {
 pub struct Audit {
     config: Arc<LiveConfig>,
     drift: Arc<Drift>,
+    rotation: Arc<Rotation>,
     changes: Arc<Changes>,
     lifecycle: Arc<Lifecycle>,
     state: Mutex<AuditState>,
@@ -91,6 +94,7 @@ impl Audit {
     pub fn new(
         config: Arc<LiveConfig>,
         drift: Arc<Drift>,
+        rotation: Arc<Rotation>,
         changes: Arc<Changes>,
         lifecycle: Arc<Lifecycle>,
     ) -> Audit {
@@ -98,6 +102,7 @@ impl Audit {
         Audit {
             config,
             drift,
+            rotation,
             changes,
             lifecycle,
             state,
@@ -126,6 +131,8 @@ impl Audit {
             clients: 0,
             findings: Vec::new(),
             client_privileges: Vec::new(),
+            since_last: None,
+            trend: Vec::new(),
         };
         let checked = match self.drift.fetch_full(inst).await {
             Ok(c) => c,
@@ -137,19 +144,7 @@ impl Audit {
         let mut report = Drift::detect(inst, &checked);
         report.hold_adopted(&checked.adopted);
         let catalogue_change = self.drift.catalogue_change(inst);
-        let secrets: BTreeMap<String, SecretFacts> = inst
-            .desired_state
-            .clients
-            .iter()
-            .map(|c| {
-                let facts = SecretFacts {
-                    rotated_at: checked.rotated.get(&c.name).copied(),
-                    max_age: c.rotation.max_age.and_then(|d| Duration::from_std(d).ok()),
-                    adopted: checked.adopted.get(&c.name).cloned(),
-                };
-                (c.name.clone(), facts)
-            })
-            .collect();
+        let secrets = self.secrets(inst, &checked).await;
         let Some(full) = &checked.full else {
             out.error = Some("the full live state was not kept; audit again".to_owned());
             return out;
@@ -170,6 +165,37 @@ impl Audit {
         out.clients = full.clients.len();
         out.findings = findings;
         out.client_privileges = client_privileges;
+        out
+    }
+
+    /// Rotation facts of each declared client of `inst`: what drift fetched (rotated,
+    /// adopted), completed by the rotation service's status from Vault (strategy, next due,
+    /// whether the last rotation was verified); a status that cannot be read is the view's
+    /// `error`.
+    async fn secrets(&self, inst: &Instance, checked: &Checked) -> BTreeMap<String, SecretFacts> {
+        let mut out = BTreeMap::new();
+        let declared = targets(inst)
+            .into_iter()
+            .filter(|t| inst.desired_state.client(&t.client.name).is_some());
+        for target in declared {
+            let c = &target.client;
+            let mut facts = SecretFacts {
+                rotated_at: checked.rotated.get(&c.name).copied(),
+                max_age: c.rotation.max_age.and_then(|d| Duration::from_std(d).ok()),
+                adopted: checked.adopted.get(&c.name).cloned(),
+                strategy: strategy_name(c.rotation.strategy).to_owned(),
+                ..SecretFacts::default()
+            };
+            match self.rotation.status(&target).await {
+                Ok(s) => {
+                    facts.rotated_at = s.rotated_at.or(facts.rotated_at);
+                    facts.next_due = s.next_due;
+                    facts.verified = verified(&s.state);
+                }
+                Err(e) => facts.error = Some(e.to_string()),
+            }
+            out.insert(c.name.clone(), facts);
+        }
         out
     }
 
@@ -222,6 +248,50 @@ impl Audit {
         self.state().last(instance)
     }
 
+    /// Keeps `audited` as the last audit of `instance` and notes its run in the history: the
+    /// keys of the findings recorded before, and when the audit before read its live state
+    /// (`None`: there was none).
+    fn keep(
+        &self,
+        instance: &str,
+        audited: InstanceAudit,
+        summary: &audit::Summary,
+        config: &Config,
+    ) -> (BTreeSet<String>, Option<DateTime<Utc>>) {
+        let mut state = self.state();
+        let entry = state.instances.entry(instance.to_owned()).or_default();
+        let since = entry.last.as_ref().and_then(|l| l.checked_at);
+        let at = audited.checked_at.unwrap_or_else(|| self.lifecycle.now());
+        entry.record_run(at, summary, config.audit.history_days);
+        entry.last = Some(audited);
+        (entry.recorded.clone(), since)
+    }
+
+    /// Adds what the daemon kept to `report`: each audited instance's trend over the kept
+    /// history and what is new and resolved since the last scheduled audit (`last`: the
+    /// report is that audit, so against the one before it, as recorded then), and for a
+    /// `last` report when its data was gathered.
+    pub fn annotate(&self, report: &mut AuditReport, last: bool) {
+        let state = self.state();
+        for inst in report.instances.iter_mut().filter(|i| i.error.is_none()) {
+            let Some(kept) = state.instance(&inst.instance) else {
+                continue;
+            };
+            inst.trend = kept.trend();
+            inst.since_last = if last {
+                kept.since_last.clone()
+            } else {
+                kept.last
+                    .as_ref()
+                    .and_then(|l| l.checked_at)
+                    .map(|since| since_kept(inst, since, &kept.recorded))
+            };
+        }
+        if last {
+            report.gathered_at = report.instances.iter().filter_map(|i| i.checked_at).min();
+        }
+    }
+
     /// The scheduled audit of one instance: audit, keep it, and record new and resolved
     /// findings (new ones are alerted, each with its severity).
     pub async fn scheduled(&self, inst: &Instance) -> Result<ScheduledAudit, AuditError> {
@@ -243,12 +313,7 @@ impl Audit {
             .filter(|f| f.suppressed_by.is_none())
             .map(|f| (f.key(), f))
             .collect();
-        let previous = {
-            let mut state = self.state();
-            let entry = state.instances.entry(inst.name.clone()).or_default();
-            entry.last = Some(audited);
-            entry.recorded.clone()
-        };
+        let (previous, since) = self.keep(&inst.name, audited, &built.summary, &config);
         let new: Vec<&Finding> = current
             .iter()
             .filter(|(k, _)| !previous.contains(*k))
@@ -258,6 +323,15 @@ impl Audit {
             .iter()
             .filter(|k| !current.contains_key(*k))
             .collect();
+        self.state()
+            .instances
+            .entry(inst.name.clone())
+            .or_default()
+            .since_last = since.map(|since| SinceLast {
+            since,
+            new: new.iter().map(|f| f.key()).collect(),
+            resolved: resolved.iter().map(|k| (*k).clone()).collect(),
+        });
         let (new_count, resolved_count) = (new.len(), resolved.len());
         if !new.is_empty() || !resolved.is_empty() {
             let after = AuditRecord {
@@ -301,6 +375,43 @@ impl Audit {
             new: new_count,
             resolved: resolved_count,
         })
+    }
+}
+
+/// `inst`'s unsuppressed findings against the keys `recorded` by the audit at `since`.
+fn since_kept(
+    inst: &InstanceAudit,
+    since: DateTime<Utc>,
+    recorded: &BTreeSet<String>,
+) -> SinceLast {
+    let current: BTreeSet<String> = inst
+        .findings
+        .iter()
+        .filter(|f| f.suppressed_by.is_none())
+        .map(Finding::key)
+        .collect();
+    SinceLast {
+        since,
+        new: current.difference(recorded).cloned().collect(),
+        resolved: recorded.difference(&current).cloned().collect(),
+    }
+}
+
+/// `single` or `alternating`.
+fn strategy_name(s: RotationStrategy) -> &'static str {
+    match s {
+        RotationStrategy::Single => "single",
+        RotationStrategy::Alternating => "alternating",
+    }
+}
+
+/// Whether the last rotation finished verified, from the marker's state (`None`: never
+/// rotated, or a state this Warden does not know).
+fn verified(state: &SecretState) -> Option<bool> {
+    match state {
+        SecretState::Ok => Some(true),
+        SecretState::Pending | SecretState::Stored => Some(false),
+        SecretState::Never | SecretState::Other(_) => None,
     }
 }
 

@@ -22,8 +22,8 @@ use serde_json::Value;
 use super::{Format, render};
 use crate::audit::{
     AuditReport, AuditSettings, InstanceAudit, InstanceInput, ReportContext, RiskCatalogue,
-    SecretFacts, Severity, SubjectKind, Suppression, SuppressionState, WARDEN_MANAGEMENT,
-    build_report, evaluate,
+    SecretFacts, Severity, SinceLast, SubjectKind, Suppression, SuppressionState, TrendPoint,
+    WARDEN_MANAGEMENT, build_report, evaluate,
 };
 use crate::config::{ClientRotation, DesiredClient, DesiredState, RotationStrategy};
 use crate::drift::{CatalogueInfo, DriftReport, Live};
@@ -42,6 +42,10 @@ const OLD_ROLE: &str = "=Old, \"Wipe\"";
 const ESCROW_ROLE: &str = "Escrow <b>&</b>";
 /// A client name with a newline.
 const NIGHTLY: &str = "Deploy\nNightly";
+
+/// The owner and purpose the desired state declares for `Deploy CI`.
+const DEPLOY_OWNER: &str = "ci-team@example.com";
+const DEPLOY_PURPOSE: &str = "Deploys policies from CI";
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 9, 30, 0)
@@ -202,7 +206,11 @@ fn report() -> AuditReport {
     let desired = DesiredState {
         roles: Vec::new(),
         clients: vec![
-            declared("Deploy CI", &["Deploy"]),
+            DesiredClient {
+                owner: DEPLOY_OWNER.into(),
+                purpose: DEPLOY_PURPOSE.into(),
+                ..declared("Deploy CI", &["Deploy"])
+            },
             declared("Inventory Sync", &["Inventory"]),
         ],
     };
@@ -213,6 +221,17 @@ fn report() -> AuditReport {
             rotated_at: Some(now() - Duration::days(10)),
             max_age: Some(Duration::days(90)),
             adopted: None,
+            strategy: "single".into(),
+            next_due: Some(now() + Duration::days(80)),
+            verified: Some(true),
+            error: None,
+        },
+    );
+    secrets.insert(
+        "Deploy CI".to_owned(),
+        SecretFacts {
+            strategy: "alternating".into(),
+            ..SecretFacts::default()
         },
     );
     let warden_owned: BTreeSet<String> = [WARDEN_MANAGEMENT.to_owned()].into();
@@ -241,6 +260,8 @@ fn report() -> AuditReport {
         clients: live.clients.len(),
         findings,
         client_privileges,
+        since_last: None,
+        trend: Vec::new(),
     };
     let staging = InstanceAudit {
         instance: "staging".into(),
@@ -252,6 +273,8 @@ fn report() -> AuditReport {
         clients: 0,
         findings: Vec::new(),
         client_privileges: Vec::new(),
+        since_last: None,
+        trend: Vec::new(),
     };
     let ctx = ReportContext {
         now: now(),
@@ -259,8 +282,33 @@ fn report() -> AuditReport {
         catalogue: &catalogue,
         settings: &settings,
     };
-    build_report(&ctx, vec![prod, staging])
+    let mut report = build_report(&ctx, vec![prod, staging]);
+    // kept by the daemon: what changed since the scheduled audit before, the trend, and (a
+    // `--last` report) when the data was gathered
+    let prod = &mut report.instances[0];
+    prod.since_last = Some(SinceLast {
+        since: now() - Duration::days(1),
+        new: vec![NEW_KEY.to_owned()],
+        resolved: vec![RESOLVED_KEY.to_owned()],
+    });
+    prod.trend = vec![
+        TrendPoint {
+            at: now() - Duration::days(2),
+            high: 3,
+            medium: 4,
+            low: 5,
+            suppressed: 2,
+            ..TrendPoint::default()
+        },
+        TrendPoint::of(now() - Duration::minutes(2), &report.summary),
+    ];
+    report.gathered_at = Some(now() - Duration::minutes(2));
+    report
 }
+
+/// The finding new since the last audit, and one resolved since.
+const NEW_KEY: &str = "JW-HYG-007/prod/client:Escrow | Bot";
+const RESOLVED_KEY: &str = "JW-HYG-004/prod/client:Gone";
 
 fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)

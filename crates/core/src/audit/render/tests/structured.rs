@@ -156,3 +156,128 @@ fn sarif_matches_the_sarif_2_1_0_schema() {
         "{note}"
     );
 }
+
+#[test]
+fn sarif_names_its_docs_rule_help_and_automation_run() {
+    let r = report();
+    let log: Value = serde_json::from_str(&render(&r, Format::Sarif, false)).expect("sarif");
+    let run = &log["runs"][0];
+    let driver = &run["tool"]["driver"];
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    assert!(!repository.is_empty());
+    assert_eq!(driver["informationUri"], repository);
+    assert_eq!(
+        run["automationDetails"]["id"],
+        "jamf-warden/audit/prod+staging/2026-11-20T09:30:00Z"
+    );
+    // every rule's helpUri is an anchor of docs/audit.md, and its help has Markdown
+    let docs = std::fs::read_to_string(repo_file("../../docs/audit.md")).expect("docs/audit.md");
+    for (rule, info) in driver["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .zip(&r.rules)
+    {
+        let uri = rule["helpUri"].as_str().expect("helpUri");
+        let anchor = uri
+            .strip_prefix(&format!("{repository}/blob/main/docs/audit.md#"))
+            .unwrap_or_else(|| panic!("{uri} is not in docs/audit.md"));
+        assert!(
+            docs.contains(&format!("<a id=\"{anchor}\"></a>{}", info.id)),
+            "docs/audit.md has no anchor {anchor}"
+        );
+        let markdown = rule["help"]["markdown"].as_str().expect("help.markdown");
+        assert!(markdown.contains(&info.rationale) && markdown.contains(&info.fix));
+        assert!(markdown.contains(&format!("]({uri})")), "{markdown}");
+        assert_eq!(rule["help"]["text"], info.fix);
+    }
+}
+
+/// `sarif` of sarif-tools: `WARDEN_SARIF_BIN`, else `.venv/bin/sarif` installed by
+/// `scripts/install-sarif-tools.sh`. Missing: a failure under CI, else `None` (the caller
+/// skips, said on stderr).
+fn sarif_tools() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("WARDEN_SARIF_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    let script = repo_file("../../scripts/install-sarif-tools.sh");
+    let installed = std::process::Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    if let Ok(out) = &installed
+        && out.status.success()
+    {
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if path.is_file() {
+            return Some(path);
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "sarif-tools is missing and {} could not install it ({installed:?}); check access to PyPI",
+            script.display()
+        );
+    }
+    eprintln!("SKIPPED: sarif-tools is not installed (scripts/install-sarif-tools.sh failed)");
+    None
+}
+
+#[test]
+fn sarif_tools_counts_exactly_the_unsuppressed_findings_by_level() {
+    let Some(sarif) = sarif_tools() else { return };
+    let r = report();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("audit.sarif");
+    std::fs::write(&file, render(&r, Format::Sarif, false)).expect("written");
+    // sarif-tools counts every result unless told to leave suppressed ones out: the filter
+    // Warden documents for it (docs/audit.md)
+    let filter = repo_file("../../docs/sarif/open-findings.yaml");
+    let summary = |filtered: bool| {
+        let mut cmd = std::process::Command::new(&sarif);
+        cmd.arg("summary");
+        if filtered {
+            cmd.arg("--filter").arg(&filter);
+        }
+        let out = cmd.arg(&file).output().expect("sarif runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let unfiltered = summary(false);
+    let total = |text: &str| -> usize {
+        ["error", "warning", "note"]
+            .iter()
+            .filter_map(|level| {
+                text.lines()
+                    .find_map(|l| l.trim().strip_prefix(&format!("{level}: ")))
+                    .map(|n| n.trim().parse::<usize>().expect("a count"))
+            })
+            .sum()
+    };
+    assert_eq!(total(&unfiltered), r.findings().count(), "{unfiltered}");
+    let text = summary(true);
+    // sarif-tools prints `LEVEL: N` per level it found
+    let count = |level: &str| -> usize {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{level}: ")))
+            .map_or(0, |n| n.trim().parse().expect("a count"))
+    };
+    let s = &r.summary;
+    let expected = [
+        ("error", s.critical + s.high),
+        ("warning", s.medium),
+        ("note", s.low),
+    ];
+    for (level, n) in expected {
+        assert_eq!(count(level), n, "{level} in:\n{text}");
+    }
+    assert!(
+        s.suppressed > 0,
+        "the fixture has suppressed findings, left uncounted"
+    );
+}
