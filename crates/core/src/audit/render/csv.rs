@@ -7,7 +7,9 @@
 //! carries its secret: strategy, age in days, last rotation and next due (RFC 3339), state
 //! (`managed` or `adopted, held`), stale scope and whether the last rotation was verified
 //! (empty: never rotated by Warden). `new_since_last`: whether an unsuppressed finding is new
-//! since the instance's last audit (empty when there is nothing to compare with).
+//! since the instance's last audit (empty when there is nothing to compare with). `controls`:
+//! the controls the finding's rule evidences (`framework:control`, e.g. `soc2:CC6.1`; the
+//! compliance mapping in docs/audit.md).
 //!
 //! A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is prefixed with `'`: names come from Jamf and are not trusted.
@@ -16,7 +18,7 @@ use super::{fleet, stamp, suppression_of};
 use crate::audit::{AuditReport, Finding, SecretView};
 
 /// The header row.
-pub(super) const COLUMNS: [&str; 26] = [
+pub(super) const COLUMNS: [&str; 27] = [
     "instance",
     "url",
     "rule",
@@ -43,6 +45,7 @@ pub(super) const COLUMNS: [&str; 26] = [
     "secret_stale_scope",
     "secret_verified",
     "new_since_last",
+    "controls",
 ];
 
 pub(super) fn render(report: &AuditReport) -> String {
@@ -56,7 +59,7 @@ pub(super) fn render(report: &AuditReport) -> String {
     out
 }
 
-fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 26] {
+fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 27] {
     let suppression = suppression_of(report, f);
     let client = report.client_of(f);
     let secret = client.and_then(|c| c.secret.as_ref());
@@ -92,6 +95,12 @@ fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 26] {
         fleet::is_new(report.instance(&f.instance), &f.key())
             .filter(|_| f.suppressed_by.is_none())
             .map_or_else(String::new, |n| n.to_string()),
+        report
+            .controls_of(&f.rule)
+            .iter()
+            .map(|c| format!("{}:{}", c.framework, c.control))
+            .collect::<Vec<_>>()
+            .join("; "),
     ]
 }
 

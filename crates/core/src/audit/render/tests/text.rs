@@ -124,7 +124,19 @@ fn csv_parses_back_one_row_per_finding() {
             }
         );
         assert_eq!(&row[12], f.fix);
+        let controls = &row[crate::audit::render::csv::COLUMNS.len() - 1];
+        let expected: Vec<String> = r
+            .controls_of(&f.rule)
+            .iter()
+            .map(|c| format!("{}:{}", c.framework, c.control))
+            .collect();
+        assert_eq!(controls, expected.join("; "), "{}", f.rule);
     }
+    assert!(
+        rows.iter()
+            .any(|row| row[crate::audit::render::csv::COLUMNS.len() - 1].contains("soc2:CC6")),
+        "the controls column carries the mapping"
+    );
     // Names with a comma, quotes or a newline come back whole; one starting with `=` is
     // defused for spreadsheets.
     let subject = |rule: &str| -> String {
