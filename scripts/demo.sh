@@ -265,6 +265,11 @@ ctl audit client "drifty/Legacy Provisioning Script" || true
 say "wardenctl audit --format markdown / html (reports for the security review)"
 ctl audit --format markdown --output "$demo/audit.md" --fail-on never
 ctl audit --format html --output "$demo/audit.html" --fail-on never
+say "wardenctl audit --framework soc2 (each control, pass/fail per instance, the findings that evidence it)"
+ctl audit --framework soc2 --fail-on never > "$demo/audit-soc2.txt" || true
+head -n 24 "$demo/audit-soc2.txt"
+echo "  ... whole report in target/demo/audit-soc2.txt; also --format review-csv / grc-json for access reviews"
+ctl audit --format review-csv --output "$demo/access-review.csv" --fail-on never
 echo "  target/demo/audit.md: $(wc -l < "$demo/audit.md") lines; target/demo/audit.html: one self-contained file, $(wc -c < "$demo/audit.html") bytes"
 
 say "no secret or password in any log or output"
