@@ -18,6 +18,7 @@
 mod catalogue;
 pub mod compliance;
 pub mod controls;
+mod effective;
 mod model;
 pub mod render;
 pub mod rules;

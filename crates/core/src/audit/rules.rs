@@ -1,12 +1,14 @@
 //! The rule pack: each rule's id, severity, title, rationale and fix, and the evaluation of an
 //! instance's live state against them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::catalogue::{Class, RiskCatalogue};
+use super::catalogue::RiskCatalogue;
+pub use super::effective::effective_privileges;
+use super::effective::{by_category, privileges_of, role_holders, role_index, unclassified};
 use super::model::{
     Category, ClientPrivileges, Evidence, Finding, RuleInfo, SecretView, Severity, Subject,
     SubjectKind,
@@ -14,7 +16,7 @@ use super::model::{
 use super::settings::AuditSettings;
 use crate::config::DesiredState;
 use crate::drift::{CatalogueChange, DriftKind, DriftReport, Live, ObjectKind, Renames, lifetime};
-use crate::jamf::{ApiRole, AppType};
+use crate::jamf::AppType;
 
 /// Version of the rule pack; bumped when a rule is added, removed or changes meaning.
 pub const RULE_PACK_VERSION: &str = "2026.12.1";
@@ -504,68 +506,6 @@ impl Findings<'_> {
             suppressed_by: None,
         });
     }
-}
-
-/// Role name → names of the clients holding it.
-fn role_holders(live: &Live) -> BTreeMap<&str, Vec<String>> {
-    let mut map: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for client in &live.clients {
-        for role in &client.authorization_scopes {
-            map.entry(role.as_str())
-                .or_default()
-                .push(client.display_name.clone());
-        }
-    }
-    map
-}
-
-/// The union of the privileges of `roles` (unknown role names contribute nothing).
-pub fn effective_privileges<'a>(live: &'a Live, roles: &[String]) -> BTreeSet<&'a str> {
-    privileges_of(&role_index(live), roles)
-}
-
-/// Live roles by name (a name may repeat), built once per evaluation: looking each client's
-/// roles up in it keeps the audit linear in the live state, which Jamf controls.
-fn role_index(live: &Live) -> HashMap<&str, Vec<&ApiRole>> {
-    let mut map: HashMap<&str, Vec<&ApiRole>> = HashMap::new();
-    for r in &live.roles {
-        map.entry(r.display_name.as_str()).or_default().push(r);
-    }
-    map
-}
-
-fn privileges_of<'a>(
-    index: &HashMap<&str, Vec<&'a ApiRole>>,
-    roles: &[String],
-) -> BTreeSet<&'a str> {
-    let wanted: std::collections::HashSet<&str> = roles.iter().map(String::as_str).collect();
-    wanted
-        .into_iter()
-        .filter_map(|name| index.get(name))
-        .flatten()
-        .flat_map(|r| r.privileges.iter().map(String::as_str))
-        .collect()
-}
-
-fn by_category(
-    privileges: &BTreeSet<&str>,
-    catalogue: &RiskCatalogue,
-) -> Vec<(Category, Vec<String>)> {
-    let mut map: BTreeMap<Category, Vec<String>> = BTreeMap::new();
-    for p in privileges {
-        if let Class::Risky(category, _) = catalogue.class(p) {
-            map.entry(category).or_default().push((*p).to_owned());
-        }
-    }
-    map.into_iter().collect()
-}
-
-fn unclassified(privileges: &BTreeSet<&str>, catalogue: &RiskCatalogue) -> Vec<String> {
-    privileges
-        .iter()
-        .filter(|p| catalogue.class(p) == Class::Unclassified)
-        .map(|p| (*p).to_owned())
-        .collect()
 }
 
 /// `JW-BRD-001/002/003` for a role's or client's privileges.
