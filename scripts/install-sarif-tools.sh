@@ -18,24 +18,9 @@ if [ -x "$sarif" ] && "$venv/bin/pip" show sarif-tools 2>/dev/null | grep -qx "V
   exit 0
 fi
 
-python="${PYTHON:-python3}"
-if ! command -v "$python" >/dev/null 2>&1; then
-  echo "install-sarif-tools: python3 is required to install sarif-tools from PyPI; install python3 (with venv) and retry" >&2
-  exit 2
-fi
-
-if [ ! -x "$venv/bin/pip" ]; then
-  "$python" -m venv "$venv" >&2 || {
-    echo "install-sarif-tools: could not create a venv at .venv; install the python3-venv package and retry" >&2
-    exit 2
-  }
-fi
-
-echo "install-sarif-tools: installing sarif-tools==${SARIF_TOOLS_VERSION} into .venv" >&2
-"$venv/bin/pip" install --quiet --disable-pip-version-check "sarif-tools==${SARIF_TOOLS_VERSION}" >&2 || {
-  echo "install-sarif-tools: pip could not install sarif-tools==${SARIF_TOOLS_VERSION}; check access to PyPI" >&2
-  exit 2
-}
+# shellcheck source=scripts/lib/venv-pip.sh
+source "$root/scripts/lib/venv-pip.sh"
+venv_pip_install install-sarif-tools sarif-tools "$SARIF_TOOLS_VERSION"
 
 if ! "$sarif" --version >/dev/null 2>&1; then
   echo "install-sarif-tools: $sarif does not run after installation" >&2
