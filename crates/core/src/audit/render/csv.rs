@@ -14,6 +14,7 @@
 //! A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is prefixed with `'`: names come from Jamf and are not trusted.
 
+use super::out::Out;
 use super::{fleet, stamp, suppression_of};
 use crate::audit::{AuditReport, Finding, SecretView};
 
@@ -48,15 +49,13 @@ pub(super) const COLUMNS: [&str; 27] = [
     "controls",
 ];
 
-pub(super) fn render(report: &AuditReport) -> String {
-    let mut out = String::new();
-    row(&mut out, COLUMNS.iter().map(|c| (*c).to_owned()));
+pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
+    row(out, COLUMNS.iter().map(|c| (*c).to_owned()));
     for inst in &report.instances {
         for f in &inst.findings {
-            row(&mut out, fields(report, &inst.url, f).into_iter());
+            row(out, fields(report, &inst.url, f).into_iter());
         }
     }
-    out
 }
 
 fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 27] {
@@ -104,7 +103,7 @@ fn fields(report: &AuditReport, url: &str, f: &Finding) -> [String; 27] {
     ]
 }
 
-pub(super) fn row(out: &mut String, fields: impl Iterator<Item = String>) {
+pub(super) fn row(out: &mut Out<'_>, fields: impl Iterator<Item = String>) {
     for (i, field) in fields.enumerate() {
         if i > 0 {
             out.push(',');

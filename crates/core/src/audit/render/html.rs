@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::markdown::capitalise;
+use super::out::Out;
 use super::{
     by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
     suppressed, suppression_of, suppression_state,
@@ -64,8 +65,7 @@ ul.items li { border: 1px solid #ccc; border-radius: 3px; padding: 0 .35em; back
 }
 "#;
 
-pub(super) fn render(report: &AuditReport) -> String {
-    let mut out = String::new();
+pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -84,16 +84,15 @@ pub(super) fn render(report: &AuditReport) -> String {
         escape(&report.rule_pack),
         escape(&report.risk_catalogue)
     );
-    summary(&mut out, report);
-    overview(&mut out, report);
-    evidence(&mut out, report);
+    summary(out, report);
+    overview(out, report);
+    evidence(out, report);
     for inst in &report.instances {
-        instance(&mut out, report, inst);
+        instance(out, report, inst);
     }
-    suppressions(&mut out, report);
-    rules(&mut out, report);
+    suppressions(out, report);
+    rules(out, report);
     out.push_str("</body>\n</html>\n");
-    out
 }
 
 /// `s` escaped for HTML text and attribute values.
@@ -131,7 +130,7 @@ fn badge(severity: Severity) -> String {
     format!("<span class=\"sev sev-{0}\">{0}</span>", severity.as_str())
 }
 
-fn summary(out: &mut String, report: &AuditReport) {
+fn summary(out: &mut Out<'_>, report: &AuditReport) {
     let s = &report.summary;
     out.push_str(
         "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n<thead><tr><th>Severity</th>\
@@ -168,7 +167,7 @@ fn summary(out: &mut String, report: &AuditReport) {
 }
 
 /// The fleet line, the instance × severity matrix and the findings per rule.
-fn overview(out: &mut String, report: &AuditReport) {
+fn overview(out: &mut Out<'_>, report: &AuditReport) {
     let fleet = fleet::fleet(report);
     let _ = writeln!(
         out,
@@ -219,7 +218,7 @@ fn overview(out: &mut String, report: &AuditReport) {
     out.push_str("</section>\n");
 }
 
-fn evidence(out: &mut String, report: &AuditReport) {
+fn evidence(out: &mut Out<'_>, report: &AuditReport) {
     out.push_str("<section id=\"evidence\">\n<h2>Evidence</h2>\n<dl>\n");
     let _ = writeln!(
         out,
@@ -298,7 +297,7 @@ fn evidence(out: &mut String, report: &AuditReport) {
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
+fn instance(out: &mut Out<'_>, report: &AuditReport, inst: &InstanceAudit) {
     let _ = writeln!(
         out,
         "<section class=\"instance\">\n<h2>Instance {}</h2>\n<p>URL: {}</p>",
@@ -375,7 +374,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
 }
 
 /// New and resolved findings since the last audit, and the trend over the kept history.
-fn changes(out: &mut String, inst: &InstanceAudit) {
+fn changes(out: &mut Out<'_>, inst: &InstanceAudit) {
     if let (Some(line), Some(s)) = (fleet::since_line(inst), &inst.since_last) {
         let _ = writeln!(
             out,
@@ -422,7 +421,7 @@ fn changes(out: &mut String, inst: &InstanceAudit) {
     }
 }
 
-fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
+fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>) {
     let _ = writeln!(
         out,
         "<article class=\"finding sev-{}\">\n<h4>{} {} · {} · {}</h4>\n<dl>",
@@ -465,7 +464,7 @@ fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
     );
 }
 
-fn owner(out: &mut String, c: &ClientPrivileges) {
+fn owner(out: &mut Out<'_>, c: &ClientPrivileges) {
     let _ = writeln!(
         out,
         "<dt>Owner</dt><dd>{}</dd>\n<dt>Purpose</dt><dd>{}</dd>",
@@ -474,7 +473,7 @@ fn owner(out: &mut String, c: &ClientPrivileges) {
     );
 }
 
-fn client(out: &mut String, c: &ClientPrivileges) {
+fn client(out: &mut Out<'_>, c: &ClientPrivileges) {
     let _ = writeln!(
         out,
         "<div class=\"client\">\n<h4>{}</h4>\n<p>{}, {}, {}; token lifetime {} s.</p>\n<dl>",
@@ -522,7 +521,7 @@ fn client(out: &mut String, c: &ClientPrivileges) {
     );
 }
 
-fn suppressions(out: &mut String, report: &AuditReport) {
+fn suppressions(out: &mut Out<'_>, report: &AuditReport) {
     out.push_str("<section id=\"suppressions\">\n<h2>Suppressions</h2>\n");
     if report.suppressions.is_empty() {
         out.push_str("<p>None.</p>\n</section>\n");
@@ -557,7 +556,7 @@ fn suppressions(out: &mut String, report: &AuditReport) {
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn rules(out: &mut String, report: &AuditReport) {
+fn rules(out: &mut Out<'_>, report: &AuditReport) {
     let _ = writeln!(
         out,
         "<section id=\"rules\">\n<h2>Rule pack {}</h2>\n<table>\n<thead><tr><th>Rule</th>\

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::out::Out;
 use super::{
     by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
     suppressed, suppression_of, suppression_state,
@@ -13,22 +14,16 @@ use crate::audit::{
     AuditReport, ClientPrivileges, Finding, InstanceAudit, Severity, SuppressionState,
 };
 
-pub(super) fn render(report: &AuditReport) -> String {
-    let mut out = String::new();
+pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
     out.push_str("# Jamf Warden audit report\n\n");
-    summary(&mut out, report);
-    overview(&mut out, report);
-    evidence(&mut out, report);
+    summary(out, report);
+    overview(out, report);
+    evidence(out, report);
     for inst in &report.instances {
-        instance(&mut out, report, inst);
+        instance(out, report, inst);
     }
-    suppressions(&mut out, report);
-    rules(&mut out, report);
-    // One final newline, however the last section ended.
-    let end = out.trim_end().len();
-    out.truncate(end);
-    out.push('\n');
-    out
+    suppressions(out, report);
+    rules(out, report);
 }
 
 /// `s` with Markdown's special characters escaped and line breaks turned into spaces, safe in
@@ -62,7 +57,7 @@ fn list(items: &[String]) -> String {
         .join(", ")
 }
 
-fn summary(out: &mut String, report: &AuditReport) {
+fn summary(out: &mut Out<'_>, report: &AuditReport) {
     let s = &report.summary;
     out.push_str("## Summary\n\n| Severity | Findings |\n| --- | ---: |\n");
     for sev in Severity::ALL.into_iter().rev() {
@@ -88,7 +83,7 @@ fn summary(out: &mut String, report: &AuditReport) {
 }
 
 /// The fleet line, the instance × severity matrix and the findings per rule.
-fn overview(out: &mut String, report: &AuditReport) {
+fn overview(out: &mut Out<'_>, report: &AuditReport) {
     let fleet = fleet::fleet(report);
     let _ = writeln!(out, "## Fleet\n\n{}.\n", escape(&fleet.line()));
     out.push_str(
@@ -128,7 +123,7 @@ fn overview(out: &mut String, report: &AuditReport) {
     out.push('\n');
 }
 
-fn evidence(out: &mut String, report: &AuditReport) {
+fn evidence(out: &mut Out<'_>, report: &AuditReport) {
     out.push_str("## Evidence\n\n");
     let _ = writeln!(out, "- Generated: {}", stamp(&report.generated_at));
     if let Some(line) = fleet::gathered(report) {
@@ -180,7 +175,7 @@ fn evidence(out: &mut String, report: &AuditReport) {
     out.push('\n');
 }
 
-fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
+fn instance(out: &mut Out<'_>, report: &AuditReport, inst: &InstanceAudit) {
     let _ = writeln!(out, "## Instance {}\n", escape(&inst.instance));
     let _ = writeln!(out, "URL: {}\n", escape(&inst.url));
     if let Some(error) = &inst.error {
@@ -243,7 +238,7 @@ fn instance(out: &mut String, report: &AuditReport, inst: &InstanceAudit) {
 }
 
 /// New and resolved findings since the last audit, and the trend over the kept history.
-fn changes(out: &mut String, inst: &InstanceAudit) {
+fn changes(out: &mut Out<'_>, inst: &InstanceAudit) {
     if let (Some(line), Some(s)) = (fleet::since_line(inst), &inst.since_last) {
         let _ = writeln!(out, "### Since the last audit\n\n{}.\n", escape(&line));
         for (label, keys) in [("New", &s.new), ("Resolved", &s.resolved)] {
@@ -281,7 +276,7 @@ fn changes(out: &mut String, inst: &InstanceAudit) {
     }
 }
 
-fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
+fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>) {
     let _ = writeln!(
         out,
         "#### {} · {} · {}\n",
@@ -319,7 +314,7 @@ fn finding(out: &mut String, f: &Finding, client: Option<&ClientPrivileges>) {
     let _ = writeln!(out, "- **Fix:** {}\n", escape(&f.fix));
 }
 
-fn client(out: &mut String, c: &ClientPrivileges) {
+fn client(out: &mut Out<'_>, c: &ClientPrivileges) {
     let _ = writeln!(out, "#### {}\n", escape(&c.name));
     let _ = writeln!(
         out,
@@ -372,7 +367,7 @@ fn client(out: &mut String, c: &ClientPrivileges) {
     );
 }
 
-fn suppressions(out: &mut String, report: &AuditReport) {
+fn suppressions(out: &mut Out<'_>, report: &AuditReport) {
     out.push_str("## Suppressions\n\n");
     if report.suppressions.is_empty() {
         out.push_str("None.\n\n");
@@ -405,7 +400,7 @@ fn suppressions(out: &mut String, report: &AuditReport) {
     out.push('\n');
 }
 
-fn rules(out: &mut String, report: &AuditReport) {
+fn rules(out: &mut Out<'_>, report: &AuditReport) {
     let _ = writeln!(
         out,
         "## Rule pack {}\n\n| Rule | Severity | Title |\n| --- | --- | --- |",

@@ -17,6 +17,7 @@ mod csv;
 mod fleet;
 mod html;
 mod markdown;
+mod out;
 mod review;
 mod sarif;
 mod table;
@@ -30,6 +31,7 @@ use std::str::FromStr;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+use self::out::Out;
 use super::{AuditReport, Finding, InstanceAudit, Severity, SuppressionState, SuppressionStatus};
 
 /// An output format of `wardenctl audit`.
@@ -118,34 +120,55 @@ impl FromStr for Format {
     }
 }
 
-/// Renders `report` as `format`. `color` only affects [`Format::Table`] (ANSI colours for the
-/// severities; pass `true` only when writing to a terminal).
-pub fn render(report: &AuditReport, format: Format, color: bool) -> String {
+/// Renders `report` as `format` into `w`, as it goes: no format builds the whole document in
+/// memory first. `color` only affects [`Format::Table`] (ANSI colours for the severities; pass
+/// `true` only when writing to a terminal). Returns the first error writing to `w`.
+pub fn render_to(
+    report: &AuditReport,
+    format: Format,
+    color: bool,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut out = match format {
+        Format::Markdown => Out::trimming(w),
+        _ => Out::new(w),
+    };
     match format {
-        Format::Table => table::render(report, color),
-        Format::Json => json(report),
-        Format::Markdown => markdown::render(report),
-        Format::Html => html::render(report),
-        Format::Csv => csv::render(report),
-        Format::Sarif => sarif::render(report),
-        Format::ReviewCsv => review::render_csv(report),
-        Format::GrcJson => review::render_json(report),
+        Format::Table => table::write(&mut out, report, color),
+        Format::Json => pretty_to(&mut out, report),
+        Format::Markdown => markdown::write(&mut out, report),
+        Format::Html => html::write(&mut out, report),
+        Format::Csv => csv::write(&mut out, report),
+        Format::Sarif => sarif::write(&mut out, report),
+        Format::ReviewCsv => review::write_csv(&mut out, report),
+        Format::GrcJson => review::write_json(&mut out, report),
     }
+    out.finish()
 }
 
-/// Pretty JSON with a final newline.
-fn json(report: &AuditReport) -> String {
-    pretty(report)
+/// Renders `report` as `format` into a string (for the terminal and tests; files and pipes
+/// take [`render_to`]).
+pub fn render(report: &AuditReport, format: Format, color: bool) -> String {
+    let mut buf = Vec::new();
+    // writing to a Vec cannot fail
+    let _ = render_to(report, format, color, &mut buf);
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// `value` as pretty JSON with a final newline (an error object if it cannot be encoded,
-/// which serde_json only does for non-string map keys: none of the report's types has them).
-fn pretty<T: serde::Serialize>(value: &T) -> String {
-    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|e| {
-        serde_json::json!({ "error": format!("cannot encode the report: {e}") }).to_string()
-    });
-    s.push('\n');
-    s
+/// `value` as pretty JSON with a final newline, written as it is encoded (an error object if
+/// it cannot be encoded, which serde_json only does for non-string map keys: none of the
+/// report's types has them).
+fn pretty_to<T: serde::Serialize>(out: &mut Out<'_>, value: &T) {
+    if let Err(e) = serde_json::to_writer_pretty(&mut *out, value) {
+        if e.is_io() {
+            // kept by `out`, returned by `finish`
+            return;
+        }
+        out.push_str(
+            &serde_json::json!({ "error": format!("cannot encode the report: {e}") }).to_string(),
+        );
+    }
+    out.push('\n');
 }
 
 /// A timestamp as RFC 3339 in UTC to the second (`2026-11-20T09:30:00Z`).

@@ -12,7 +12,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{csv, pretty, stamp};
+use super::out::Out;
+use super::{csv, pretty_to, stamp};
 use crate::audit::controls::ControlRef;
 use crate::audit::{
     AuditReport, Category, ClientPrivileges, Finding, InstanceAudit, Severity, SubjectKind,
@@ -151,15 +152,14 @@ fn risky(c: &ClientPrivileges) -> Vec<RiskyPrivilege<'_>> {
 }
 
 /// `review-csv`.
-pub(super) fn render_csv(report: &AuditReport) -> String {
-    let mut out = String::new();
-    csv::row(&mut out, REVIEW_COLUMNS.iter().map(|c| (*c).to_owned()));
+pub(super) fn write_csv(out: &mut Out<'_>, report: &AuditReport) {
+    csv::row(out, REVIEW_COLUMNS.iter().map(|c| (*c).to_owned()));
     for inst in &report.instances {
         if let Some(error) = &inst.error {
             let mut fields = vec![String::new(); REVIEW_COLUMNS.len()];
             fields[0] = inst.instance.clone();
             fields[10] = format!("instance not audited: {error}");
-            csv::row(&mut out, fields.into_iter());
+            csv::row(out, fields.into_iter());
             continue;
         }
         for c in &inst.client_privileges {
@@ -197,14 +197,13 @@ pub(super) fn render_csv(report: &AuditReport) -> String {
                 findings.join("; "),
                 String::new(),
             ];
-            csv::row(&mut out, fields.into_iter());
+            csv::row(out, fields.into_iter());
         }
     }
-    out
 }
 
 /// `grc-json`.
-pub(super) fn render_json(report: &AuditReport) -> String {
+pub(super) fn write_json(out: &mut Out<'_>, report: &AuditReport) {
     let instances = report
         .instances
         .iter()
@@ -259,14 +258,17 @@ pub(super) fn render_json(report: &AuditReport) -> String {
             }
         })
         .collect();
-    pretty(&Document {
-        schema: ACCESS_REVIEW_SCHEMA,
-        generated_at: report.generated_at,
-        warden_version: &report.warden_version,
-        rule_pack: &report.rule_pack,
-        risk_catalogue: &report.risk_catalogue,
-        control_mapping: report.control_mapping.as_deref(),
-        instances,
-        resources,
-    })
+    pretty_to(
+        out,
+        &Document {
+            schema: ACCESS_REVIEW_SCHEMA,
+            generated_at: report.generated_at,
+            warden_version: &report.warden_version,
+            rule_pack: &report.rule_pack,
+            risk_catalogue: &report.risk_catalogue,
+            control_mapping: report.control_mapping.as_deref(),
+            instances,
+            resources,
+        },
+    )
 }

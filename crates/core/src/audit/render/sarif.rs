@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{pretty, stamp, suppression_of};
+use super::out::Out;
+use super::{pretty_to, stamp, suppression_of};
 use crate::audit::{AuditReport, Finding, RuleInfo, Severity};
 
 /// The `$schema` a SARIF 2.1.0 log names.
@@ -62,7 +63,7 @@ pub(super) fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
-pub(super) fn render(report: &AuditReport) -> String {
+pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
     let rules: Vec<Value> = report.rules.iter().map(rule).collect();
     let results: Vec<Value> = report.findings().map(|f| result(report, f)).collect();
     let notifications: Vec<Value> = report
@@ -149,7 +150,7 @@ pub(super) fn render(report: &AuditReport) -> String {
             },
         }],
     });
-    pretty(&log)
+    pretty_to(out, &log);
 }
 
 fn rule(r: &RuleInfo) -> Value {

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::out::Out;
 use super::{by_severity, fleet, stamp, subject_label, truncate};
 use crate::audit::{AuditReport, Finding, InstanceAudit, Severity, SubjectKind};
 
@@ -38,8 +39,7 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     }
 }
 
-pub(super) fn render(report: &AuditReport, color: bool) -> String {
-    let mut out = String::new();
+pub(super) fn write(out: &mut Out<'_>, report: &AuditReport, color: bool) {
     let s = &report.summary;
     let mut line = format!(
         "{} critical, {} high, {} medium, {} low ({} finding(s)); {} suppressed",
@@ -67,16 +67,15 @@ pub(super) fn render(report: &AuditReport, color: bool) -> String {
     if let Some(line) = fleet::gathered(report) {
         let _ = writeln!(out, "{}", paint(&truncate(&line, WIDTH), BOLD, color));
     }
-    overview(&mut out, report);
+    overview(out, report);
     for inst in &report.instances {
         out.push('\n');
-        instance(&mut out, inst, color);
+        instance(out, inst, color);
     }
-    out
 }
 
 /// The fleet line, the instance × severity matrix and the findings per rule.
-fn overview(out: &mut String, report: &AuditReport) {
+fn overview(out: &mut Out<'_>, report: &AuditReport) {
     let fleet = fleet::fleet(report);
     let _ = writeln!(out, "\n{}", truncate(&fleet.line(), WIDTH));
     let name_w = fleet
@@ -127,7 +126,7 @@ fn overview(out: &mut String, report: &AuditReport) {
     }
 }
 
-fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
+fn instance(out: &mut Out<'_>, inst: &InstanceAudit, color: bool) {
     let mut head = paint(&inst.instance, BOLD, color);
     let _ = write!(head, "  {}", inst.url);
     if let Some(cat) = &inst.catalogue {
@@ -214,7 +213,7 @@ fn instance(out: &mut String, inst: &InstanceAudit, color: bool) {
     }
 }
 
-fn findings(out: &mut String, inst: &InstanceAudit, rows: &[&Finding], color: bool) {
+fn findings(out: &mut Out<'_>, inst: &InstanceAudit, rows: &[&Finding], color: bool) {
     let sev_w = "critical".len();
     let rule_w = rows
         .iter()
