@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 use warden_core::protocol::{
-    CONNECT_TIMEOUT, Connection, Message, ProtocolError, Request, Response, check_daemon_peer,
-    connect_error,
+    Assembler, CONNECT_TIMEOUT, Connection, Message, ProtocolError, Request, Response,
+    check_daemon_peer, connect_error,
 };
 
 use crate::error::{DaemonError, connect_failed, request_failed};
@@ -92,6 +92,34 @@ impl Client {
                 Err(DaemonError::new(command, code, message).into())
             }
             response => Ok((response, raw)),
+        }
+    }
+
+    /// After [`call`](Self::call) answered [`Response::ReportStart`]: reads the parts that
+    /// follow, hands each part's items to `each` as it arrives (so the answer is never held
+    /// whole, encoded), and checks the end. An error frame in place of a part becomes a
+    /// [`DaemonError`].
+    pub async fn parts<I: serde::de::DeserializeOwned>(
+        &mut self,
+        command: &'static str,
+        mut each: impl FnMut(Vec<I>),
+    ) -> anyhow::Result<()> {
+        let mut assembler = Assembler::default();
+        loop {
+            self.lock_received().clear();
+            let next = self.conn.next_part().await.map_err(request_failed)?;
+            match next {
+                Response::ReportPart(part) => each(assembler.part(&part)?),
+                Response::ReportEnd(end) => {
+                    assembler.end(&end)?;
+                    self.lock_received().clear();
+                    return Ok(());
+                }
+                Response::Error { code, message } => {
+                    return Err(DaemonError::new(command, code, message).into());
+                }
+                other => return Err(unexpected("report_part", &other)),
+            }
         }
     }
 

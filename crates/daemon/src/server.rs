@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use warden_core::clock;
 use warden_core::protocol::{ErrorCode, ProtocolError, Request, Response, Transport};
 
-use crate::handlers;
+use crate::handlers::{self, Reply, ReportParts};
 use crate::runtime::limits;
 use crate::runtime::socket::Peer;
 use crate::services::Services;
@@ -227,9 +227,56 @@ async fn handle_connection(stream: UnixStream, peer: Peer, s: Arc<Services>, tim
     }
 }
 
+/// Sends `reply`: one response, or a report's parts frame by frame. False when the connection
+/// is no longer usable.
+async fn answer<S>(transport: &mut Transport<S>, reply: Reply, uid: u32) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let sent = match reply {
+        Reply::One(response) => return answer_one(transport, response, uid).await,
+        Reply::Parts(parts) => answer_parts(transport, parts).await,
+    };
+    crate::runtime::trim::release_free_memory();
+    match sent {
+        Ok(()) => true,
+        Err(e) => {
+            if !matches!(e, ProtocolError::ConnectionClosed) {
+                tracing::info!(uid, error = %e, "cannot answer client");
+            }
+            false
+        }
+    }
+}
+
+/// Sends a report in parts: the start, each part as it is encoded, the end; an item that
+/// cannot be encoded ends the answer with an error frame (the connection stays in step).
+async fn answer_parts<S>(
+    transport: &mut Transport<S>,
+    parts: ReportParts,
+) -> Result<(), ProtocolError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let ReportParts { start, mut parts } = parts;
+    transport.send(&Response::ReportStart(start)).await?;
+    for part in parts.by_ref() {
+        match part {
+            Ok(part) => transport.send(&Response::ReportPart(part)).await?,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot send a report part");
+                return transport
+                    .send(&Response::error(ErrorCode::Internal, e.to_string()))
+                    .await;
+            }
+        }
+    }
+    transport.send(&Response::ReportEnd(parts.end())).await
+}
+
 /// Sends `response`; an answer over the protocol's size limit is replaced by an error saying
 /// so. False when the connection is no longer usable.
-async fn answer<S>(transport: &mut Transport<S>, response: Response, uid: u32) -> bool
+async fn answer_one<S>(transport: &mut Transport<S>, response: Response, uid: u32) -> bool
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -266,7 +313,7 @@ where
 }
 
 /// Authorizes, logs and dispatches one request.
-async fn respond(s: &Services, peer: &Peer, request: Request) -> Response {
+async fn respond(s: &Services, peer: &Peer, request: Request) -> Reply {
     let summary = request.log_safe();
     let config = s.config.get();
     if request.is_mutating()
@@ -287,7 +334,8 @@ async fn respond(s: &Services, peer: &Peer, request: Request) -> Response {
                 peer.uid,
                 request_name(&summary)
             ),
-        );
+        )
+        .into();
     }
     tracing::info!(
         uid = peer.uid,
@@ -305,7 +353,7 @@ fn request_name(summary: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use warden_core::protocol::{ReportFormat, ReportKind, ReportResponse};
+    use warden_core::protocol::{Message as _, ReportFormat, ReportKind, ReportResponse};
 
     use super::*;
 
@@ -326,7 +374,10 @@ mod tests {
         let mut daemon = Transport::new(daemon_side, 1 << 20, 4096);
         let mut client = Transport::client(client_side);
 
-        assert!(answer(&mut daemon, report(8192), 0).await, "still usable");
+        assert!(
+            answer(&mut daemon, report(8192).into(), 0).await,
+            "still usable"
+        );
         match client.recv::<Response>().await.unwrap() {
             Some(Response::Error { code, message }) => {
                 assert_eq!(code, ErrorCode::Internal);
@@ -340,7 +391,46 @@ mod tests {
         }
 
         // the next answer that fits arrives whole on the same connection
-        assert!(answer(&mut daemon, report(100), 0).await);
+        assert!(answer(&mut daemon, report(100).into(), 0).await);
+        match client.recv::<Response>().await.unwrap() {
+            Some(Response::Report(r)) => assert_eq!(r.findings, 1),
+            other => panic!("expected the report, got {other:?}"),
+        }
+    }
+
+    /// An item that cannot be sent ends a report in parts with an error frame; what came
+    /// before arrived whole and the connection goes on.
+    #[tokio::test]
+    async fn a_part_that_cannot_be_sent_ends_the_answer_with_an_error() {
+        use warden_core::protocol::{Parts, ReportBody, ReportStart};
+
+        let (daemon_side, client_side) = tokio::io::duplex(1 << 20);
+        let mut daemon = Transport::new(daemon_side, 1 << 20, 1 << 20);
+        let mut client = Transport::client(client_side);
+        let items = vec!["a".to_owned(), "b".repeat(8192), "c".to_owned()];
+        let parts = ReportParts {
+            start: ReportStart {
+                kind: ReportKind::Audit,
+                instance: None,
+                format: ReportFormat::Json,
+                findings: 0,
+                split: "instances".to_owned(),
+                body: ReportBody::encode(&serde_json::json!({"instances": []})).unwrap(),
+            },
+            parts: Box::new(Parts::with_limits(items, 1, 1 << 20, 4096)),
+        };
+        assert!(answer(&mut daemon, Reply::Parts(parts), 0).await);
+        let mut kinds = Vec::new();
+        for _ in 0..3 {
+            let frame = client.recv::<Response>().await.unwrap().unwrap();
+            if let Response::Error { message, .. } = &frame {
+                assert!(message.contains("item 1 of the report"), "{message}");
+            }
+            kinds.push(frame.type_name());
+        }
+        assert_eq!(kinds, ["report_start", "report_part", "error"]);
+
+        assert!(answer(&mut daemon, report(100).into(), 0).await);
         match client.recv::<Response>().await.unwrap() {
             Some(Response::Report(r)) => assert_eq!(r.findings, 1),
             other => panic!("expected the report, got {other:?}"),
@@ -352,6 +442,6 @@ mod tests {
         let (daemon_side, client_side) = tokio::io::duplex(64);
         drop(client_side);
         let mut daemon = Transport::new(daemon_side, 1 << 20, 4096);
-        assert!(!answer(&mut daemon, report(10), 0).await);
+        assert!(!answer(&mut daemon, report(10).into(), 0).await);
     }
 }

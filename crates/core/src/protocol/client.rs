@@ -33,6 +33,8 @@ pub struct Connection<S = UnixStream> {
     daemon_version: String,
     /// An exchange was abandoned half-way; the stream may hold a stale answer.
     desynchronized: bool,
+    /// A report is arriving in parts: [`next_part`](Connection::next_part) reads them.
+    in_parts: bool,
 }
 
 /// Connects to the daemon's socket and says hello, as `wardenctl/<version>`.
@@ -124,6 +126,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             timeout: HELLO_TIMEOUT,
             daemon_version: String::new(),
             desynchronized: false,
+            in_parts: false,
         };
         let hello = Request::Hello(HelloRequest::new(client));
         match connection.request(hello).await? {
@@ -180,7 +183,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         &mut self,
         request: impl Into<Request>,
     ) -> Result<Response, ProtocolError> {
-        if self.desynchronized {
+        if self.desynchronized || self.in_parts {
             return Err(ProtocolError::Desynchronized);
         }
         let request = request.into();
@@ -202,6 +205,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if result.is_ok() || result.as_ref().is_err_and(|err| err.is_recoverable()) {
             self.desynchronized = false;
         }
+        self.in_parts = matches!(result, Ok(Response::ReportStart(_)));
         result
+    }
+
+    /// The next frame of a report answered in parts ([`super::stream`]), after
+    /// [`request`](Self::request) returned [`Response::ReportStart`]: a
+    /// [`Response::ReportPart`], then [`Response::ReportEnd`] (or a [`Response::Error`] that
+    /// ends the answer). Each frame waits at most [`timeout`](Self::timeout). Once the end or an
+    /// error arrived, the connection takes requests again.
+    pub async fn next_part(&mut self) -> Result<Response, ProtocolError> {
+        if !self.in_parts || self.desynchronized {
+            return Err(ProtocolError::Desynchronized);
+        }
+        let timeout = self.timeout;
+        let received = match tokio::time::timeout(timeout, self.transport.recv::<Response>()).await
+        {
+            Ok(Ok(Some(response))) => Ok(response),
+            Ok(Ok(None)) => Err(ProtocolError::ConnectionClosed),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(ProtocolError::Timeout { after: timeout }),
+        };
+        match &received {
+            Ok(Response::ReportPart(_)) => {}
+            Ok(Response::ReportEnd(_) | Response::Error { .. }) => self.in_parts = false,
+            Ok(_) | Err(_) => {
+                // anything else inside a report is out of step
+                self.in_parts = false;
+                self.desynchronized = true;
+            }
+        }
+        received
     }
 }

@@ -14,7 +14,11 @@
 //! 1. The client sends [`Request::Hello`] with [`PROTOCOL_VERSION`]; the daemon answers
 //!    [`Response::Hello`], or [`Response::Error`] with [`ErrorCode::VersionMismatch`] and closes
 //!    ([`HelloRequest::answer`] builds either).
-//! 2. Then one response per request, in order, until the client closes.
+//! 2. Then one response per request, in order, until the client closes. The one exception: a
+//!    request that asks for parts (`AuditRequest::stream`) is answered by `report_start`, the
+//!    parts and `report_end` ([`stream`]), so a fleet report of any size crosses in frames under
+//!    the cap and neither side encodes it whole; the client reads them with
+//!    [`Connection::next_part`] before its next request.
 //!
 //! # Evolution
 //!
@@ -29,6 +33,8 @@
 //!   fingerprints). A daemon that predates them would ignore them, so `wardenctl` checks the
 //!   answer: a plan of proposed files must name them (`proposed`), and before `apply --plan` a
 //!   plan made now must carry fingerprints; otherwise it refuses.
+//! - `AuditRequest` gained `stream`: a daemon that predates it answers one `report`, which
+//!   `wardenctl` still accepts; a daemon never sends parts to a client that did not ask.
 //! - Incompatible changes bump [`PROTOCOL_VERSION`].
 //!
 //! # Serving
@@ -68,6 +74,7 @@ mod frame;
 mod request;
 mod response;
 mod status;
+pub mod stream;
 
 use std::borrow::Cow;
 
@@ -94,6 +101,10 @@ pub use status::{
     DeclaredClientSummary, DeclaredRoleSummary, InstanceStatus, InstanceSummary, JobKind,
     JobOutcome, JobStatus, StatusReport, VaultState,
 };
+pub use stream::{
+    AssembleError, Assembler, PART_BYTES, PART_ITEMS, PartError, Parts, ReportEnd, ReportPart,
+    ReportStart,
+};
 
 /// Version of this protocol. Bumped on incompatible changes; the hello compares it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -101,9 +112,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest request frame payload, in bytes (1 MiB).
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
-/// Largest response frame payload, in bytes (256 MiB): a fleet audit is about 100 KiB per
-/// instance (bench-audit), so a report of a couple of thousand instances fits; a larger answer
-/// is refused with an error that says to ask for fewer instances.
+/// Largest response frame payload, in bytes (256 MiB). A fleet audit (about 100 KiB per
+/// instance in bench-audit) is sent in parts of at most [`PART_ITEMS`] instances, so it never
+/// comes near; any other answer over the cap is refused with an error that says to ask for
+/// fewer instances.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 /// A message type of this protocol ([`Request`] or [`Response`]).

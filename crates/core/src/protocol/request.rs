@@ -430,6 +430,11 @@ pub struct AuditRequest {
     /// The reports kept by the scheduled audit instead of auditing now.
     #[serde(default)]
     pub last: bool,
+    /// Answer in parts ([`super::stream`]: `report_start`, `report_part`..., `report_end`), so
+    /// a fleet report of any size fits the frame cap. A daemon that predates parts ignores it
+    /// and answers one `report`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
 }
 
 /// Payload of [`Request::Bootstrap`]: `wardenctl bootstrap INSTANCE`.

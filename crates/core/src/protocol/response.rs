@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Message;
 use super::format::ReportFormat;
 use super::status::{InstanceSummary, StatusReport};
+use super::stream::{ReportEnd, ReportPart, ReportStart};
 use crate::changelog::{Record, VerifyReport};
 
 /// A response from `wardend`, one per request, in order. On the wire: a JSON object whose
@@ -41,6 +42,13 @@ pub enum Response {
     Report(ReportResponse),
     /// Answers [`Request::Rotate`](super::Request::Rotate) after the new secret is in Vault.
     Rotated(RotateResponse),
+    /// The first frame of a report answered in parts ([`super::stream`]); only to a request
+    /// that asked for parts.
+    ReportStart(ReportStart),
+    /// The next items of a report answered in parts.
+    ReportPart(ReportPart),
+    /// The last frame of a report answered in parts.
+    ReportEnd(ReportEnd),
     /// Answers [`Request::Bootstrap`](super::Request::Bootstrap) once the management secret is
     /// in Vault and verified.
     Bootstrapped(Box<BootstrapResponse>),
@@ -86,6 +94,9 @@ impl Message for Response {
         "log_verify",
         "report",
         "rotated",
+        "report_start",
+        "report_part",
+        "report_end",
         "bootstrapped",
         "ok",
         "error",
@@ -101,6 +112,9 @@ impl Message for Response {
             Self::LogVerify(_) => "log_verify",
             Self::Report(_) => "report",
             Self::Rotated(_) => "rotated",
+            Self::ReportStart(_) => "report_start",
+            Self::ReportPart(_) => "report_part",
+            Self::ReportEnd(_) => "report_end",
             Self::Bootstrapped(_) => "bootstrapped",
             Self::Ok { .. } => "ok",
             Self::Error { .. } => "error",
@@ -178,6 +192,11 @@ impl ReportBody {
     /// Encodes `body`.
     pub fn encode<T: Serialize + ?Sized>(body: &T) -> Result<ReportBody, serde_json::Error> {
         serde_json::value::to_raw_value(body).map(ReportBody)
+    }
+
+    /// An already encoded JSON value.
+    pub fn from_raw(raw: Box<serde_json::value::RawValue>) -> ReportBody {
+        ReportBody(raw)
     }
 
     /// Decodes it as `T`.

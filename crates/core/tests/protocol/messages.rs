@@ -11,9 +11,9 @@ use warden_core::protocol::{
     AdoptRequest, ApplyRequest, AuditRequest, BootstrapRequest, BootstrapResponse, Cutover,
     DriftRequest, ErrorCode, HelloRequest, HelloResponse, ImportRequest, InstanceStatus,
     InstanceSummary, JobKind, JobOutcome, JobStatus, LogTailRequest, Message, ObjectChange,
-    PROTOCOL_VERSION, PlanRequest, ProtocolError, ReportBody, ReportFormat, ReportKind,
-    ReportResponse, Request, Response, RotateRequest, RotateResponse, SecretsRequest, StatusReport,
-    decode, encode,
+    PROTOCOL_VERSION, PlanRequest, ProtocolError, ReportBody, ReportEnd, ReportFormat, ReportKind,
+    ReportPart, ReportResponse, ReportStart, Request, Response, RotateRequest, RotateResponse,
+    SecretsRequest, StatusReport, decode, encode,
 };
 
 /// The admin password of the bootstrap sample.
@@ -51,6 +51,9 @@ fn response_is_covered(response: &Response) {
         | Response::LogVerify(_)
         | Response::Report(_)
         | Response::Rotated(_)
+        | Response::ReportStart(_)
+        | Response::ReportPart(_)
+        | Response::ReportEnd(_)
         | Response::Bootstrapped(_)
         | Response::Ok { .. }
         | Response::Error { .. } => {}
@@ -98,6 +101,7 @@ fn requests() -> Vec<Request> {
             instances: vec![prod()],
             client: Some("Backup".to_owned()),
             last: false,
+            stream: true,
         }
         .into(),
         bootstrap_request().into(),
@@ -241,6 +245,20 @@ fn responses() -> Vec<Response> {
             vault_version: 4,
             change_seq: 17,
         }),
+        Response::ReportStart(ReportStart {
+            kind: ReportKind::Audit,
+            instance: None,
+            format: ReportFormat::Json,
+            findings: 3,
+            split: "instances".to_owned(),
+            body: ReportBody::encode(&json!({"schema": "warden.audit/1", "instances": []}))
+                .unwrap(),
+        }),
+        Response::ReportPart(ReportPart {
+            index: 0,
+            items: ReportBody::encode(&json!([{"instance": "prod"}])).unwrap(),
+        }),
+        Response::ReportEnd(ReportEnd { parts: 1, items: 1 }),
         Response::Bootstrapped(Box::new(bootstrap_response())),
         Response::ok("suppressed"),
         Response::error(ErrorCode::ConfirmationRequired, "add --yes"),

@@ -25,6 +25,7 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
                 instances: vec![instance],
                 client: Some(client.clone()),
                 last: args.last,
+                stream: true,
             };
             (request, output, Some(client))
         }
@@ -33,6 +34,7 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
                 instances: args.instances,
                 client: None,
                 last: args.last,
+                stream: true,
             };
             (request, args.output, None)
         }
@@ -41,13 +43,19 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
         compliance_format(ctx, &output)?;
     }
     let mut conn = ctx.connect().await?;
-    let answer = match conn.call("audit", request).await? {
-        Response::Report(report) => report,
+    let cannot_read =
+        |e| anyhow::anyhow!("the daemon sent an audit report this wardenctl cannot read: {e}");
+    let report: AuditReport = match conn.call("audit", request).await? {
+        // a daemon that predates parts answers in one frame
+        Response::Report(answer) => answer.body.decode().map_err(cannot_read)?,
+        Response::ReportStart(start) => {
+            let mut report: AuditReport = start.body.decode().map_err(cannot_read)?;
+            conn.parts("audit", |items| report.instances.extend(items))
+                .await?;
+            report
+        }
         other => return Err(unexpected("report", &other)),
     };
-    let report: AuditReport = answer.body.decode().map_err(|e| {
-        anyhow::anyhow!("the daemon sent an audit report this wardenctl cannot read: {e}")
-    })?;
     match args.framework {
         Some(framework) => emit_compliance(ctx, &report, &output, framework.into())?,
         None => emit(ctx, &report, &output, client.as_deref())?,

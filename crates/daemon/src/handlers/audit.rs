@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use warden_core::audit::{AuditReport, InstanceAudit, SubjectKind};
 use warden_core::config::{Config, Instance};
-use warden_core::protocol::{AuditRequest, ErrorCode, ReportKind, Response};
+use warden_core::protocol::{
+    AuditRequest, ErrorCode, Parts, ReportBody, ReportFormat, ReportKind, ReportStart, Response,
+};
 
+use super::{Reply, ReportParts};
 use crate::services::ServiceError;
 use crate::services::audit::Audit;
 
-pub async fn handle(config: &Arc<Config>, audit: &Arc<Audit>, request: AuditRequest) -> Response {
+pub async fn handle(config: &Arc<Config>, audit: &Arc<Audit>, request: AuditRequest) -> Reply {
     let unknown: Vec<&str> = request
         .instances
         .iter()
@@ -20,13 +23,14 @@ pub async fn handle(config: &Arc<Config>, audit: &Arc<Audit>, request: AuditRequ
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
-        return super::no_instance(&unknown.join(", "));
+        return super::no_instance(&unknown.join(", ")).into();
     }
     if request.client.is_some() && request.instances.len() != 1 {
         return Response::error(
             ErrorCode::BadRequest,
             "a client audit names one instance: wardenctl audit client INSTANCE/CLIENT",
-        );
+        )
+        .into();
     }
     let selected = super::select(config, &request.instances);
     let audits = if request.last {
@@ -42,23 +46,58 @@ pub async fn handle(config: &Arc<Config>, audit: &Arc<Audit>, request: AuditRequ
     } else {
         match audit.audit_many(config, selected).await {
             Ok(a) => a,
-            Err(e) => return e.response(),
+            Err(e) => return e.response().into(),
         }
     };
     let mut built = match audit.report(audits) {
         Ok(r) => r,
-        Err(e) => return e.response(),
+        Err(e) => return e.response().into(),
     };
     if let Some(client) = &request.client {
         if let Err(e) = only_client(&mut built, client) {
-            return *e;
+            return (*e).into();
         }
     } else {
         audit.annotate(&mut built, request.last);
     }
     let instance = (request.instances.len() == 1).then(|| request.instances[0].clone());
     let findings = built.summary.total() as u64;
-    super::report(ReportKind::Audit, instance, findings, &built)
+    if request.stream {
+        return in_parts(built, instance, findings);
+    }
+    super::report(ReportKind::Audit, instance, findings, &built).into()
+}
+
+/// The report in parts: the report without its instances first, then the instances a part at
+/// a time, each encoded only when its part is sent (a fleet of any size, and never the whole
+/// document encoded at once).
+fn in_parts(
+    mut report: warden_core::audit::AuditReport,
+    instance: Option<String>,
+    findings: u64,
+) -> Reply {
+    let instances = std::mem::take(&mut report.instances);
+    let body = match ReportBody::encode(&report) {
+        Ok(body) => body,
+        Err(e) => {
+            return Response::error(
+                ErrorCode::Internal,
+                format!("cannot encode the audit report: {e}; report this as a bug"),
+            )
+            .into();
+        }
+    };
+    Reply::Parts(ReportParts {
+        start: ReportStart {
+            kind: ReportKind::Audit,
+            instance,
+            format: ReportFormat::Json,
+            findings,
+            split: "instances".to_owned(),
+            body,
+        },
+        parts: Box::new(Parts::new(instances)),
+    })
 }
 
 /// An audit saying the scheduled audit has not run yet.

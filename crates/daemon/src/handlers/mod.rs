@@ -17,17 +17,54 @@ mod status;
 
 use warden_core::changelog::Actor;
 use warden_core::protocol::{
-    ErrorCode, ReportBody, ReportFormat, ReportKind, ReportResponse, Request, Response,
+    ErrorCode, PartError, Parts, ReportBody, ReportEnd, ReportFormat, ReportKind, ReportPart,
+    ReportResponse, ReportStart, Request, Response,
 };
 
 use crate::runtime::lifecycle::Lifecycle;
 use crate::runtime::socket::Peer;
 use crate::services::Services;
 
+/// What a handler answers: one response, or a report in parts
+/// ([`warden_core::protocol::stream`]) that the server sends frame by frame.
+pub enum Reply {
+    /// One frame.
+    One(Response),
+    /// `report_start`, the parts as they are encoded, `report_end`.
+    Parts(ReportParts),
+}
+
+impl From<Response> for Reply {
+    fn from(response: Response) -> Reply {
+        Reply::One(response)
+    }
+}
+
+/// A report answered in parts: its start frame and the items, encoded only as each part is
+/// sent.
+pub struct ReportParts {
+    /// The first frame.
+    pub start: ReportStart,
+    /// The parts, built lazily.
+    pub parts: Box<dyn PartSource>,
+}
+
+/// The parts of a report and, once they are all taken, its end marker.
+pub trait PartSource: Iterator<Item = Result<ReportPart, PartError>> + Send {
+    /// What was sent, for `report_end`.
+    fn end(&self) -> ReportEnd;
+}
+
+impl<T: serde::Serialize + Send> PartSource for Parts<T> {
+    fn end(&self) -> ReportEnd {
+        Parts::end(self)
+    }
+}
+
 /// Answers one (authorized) request, handing each handler only the services it needs.
-pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
+pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Reply {
     let config = s.config.get();
-    match request {
+    let response = match request {
         Request::Hello(_) => Response::error(ErrorCode::BadRequest, "hello was already sent"),
         Request::Status => status::with_vault(
             status::handle(
@@ -51,7 +88,7 @@ pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
         Request::Plan(r) => plan::handle(&config, &s.drift, r).await,
         Request::Apply(r) => apply::handle(&config, &s.apply, &s.lifecycle, actor(peer), r).await,
         Request::Import(r) => import::handle(&config, &s.drift, r).await,
-        Request::Audit(r) => audit::handle(&config, &s.audit, r).await,
+        Request::Audit(r) => return audit::handle(&config, &s.audit, r).await,
         Request::Secrets(r) => secrets::handle(&config, &s.rotation, r.instance).await,
         Request::Rotate(r) => {
             rotate::handle(&config, &s.rotation, &s.lifecycle, actor(peer), r).await
@@ -59,7 +96,8 @@ pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Response {
         Request::Adopt(r) => {
             adopt::handle(&config, &s.rotation, &s.lifecycle, actor(peer), r).await
         }
-    }
+    };
+    Reply::One(response)
 }
 
 /// Runs `work` as a tracked task, so a stopping daemon waits for it; refused once stopping.

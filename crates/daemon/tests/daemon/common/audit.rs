@@ -102,6 +102,7 @@ pub async fn audit_response(
             instances: instances.iter().map(|s| s.to_string()).collect(),
             client: client.map(str::to_owned),
             last,
+            stream: false,
         }),
     )
     .await
