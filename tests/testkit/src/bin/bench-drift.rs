@@ -122,6 +122,12 @@ struct Args {
     /// bigger in memory).
     #[arg(long, value_enum, default_value_t = DesiredLayout::Shared)]
     desired: DesiredLayout,
+    /// After the checks, audit the whole fleet in one command with the real `wardenctl` (found
+    /// next to wardend): `wardenctl audit --format json --output FILE`, which asks for the
+    /// report in parts. Prints its wall time, wardenctl's peak memory, the report's size and
+    /// wardend's peak memory after it; fails unless every instance was audited.
+    #[arg(long)]
+    risk_audit: bool,
     /// Keep the temp dir (config, desired-state files, daemon logs, drift documents) and print
     /// its path.
     #[arg(long)]
@@ -288,6 +294,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     // read right after the measured check, before the stop
     let load_after = loadavg();
     let memory = proc_memory(pids.daemon)?;
+    let risk_ok = if args.risk_audit {
+        let ctl = wardend.path.with_file_name("wardenctl");
+        let audit = RiskAudit::run(&ctl, &socket, &d, timeout, fleet.instances.len()).await?;
+        let after = proc_memory(pids.daemon)?;
+        audit.announce(after);
+        audit.ok
+    } else {
+        true
+    };
     println!("  stopping wardend (SIGTERM)");
     let exit = daemon.terminate(Duration::from_secs(60)).await?;
     println!("  wardend exited: {exit}");
@@ -303,7 +318,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         load: (load_before, load_after),
         wardend: wardend.describe(),
     };
-    let ok = report.print();
+    let ok = report.print() && risk_ok;
     println!(
         "\nbench-drift: total run time {:.1} s (set-up, run and checks)",
         started.elapsed().as_secs_f64()
@@ -1061,6 +1076,103 @@ impl Report<'_> {
             );
         }
         ok
+    }
+}
+
+/// The whole fleet's risk audit in one `wardenctl audit` (`--risk-audit`).
+struct RiskAudit {
+    wall: Duration,
+    /// wardenctl's peak resident set, KiB (`ru_maxrss` of the waited children: wardenctl is
+    /// the only child this program has waited for by then).
+    ctl_kib: u64,
+    bytes: u64,
+    instances: usize,
+    not_audited: usize,
+    findings: usize,
+    ok: bool,
+}
+
+impl RiskAudit {
+    async fn run(
+        ctl: &Path,
+        socket: &Path,
+        dir: &Path,
+        timeout: Duration,
+        expected: usize,
+    ) -> anyhow::Result<RiskAudit> {
+        step("timed: the whole fleet's risk audit in one wardenctl audit");
+        ensure!(
+            ctl.is_file(),
+            "{} is missing: build wardenctl with the same profile as wardend",
+            ctl.display()
+        );
+        let out = dir.join("risk-audit.json");
+        let mut cmd = std::process::Command::new(ctl);
+        cmd.arg("--socket")
+            .arg(socket)
+            .arg("--timeout")
+            .arg(timeout.as_secs().to_string())
+            .args(["audit", "--format", "json", "--output"])
+            .arg(&out)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(dir.join("risk-audit.out"))?)
+            .stderr(std::fs::File::create(dir.join("risk-audit.err"))?);
+        let t0 = Stopwatch::start();
+        let status = tokio::task::spawn_blocking(move || cmd.status())
+            .await?
+            .context("running wardenctl audit")?;
+        let wall = t0.elapsed();
+        let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+            .context("getrusage")?;
+        let ctl_kib = u64::try_from(usage.max_rss()).unwrap_or(0);
+        // exit 0: no finding at --fail-on; 1: findings; 2: an instance was not audited
+        let err = std::fs::read_to_string(dir.join("risk-audit.err")).unwrap_or_default();
+        ensure!(
+            matches!(status.code(), Some(0 | 1)),
+            "wardenctl audit exited {status}: {}",
+            err.trim()
+        );
+        let bytes = file_len(&out)?;
+        let report: warden_core::audit::AuditReport =
+            serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(&out)?))
+                .context("reading the audit report back")?;
+        let not_audited = report
+            .instances
+            .iter()
+            .filter(|i| i.error.is_some())
+            .count();
+        let instances = report.instances.len();
+        let findings = report.findings().count();
+        Ok(RiskAudit {
+            wall,
+            ctl_kib,
+            bytes,
+            instances,
+            not_audited,
+            findings,
+            ok: instances == expected && not_audited == 0,
+        })
+    }
+
+    fn announce(&self, wardend: Memory) {
+        println!(
+            "  {} instance(s) in the report ({} not audited), {} finding(s), {:.1} MiB of JSON",
+            self.instances,
+            self.not_audited,
+            self.findings,
+            self.bytes as f64 / (1024.0 * 1024.0)
+        );
+        println!(
+            "  wall {:.2} s; wardenctl peak {:.1} MiB; wardend peak so far {:.1} MiB ({:.1} MiB resident after)",
+            self.wall.as_secs_f64(),
+            mib(self.ctl_kib),
+            mib(wardend.hwm_kib),
+            mib(wardend.rss_kib)
+        );
+        println!(
+            "  every instance in one command: {}",
+            if self.ok { "yes" } else { "NO" }
+        );
     }
 }
 
