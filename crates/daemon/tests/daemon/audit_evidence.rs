@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use common::audit::{
     AUDIT_AT_START, all_secrets, assert_text_clean, client_path, client_toml, code, ctl,
     mark_rotated, role_toml, store_secret, wait_audit_job_done,
@@ -50,7 +50,7 @@ async fn a_reviewer_gets_owner_secret_age_changes_and_controls_from_the_kept_aud
     // the managed client's secret in Vault, rotated by Warden 40 days ago
     store_secret(&env, "alpha", "Inventory Sync", &inventory_id, &minted[0]).await;
     let path = client_path("alpha", "Inventory Sync");
-    let rotated_at = Utc::now() - Duration::days(40);
+    let rotated_at = warden_core::clock::system()() - Duration::days(40);
     mark_rotated(&env, &path, rotated_at).await;
 
     let desired = format!(
