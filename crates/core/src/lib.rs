@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod changelog;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod drift;
 pub mod files;
