@@ -4,15 +4,15 @@
 //! # Wire
 //!
 //! A client that can reassemble says so in its request (`AuditRequest::stream`). The daemon
-//! then answers with several frames instead of one [`Response::Report`]:
+//! then answers with several frames instead of one [`Response::Report`](super::Response::Report):
 //!
-//! 1. [`Response::ReportStart`]: the report's kind and finding count, and the report itself
+//! 1. [`Response::ReportStart`](super::Response::ReportStart): the report's kind and finding count, and the report itself
 //!    with its `split` member (e.g. `instances`) empty;
-//! 2. zero or more [`Response::ReportPart`], numbered from 0, each a JSON array of items of
+//! 2. zero or more [`Response::ReportPart`](super::Response::ReportPart), numbered from 0, each a JSON array of items of
 //!    that member, in order (at most [`PART_ITEMS`] items and about [`PART_BYTES`] bytes);
-//! 3. [`Response::ReportEnd`] with the number of parts and items sent, which the client checks.
+//! 3. [`Response::ReportEnd`](super::Response::ReportEnd) with the number of parts and items sent, which the client checks.
 //!
-//! A [`Response::Error`] in place of a part ends the answer: the daemon could not encode an
+//! A [`Response::Error`](super::Response::Error) in place of a part ends the answer: the daemon could not encode an
 //! item; the client reports that error and the connection stays usable. Nothing else may
 //! arrive between the start and the end.
 //!
@@ -32,7 +32,7 @@ pub const PART_ITEMS: usize = 64;
 /// cap).
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
 
-/// Payload of [`Response::ReportStart`](super::Response::ReportStart).
+/// Payload of [`Response::ReportStart`](super::Response::ReportStart)(super::Response::ReportStart).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportStart {
     /// What the report is about.
