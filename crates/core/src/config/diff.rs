@@ -52,6 +52,9 @@ impl Config {
         if old.metrics != new.metrics {
             restart_required.push("metrics");
         }
+        if old.cluster != new.cluster {
+            restart_required.push("cluster");
+        }
         let mut diff = ConfigDiff {
             vault_changed: old.vault != new.vault,
             audit_changed: old.audit != new.audit,

@@ -35,6 +35,7 @@
 //! - CA files and desired-state files are read and checked at load.
 
 mod audit;
+pub mod cluster;
 mod ctx;
 pub mod defaults;
 mod desired;
@@ -52,6 +53,7 @@ pub mod values;
 
 use std::path::{Path, PathBuf};
 
+pub use cluster::Cluster;
 pub use desired::{
     AdoptPolicy, ClientRotation, DesiredClient, DesiredRole, DesiredState, ProposedText,
     RotationStrategy, check_desired_file, merge_proposed,

@@ -30,6 +30,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) changelog_forward: super::notify::RawForward,
     pub(crate) metrics: Option<Spanned<super::metrics::RawMetrics>>,
+    pub(crate) cluster: Option<Spanned<super::cluster::RawCluster>>,
 }
 
 /// `[daemon]`.

@@ -46,6 +46,10 @@ pub struct Config {
     /// `[metrics]`: the Prometheus endpoint; `None` (the default) serves none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<super::metrics::Metrics>,
+    /// `[cluster]`: several daemons share this fleet through Vault; `None` (the default): this
+    /// daemon works on every instance alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<super::cluster::Cluster>,
     /// Things worth logging at start that are not errors (e.g. a high `max_in_flight`).
     #[serde(skip)]
     pub warnings: Vec<String>,

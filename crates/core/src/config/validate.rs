@@ -28,6 +28,7 @@ pub(crate) fn validate(
     let (notify, changelog_forward) =
         super::notify::notify(&mut ctx, &raw.notify, &raw.changelog_forward, &names);
     let metrics = super::metrics::metrics(&mut ctx, raw.metrics.as_ref());
+    let cluster = super::cluster::cluster(&mut ctx, raw.cluster.as_ref());
     let vault = match vault {
         Some(vault) if ctx.errors.is_empty() => vault,
         _ => return Err(in_file_order(ctx.errors, &src.path)),
@@ -42,6 +43,7 @@ pub(crate) fn validate(
         notify,
         changelog_forward,
         metrics,
+        cluster,
         warnings: ctx.warnings,
         notes: ctx.notes,
     })

@@ -1,6 +1,7 @@
 //! `warden_core::config`: the example configs, success cases and every error case.
 
 mod audit;
+mod cluster;
 mod common;
 mod desired;
 mod desired_doc;
