@@ -86,6 +86,10 @@ fn tick(
     // interrupted rotations are recovered on their own backoff, independent of the schedules
     let mut next: Option<DateTime<Utc>> = recovery::tick(recovery, now);
     for inst in &config.instances {
+        // in a cluster, jobs run where the instance's lease is held
+        if !s.cluster.may_work_on(&inst.name) {
+            continue;
+        }
         for kind in JobKind::ALL {
             let key = JobKey::new(inst.name.clone(), kind);
             let offset = jitter_offset(&inst.name, kind, inst.schedules.jitter);

@@ -99,6 +99,16 @@ pub struct Identity {
     pub incarnation: String,
 }
 
+impl Identity {
+    /// `daemon` with a new random incarnation (one per process start).
+    pub fn new(daemon: impl Into<String>) -> Identity {
+        Identity {
+            daemon: daemon.into(),
+            incarnation: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
 /// What a daemon may do about an instance's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

@@ -98,8 +98,8 @@ pub use response::{
     ReportResponse, Response, RotateResponse,
 };
 pub use status::{
-    DeclaredClientSummary, DeclaredRoleSummary, InstanceStatus, InstanceSummary, JobKind,
-    JobOutcome, JobStatus, StatusReport, VaultState,
+    ClusterMember, ClusterStatus, DeclaredClientSummary, DeclaredRoleSummary, HeldLease,
+    InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, StatusReport, VaultState,
 };
 pub use stream::{
     AssembleError, Assembler, PART_BYTES, PART_ITEMS, PartError, Parts, ReportEnd, ReportPart,

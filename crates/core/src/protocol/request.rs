@@ -85,6 +85,18 @@ impl Request {
         }
     }
 
+    /// The one instance a changing request acts on (`rotate`, `apply`, `adopt`, `bootstrap`);
+    /// `None` for every other request.
+    pub fn changed_instance(&self) -> Option<&str> {
+        match self {
+            Self::Rotate(r) => Some(&r.instance),
+            Self::Apply(r) => Some(&r.instance),
+            Self::Adopt(r) => Some(&r.instance),
+            Self::Bootstrap(r) => Some(&r.instance),
+            _ => None,
+        }
+    }
+
     /// A short rendering for the daemon's log, e.g. `rotate instance=prod client=backup
     /// confirmed=true`. The user name and
     /// password of `bootstrap`.

@@ -22,6 +22,62 @@ pub struct StatusReport {
     /// Vault's state as the daemon sees it; absent from daemons that predate it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault: Option<Box<VaultState>>,
+    /// The cluster as this daemon sees it (`[cluster]`); absent when the daemon works alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Box<ClusterStatus>>,
+}
+
+/// The cluster as one daemon sees it: every daemon's heartbeat and the leases this one holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// This daemon's id.
+    pub daemon: String,
+    /// How long a heartbeat stands, in seconds.
+    pub lease_ttl_secs: u64,
+    /// Whether this daemon's own heartbeat stands (false: it works on no instance).
+    pub heartbeat_stands: bool,
+    /// The last heartbeat error, until the next success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Every daemon in the members document, by id.
+    #[serde(default)]
+    pub members: Vec<ClusterMember>,
+    /// The instances this daemon holds.
+    #[serde(default)]
+    pub held: Vec<HeldLease>,
+}
+
+/// One daemon's heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterMember {
+    /// Its id.
+    pub daemon: String,
+    /// Its host.
+    pub host: String,
+    /// Its version.
+    pub version: String,
+    /// Whether its heartbeat stands.
+    pub live: bool,
+    /// Its last heartbeat.
+    pub renewed_at: DateTime<Utc>,
+    /// When that heartbeat lapses.
+    pub expires_at: DateTime<Utc>,
+    /// How many instances it holds (as of its heartbeat; exact for this daemon).
+    pub instances: usize,
+    /// Whether it is the daemon answering.
+    #[serde(default)]
+    pub this: bool,
+}
+
+/// A lease this daemon holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldLease {
+    /// The instance.
+    pub instance: String,
+    /// The fencing counter it holds it under.
+    pub fence: u64,
+    /// When it took it.
+    pub since: DateTime<Utc>,
 }
 
 /// Vault as the daemon sees it: where, how it authenticates, its token's lifetime, the last

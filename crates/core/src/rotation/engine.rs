@@ -3,7 +3,7 @@
 //! [`recover`](RotationEngine::recover).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -43,6 +43,21 @@ pub struct RotationConfig {
     /// How long a lock and a pending marker stop other daemons (default 15 minutes; never less
     /// than twice the retry budget plus 2 minutes, so it cannot expire during a rotation).
     pub lock_ttl: Duration,
+    /// In a cluster: the instance lease this daemon must hold to rotate (checked before the
+    /// intent and again right before the mint; its fencing counter goes into the marker and
+    /// the lock). `None`: the daemon works alone.
+    pub lease: Option<Arc<dyn LeaseGuard>>,
+}
+
+/// The instance lease a clustered daemon must hold to rotate ([`crate::cluster`]).
+pub trait LeaseGuard: Send + Sync {
+    /// The fencing counter under which this daemon holds `instance`, confirmed in Vault now;
+    /// `Err` says why it may not write for it (the lease moved, the heartbeat lapsed, Vault
+    /// refused).
+    fn fence<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String>> + Send + 'a>>;
 }
 
 impl RotationConfig {
@@ -55,6 +70,7 @@ impl RotationConfig {
             store_retry_initial_delay: Duration::from_millis(250),
             store_retry_max_delay: Duration::from_secs(15),
             lock_ttl: Duration::from_secs(900),
+            lease: None,
         }
     }
 
@@ -83,6 +99,7 @@ impl std::fmt::Debug for RotationConfig {
             .field("store_retry_initial_delay", &self.store_retry_initial_delay)
             .field("store_retry_max_delay", &self.store_retry_max_delay)
             .field("lock_ttl", &self.lock_ttl)
+            .field("lease", &self.lease.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -296,7 +313,11 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
                 1
             };
             self.step(Step::Intent, target, attempt, None).await;
-            if let Some((holder, since)) = prep.marker.held_by_other(&self.config.daemon_id, now) {
+            let fence = self.lease_fence(target).await?;
+            if let Some((holder, since)) =
+                prep.marker
+                    .held_by_other(&self.config.daemon_id, now, fence)
+            {
                 return Err(RotationError::Locked {
                     client: name.clone(),
                     holder,
@@ -311,6 +332,7 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
                 attempt,
                 now,
                 self.expiry(now),
+                fence,
             )
             .await
             .map_err(|e| match e {
@@ -326,7 +348,7 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
                 },
                 LockError::Store(e) => before_mint(name, e),
             })?;
-            let result = self.locked(jamf, target, prep, mode, attempt).await;
+            let result = self.locked(jamf, target, prep, mode, attempt, fence).await;
             if let Err(e) = lock::release(&self.store, &held, self.now()).await {
                 tracing::warn!(error = %e, "could not release the rotation lock; it expires on its own");
             }
@@ -347,6 +369,25 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
         }
         .instrument(span)
         .await
+    }
+
+    /// The fencing counter of `target`'s instance lease, confirmed now; `None` when alone.
+    pub(crate) async fn lease_fence(
+        &self,
+        target: &RotationTarget,
+    ) -> Result<Option<u64>, RotationError> {
+        let Some(lease) = &self.config.lease else {
+            return Ok(None);
+        };
+        lease
+            .fence(&target.instance)
+            .await
+            .map(Some)
+            .map_err(|reason| RotationError::LeaseLost {
+                instance: target.instance.as_str().into(),
+                client: target.client.name.clone(),
+                reason,
+            })
     }
 
     /// Marks `target` as running in this engine, or says it already is.

@@ -56,6 +56,20 @@ pub enum RotationError {
         /// When the lock stops counting.
         expires_at: DateTime<Utc>,
     },
+    /// In a cluster, this daemon no longer holds the instance's lease (it moved to another
+    /// daemon, or this daemon's heartbeat lapsed). Nothing was minted by this attempt; the
+    /// daemon holding the instance now finishes or repeats the rotation.
+    #[error(
+        "rotation of `{client}` stopped, nothing was minted: this daemon no longer holds instance {instance} ({reason}); the daemon that holds it rotates it (see wardenctl status)"
+    )]
+    LeaseLost {
+        /// Instance name.
+        instance: Box<str>,
+        /// Declared client name.
+        client: String,
+        /// Why.
+        reason: String,
+    },
     /// The client is adopted and held until a cutover (see `wardenctl adopt`). Nothing changed.
     #[error(
         "rotation of `{client}` refused, nothing was changed: {reason}; to rotate it, cut it over with `wardenctl adopt '{instance}/{client}' --cutover now --yes`, which rotates it and says what its consumers must read from vault"

@@ -31,6 +31,8 @@ pub(crate) struct Run<'a, S, H> {
     pub target: &'a RotationTarget,
     pub prep: Prepared,
     pub attempt: u32,
+    /// The lease's fencing counter this run holds the instance under (`None`: alone).
+    pub fence: Option<u64>,
     pub anomalies: Vec<Anomaly>,
     pub alternate_created: bool,
 }
@@ -44,6 +46,7 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
         prep: Prepared,
         mode: Mode,
         attempt: u32,
+        fence: Option<u64>,
     ) -> Result<Option<RotationOutcome>, RotationError> {
         let name = &target.client.name;
         let custom = self
@@ -55,7 +58,7 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
             .unwrap_or_default();
         let marker = Marker::parse(&custom);
         let now = self.now();
-        if let Some((holder, since)) = marker.held_by_other(&self.config.daemon_id, now) {
+        if let Some((holder, since)) = marker.held_by_other(&self.config.daemon_id, now, fence) {
             return Err(RotationError::Locked {
                 client: name.clone(),
                 holder,
@@ -69,6 +72,7 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
             target,
             prep,
             attempt,
+            fence,
             anomalies: Vec::new(),
             alternate_created: false,
         };
@@ -229,6 +233,7 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
         let pending: Patch = vec![
             (keys::STATE, Some(SecretState::Pending.as_str().into())),
             (keys::DAEMON, Some(engine.config.daemon_id.clone())),
+            (keys::FENCE, self.fence.map(|f| f.to_string())),
             (keys::ATTEMPT, Some(self.attempt.to_string())),
             (keys::PENDING_SINCE, Some(fmt_time(now))),
             (keys::EXPIRES_AT, Some(fmt_time(engine.expiry(now)))),
@@ -241,6 +246,22 @@ impl<S: SecretStore, H: StepHook> Run<'_, S, H> {
             .map_err(|f| before_mint(self.name(), f.source))?;
 
         self.step(Step::Mint, slot).await;
+        // the last look before Jamf invalidates the current secret: a daemon paused past its
+        // lease (or cut off from Vault) stops here, before anything changed in Jamf
+        if self.fence.is_some() {
+            let now_fence = engine.lease_fence(self.target).await?;
+            if now_fence != self.fence {
+                return Err(RotationError::LeaseLost {
+                    instance: self.target.instance.as_str().into(),
+                    client: self.name().to_owned(),
+                    reason: format!(
+                        "the lease's fencing counter moved from {} to {}",
+                        self.fence.unwrap_or(0),
+                        now_fence.unwrap_or(0)
+                    ),
+                });
+            }
+        }
         let client = self.slot_client(slot).clone();
         let creds = match self.jamf.generate_client_credentials(client.id).await {
             Ok(creds) => creds,

@@ -29,7 +29,7 @@ pub fn read_marker(
     MarkerView {
         state: m.state.as_str().to_owned(),
         unfinished: m.is_unfinished(),
-        held_by_other: m.held_by_other(daemon, now),
+        held_by_other: m.held_by_other(daemon, now, None),
     }
 }
 

@@ -44,6 +44,9 @@ pub(crate) struct LockRecord {
     pub token: String,
     #[serde(default)]
     pub released: bool,
+    /// In a cluster: the fencing counter of the instance lease the holder held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<u64>,
 }
 
 impl LockRecord {
@@ -91,6 +94,7 @@ pub(crate) async fn acquire<S: SecretStore>(
     attempt: u32,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    fence: Option<u64>,
 ) -> Result<HeldLock, LockError> {
     let record = LockRecord {
         daemon: daemon.to_string(),
@@ -99,6 +103,7 @@ pub(crate) async fn acquire<S: SecretStore>(
         expires_at: fmt_time(expires_at),
         token: uuid::Uuid::new_v4().to_string(),
         released: false,
+        fence,
     };
     let value = serde_json::to_value(&record).map_err(|e| {
         LockError::Store(VaultError::Decode {
@@ -111,7 +116,7 @@ pub(crate) async fn acquire<S: SecretStore>(
         let cas = match store.read_json(path).await? {
             None => 0,
             Some(current) => {
-                check_free(&current.value, daemon, now)?;
+                check_free(&current.value, daemon, now, fence)?;
                 current.version
             }
         };
@@ -130,7 +135,7 @@ pub(crate) async fn acquire<S: SecretStore>(
     // Lost twice: whoever holds it now is the answer.
     match store.read_json(path).await? {
         Some(current) => {
-            check_free(&current.value, daemon, now)?;
+            check_free(&current.value, daemon, now, fence)?;
             Err(held(&parse(&current.value), now))
         }
         None => Err(LockError::Held {
@@ -141,10 +146,29 @@ pub(crate) async fn acquire<S: SecretStore>(
     }
 }
 
-/// Ok when the current record does not stop `daemon`; a takeover is logged.
-fn check_free(current: &Value, daemon: &str, now: DateTime<Utc>) -> Result<(), LockError> {
+/// Ok when the current record does not stop `daemon`; a takeover is logged. In a cluster
+/// (`fence`: the lease counter `daemon` holds the instance under) a lock taken under an older
+/// counter is taken over at once: its holder lost the instance.
+fn check_free(
+    current: &Value,
+    daemon: &str,
+    now: DateTime<Utc>,
+    fence: Option<u64>,
+) -> Result<(), LockError> {
     let rec = parse(current);
     if rec.released || rec.daemon.is_empty() {
+        return Ok(());
+    }
+    if let Some(f) = fence
+        && rec.daemon != daemon
+        && rec.fence.unwrap_or(0) < f
+    {
+        tracing::warn!(
+            lock.holder = %rec.daemon,
+            lock.fence = rec.fence.unwrap_or(0),
+            fence = f,
+            "taking over the rotation lock of a daemon that lost the instance's lease"
+        );
         return Ok(());
     }
     let expired = rec.expires().is_none_or(|e| e <= now);
@@ -181,7 +205,7 @@ pub(crate) fn check_free_for_fuzzing(
     daemon: &str,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    check_free(current, daemon, now).map_err(|e| match e {
+    check_free(current, daemon, now, None).map_err(|e| match e {
         LockError::Held { holder, .. } => format!("held by {holder}"),
         LockError::Store(e) => e.to_string(),
     })
@@ -196,6 +220,7 @@ fn parse(v: &Value) -> LockRecord {
         expires_at: String::new(),
         token: String::new(),
         released: true,
+        fence: None,
     })
 }
 
@@ -251,8 +276,8 @@ mod tests {
     async fn one_holder_at_a_time() {
         let s = MemoryStore::new();
         let p = "_warden/locks/i/c";
-        let a = acquire(&s, p, "d1", 1, t(0), t(10)).await.unwrap();
-        match acquire(&s, p, "d2", 1, t(1), t(11)).await {
+        let a = acquire(&s, p, "d1", 1, t(0), t(10), None).await.unwrap();
+        match acquire(&s, p, "d2", 1, t(1), t(11), None).await {
             Err(LockError::Held { holder, since, .. }) => {
                 assert_eq!(holder, "d1");
                 assert_eq!(since, t(0));
@@ -260,17 +285,47 @@ mod tests {
             other => panic!("expected held, got {other:?}"),
         }
         release(&s, &a, t(2)).await.unwrap();
-        let b = acquire(&s, p, "d2", 1, t(3), t(13)).await.unwrap();
+        let b = acquire(&s, p, "d2", 1, t(3), t(13), None).await.unwrap();
         // d1's release after d2 took over (stale version) does not free d2's lock
         release(&s, &a, t(4)).await.unwrap();
         assert!(matches!(
-            acquire(&s, p, "d1", 1, t(5), t(15)).await,
+            acquire(&s, p, "d1", 1, t(5), t(15), None).await,
             Err(LockError::Held { .. })
         ));
         // expired: taken over; same daemon: taken over
-        let c = acquire(&s, p, "d1", 1, t(14), t(24)).await.unwrap();
+        let c = acquire(&s, p, "d1", 1, t(14), t(24), None).await.unwrap();
         assert!(c.version > b.version);
-        acquire(&s, p, "d1", 2, t(15), t(25)).await.unwrap();
+        acquire(&s, p, "d1", 2, t(15), t(25), None).await.unwrap();
+    }
+
+    /// In a cluster a lock taken under an older lease counter stops nobody holding a newer
+    /// one; a lock under the same or a newer counter still does.
+    #[tokio::test]
+    async fn a_lock_of_a_daemon_that_lost_the_lease_is_taken_over_at_once() {
+        let s = MemoryStore::new();
+        let p = "_warden/locks/i/c";
+        acquire(&s, p, "d1", 1, t(0), t(100), Some(3))
+            .await
+            .unwrap();
+        assert!(matches!(
+            acquire(&s, p, "d2", 1, t(1), t(101), Some(3)).await,
+            Err(LockError::Held { .. })
+        ));
+        let taken = acquire(&s, p, "d2", 1, t(1), t(101), Some(4))
+            .await
+            .unwrap();
+        assert_eq!(taken.record.fence, Some(4));
+        // the old holder, under its old counter, is stopped by the new lock
+        assert!(matches!(
+            acquire(&s, p, "d1", 2, t(2), t(102), Some(3)).await,
+            Err(LockError::Held { holder, .. }) if holder == "d2"
+        ));
+        // a lock written before clustering (no counter) yields to any lease holder
+        let q = "_warden/locks/i/other";
+        acquire(&s, q, "d1", 1, t(0), t(100), None).await.unwrap();
+        acquire(&s, q, "d2", 1, t(1), t(101), Some(1))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -278,7 +333,7 @@ mod tests {
         let s = MemoryStore::new();
         s.faults().set_down(true);
         assert!(matches!(
-            acquire(&s, "l", "d1", 1, t(0), t(1)).await,
+            acquire(&s, "l", "d1", 1, t(0), t(1), None).await,
             Err(LockError::Store(e)) if e.is_transient()
         ));
     }

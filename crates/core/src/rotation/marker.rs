@@ -17,6 +17,8 @@ pub mod keys {
     pub const STATE: &str = "state";
     /// The daemon that wrote the marker.
     pub const DAEMON: &str = "daemon";
+    /// In a cluster: the fencing counter of the instance lease the marker's daemon held.
+    pub const FENCE: &str = "fence";
     /// Attempt number of the current rotation (1 for a fresh one, +1 per retry or recovery).
     pub const ATTEMPT: &str = "attempt";
     /// When the pending marker was written.
@@ -175,6 +177,7 @@ impl fmt::Display for Slot {
 pub(crate) struct Marker {
     pub state: SecretState,
     pub daemon: Option<String>,
+    pub fence: Option<u64>,
     pub attempt: u32,
     pub pending_since: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -199,6 +202,7 @@ impl Marker {
         Marker {
             state: SecretState::parse(custom.get(keys::STATE)),
             daemon: custom.get(keys::DAEMON).cloned(),
+            fence: num(keys::FENCE),
             attempt: custom
                 .get(keys::ATTEMPT)
                 .and_then(|v| v.parse().ok())
@@ -226,13 +230,21 @@ impl Marker {
         matches!(self.state, SecretState::Pending | SecretState::Stored)
     }
 
-    /// The other daemon whose unfinished, unexpired marker means "stop", if any.
+    /// The other daemon whose unfinished, unexpired marker means "stop", if any. In a cluster
+    /// (`fence` is the lease counter this daemon holds the instance under) a marker written
+    /// under an older counter does not stop it: its writer lost the instance.
     pub fn held_by_other(
         &self,
         daemon: &str,
         now: DateTime<Utc>,
+        fence: Option<u64>,
     ) -> Option<(String, DateTime<Utc>)> {
         if !self.is_unfinished() {
+            return None;
+        }
+        if let Some(f) = fence
+            && self.fence.unwrap_or(0) < f
+        {
             return None;
         }
         let holder = self.daemon.as_deref()?;
@@ -286,9 +298,22 @@ mod tests {
         assert_eq!(marker.state, SecretState::Pending);
         assert_eq!(marker.attempt, 2);
         assert_eq!(marker.slot, Some(Slot::B));
-        assert_eq!(marker.held_by_other("d2", t(1)), Some(("d1".into(), t(1))));
-        assert_eq!(marker.held_by_other("d1", t(1)), None);
-        assert_eq!(marker.held_by_other("d2", t(3)), None);
+        assert_eq!(
+            marker.held_by_other("d2", t(1), None),
+            Some(("d1".into(), t(1)))
+        );
+        assert_eq!(marker.held_by_other("d1", t(1), None), None);
+        assert_eq!(marker.held_by_other("d2", t(3), None), None);
+        // in a cluster: a marker under an older lease counter does not stop the new holder
+        let mut fenced = marker.clone();
+        fenced.fence = Some(2);
+        assert_eq!(fenced.held_by_other("d2", t(1), Some(3)), None);
+        assert!(fenced.held_by_other("d2", t(1), Some(2)).is_some());
+        assert_eq!(
+            marker.held_by_other("d2", t(1), Some(1)),
+            None,
+            "no counter: written alone"
+        );
         set(&mut m, keys::STATE, "weird");
         assert_eq!(Marker::parse(&m).state, SecretState::Other("weird".into()));
     }

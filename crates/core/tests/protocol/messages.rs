@@ -176,6 +176,27 @@ fn responses() -> Vec<Response> {
                 last_error: Some("vault refused `update` on secret/data/x".into()),
                 last_error_at: Some(time),
             })),
+            cluster: Some(Box::new(warden_core::protocol::ClusterStatus {
+                daemon: "host-a".into(),
+                lease_ttl_secs: 30,
+                heartbeat_stands: true,
+                last_error: None,
+                members: vec![warden_core::protocol::ClusterMember {
+                    daemon: "host-a".into(),
+                    host: "ops-1".into(),
+                    version: "0.1.0".into(),
+                    live: true,
+                    renewed_at: time,
+                    expires_at: time,
+                    instances: 1,
+                    this: true,
+                }],
+                held: vec![warden_core::protocol::HeldLease {
+                    instance: "prod".into(),
+                    fence: 3,
+                    since: time,
+                }],
+            })),
             instances: vec![InstanceStatus {
                 name: "prod".to_owned(),
                 url: "https://prod.jamfcloud.com".to_owned(),

@@ -84,6 +84,7 @@ mod tests {
             config_path: "/x".into(),
             started_at: chrono::DateTime::UNIX_EPOCH,
             vault: None,
+            cluster: None,
             instances: vec![InstanceStatus {
                 name: "prod".into(),
                 url: "https://prod.example".into(),

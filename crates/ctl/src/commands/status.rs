@@ -133,6 +133,77 @@ fn vault_line(vault: &warden_core::protocol::VaultState, now: DateTime<Utc>) -> 
 }
 
 /// The text output of `status` for `report`, by wardenctl `ctl_version`, at `now`.
+/// The cluster as the answering daemon sees it: each daemon's heartbeat, then which instances
+/// this daemon holds (their jobs run here) and which it does not.
+fn cluster_section(
+    report: &StatusReport,
+    cluster: &warden_core::protocol::ClusterStatus,
+    now: DateTime<Utc>,
+) -> String {
+    let mut table = Table::new(["DAEMON", "HOST", "VERSION", "HEARTBEAT", "INSTANCES"]);
+    for m in &cluster.members {
+        let name = if m.this {
+            format!("{} (this)", m.daemon)
+        } else {
+            m.daemon.clone()
+        };
+        let beat = if m.live {
+            format!("live, renewed {}", when(m.renewed_at, now))
+        } else {
+            format!("lapsed {}", when(m.expires_at, now))
+        };
+        table.row([
+            name,
+            m.host.clone(),
+            m.version.clone(),
+            beat,
+            m.instances.to_string(),
+        ]);
+    }
+    let live = cluster.members.iter().filter(|m| m.live).count();
+    let mut out = format!(
+        "cluster: {live} live daemon(s), heartbeat lease {}s; this daemon's heartbeat {}\n",
+        cluster.lease_ttl_secs,
+        if cluster.heartbeat_stands {
+            "stands".to_owned()
+        } else {
+            format!(
+                "LAPSED ({}): it works on no instance",
+                cluster.last_error.as_deref().unwrap_or("not renewed yet")
+            )
+        }
+    );
+    out.push_str(&table.render());
+    let held: Vec<String> = cluster
+        .held
+        .iter()
+        .map(|h| format!("{} (fence {}, {})", h.instance, h.fence, when(h.since, now)))
+        .collect();
+    let elsewhere: Vec<&str> = report
+        .instances
+        .iter()
+        .map(|i| i.name.as_str())
+        .filter(|n| !cluster.held.iter().any(|h| h.instance == *n))
+        .collect();
+    out.push_str(&format!(
+        "held here ({}): {}\n",
+        held.len(),
+        if held.is_empty() {
+            "none".to_owned()
+        } else {
+            held.join(", ")
+        }
+    ));
+    if !elsewhere.is_empty() {
+        out.push_str(&format!(
+            "held by other daemons ({}; their jobs run there): {}\n",
+            elsewhere.len(),
+            elsewhere.join(", ")
+        ));
+    }
+    out
+}
+
 pub fn render(report: &StatusReport, ctl_version: &str, now: DateTime<Utc>) -> String {
     let running: Vec<String> = report
         .instances
@@ -210,6 +281,10 @@ pub fn render(report: &StatusReport, ctl_version: &str, now: DateTime<Utc>) -> S
         if let Some(waits) = &instance.remediation_waits {
             out.push_str(&format!("note: instance {}: {waits}\n", instance.name));
         }
+    }
+    if let Some(cluster) = &report.cluster {
+        out.push('\n');
+        out.push_str(&cluster_section(report, cluster, now));
     }
     for instance in report.instances.iter().filter(|i| i.parked) {
         out.push_str(&format!(
@@ -336,6 +411,7 @@ mod tests {
             config_path: "/etc/jamf-warden/wardend.toml".into(),
             started_at: t(7, 55),
             vault: None,
+            cluster: None,
             instances: vec![
                 InstanceStatus {
                     name: "prod".into(),

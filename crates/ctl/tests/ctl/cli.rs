@@ -22,6 +22,7 @@ fn status_report() -> StatusReport {
         config_path: "/etc/jamf-warden/wardend.toml".into(),
         started_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
         vault: None,
+        cluster: None,
         instances: vec![
             InstanceStatus {
                 name: "prod".into(),

@@ -64,18 +64,36 @@ impl<T: serde::Serialize + Send> PartSource for Parts<T> {
 /// Answers one (authorized) request, handing each handler only the services it needs.
 pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Reply {
     let config = s.config.get();
+    // in a cluster, changes to an instance go through the daemon holding its lease
+    if let Some(instance) = request.changed_instance()
+        && config.instance(instance).is_some()
+        && let Some(owner) = s.cluster.elsewhere(instance)
+    {
+        return Response::error(
+            ErrorCode::Conflict,
+            format!(
+                "instance {instance} is worked on by daemon {owner} in this cluster; send this \
+                 change to that daemon's socket (wardenctl status there lists it), or retry once \
+                 this daemon holds it"
+            ),
+        )
+        .into();
+    }
     let response = match request {
         Request::Hello(_) => Response::error(ErrorCode::BadRequest, "hello was already sent"),
-        Request::Status => status::with_vault(
-            status::handle(
-                &config,
-                &s.lifecycle,
-                &s.schedule,
-                &s.instances,
-                &s.rotation,
-                &s.drift,
+        Request::Status => status::with_cluster(
+            status::with_vault(
+                status::handle(
+                    &config,
+                    &s.lifecycle,
+                    &s.schedule,
+                    &s.instances,
+                    &s.rotation,
+                    &s.drift,
+                ),
+                s.instances.vault_status().await,
             ),
-            s.instances.vault_status().await,
+            s.cluster.status(),
         ),
         Request::Instances => instances::handle(&config, &s.schedule),
         Request::Reload => reload::handle(&s.reload, actor(peer)).await,

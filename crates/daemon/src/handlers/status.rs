@@ -2,8 +2,8 @@
 //! state and the last and next run of each job kind.
 
 use warden_core::protocol::{
-    InstanceStatus, JobKind as WireJobKind, JobOutcome, JobStatus, Response, StatusReport,
-    VaultState,
+    ClusterStatus, InstanceStatus, JobKind as WireJobKind, JobOutcome, JobStatus, Response,
+    StatusReport, VaultState,
 };
 use warden_core::schedule::{Due, JobKey, JobKind, jitter_offset};
 
@@ -30,6 +30,17 @@ pub fn handle(
         }
     }
     Response::Status(report)
+}
+
+/// `response` (a status report) with the cluster as this daemon sees it, if in one.
+pub fn with_cluster(response: Response, cluster: Option<ClusterStatus>) -> Response {
+    match response {
+        Response::Status(mut report) => {
+            report.cluster = cluster.map(Box::new);
+            Response::Status(report)
+        }
+        other => other,
+    }
 }
 
 /// `response` (a status report) with Vault's state.
@@ -139,6 +150,7 @@ fn report(
         started_at: lifecycle.started_at(),
         instances,
         vault: None,
+        cluster: None,
     }
 }
 

@@ -25,6 +25,7 @@ const RECOVERY_SCAN_INSTANCES: usize = 8;
 #[derive(Clone)]
 pub struct Recovery {
     pub config: Arc<LiveConfig>,
+    pub cluster: Arc<crate::services::cluster::Cluster>,
     pub rotation: Arc<Rotation>,
     pub instances: Arc<Instances>,
     pub lifecycle: Arc<Lifecycle>,
@@ -37,6 +38,10 @@ pub async fn startup(r: Recovery) {
     let config = r.config.get();
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..config.instances.len() {
+        // in a cluster: only the instances held now (those taken later are scanned when taken)
+        if !r.cluster.may_work_on(&config.instances[index].name) {
+            continue;
+        }
         // a few instances at a time: each is a sequence of Vault reads, recoveries are rare
         if tasks.len() >= RECOVERY_SCAN_INSTANCES {
             let _ = tasks.join_next().await;
@@ -108,6 +113,21 @@ pub fn tick(r: &Recovery, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if r.lifecycle.stopping() || !r.rotation.startup_recovered() {
         return r.rotation.next_recovery();
     }
+    // instances this daemon took over from another: finish what their old holder left
+    let config = r.config.get();
+    for name in r.cluster.take_newly_held() {
+        if config.instance(&name).is_none() {
+            continue;
+        }
+        let (r2, config) = (r.clone(), Arc::clone(&config));
+        r.lifecycle.tracker.spawn(async move {
+            if let Some(inst) = config.instance(&name) {
+                tracing::info!(instance = %name, "looking for rotations its previous holder left unfinished");
+                recover_instance(&r2, inst).await;
+            }
+            r2.lifecycle.wake.notify_one();
+        });
+    }
     for key in r.rotation.take_due_recoveries(now) {
         let r2 = r.clone();
         r.lifecycle.tracker.spawn(async move {
@@ -121,6 +141,11 @@ pub fn tick(r: &Recovery, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// One recovery attempt.
 async fn attempt(r: &Recovery, key: HealKey) {
     let (instance, client) = (&key.0, &key.1);
+    if !r.cluster.may_work_on(instance) {
+        tracing::info!(instance = %instance, client = %client, "another daemon holds the instance now: it recovers the rotation");
+        r.rotation.recovery_done(&key);
+        return;
+    }
     let config = r.config.get();
     let Some(target) = config
         .instance(instance)

@@ -50,6 +50,7 @@ use crate::services::apply::Apply;
 use crate::services::audit::Audit;
 use crate::services::bootstrap::{Bootstrap, BootstrapDeps};
 use crate::services::changes::Changes;
+use crate::services::cluster::{Cluster, ClusterDeps};
 use crate::services::config::LiveConfig;
 use crate::services::drift::Drift;
 use crate::services::instances::Instances;
@@ -161,6 +162,7 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
     let metrics_task = metrics_listener.map(|l| serve_metrics(l, &services));
     let recovery = Recovery {
         config: Arc::clone(&services.config),
+        cluster: Arc::clone(&services.cluster),
         rotation: Arc::clone(&services.rotation),
         instances: Arc::clone(&services.instances),
         lifecycle: Arc::clone(&lifecycle),
@@ -177,6 +179,10 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         ticks(&options),
     ));
     let vault_task = tokio::spawn(maintain_vault(vault.clone(), Arc::clone(&services)));
+    let cluster_task = tokio::spawn(crate::services::cluster::run(
+        Arc::clone(&services.cluster),
+        Arc::clone(&services.config),
+    ));
     let reload_task = tokio::spawn(reloader(
         Arc::clone(&services.reload),
         shutdown.clone(),
@@ -203,6 +209,9 @@ pub async fn run(config: Config, options: RunOptions, control: Control) -> Resul
         let _ = task.await;
     }
     let _idle = wait_for_jobs(&services, options.stop_grace).await;
+    // after the jobs: hand the instances to the other daemons at once
+    let _ = cluster_task.await;
+    services.cluster.leave().await;
     finish_log(&services, publisher, &vault, &head_path).await;
     services.notifier.drain(Duration::from_secs(5)).await;
     remove_socket(&socket_path);
@@ -295,6 +304,13 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
     // start-up verified the change log before anything else
     changes.note_verify(true);
     let schedule = Arc::new(Schedule::new(w.jobs, w.state_file));
+    let cluster = Arc::new(Cluster::new(ClusterDeps {
+        settings: live.get().cluster.clone(),
+        daemon_id: w.daemon_id.clone(),
+        store: w.vault.clone(),
+        lifecycle: Arc::clone(&lifecycle),
+        schedule: Arc::clone(&schedule),
+    }));
     let instances = Arc::new(Instances::new(
         Arc::clone(&live),
         w.vault.clone(),
@@ -305,6 +321,10 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
     let rotation = Arc::new(Rotation::new(RotationDeps {
         vault: w.vault.clone(),
         daemon_id: w.daemon_id,
+        lease: cluster
+            .settings()
+            .is_some()
+            .then(|| Arc::clone(&cluster) as Arc<dyn warden_core::rotation::LeaseGuard>),
         config: Arc::clone(&live),
         changes: Arc::clone(&changes),
         instances: Arc::clone(&instances),
@@ -357,6 +377,7 @@ fn wire(config: Config, options: &RunOptions, w: Wiring) -> Services {
         notifier: w.notifier,
         changes,
         schedule,
+        cluster,
         instances,
         rotation,
         drift,

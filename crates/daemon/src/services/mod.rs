@@ -11,6 +11,7 @@
 //! | [`notifier::Notifier`] | alert sinks and change-log forwarding, their queues and counters |
 //! | [`changes::Changes`] | recording to the change log, verifying it |
 //! | [`schedule::Schedule`] | the job table and its state file |
+//! | [`cluster::Cluster`] | this daemon's heartbeat and the instance leases it holds (`[cluster]`) |
 //! | [`instances::Instances`] | management clients, catalogue cache, reachability, rotated-client cache |
 //! | [`rotation::Rotation`] | the rotation engine, rate limit, recovery table, stop guard |
 //! | [`drift::Drift`] | drift checks, the last reports, the check slots |
@@ -27,6 +28,7 @@ pub mod apply;
 pub mod audit;
 pub mod bootstrap;
 pub mod changes;
+pub mod cluster;
 pub mod config;
 pub mod drift;
 pub mod errors;
@@ -61,6 +63,7 @@ pub struct Services {
     pub notifier: Arc<notifier::Notifier>,
     pub changes: Arc<changes::Changes>,
     pub schedule: Arc<schedule::Schedule>,
+    pub cluster: Arc<cluster::Cluster>,
     pub instances: Arc<instances::Instances>,
     pub rotation: Arc<rotation::Rotation>,
     pub drift: Arc<drift::Drift>,

@@ -78,6 +78,8 @@ impl ServiceError for RotateError {
                 RotationError::OutOfBand { .. } => ErrorCode::Conflict,
                 // adopted and held until a cutover (`wardenctl adopt`)
                 RotationError::Adopted { .. } => ErrorCode::Conflict,
+                // in a cluster: another daemon holds the instance now
+                RotationError::LeaseLost { .. } => ErrorCode::Conflict,
                 _ => ErrorCode::Unavailable,
             },
             RotateError::Instance(e) => e.code(),
@@ -125,6 +127,8 @@ pub struct Rotation {
 pub struct RotationDeps {
     pub vault: Store,
     pub daemon_id: String,
+    /// In a cluster, the lease every rotation must hold (`None`: alone).
+    pub lease: Option<Arc<dyn warden_core::rotation::LeaseGuard>>,
     pub config: Arc<LiveConfig>,
     pub changes: Arc<Changes>,
     pub instances: Arc<Instances>,
@@ -139,6 +143,7 @@ impl Rotation {
     pub fn new(deps: RotationDeps) -> Rotation {
         let mut rc = RotationConfig::new(&deps.daemon_id, Arc::clone(deps.lifecycle.clock()));
         rc.store_retry_budget = deps.config.get().daemon.store_retry_budget;
+        rc.lease = deps.lease;
         #[cfg(feature = "test-hooks")]
         let hook = hook::PauseHook::new(deps.pause_at);
         #[cfg(not(feature = "test-hooks"))]
