@@ -110,13 +110,13 @@ impl<'a> SeverityBars<'a> {
     }
 }
 
-const BAR_LEFT: f64 = 200.0;
-const BAR_RIGHT: f64 = W - 56.0;
+pub(super) const BAR_LEFT: f64 = 200.0;
+pub(super) const BAR_RIGHT: f64 = W - 56.0;
 const ROW: f64 = 22.0;
 const BAR_H: f64 = 16.0;
 
 /// The length of a bar of `n` findings when the longest has `max` findings.
-fn bar_length(n: usize, max: usize) -> f64 {
+pub(super) fn bar_length(n: usize, max: usize) -> f64 {
     if max == 0 {
         return 0.0;
     }
@@ -125,16 +125,15 @@ fn bar_length(n: usize, max: usize) -> f64 {
 
 fn severity_bars(out: &mut Out<'_>, data: &SeverityBars<'_>) {
     let title = "Unsuppressed findings by severity per instance";
-    out.push_str("<figure class=\"chart\" id=\"chart-severity\">\n");
+    open_figure(out, "severity", title);
     let max = data.bars.iter().map(Bar::total).max().unwrap_or(0);
     if data.bars.is_empty() {
-        empty(out, title, "No instance could be audited: nothing to draw.");
+        empty(out, "No instance could be audited: nothing to draw.");
         return;
     }
     if max == 0 {
         empty(
             out,
-            title,
             &format!(
                 "No unsuppressed findings on any of the {} audited instance(s).",
                 data.bars.len()
@@ -187,7 +186,7 @@ fn severity_bars(out: &mut Out<'_>, data: &SeverityBars<'_>) {
     }
     out.push_str("</svg>\n");
     let mut caption = format!(
-        "{title}, most findings first ({} instance(s) shown)",
+        "Unsuppressed findings by severity, most findings first ({} instance(s) shown)",
         data.bars.len()
     );
     if data.more > 0 {
@@ -267,12 +266,20 @@ fn open_svg(out: &mut Out<'_>, id: &str, height: f64, title: &str, desc: &str) {
     );
 }
 
-/// A chart without data: its title and why, in words.
-fn empty(out: &mut Out<'_>, title: &str, why: &str) {
+/// The start of a chart's figure, with its title as a heading.
+fn open_figure(out: &mut Out<'_>, id: &str, title: &str) {
     let _ = writeln!(
         out,
-        "<p class=\"chart-empty\" role=\"note\"><strong>{}:</strong> {}</p>\n</figure>",
-        escape(title),
+        "<figure class=\"chart\" id=\"chart-{id}\">\n<h3>{}</h3>",
+        escape(title)
+    );
+}
+
+/// A chart without data: why, in words, instead of an empty box; ends the figure.
+fn empty(out: &mut Out<'_>, why: &str) {
+    let _ = writeln!(
+        out,
+        "<p class=\"chart-empty\" role=\"note\">{}</p>\n</figure>",
         escape(why)
     );
 }
@@ -346,7 +353,14 @@ impl AgeHistogram {
             .unwrap_or(0)
             .max(0);
         let bin_days = bin_width(span);
-        let mut bins = vec![0; if ages.is_empty() { 0 } else { (span / bin_days + 1) as usize }];
+        let mut bins = vec![
+            0;
+            if ages.is_empty() {
+                0
+            } else {
+                (span / bin_days + 1) as usize
+            }
+        ];
         for age in ages {
             bins[(age / bin_days) as usize] += 1;
         }
@@ -370,7 +384,7 @@ impl AgeHistogram {
 
 /// The narrowest bin width from [`BIN_DAYS`] (then whole years) that covers ages
 /// `0..=span` in at most [`MAX_BINS`] bins.
-fn bin_width(span: i64) -> i64 {
+pub(super) fn bin_width(span: i64) -> i64 {
     BIN_DAYS
         .into_iter()
         .chain((2..).map(|y| 365 * y))
@@ -378,19 +392,19 @@ fn bin_width(span: i64) -> i64 {
         .unwrap_or(365)
 }
 
-const PLOT_LEFT: f64 = 56.0;
-const PLOT_RIGHT: f64 = W - 16.0;
+pub(super) const PLOT_LEFT: f64 = 56.0;
+pub(super) const PLOT_RIGHT: f64 = W - 16.0;
 const PLOT_TOP: f64 = 34.0;
-const PLOT_H: f64 = 160.0;
+pub(super) const PLOT_H: f64 = 160.0;
 
 /// The x of `days` on a histogram of `bins` bins of `bin_days`.
-fn age_x(days: i64, bins: usize, bin_days: i64) -> f64 {
+pub(super) fn age_x(days: i64, bins: usize, bin_days: i64) -> f64 {
     let span = (bins as i64 * bin_days).max(1) as f64;
     PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * days as f64 / span
 }
 
 /// The height of a column of `n` when the highest is `max`.
-fn column_height(n: usize, max: usize) -> f64 {
+pub(super) fn column_height(n: usize, max: usize) -> f64 {
     if max == 0 {
         return 0.0;
     }
@@ -399,11 +413,10 @@ fn column_height(n: usize, max: usize) -> f64 {
 
 fn age_histogram(out: &mut Out<'_>, h: &AgeHistogram) {
     let title = "Age of managed secrets";
-    out.push_str("<figure class=\"chart\" id=\"chart-secret-age\">\n");
+    open_figure(out, "secret-age", title);
     if h.managed == 0 {
         empty(
             out,
-            title,
             "No managed secrets: Warden manages no client's secret in this report.",
         );
         return;
@@ -411,7 +424,6 @@ fn age_histogram(out: &mut Out<'_>, h: &AgeHistogram) {
     if h.bins.is_empty() {
         empty(
             out,
-            title,
             &format!(
                 "No managed secret has a known age: {} never rotated by Warden, {} unreadable.",
                 h.never, h.unreadable
@@ -496,8 +508,8 @@ fn age_histogram(out: &mut Out<'_>, h: &AgeHistogram) {
     }
     out.push_str("</svg>\n");
     let mut caption = format!(
-        "{title}: {} of {} managed secret(s) by days since Warden last rotated them, when \
-         their instance was audited",
+        "{} of {} managed secret(s) by days since Warden last rotated them, when their \
+         instance was audited",
         h.dated(),
         h.managed
     );
@@ -626,12 +638,11 @@ impl FleetTrend {
 
 fn fleet_trend(out: &mut Out<'_>, t: &FleetTrend) {
     let title = "Findings over past audits (fleet, per day)";
-    out.push_str("<figure class=\"chart\" id=\"chart-trend\">\n");
+    open_figure(out, "trend", title);
     match t.days.as_slice() {
         [] => {
             empty(
                 out,
-                title,
                 "No audit history yet: the trend starts with the daemon's scheduled audits.",
             );
             return;
@@ -639,7 +650,6 @@ fn fleet_trend(out: &mut Out<'_>, t: &FleetTrend) {
         [(day, counts)] => {
             empty(
                 out,
-                title,
                 &format!(
                     "One audit so far ({day}: {}); the trend needs a second day.",
                     counts_words(counts)
@@ -715,8 +725,8 @@ fn fleet_trend(out: &mut Out<'_>, t: &FleetTrend) {
     }
     out.push_str("</svg>\n");
     let mut caption = format!(
-        "{title}: unsuppressed findings of the fleet per day from {first} to {last}, each \
-         instance counted with its latest scheduled audit up to that day"
+        "Unsuppressed findings of the fleet per day from {first} to {last}, each instance \
+         counted with its latest scheduled audit up to that day"
     );
     if t.all_days > n {
         let _ = write!(caption, " (the last {n} of {} days kept)", t.all_days);

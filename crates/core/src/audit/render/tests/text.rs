@@ -10,7 +10,14 @@ fn html_is_self_contained_escaped_and_complete() {
     assert!(!text.contains('\x1b'));
     let lower = text.to_lowercase();
     for banned in [
-        "<script", "src=", "<link", "<img", "<iframe", "url(", "@import", "javascript:",
+        "<script",
+        "src=",
+        "<link",
+        "<img",
+        "<iframe",
+        "url(",
+        "@import",
+        "javascript:",
     ] {
         assert!(!lower.contains(banned), "the HTML contains {banned}");
     }
