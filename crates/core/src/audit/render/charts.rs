@@ -601,6 +601,8 @@ pub(super) struct FleetTrend {
     pub days: Vec<(NaiveDate, [usize; 4])>,
     /// Days with kept audits in all (more than `days` holds when cut to [`TREND_DAYS`]).
     pub all_days: usize,
+    /// The most kept audits of one instance.
+    pub runs: usize,
 }
 
 impl FleetTrend {
@@ -632,7 +634,17 @@ impl FleetTrend {
                 }
             }
         }
-        FleetTrend { days, all_days }
+        let runs = report
+            .instances
+            .iter()
+            .map(|i| i.trend.len())
+            .max()
+            .unwrap_or(0);
+        FleetTrend {
+            days,
+            all_days,
+            runs,
+        }
     }
 }
 
@@ -648,10 +660,15 @@ fn fleet_trend(out: &mut Out<'_>, t: &FleetTrend) {
             return;
         }
         [(day, counts)] => {
+            let what = if t.runs > 1 {
+                "Audits on one day so far"
+            } else {
+                "One audit so far"
+            };
             empty(
                 out,
                 &format!(
-                    "One audit so far ({day}: {}); the trend needs a second day.",
+                    "{what} ({day}: {}); the trend needs a second day.",
                     counts_words(counts)
                 ),
             );

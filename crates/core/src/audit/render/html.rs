@@ -1,7 +1,9 @@
-//! One self-contained HTML5 file with the Markdown report's content: inline CSS only, no
-//! scripts, no links or external assets (a Content-Security-Policy forbids loading anything),
-//! and `@media print` rules so it prints readably (no background colours needed, sections
-//! start on a new page, findings are not split across pages). Every text is escaped.
+//! One self-contained HTML5 file with the Markdown report's content: a table of contents (links
+//! to the file's own sections and to an anchor per instance), inline CSS and inline SVG charts
+//! only (`charts.rs`), no scripts, no links out of the file or external assets (a
+//! Content-Security-Policy forbids loading anything), and `@media print` rules so it prints
+//! readably (no background colours needed, sections start on a new page, findings and charts
+//! are not split across pages). Every text is escaped.
 
 use std::fmt::Write as _;
 

@@ -4,8 +4,8 @@
 //!
 //! - [`Format::Table`]: the terminal view (summary line, then a compact table per instance);
 //! - [`Format::Markdown`]: ready to paste into a review ticket;
-//! - [`Format::Html`]: one self-contained file (inline CSS, no scripts, no external assets)
-//!   that prints readably;
+//! - [`Format::Html`]: one self-contained file (inline CSS and SVG charts, no scripts, no
+//!   external assets) that prints readably;
 //! - [`Format::Csv`]: one row per finding (RFC 4180);
 //! - [`Format::Sarif`]: SARIF 2.1.0, one run;
 //! - [`Format::ReviewCsv`]: the access review, one CSV row per client with a blank reviewer

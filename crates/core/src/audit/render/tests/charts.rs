@@ -265,7 +265,7 @@ fn the_fleet_trend_counts_each_instance_with_its_latest_audit_per_day() {
             (day(1), [0, 2, 0, 1]),
         ]
     );
-    assert_eq!(t.all_days, 3);
+    assert_eq!((t.all_days, t.runs), (3, 2));
     let doc = html(&r);
     let totals: Vec<f64> = doc
         .select(&select("#svg-trend g.day"))
@@ -310,6 +310,11 @@ fn charts_without_data_say_why_instead_of_drawing_an_empty_box() {
     assert!(empty_of(&doc, "secret-age").contains("No managed secrets"));
     assert!(empty_of(&doc, "trend").contains("One audit so far"));
     assert_eq!(doc.select(&select("#svg-severity")).count(), 1);
+
+    // several audits, all on one day
+    r.instances[0].trend = vec![point(0, [0, 1, 0, 0]), point(0, [0, 0, 0, 1])];
+    r.instances[0].trend[0].at -= Duration::hours(1);
+    assert!(empty_of(&html(&r), "trend").contains("Audits on one day so far"));
 
     // secrets Warden never rotated, no history, no findings
     let mut r = report();
