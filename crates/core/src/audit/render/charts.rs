@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 
 use super::fleet::{self, COLUMNS};
-use super::html::escape;
+use super::markup::escape;
 use super::out::Out;
 use super::{severity_label, truncate};
 use crate::audit::{AuditReport, Severity};

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::charts;
 use super::markdown::capitalise;
+use super::markup::escape;
 use super::out::Out;
 use super::{
     by_severity, controls_line, facts, fleet, risky_count, settings, severity_label, stamp,
@@ -110,24 +111,6 @@ pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
     suppressions(out, report);
     rules(out, report);
     out.push_str("</body>\n</html>\n");
-}
-
-/// `s` escaped for HTML text and attribute values.
-pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Ids of an instance's section (`instance-SLUG`), in the report's order: the name lowercased,

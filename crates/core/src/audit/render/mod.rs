@@ -18,6 +18,7 @@ mod csv;
 mod fleet;
 mod html;
 mod markdown;
+mod markup;
 mod out;
 mod review;
 mod sarif;
