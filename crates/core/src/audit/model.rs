@@ -285,6 +285,9 @@ pub struct SecretView {
     /// When its policy makes it due next (`None`: never by policy, or held).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_due: Option<DateTime<Utc>>,
+    /// Its policy's maximum age in whole days (`None`: no maximum age).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<i64>,
     /// Adopted and held until a cutover: why (`None`: rotates normally).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,

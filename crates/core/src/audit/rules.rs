@@ -179,6 +179,7 @@ impl SecretFacts {
             rotated_at: self.rotated_at,
             age_days: self.rotated_at.map(|at| (now - at).num_days()),
             next_due: self.next_due,
+            max_age_days: self.max_age.map(|d| d.num_days()),
             held: self.adopted.clone(),
             stale_scope,
             verified: self.verified,

@@ -646,6 +646,7 @@ fn a_managed_clients_view_carries_its_owner_and_secret() {
             rotated_at: Some(rotated),
             age_days: Some(10),
             next_due: Some(due),
+            max_age_days: Some(30),
             held: None,
             stale_scope: true,
             verified: Some(true),

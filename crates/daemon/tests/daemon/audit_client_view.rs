@@ -85,6 +85,7 @@ async fn each_client_s_view_carries_its_owner_purpose_and_secret_from_vault() {
     // ... 90 days ago under a 30-day policy: due since long ago ...
     let aged = cp("Aged Client").secret.clone().expect("aged secret");
     assert_eq!((aged.age_days, aged.verified), (Some(90), Some(true)));
+    assert_eq!(aged.max_age_days, Some(30), "its policy's maximum age");
     assert!(aged.next_due.expect("due") < report.generated_at);
     // ... or never rotated by Warden: age and verification unknown.
     let legacy = cp("Legacy Sync").secret.clone().expect("legacy secret");

@@ -1,15 +1,19 @@
-//! One self-contained HTML5 file with the Markdown report's content: inline CSS only, no
-//! scripts, no links or external assets (a Content-Security-Policy forbids loading anything),
-//! and `@media print` rules so it prints readably (no background colours needed, sections
-//! start on a new page, findings are not split across pages). Every text is escaped.
+//! One self-contained HTML5 file with the Markdown report's content: a table of contents (links
+//! to the file's own sections and to an anchor per instance), inline CSS and inline SVG charts
+//! only (`charts.rs`), no scripts, no links out of the file or external assets (a
+//! Content-Security-Policy forbids loading anything), and `@media print` rules so it prints
+//! readably (no background colours needed, sections start on a new page, findings and charts
+//! are not split across pages). Every text is escaped.
 
 use std::fmt::Write as _;
 
+use super::charts;
 use super::markdown::capitalise;
+use super::markup::escape;
 use super::out::Out;
 use super::{
-    by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
-    suppressed, suppression_of, suppression_state,
+    by_severity, controls_line, facts, fleet, risky_count, settings, severity_label, stamp,
+    subject_label, suppressed, suppression_of, suppression_state,
 };
 use crate::audit::{
     AuditReport, ClientPrivileges, Finding, InstanceAudit, Severity, SuppressionState,
@@ -50,6 +54,14 @@ ul.items { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wr
 ul.items li { border: 1px solid #ccc; border-radius: 3px; padding: 0 .35em; background: #fff; }
 .client { margin: .8em 0; padding-left: .8em; border-left: 2px solid #ddd; }
 .error { color: #7f0000; font-weight: 600; }
+nav.toc ol { margin: .3em 0; padding-left: 1.4em; }
+nav.toc ol.instances { columns: 3 14em; }
+nav.toc li { break-inside: avoid; }
+.controls { font-size: .9em; }
+figure.chart { margin: 1em 0 1.5em; }
+figure.chart figcaption { color: #444; font-size: .9em; margin-top: .3em; }
+svg.chart { display: block; max-width: 100%; height: auto; font-family: inherit; }
+.chart-empty { border: 1px dashed #999; padding: .6em .8em; margin: 0; }
 @page { margin: 15mm; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 10pt; color: #000; }
@@ -58,6 +70,9 @@ ul.items li { border: 1px solid #ccc; border-radius: 3px; padding: 0 .35em; back
     background: none; border-left-color: #000; }
   th { background: none; }
   ul.items li { background: none; }
+  svg.chart { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  figure.chart { break-inside: avoid; }
+  nav.toc a { color: #000; text-decoration: none; }
   section.instance { break-before: page; }
   h2, h3, h4 { break-after: avoid; }
   .finding, .client, tr { break-inside: avoid; }
@@ -84,33 +99,94 @@ pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
         escape(&report.rule_pack),
         escape(&report.risk_catalogue)
     );
+    let anchors = anchors(report);
+    contents(out, report, &anchors);
     summary(out, report);
-    overview(out, report);
+    overview(out, report, &anchors);
+    charts::write(out, report);
     evidence(out, report);
-    for inst in &report.instances {
-        instance(out, report, inst);
+    for (inst, anchor) in report.instances.iter().zip(&anchors) {
+        instance(out, report, inst, anchor);
     }
     suppressions(out, report);
     rules(out, report);
     out.push_str("</body>\n</html>\n");
 }
 
-/// `s` escaped for HTML text and attribute values.
-pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
+/// Ids of an instance's section (`instance-SLUG`), in the report's order: the name lowercased,
+/// every run of other characters than ASCII letters and digits a `-`, at most 48 characters;
+/// a name that slugs to an id already taken gets `-2`, `-3`... Safe in an attribute and a URL
+/// fragment for any instance name.
+pub(super) fn anchors(report: &AuditReport) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    report
+        .instances
+        .iter()
+        .map(|inst| {
+            let base = format!("instance-{}", slug(&inst.instance));
+            let mut id = base.clone();
+            let mut n = 1;
+            while !taken.insert(id.clone()) {
+                n += 1;
+                id = format!("{base}-{n}");
+            }
+            id
+        })
+        .collect()
+}
+
+/// `name` as lowercase ASCII letters, digits and single `-` (empty names: `unnamed`).
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 48 {
+            break;
         }
     }
-    out
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "unnamed".to_owned()
+    } else {
+        out.to_owned()
+    }
+}
+
+/// The table of contents: the sections, and a link to each instance's section.
+fn contents(out: &mut Out<'_>, report: &AuditReport, anchors: &[String]) {
+    out.push_str(
+        "<nav class=\"toc\" id=\"contents\" aria-label=\"Contents\">\n<h2>Contents</h2>\n<ol>\n\
+         <li><a href=\"#summary\">Summary</a></li>\n<li><a href=\"#fleet\">Fleet</a></li>\n\
+         <li><a href=\"#charts\">Charts</a></li>\n<li><a href=\"#evidence\">Evidence</a></li>\n",
+    );
+    if !report.instances.is_empty() {
+        let _ = writeln!(
+            out,
+            "<li>Instances ({})\n<ol class=\"instances\">",
+            report.instances.len()
+        );
+        for (inst, anchor) in report.instances.iter().zip(anchors) {
+            let _ = writeln!(
+                out,
+                "<li><a href=\"#{anchor}\">{}</a>{}</li>",
+                escape(&inst.instance),
+                if inst.error.is_some() {
+                    " (not audited)"
+                } else {
+                    ""
+                }
+            );
+        }
+        out.push_str("</ol></li>\n");
+    }
+    out.push_str(
+        "<li><a href=\"#suppressions\">Suppressions</a></li>\n\
+         <li><a href=\"#rules\">Rule pack</a></li>\n</ol>\n</nav>\n",
+    );
 }
 
 /// Items as a wrapped list of boxes (each name stays visibly one item), or `none`.
@@ -167,7 +243,7 @@ fn summary(out: &mut Out<'_>, report: &AuditReport) {
 }
 
 /// The fleet line, the instance × severity matrix and the findings per rule.
-fn overview(out: &mut Out<'_>, report: &AuditReport) {
+fn overview(out: &mut Out<'_>, report: &AuditReport, anchors: &[String]) {
     let fleet = fleet::fleet(report);
     let _ = writeln!(
         out,
@@ -177,11 +253,11 @@ fn overview(out: &mut Out<'_>, report: &AuditReport) {
          </tr></thead>\n<tbody>",
         escape(&fleet.line())
     );
-    for row in &fleet.matrix {
+    for (row, anchor) in fleet.matrix.iter().zip(anchors) {
         if row.error.is_some() {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td colspan=\"5\">not audited</td></tr>",
+                "<tr><td><a href=\"#{anchor}\">{}</a></td><td colspan=\"5\">not audited</td></tr>",
                 escape(row.instance)
             );
             continue;
@@ -189,8 +265,9 @@ fn overview(out: &mut Out<'_>, report: &AuditReport) {
         let [c, h, m, l] = row.counts;
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"n\">{c}</td><td class=\"n\">{h}</td>\
-             <td class=\"n\">{m}</td><td class=\"n\">{l}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td><a href=\"#{anchor}\">{}</a></td><td class=\"n\">{c}</td>\
+             <td class=\"n\">{h}</td><td class=\"n\">{m}</td><td class=\"n\">{l}</td>\
+             <td class=\"n\">{}</td></tr>",
             escape(row.instance),
             row.suppressed
         );
@@ -297,10 +374,10 @@ fn evidence(out: &mut Out<'_>, report: &AuditReport) {
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn instance(out: &mut Out<'_>, report: &AuditReport, inst: &InstanceAudit) {
+fn instance(out: &mut Out<'_>, report: &AuditReport, inst: &InstanceAudit, anchor: &str) {
     let _ = writeln!(
         out,
-        "<section class=\"instance\">\n<h2>Instance {}</h2>\n<p>URL: {}</p>",
+        "<section class=\"instance\" id=\"{anchor}\">\n<h2>Instance {}</h2>\n<p>URL: {}</p>",
         escape(&inst.instance),
         escape(&inst.url)
     );
@@ -331,7 +408,7 @@ fn instance(out: &mut Out<'_>, report: &AuditReport, inst: &InstanceAudit) {
             findings.len()
         );
         for f in findings {
-            finding(out, f, report.client_of(f));
+            finding(out, f, report.client_of(f), &controls_line(report, &f.rule));
         }
     }
     if !hidden.is_empty() {
@@ -421,7 +498,7 @@ fn changes(out: &mut Out<'_>, inst: &InstanceAudit) {
     }
 }
 
-fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>) {
+fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>, controls: &str) {
     let _ = writeln!(
         out,
         "<article class=\"finding sev-{}\">\n<h4>{} {} · {} · {}</h4>\n<dl>",
@@ -456,6 +533,13 @@ fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>) {
     let facts = facts(f);
     if !facts.is_empty() {
         let _ = writeln!(out, "<dt>Facts</dt><dd>{}</dd>", items(&facts));
+    }
+    if !controls.is_empty() {
+        let _ = writeln!(
+            out,
+            "<dt>Controls</dt><dd class=\"controls\">{}</dd>",
+            escape(controls)
+        );
     }
     let _ = writeln!(
         out,

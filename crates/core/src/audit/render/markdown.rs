@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use super::out::Out;
 use super::{
-    by_severity, facts, fleet, risky_count, settings, severity_label, stamp, subject_label,
-    suppressed, suppression_of, suppression_state,
+    by_severity, controls_line, facts, fleet, risky_count, settings, severity_label, stamp,
+    subject_label, suppressed, suppression_of, suppression_state,
 };
 use crate::audit::{
     AuditReport, ClientPrivileges, Finding, InstanceAudit, Severity, SuppressionState,
@@ -196,7 +196,7 @@ fn instance(out: &mut Out<'_>, report: &AuditReport, inst: &InstanceAudit) {
     for (sev, findings) in &groups {
         let _ = writeln!(out, "### {} ({})\n", severity_label(*sev), findings.len());
         for f in findings {
-            finding(out, f, report.client_of(f));
+            finding(out, f, report.client_of(f), &controls_line(report, &f.rule));
         }
     }
     if !hidden.is_empty() {
@@ -276,7 +276,7 @@ fn changes(out: &mut Out<'_>, inst: &InstanceAudit) {
     }
 }
 
-fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>) {
+fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>, controls: &str) {
     let _ = writeln!(
         out,
         "#### {} · {} · {}\n",
@@ -310,6 +310,9 @@ fn finding(out: &mut Out<'_>, f: &Finding, client: Option<&ClientPrivileges>) {
     let facts = facts(f);
     if !facts.is_empty() {
         let _ = writeln!(out, "- **Facts:** {}", list(&facts));
+    }
+    if !controls.is_empty() {
+        let _ = writeln!(out, "- **Controls:** {}", escape(controls));
     }
     let _ = writeln!(out, "- **Fix:** {}\n", escape(&f.fix));
 }

@@ -4,8 +4,8 @@
 //!
 //! - [`Format::Table`]: the terminal view (summary line, then a compact table per instance);
 //! - [`Format::Markdown`]: ready to paste into a review ticket;
-//! - [`Format::Html`]: one self-contained file (inline CSS, no scripts, no external assets)
-//!   that prints readably;
+//! - [`Format::Html`]: one self-contained file (inline CSS and SVG charts, no scripts, no
+//!   external assets) that prints readably;
 //! - [`Format::Csv`]: one row per finding (RFC 4180);
 //! - [`Format::Sarif`]: SARIF 2.1.0, one run;
 //! - [`Format::ReviewCsv`]: the access review, one CSV row per client with a blank reviewer
@@ -13,10 +13,12 @@
 //! - [`Format::GrcJson`]: the access review as JSON for GRC tools (`warden.access-review/1`,
 //!   `docs/schemas/warden.access-review-1.schema.json`).
 
+mod charts;
 mod csv;
 mod fleet;
 mod html;
 mod markdown;
+mod markup;
 mod out;
 mod review;
 mod sarif;
@@ -281,4 +283,29 @@ fn truncate(s: &str, width: usize) -> String {
     let mut out = cut.trim_end().to_owned();
     out.push('…');
     out
+}
+
+/// A rule's control references in one short line, framework by framework:
+/// `SOC2 CC6.1, CC6.3 · ISO 5.15 · NIST AC-6(5) · CIS 5.4` (empty when the rule has none).
+fn controls_line(report: &AuditReport, rule: &str) -> String {
+    use super::controls::Framework;
+    let refs = report.controls_of(rule);
+    Framework::ALL
+        .into_iter()
+        .filter_map(|fw| {
+            let ids: Vec<&str> = refs
+                .iter()
+                .filter(|r| r.framework == fw)
+                .map(|r| r.control.as_str())
+                .collect();
+            let label = match fw {
+                Framework::Soc2 => "SOC2",
+                Framework::Iso27001 => "ISO",
+                Framework::Nist80053 => "NIST",
+                Framework::Cis8 => "CIS",
+            };
+            (!ids.is_empty()).then(|| format!("{label} {}", ids.join(", ")))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

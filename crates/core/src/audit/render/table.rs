@@ -1,12 +1,13 @@
 //! The terminal view: a summary line and the report's provenance, then per instance a compact
 //! table of its unsuppressed findings (severity, rule, subject, title; the exact privileges on
-//! a line under the row) and the number of suppressed ones. Fits 100 columns: long subjects and
-//! titles are cut with `…`, privilege lists that do not fit end with `+N more`.
+//! a line under the row, and the controls the rule evidences on another) and the number of
+//! suppressed ones. Fits 100 columns: long subjects and titles are cut with `…`, privilege
+//! lists that do not fit end with `+N more`.
 
 use std::fmt::Write as _;
 
 use super::out::Out;
-use super::{by_severity, fleet, stamp, subject_label, truncate};
+use super::{by_severity, controls_line, fleet, stamp, subject_label, truncate};
 use crate::audit::{AuditReport, Finding, InstanceAudit, Severity, SubjectKind};
 
 /// The width the table is laid out for.
@@ -70,7 +71,7 @@ pub(super) fn write(out: &mut Out<'_>, report: &AuditReport, color: bool) {
     overview(out, report);
     for inst in &report.instances {
         out.push('\n');
-        instance(out, inst, color);
+        instance(out, report, inst, color);
     }
 }
 
@@ -126,7 +127,7 @@ fn overview(out: &mut Out<'_>, report: &AuditReport) {
     }
 }
 
-fn instance(out: &mut Out<'_>, inst: &InstanceAudit, color: bool) {
+fn instance(out: &mut Out<'_>, report: &AuditReport, inst: &InstanceAudit, color: bool) {
     let mut head = paint(&inst.instance, BOLD, color);
     let _ = write!(head, "  {}", inst.url);
     if let Some(cat) = &inst.catalogue {
@@ -182,7 +183,7 @@ fn instance(out: &mut Out<'_>, inst: &InstanceAudit, color: bool) {
     if rows.is_empty() {
         let _ = writeln!(out, "{INDENT}no unsuppressed findings");
     } else {
-        findings(out, inst, &rows, color);
+        findings(out, report, inst, &rows, color);
     }
     let hidden = inst
         .findings
@@ -213,7 +214,13 @@ fn instance(out: &mut Out<'_>, inst: &InstanceAudit, color: bool) {
     }
 }
 
-fn findings(out: &mut Out<'_>, inst: &InstanceAudit, rows: &[&Finding], color: bool) {
+fn findings(
+    out: &mut Out<'_>,
+    report: &AuditReport,
+    inst: &InstanceAudit,
+    rows: &[&Finding],
+    color: bool,
+) {
     let sev_w = "critical".len();
     let rule_w = rows
         .iter()
@@ -267,6 +274,11 @@ fn findings(out: &mut Out<'_>, inst: &InstanceAudit, rows: &[&Finding], color: b
                 one_line(c.purpose_label())
             );
             let _ = writeln!(out, "{under}{}", truncate(&owner, WIDTH - under.len()));
+        }
+        let controls = controls_line(report, &f.rule);
+        if !controls.is_empty() {
+            let line = format!("controls: {controls}");
+            let _ = writeln!(out, "{under}{}", truncate(&line, WIDTH - under.len()));
         }
     }
 }

@@ -111,3 +111,65 @@ fn a_control_without_failing_finding_passes_with_its_evidence() {
     let back: crate::audit::compliance::ComplianceReport = serde_json::from_value(json).unwrap();
     assert_eq!(back, c);
 }
+
+#[test]
+fn each_finding_shows_its_controls_in_the_table_markdown_and_html() {
+    use crate::audit::render::{Format, controls_line, render};
+
+    let r = report();
+    // compact, framework by framework, in the mapping's order (docs/audit.md's example)
+    assert_eq!(
+        controls_line(&r, "JW-DST-001"),
+        "SOC2 CC6.3 · ISO 8.2 · NIST AC-6, AC-6(5) · CIS 6.8"
+    );
+    assert_eq!(controls_line(&r, "JW-NOPE-001"), "");
+    let docs = std::fs::read_to_string(super::repo_file("../../docs/audit.md")).expect("docs");
+    assert!(docs.contains("SOC2 CC6.3 · ISO 8.2 · NIST AC-6, AC-6(5) · CIS 6.8"));
+
+    let open: Vec<_> = r.findings().filter(|f| f.suppressed_by.is_none()).collect();
+    assert!(!open.is_empty());
+
+    // HTML: every finding's article has its line
+    let html = render(&r, Format::Html, false);
+    let doc = scraper::Html::parse_document(&html);
+    let select = |css: &str| scraper::Selector::parse(css).expect("a valid selector");
+    let lines: Vec<String> = doc
+        .select(&select("article.finding dd.controls"))
+        .map(|d| d.text().collect())
+        .collect();
+    let articles = doc.select(&select("article.finding")).count();
+    assert_eq!((lines.len(), articles), (open.len(), open.len()));
+    for line in &lines {
+        assert!(line.starts_with("SOC2 "), "{line}");
+    }
+
+    // Markdown: one `Controls` item per finding, after the finding's heading
+    let md = render(&r, Format::Markdown, false);
+    for f in &open {
+        let line = format!("- **Controls:** {}", controls_line(&r, &f.rule));
+        assert!(md.contains(&line), "{} lacks {line}", f.key());
+    }
+    assert_eq!(md.matches("- **Controls:** ").count(), open.len());
+
+    // The table: a `controls:` line under each row, within 100 columns
+    let table = render(&r, Format::Table, false);
+    let rows: Vec<&str> = table.lines().collect();
+    let controls: Vec<&str> = rows
+        .iter()
+        .copied()
+        .filter(|l| l.trim_start().starts_with("controls: "))
+        .collect();
+    assert_eq!(controls.len(), open.len());
+    for l in &controls {
+        assert!(l.chars().count() <= 100, "too wide: {l:?}");
+        assert!(l.starts_with("            controls: SOC2 "), "{l:?}");
+    }
+    let wipe = rows
+        .iter()
+        .position(|l| l.contains("JW-DST-001  role"))
+        .expect("the wipe row");
+    assert_eq!(
+        rows[wipe + 2],
+        "            controls: SOC2 CC6.3 · ISO 8.2 · NIST AC-6, AC-6(5) · CIS 6.8"
+    );
+}

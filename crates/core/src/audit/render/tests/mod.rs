@@ -31,6 +31,8 @@ use crate::jamf::{ApiIntegration, ApiRole, AppType};
 use crate::management::MANAGEMENT_PRIVILEGES;
 use crate::schedule::Schedule;
 
+mod browser;
+mod charts;
 mod compliance;
 mod review;
 mod structured;
