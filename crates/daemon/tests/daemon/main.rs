@@ -10,6 +10,7 @@ mod audit_clean;
 mod audit_client_view;
 mod audit_compliance;
 mod audit_ctl;
+mod audit_oscal;
 mod audit_rules;
 mod audit_schedule;
 mod audit_suppressions;
