@@ -1199,10 +1199,10 @@ fn check(
             // one observation per finding, each with one `finding-key` property (counted in
             // the text: no JSON tree of the fleet's document)
             ensure!(
-                out.starts_with("{\n  \"assessment-results\": {"),
+                out.starts_with("{\"assessment-results\":{"),
                 "not an OSCAL assessment-results document"
             );
-            let keys = out.matches("\"name\": \"finding-key\"").count();
+            let keys = out.matches("\"name\":\"finding-key\"").count();
             ensure!(
                 keys == findings,
                 "{keys} OSCAL observations of findings, {findings} findings"

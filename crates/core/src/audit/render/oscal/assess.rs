@@ -22,7 +22,7 @@ pub(super) struct Observation<'a> {
     origins: [Origin; 1],
     subjects: Vec<SubjectRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    relevant_evidence: Vec<RelevantEvidence<'a>>,
+    relevant_evidence: Vec<RelevantEvidence>,
     collected: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     remarks: Option<String>,
@@ -51,10 +51,8 @@ struct SubjectRef {
 }
 
 #[derive(Serialize)]
-struct RelevantEvidence<'a> {
+struct RelevantEvidence {
     description: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    props: Vec<Prop<'a>>,
 }
 
 /// How Warden observes: OSCAL's `EXAMINE` (reviewing the configuration of the assessment
@@ -155,18 +153,9 @@ pub(super) fn observation<'a>(
             c.control.as_str(),
         );
     }
-    let mut evidence = Vec::new();
+    // The evidence once, as text (the privileges of a broad finding are hundreds); the
+    // instance's privilege catalogue is on its component.
     let ev = &f.evidence;
-    let mut ev_props = Vec::new();
-    for p in &ev.privileges {
-        prop(&mut ev_props, "privilege", p.as_str());
-    }
-    for role in &ev.roles {
-        prop(&mut ev_props, "role", role.as_str());
-    }
-    for client in &ev.clients {
-        prop(&mut ev_props, "client", client.as_str());
-    }
     let mut lines = Vec::new();
     if !ev.privileges.is_empty() {
         lines.push(format!("Privileges: {}.", ev.privileges.join(", ")));
@@ -185,25 +174,13 @@ pub(super) fn observation<'a>(
             .collect();
         lines.push(format!("Facts: {}.", facts.join("; ")));
     }
-    if !lines.is_empty() {
-        evidence.push(RelevantEvidence {
+    let evidence = if lines.is_empty() {
+        Vec::new()
+    } else {
+        vec![RelevantEvidence {
             description: lines.join(" "),
-            props: ev_props,
-        });
-    }
-    if let Some(c) = &inst.catalogue {
-        evidence.push(RelevantEvidence {
-            description: format!(
-                "Privilege catalogue of {}: {} privileges, SHA-256 {} of the sorted names, \
-                 fetched {}.",
-                inst.instance,
-                c.size,
-                c.sha256,
-                stamp(&c.fetched_at)
-            ),
-            props: Vec::new(),
-        });
-    }
+        }]
+    };
     Observation {
         uuid: ctx.observation(&inst.instance, index, &key),
         title: format!(

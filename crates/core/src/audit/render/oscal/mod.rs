@@ -29,7 +29,7 @@ use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 use super::out::Out;
-use super::{pretty_to, stamp};
+use super::stamp;
 use crate::audit::controls::{ControlMapping, Framework};
 use crate::audit::{AuditReport, InstanceAudit, SubjectKind};
 
@@ -238,7 +238,17 @@ impl<'a> Ctx<'a> {
 /// `oscal`.
 pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
     let ctx = Ctx::new(report);
-    pretty_to(out, &Document(&ctx));
+    // compact: a fleet's document is large, and read by tools (`jq .` shows it indented)
+    if let Err(e) = serde_json::to_writer(&mut *out, &Document(&ctx)) {
+        if e.is_io() {
+            // kept by `out`, returned by `finish`
+            return;
+        }
+        out.push_str(
+            &serde_json::json!({ "error": format!("cannot encode the report: {e}") }).to_string(),
+        );
+    }
+    out.push('\n');
 }
 
 struct Document<'c, 'a>(&'c Ctx<'a>);

@@ -46,6 +46,10 @@ fn oscal_validator() -> jsonschema::Validator {
 fn oscal(r: &AuditReport) -> Value {
     let text = render(r, Format::Oscal, true);
     assert!(!text.contains('\x1b'), "colour never applies to OSCAL");
+    assert!(
+        text.ends_with("}\n") && text.matches('\n').count() == 1,
+        "compact: one line"
+    );
     serde_json::from_str(&text).expect("valid JSON")
 }
 
