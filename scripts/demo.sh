@@ -270,6 +270,8 @@ ctl audit --framework soc2 --fail-on never > "$demo/audit-soc2.txt" || true
 head -n 24 "$demo/audit-soc2.txt"
 echo "  ... whole report in target/demo/audit-soc2.txt; also --format review-csv / grc-json for access reviews"
 ctl audit --format review-csv --output "$demo/access-review.csv" --fail-on never
+ctl audit --format oscal --output "$demo/audit.oscal.json" --fail-on never
+echo "  target/demo/audit.oscal.json: OSCAL 1.1.1 assessment results for GRC tools, $(wc -c < "$demo/audit.oscal.json") bytes"
 echo "  target/demo/audit.md: $(wc -l < "$demo/audit.md") lines; target/demo/audit.html: one self-contained file, $(wc -c < "$demo/audit.html") bytes"
 say "a screenshot of the HTML report (headless Chromium, installed by scripts/install-chromium.sh when missing)"
 if chromium="$(scripts/install-chromium.sh)"; then

@@ -194,7 +194,7 @@ with a reason, an owner and an expiry date) and every report lists them.
 
 Audits now (read-only) unless --last. Formats: table (default), json (schema \
 warden.audit/1), markdown, html, csv, sarif, review-csv and grc-json (the access review per \
-client; schema warden.access-review/1); --output FILE writes the report to a file. \
+client; schema warden.access-review/1) and oscal (OSCAL 1.1.1 assessment results); --output FILE writes the report to a file. \
 --framework soc2|iso27001|nist80053|cis8 groups the report by the framework's controls \
 (table, markdown or json). \
 Exit status: 0 without findings at or above --fail-on (default low), 1 with, 2 on errors \
@@ -345,6 +345,8 @@ pub enum AuditFormat {
     ReviewCsv,
     /// The access review as JSON for GRC tools (schema warden.access-review/1).
     GrcJson,
+    /// OSCAL 1.1.1 assessment results (JSON), for GRC tools that import OSCAL.
+    Oscal,
 }
 
 impl From<AuditFormat> for warden_core::audit::render::Format {
@@ -359,6 +361,7 @@ impl From<AuditFormat> for warden_core::audit::render::Format {
             AuditFormat::Sarif => Format::Sarif,
             AuditFormat::ReviewCsv => Format::ReviewCsv,
             AuditFormat::GrcJson => Format::GrcJson,
+            AuditFormat::Oscal => Format::Oscal,
         }
     }
 }

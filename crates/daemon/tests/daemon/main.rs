@@ -12,6 +12,7 @@ mod audit_compliance;
 mod audit_ctl;
 mod audit_evidence;
 mod audit_parts;
+mod audit_oscal;
 mod audit_rules;
 mod audit_schedule;
 mod audit_suppressions;

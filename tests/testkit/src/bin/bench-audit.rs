@@ -1195,6 +1195,21 @@ fn check(
             );
             Ok(None)
         }
+        Format::Oscal => {
+            // one observation per finding, each with one `finding-key` property (counted in
+            // the text: no JSON tree of the fleet's document)
+            ensure!(
+                out.starts_with("{\"assessment-results\":{"),
+                "not an OSCAL assessment-results document"
+            );
+            let keys = out.matches("\"name\":\"finding-key\"").count();
+            ensure!(
+                keys == findings,
+                "{keys} OSCAL observations of findings, {findings} findings"
+            );
+            ensure!(out.contains(last_instance), "the last instance is missing");
+            Ok(None)
+        }
     }
 }
 

@@ -11,7 +11,8 @@
 //! - [`Format::ReviewCsv`]: the access review, one CSV row per client with a blank reviewer
 //!   decision;
 //! - [`Format::GrcJson`]: the access review as JSON for GRC tools (`warden.access-review/1`,
-//!   `docs/schemas/warden.access-review-1.schema.json`).
+//!   `docs/schemas/warden.access-review-1.schema.json`);
+//! - [`Format::Oscal`]: an OSCAL 1.1.1 assessment-results document (JSON).
 
 mod charts;
 mod csv;
@@ -19,6 +20,7 @@ mod fleet;
 mod html;
 mod markdown;
 mod markup;
+mod oscal;
 mod out;
 mod review;
 mod sarif;
@@ -56,11 +58,13 @@ pub enum Format {
     ReviewCsv,
     /// The access review as JSON for GRC tools (`warden.access-review/1`).
     GrcJson,
+    /// OSCAL 1.1.1 assessment results (JSON).
+    Oscal,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Table,
         Format::Json,
         Format::Markdown,
@@ -69,9 +73,10 @@ impl Format {
         Format::Sarif,
         Format::ReviewCsv,
         Format::GrcJson,
+        Format::Oscal,
     ];
 
-    /// `table`, `json`, `markdown`, `html`, `csv`, `sarif`, `review-csv` or `grc-json`.
+    /// `table`, `json`, `markdown`, `html`, `csv`, `sarif`, `review-csv`, `grc-json` or `oscal`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Table => "table",
@@ -82,6 +87,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::ReviewCsv => "review-csv",
             Format::GrcJson => "grc-json",
+            Format::Oscal => "oscal",
         }
     }
 
@@ -97,6 +103,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::ReviewCsv => "review.csv",
             Format::GrcJson => "review.json",
+            Format::Oscal => "oscal.json",
         }
     }
 }
@@ -116,7 +123,7 @@ impl FromStr for Format {
             .find(|f| f.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown report format {s:?}: use table, json, markdown, html, csv, sarif, review-csv or grc-json"
+                    "unknown report format {s:?}: use table, json, markdown, html, csv, sarif, review-csv, grc-json or oscal"
                 )
             })
     }
@@ -144,6 +151,7 @@ pub fn render_to(
         Format::Sarif => sarif::write(&mut out, report),
         Format::ReviewCsv => review::write_csv(&mut out, report),
         Format::GrcJson => review::write_json(&mut out, report),
+        Format::Oscal => oscal::write(&mut out, report),
     }
     out.finish()
 }

@@ -6,6 +6,7 @@
 //!
 //! - JSON is validated against `docs/schemas/warden.audit-1.schema.json`;
 //! - SARIF against the SARIF 2.1.0 JSON schema (`crates/core/tests/data/`, see its README);
+//! - OSCAL against NIST's OSCAL 1.1.1 assessment-results JSON schema (the same directory);
 //! - HTML is parsed with `scraper`;
 //! - CSV is parsed back with the `csv` crate;
 //! - Markdown is compared with the snapshot `crates/core/tests/snapshots/audit.md`. After an
@@ -34,6 +35,7 @@ use crate::schedule::Schedule;
 mod browser;
 mod charts;
 mod compliance;
+mod oscal;
 mod review;
 mod structured;
 mod text;
@@ -436,14 +438,15 @@ fn formats_parse_and_print_their_names() {
             "csv",
             "sarif",
             "review-csv",
-            "grc-json"
+            "grc-json",
+            "oscal"
         ]
     );
     assert_eq!(Format::default(), Format::Table);
     let e = "xml".parse::<Format>().unwrap_err();
     assert_eq!(
         e,
-        "unknown report format \"xml\": use table, json, markdown, html, csv, sarif, review-csv or grc-json"
+        "unknown report format \"xml\": use table, json, markdown, html, csv, sarif, review-csv, grc-json or oscal"
     );
 }
 
