@@ -67,7 +67,7 @@ pub async fn handle(s: &Services, peer: &Peer, request: Request) -> Reply {
     // in a cluster, changes to an instance go through the daemon holding its lease
     if let Some(instance) = request.changed_instance()
         && config.instance(instance).is_some()
-        && let Some(owner) = s.cluster.elsewhere(instance)
+        && let Some(owner) = s.cluster.elsewhere(instance).await
     {
         return Response::error(
             ErrorCode::Conflict,

@@ -119,19 +119,17 @@ impl Cluster {
         self.stands(&state) && state.held.contains_key(instance)
     }
 
-    /// Who holds `instance` as this daemon last saw it: `None` when it is this daemon (or the
-    /// daemon is alone), else the other daemon's id (`unknown` when nobody is known to).
-    pub fn elsewhere(&self, instance: &str) -> Option<String> {
+    /// Who holds `instance`, read from its lease in Vault: `None` when this daemon may work on
+    /// it (or is alone), else the other daemon's id, or why none does.
+    pub async fn elsewhere(&self, instance: &str) -> Option<String> {
         if self.may_work_on(instance) {
             return None;
         }
-        let state = self.state();
-        let live = state.members.live(self.lifecycle.now(), self.skew());
-        let names = [instance];
-        let owner = cluster::assign(&names, &live)
-            .get(instance)
-            .map(|s| (*s).to_owned());
-        Some(owner.unwrap_or_else(|| "unknown".into()))
+        Some(match cluster::read_lease(&self.store, instance).await {
+            Ok(Some((_, lease))) if !lease.released && lease.owner != self.me.daemon => lease.owner,
+            Ok(_) => "none yet (it is being handed over; retry in a few seconds)".into(),
+            Err(e) => format!("unknown ({e})"),
+        })
     }
 
     /// Confirms in Vault, right before a job writes, that this daemon still holds `instance`
@@ -151,7 +149,10 @@ impl Cluster {
         let Some(held) = held else {
             return Err(ClusterError::LeaseLost {
                 instance: instance.to_owned(),
-                holder: self.elsewhere(instance).unwrap_or_else(|| "unknown".into()),
+                holder: self
+                    .elsewhere(instance)
+                    .await
+                    .unwrap_or_else(|| "unknown".into()),
             });
         };
         let result = cluster::confirm(&self.store, instance, &self.me, held.fence).await;
@@ -189,6 +190,15 @@ impl Cluster {
         match cluster::heartbeat(&self.store, &self.me.daemon, &member, now, self.skew()).await {
             Ok(members) => {
                 let mut state = self.state();
+                if !self.stands(&state) && !state.held.is_empty() {
+                    // it lapsed (a pause, Vault out of reach): the others may have taken any of
+                    // them; each is claimed again below, and kept only if still this daemon's
+                    tracing::warn!(
+                        instances = state.held.len(),
+                        "the heartbeat had lapsed: checking every held instance again"
+                    );
+                    state.held.clear();
+                }
                 state.members = members;
                 state.renewed = Some(sent);
                 state.last_error = None;
