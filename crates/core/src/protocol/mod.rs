@@ -94,17 +94,14 @@ pub use request::{
     Request, RotateRequest, SecretsRequest,
 };
 pub use response::{
-    BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportKind,
-    ReportResponse, Response, RotateResponse,
+    BootstrapResponse, ErrorCode, HelloResponse, ObjectChange, ReportBody, ReportEnd, ReportKind,
+    ReportPart, ReportResponse, ReportStart, Response, RotateResponse,
 };
 pub use status::{
     ClusterMember, ClusterStatus, DeclaredClientSummary, DeclaredRoleSummary, HeldLease,
     InstanceStatus, InstanceSummary, JobKind, JobOutcome, JobStatus, StatusReport, VaultState,
 };
-pub use stream::{
-    AssembleError, Assembler, PART_BYTES, PART_ITEMS, PartError, Parts, ReportEnd, ReportPart,
-    ReportStart,
-};
+pub use stream::{AssembleError, Assembler, PART_BYTES, PART_ITEMS, PartError, Parts};
 
 /// Version of this protocol. Bumped on incompatible changes; the hello compares it.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use super::Message;
 use super::format::ReportFormat;
 use super::status::{InstanceSummary, StatusReport};
-use super::stream::{ReportEnd, ReportPart, ReportStart};
 use crate::changelog::{Record, VerifyReport};
 
 /// A response from `wardend`, one per request, in order. On the wire: a JSON object whose
@@ -243,6 +242,44 @@ impl PartialEq for ReportBody {
 }
 
 impl Eq for ReportBody {}
+
+/// Payload of [`Response::ReportStart`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportStart {
+    /// What the report is about.
+    pub kind: ReportKind,
+    /// The instance, or `None` for several.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// How `body` is rendered (always JSON for parts).
+    #[serde(default)]
+    pub format: ReportFormat,
+    /// Number of findings of the whole report.
+    #[serde(default)]
+    pub findings: u64,
+    /// The member of `body` whose items follow in the parts (`instances`).
+    pub split: String,
+    /// The report with `split` empty.
+    pub body: ReportBody,
+}
+
+/// Payload of [`Response::ReportPart`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPart {
+    /// 0 for the first part, then 1, 2, ...
+    pub index: u64,
+    /// A JSON array of the next items of the split member.
+    pub items: ReportBody,
+}
+
+/// Payload of [`Response::ReportEnd`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportEnd {
+    /// Parts sent.
+    pub parts: u64,
+    /// Items sent over all parts.
+    pub items: u64,
+}
 
 /// Payload of [`Response::Rotated`]. Never contains the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,9 +21,9 @@
 //! A daemon that predates parts ignores `stream` and answers one `Report`; the client accepts
 //! either. A client that does not ask never gets parts.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{ReportBody, ReportFormat, ReportKind};
+use super::{ReportBody, ReportEnd, ReportPart};
 
 /// Most items (instances) in one part: a part decodes into a bounded buffer on the client.
 pub const PART_ITEMS: usize = 64;
@@ -31,44 +31,6 @@ pub const PART_ITEMS: usize = 64;
 /// About the most bytes of one part (a single larger item still goes alone, up to the frame
 /// cap).
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
-
-/// Payload of [`Response::ReportStart`](super::Response::ReportStart)(super::Response::ReportStart).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportStart {
-    /// What the report is about.
-    pub kind: ReportKind,
-    /// The instance, or `None` for several.
-    #[serde(default)]
-    pub instance: Option<String>,
-    /// How `body` is rendered (always JSON for parts).
-    #[serde(default)]
-    pub format: ReportFormat,
-    /// Number of findings of the whole report.
-    #[serde(default)]
-    pub findings: u64,
-    /// The member of `body` whose items follow in the parts (`instances`).
-    pub split: String,
-    /// The report with `split` empty.
-    pub body: ReportBody,
-}
-
-/// Payload of [`Response::ReportPart`](super::Response::ReportPart).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportPart {
-    /// 0 for the first part, then 1, 2, ...
-    pub index: u64,
-    /// A JSON array of the next items of the split member.
-    pub items: ReportBody,
-}
-
-/// Payload of [`Response::ReportEnd`](super::Response::ReportEnd).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportEnd {
-    /// Parts sent.
-    pub parts: u64,
-    /// Items sent over all parts.
-    pub items: u64,
-}
 
 /// Why an item could not be put into a part.
 #[derive(Debug, thiserror::Error)]

@@ -57,8 +57,14 @@ pub trait LeaseGuard: Send + Sync {
     fn fence<'a>(
         &'a self,
         instance: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String>> + Send + 'a>>;
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, LeaseRefused>> + Send + 'a>>;
 }
+
+/// Why a clustered daemon may not write for an instance now (the lease moved, the heartbeat
+/// lapsed, Vault could not confirm it), as the cluster layer said it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LeaseRefused(pub String);
 
 impl RotationConfig {
     /// The defaults listed on each field.
@@ -383,10 +389,10 @@ impl<S: SecretStore, H: StepHook> RotationEngine<S, H> {
             .fence(&target.instance)
             .await
             .map(Some)
-            .map_err(|reason| RotationError::LeaseLost {
+            .map_err(|refused| RotationError::LeaseLost {
                 instance: target.instance.as_str().into(),
                 client: target.client.name.clone(),
-                reason,
+                reason: refused.to_string(),
             })
     }
 

@@ -126,7 +126,7 @@ pub use adopt::{
     Adoption, AdoptionFacts, AdoptionRecord, adoption_path, read_adoption, write_adoption,
 };
 pub use confirm::ScopeCheck;
-pub use engine::{Clock, LeaseGuard, RotationConfig, RotationEngine};
+pub use engine::{Clock, LeaseGuard, LeaseRefused, RotationConfig, RotationEngine};
 pub use error::{PreflightFailure, RotationError, VerifyFailure};
 pub use heal::RecoveryBackoff;
 pub use hook::{NoHook, Step, StepContext, StepHook};

@@ -16,6 +16,7 @@ use warden_core::clock::Stopwatch;
 use warden_core::cluster::{self, ClusterError, Identity, Member, Members, Taken};
 use warden_core::config::Config;
 use warden_core::protocol::{ClusterMember, ClusterStatus, ErrorCode, HeldLease};
+use warden_core::rotation::LeaseRefused;
 use warden_core::schedule::{JobKey, JobKind};
 
 use super::ServiceError;
@@ -376,8 +377,13 @@ impl warden_core::rotation::LeaseGuard for Cluster {
     fn fence<'a>(
         &'a self,
         instance: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String>> + Send + 'a>> {
-        Box::pin(async move { self.confirm(instance).await.map_err(|e| e.to_string()) })
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, LeaseRefused>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            self.confirm(instance)
+                .await
+                .map_err(|e| LeaseRefused(e.to_string()))
+        })
     }
 }
 
