@@ -19,8 +19,9 @@
 //! Warden rotated) and then, with the simulator statistics reset, the measured check
 //! (`--repeat` for several; the median one is reported). Every check is compared with the
 //! seeded drift. The program prints for the warm-up and the measured check the Jamf requests
-//! (summed over instances, by route), the wall time, the lower bound
-//! `ceil(N / concurrency) x requests per instance x latency`, the CPU time of wardend, OpenBao
+//! (summed over instances, by route), the wall time, the true floor
+//! `ceil(N / concurrency) x round trips per instance x latency` (one round trip warm: roles and
+//! integrations are fetched in parallel; two cold: the token first), the CPU time of wardend, OpenBao
 //! and the simulator, and the daemon's peak memory, read before SIGTERM.
 //!
 //! ```sh
@@ -70,10 +71,12 @@ const DRIFTED_LIFETIME: u32 = 600;
 /// Vault writes in flight while setting up.
 const SETUP_WRITES_IN_FLIGHT: usize = 32;
 
-/// Targets of the issue.
+/// Targets of the issues: at most 3 requests per instance; the measured check within 1.1x the
+/// true floor; wardend's peak at most 64 MiB up to 1,000 instances, 128 MiB beyond.
 const TARGET_REQUESTS_PER_INSTANCE: f64 = 3.0;
-const TARGET_RATIO: f64 = 1.5;
+const TARGET_RATIO: f64 = 1.1;
 const TARGET_PEAK_MIB: f64 = 64.0;
+const TARGET_PEAK_MIB_LARGE: f64 = 128.0;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -866,16 +869,27 @@ struct Report<'a> {
     wardend: String,
 }
 
+/// Round trips per instance of a check: 2 when it minted management tokens (cold), else 1.
+fn round_trips(check: &Check) -> f64 {
+    if check.jamf.count("POST", "/api/v1/oauth/token") > 0 {
+        2.0
+    } else {
+        1.0
+    }
+}
+
 fn met(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT MET" }
 }
 
 impl Report<'_> {
-    /// `ceil(N / C) x r x latency`, seconds.
-    fn lower_bound(&self, r: f64) -> f64 {
+    /// The true floor, `ceil(N / C) x round trips x latency` in seconds: an instance's check
+    /// is one round trip warm (its roles and integrations are fetched in parallel) and two cold
+    /// (the management token first; the privilege catalogue goes with the lists), `C` at a time.
+    fn floor(&self, check: &Check) -> f64 {
         let n = u64::from(self.args.instances);
         let c = u64::from(self.args.concurrency);
-        n.div_ceil(c) as f64 * r * self.args.latency_ms as f64 / 1000.0
+        n.div_ceil(c) as f64 * round_trips(check) * self.args.latency_ms as f64 / 1000.0
     }
 
     /// Prints everything; `true` when both checks found exactly the seeded drift.
@@ -961,11 +975,16 @@ impl Report<'_> {
             w.jamf.peak_in_flight_max.to_string(),
             s.jamf.peak_in_flight_max.to_string(),
         );
-        let (lw, ls) = (self.lower_bound(rw), self.lower_bound(rs));
-        row("lower bound", format!("{lw:.2} s"), format!("{ls:.2} s"));
+        let (lw, ls) = (self.floor(w), self.floor(s));
+        row(
+            "round trips per instance",
+            format!("{:.0}", round_trips(w)),
+            format!("{:.0}", round_trips(s)),
+        );
+        row("true floor", format!("{lw:.2} s"), format!("{ls:.2} s"));
         let ratio = |wall: Duration, lb: f64| wall.as_secs_f64() / lb.max(f64::EPSILON);
         row(
-            "wall / lower bound",
+            "wall / floor",
             format!("{:.2}", ratio(w.wall, lw)),
             format!("{:.2}", ratio(s.wall, ls)),
         );
@@ -1027,9 +1046,9 @@ impl Report<'_> {
             format!("{:.1} MiB", mib(self.memory.rss_kib)),
         );
         println!(
-            "  (Jamf requests: simulator statistics summed over instances, every route; lower bound: \
-             ceil({} / {}) x requests per instance x {} ms; peak RSS: VmHWM of /proc/<pid>/status, \
-             since wardend started)",
+            "  (Jamf requests: simulator statistics summed over instances, every route; true floor: \
+             ceil({} / {}) x round trips per instance x {} ms, the lists fetched in parallel; peak \
+             RSS: VmHWM of /proc/<pid>/status, since wardend started)",
             a.instances, a.concurrency, a.latency_ms
         );
 
@@ -1039,20 +1058,25 @@ impl Report<'_> {
             met(rs <= TARGET_REQUESTS_PER_INSTANCE)
         );
         let r = ratio(s.wall, ls);
-        let set_for = if a.instances == 1000 && a.latency_ms == 20 {
+        let set_for = if a.instances >= 1000 && a.latency_ms == 20 {
             ""
         } else {
-            " (the target is set for 1,000 instances at 20 ms)"
+            " (the target is set for 1,000 and more instances at 20 ms)"
         };
         println!(
-            "  wall time <= {TARGET_RATIO} x lower bound: {:.2} s = {r:.2} x {ls:.2} s, {}{set_for}",
+            "  wall time <= {TARGET_RATIO} x true floor: {:.2} s = {r:.2} x {ls:.2} s, {}{set_for}",
             s.wall.as_secs_f64(),
             met(r <= TARGET_RATIO)
         );
         let peak = mib(self.memory.hwm_kib);
+        let target = if a.instances > 1000 {
+            TARGET_PEAK_MIB_LARGE
+        } else {
+            TARGET_PEAK_MIB
+        };
         println!(
-            "  wardend peak RSS <= {TARGET_PEAK_MIB} MiB: {peak:.1} MiB, {}",
-            met(peak <= TARGET_PEAK_MIB)
+            "  wardend peak RSS <= {target} MiB: {peak:.1} MiB, {}",
+            met(peak <= target)
         );
 
         let mut ok = true;
