@@ -575,7 +575,7 @@ fn every_format_shows_what_changed_since_the_last_audit_the_trend_and_when_data_
         );
     }
     assert_eq!(
-        run["properties"]["instances"][0]["sinceLast"]["resolved"][0],
+        run["properties"]["instance"]["sinceLast"]["resolved"][0],
         RESOLVED_KEY
     );
 }
