@@ -4,7 +4,7 @@
 //! and each instance's data gathered, the rule pack, the risk catalogue and each instance's
 //! privilege-catalogue hash). A control with no unsuppressed finding passes.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io;
 
 use chrono::{DateTime, SecondsFormat, Utc};
