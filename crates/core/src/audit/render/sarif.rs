@@ -571,7 +571,7 @@ struct ResultProperties<'a> {
     security_severity: &'static str,
     subject_kind: &'static str,
     subject: &'a str,
-    privileges: &'a [String],
+    privileges: &'a [crate::audit::Name],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     roles: &'a [String],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
