@@ -15,24 +15,32 @@
 //! state declaring most of it with some drift, and the secret facts (rotated recently, too long
 //! ago, or never).
 //!
-//! Timed, separately: `drift::detect` per instance (the daemon runs it before the rule pack),
-//! `audit::evaluate` per instance (each instance's input is dropped once audited, as the daemon
-//! keeps only the audits), `audit::build_report` of the fleet, the report as compact JSON (what
-//! `wardend` sends to `wardenctl`, compared with the protocol's response limit), and `render` of
-//! the fleet report in each of the six formats; the JSON output is parsed back. The program
-//! prints the findings by severity and by rule, the time of each phase (and per instance), the
-//! size of each output and the process's peak RSS (`VmHWM`) after each phase.
+//! Instance by instance, as the daemon audits (it never holds every instance's live state at
+//! once): the instance's input is generated (not timed), then timed separately
+//! `drift::detect` (the daemon runs it before the rule pack) and `audit::evaluate`; the
+//! `InstanceAudit` is kept and the input dropped. Then `audit::build_report` of the fleet, and
+//! each format rendered with `render_to` into a buffered file (in `--output-dir`, else a
+//! temporary directory), as `wardenctl` writes it; each file is checked by reading it back as
+//! a stream (the JSON parses back instance by instance, the CSV's records are counted, the
+//! SARIF runs, results and automation ids counted...), never whole in memory. Last, the
+//! compact JSON the daemon answers with, encoded two ways: into a byte-counting sink (what
+//! sending it in frames as it is encoded would hold) and with `ReportBody::encode` (what
+//! `wardend` does today: the whole body in one string), so the formats' peak is seen apart.
+//! The program prints the findings by severity and by rule, the time of each phase (and per
+//! instance), the size of each output and the process's peak RSS (`VmHWM`) after each phase.
 //!
 //! ```sh
-//! cargo run --release -p warden-testkit --bin bench-audit                # 1,000 x 50 roles/50 clients
-//! cargo run --release -p warden-testkit --bin bench-audit -- --instances 100
-//! cargo run --release -p warden-testkit --bin bench-audit -- --help
+//! # the bench-fast profile: release code without LTO, builds in a fraction of the time
+//! cargo run --profile bench-fast -p warden-testkit --bin bench-audit          # 1,000 x 50 roles/50 clients
+//! cargo run --profile bench-fast -p warden-testkit --bin bench-audit -- --instances 100
+//! cargo run --profile bench-fast -p warden-testkit --bin bench-audit -- --help
 //! ```
 //!
-//! Exit status: 0 when every output is sane (the JSON parses back to an `AuditReport` with the
-//! same findings, the CSV has one record per finding plus the header, the SARIF log is version
-//! 2.1.0 with one result per finding, the other formats cover the whole fleet), 1 when one is
-//! not, 2 when the benchmark could not run.
+//! Exit status: 0 when every output is sane (the JSON parses back to instance audits with the
+//! same findings and summary, the CSV has one record per finding plus the header, the SARIF log
+//! is version 2.1.0 with one run per instance, distinct automation ids and one result per
+//! finding, the access review one entry per client, the other formats cover the whole fleet),
+//! 1 when one is not, 2 when the benchmark could not run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -75,7 +83,7 @@ const JAMF_APP_ROLE: &str = "Jamf Reset Role";
 #[derive(Debug, Parser)]
 #[command(
     name = "bench-audit",
-    about = "Times the risk audit (drift detection, rule pack, fleet report, six renderings) of N \
+    about = "Times the risk audit (drift detection, rule pack, fleet report, every format rendered into a file) of N \
              synthetic instances, in process"
 )]
 struct Args {
@@ -93,7 +101,8 @@ struct Args {
     /// Seed of the generator: the same seed gives the same estate and the same outputs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Also write each output to DIR/audit.EXT.
+    /// Keep each output in DIR/audit.EXT (else they are written to a temporary directory and
+    /// removed once checked).
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
 }
@@ -262,7 +271,19 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     }
     let renders_peak = proc_memory().map(|(hwm, _)| hwm);
 
-    // the report as the daemon answers with it: ReportBody::encode (compact JSON in one
+    // the same compact JSON encoded into a byte-counting sink: what sending the body in frames
+    // as it is encoded would hold (nothing but the report)
+    let cpu = cpu_secs();
+    let t = Stopwatch::start();
+    let mut sink = Counting {
+        inner: std::io::sink(),
+        bytes: 0,
+    };
+    serde_json::to_writer(&mut sink, &report).context("encoding the report")?;
+    let streamed = Phase::end("wire, streamed (to_writer)", t, cpu, &mut mem);
+    let streamed_len = sink.bytes;
+
+    // the report as the daemon answers with it today: ReportBody::encode (compact JSON in one
     // string, the body of the response frame), last, so the formats' peak is seen apart
     let cpu = cpu_secs();
     let t = Stopwatch::start();
@@ -271,6 +292,11 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let wire_len = wire.json().len();
     drop(wire);
     mem.sample("  wire body dropped");
+    if streamed_len != wire_len {
+        failures.push(format!(
+            "the streamed compact JSON has {streamed_len} bytes, ReportBody::encode {wire_len}"
+        ));
+    }
 
     // ---- results
     println!();
@@ -321,6 +347,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         format!("render, {} formats", renders.len()),
         secs(render_total)
     );
+    streamed.print(n);
     encode.print(n);
     if let Some(parse) = &parse_back {
         println!(
