@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::settings::Classification;
-use super::{AuditError, Category, Name};
+use super::{AuditError, Category, InstanceAudit, Name};
 
 const BUILTIN: &str = include_str!("../../data/risk-catalogue.toml");
 
@@ -183,6 +183,27 @@ impl RiskCatalogue {
             .get(privilege)
             .cloned()
             .unwrap_or_else(|| Name::from(privilege))
+    }
+
+    /// Makes `audit`'s privilege names the catalogue's shared copies, as
+    /// [`RiskCatalogue::name`] gives them: an audit read back from JSON holds one allocation per
+    /// entry, a kept audit should not.
+    pub fn share_names(&self, audit: &mut InstanceAudit) {
+        let lists = audit
+            .client_privileges
+            .iter_mut()
+            .flat_map(|c| std::iter::once(&mut c.privileges).chain(c.by_category.values_mut()))
+            .chain(
+                audit
+                    .findings
+                    .iter_mut()
+                    .map(|f| &mut f.evidence.privileges),
+            );
+        for list in lists {
+            for name in list.iter_mut() {
+                *name = self.name(name);
+            }
+        }
     }
 
     /// How `privilege` is classified.
