@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::settings::Classification;
-use super::{AuditError, Category};
+use super::{AuditError, Category, InstanceAudit, Name};
 
 const BUILTIN: &str = include_str!("../../data/risk-catalogue.toml");
 
@@ -85,6 +85,8 @@ pub struct RiskCatalogue {
     known: BTreeSet<String>,
     sources: BTreeMap<String, String>,
     site_entries: usize,
+    /// Every privilege it lists, as the one shared copy reports hold ([`RiskCatalogue::name`]).
+    names: BTreeSet<Name>,
 }
 
 impl RiskCatalogue {
@@ -129,6 +131,11 @@ impl RiskCatalogue {
                 "privilege {both:?} is both known-benign and classified"
             )));
         }
+        let names = risky
+            .keys()
+            .chain(&known)
+            .map(|p| Name::from(p.as_str()))
+            .collect();
         Ok(RiskCatalogue {
             version: file.version,
             jamf_versions: file.jamf_versions,
@@ -136,6 +143,7 @@ impl RiskCatalogue {
             known,
             sources,
             site_entries: 0,
+            names,
         })
     }
 
@@ -147,6 +155,7 @@ impl RiskCatalogue {
             self.sources.insert(id.clone(), c.source.clone());
             self.known.remove(&c.privilege);
             self.risky.insert(c.privilege.clone(), (c.category, id));
+            self.names.insert(Name::from(c.privilege.as_str()));
         }
         self.site_entries = extra.len();
         self
@@ -165,6 +174,36 @@ impl RiskCatalogue {
     /// The Jamf Pro versions the built-in entries were taken from.
     pub fn jamf_versions(&self) -> &str {
         &self.jamf_versions
+    }
+
+    /// `privilege` as a report holds it: the catalogue's shared copy when the catalogue lists
+    /// it, so the clients and findings of every instance that name it share one allocation.
+    pub fn name(&self, privilege: &str) -> Name {
+        self.names
+            .get(privilege)
+            .cloned()
+            .unwrap_or_else(|| Name::from(privilege))
+    }
+
+    /// Makes `audit`'s privilege names the catalogue's shared copies, as
+    /// [`RiskCatalogue::name`] gives them: an audit read back from JSON holds one allocation per
+    /// entry, a kept audit should not.
+    pub fn share_names(&self, audit: &mut InstanceAudit) {
+        let lists = audit
+            .client_privileges
+            .iter_mut()
+            .flat_map(|c| std::iter::once(&mut c.privileges).chain(c.by_category.values_mut()))
+            .chain(
+                audit
+                    .findings
+                    .iter_mut()
+                    .map(|f| &mut f.evidence.privileges),
+            );
+        for list in lists {
+            for name in list.iter_mut() {
+                *name = self.name(name);
+            }
+        }
     }
 
     /// How `privilege` is classified.

@@ -4,7 +4,8 @@
 //! and each instance's data gathered, the rule pack, the risk catalogue and each instance's
 //! privilege-catalogue hash). A control with no unsuppressed finding passes.
 
-use std::fmt::Write as _;
+use std::fmt;
+use std::io;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -227,6 +228,18 @@ fn finding_line(f: &ControlFinding) -> String {
 /// The plain-text view (the terminal's).
 pub fn render_text(c: &ComplianceReport) -> String {
     let mut out = String::new();
+    text_to(c, &mut out);
+    out
+}
+
+/// [`render_text`] written into `w` as it goes; returns the first error writing to `w`.
+pub fn render_text_to(c: &ComplianceReport, w: &mut dyn io::Write) -> io::Result<()> {
+    let mut out = IoText::new(w);
+    text_to(c, &mut out);
+    out.finish()
+}
+
+fn text_to(c: &ComplianceReport, out: &mut impl fmt::Write) {
     let _ = writeln!(
         out,
         "{} — controls evidenced by the Warden audit",
@@ -266,7 +279,6 @@ pub fn render_text(c: &ComplianceReport) -> String {
             }
         }
     }
-    out
 }
 
 /// Markdown cell text: pipes escaped, no line breaks.
@@ -277,6 +289,18 @@ fn cell(s: &str) -> String {
 /// The Markdown view (one table row per control and instance, then the findings).
 pub fn render_markdown(c: &ComplianceReport) -> String {
     let mut out = String::new();
+    markdown_to(c, &mut out);
+    out
+}
+
+/// [`render_markdown`] written into `w` as it goes; returns the first error writing to `w`.
+pub fn render_markdown_to(c: &ComplianceReport, w: &mut dyn io::Write) -> io::Result<()> {
+    let mut out = IoText::new(w);
+    markdown_to(c, &mut out);
+    out.finish()
+}
+
+fn markdown_to(c: &ComplianceReport, out: &mut impl fmt::Write) {
     let _ = writeln!(
         out,
         "# {}: controls evidenced by the Warden audit\n",
@@ -335,14 +359,58 @@ pub fn render_markdown(c: &ComplianceReport) -> String {
             }
         }
     }
-    out
 }
 
 /// Pretty JSON (`warden.compliance/1`) with a final newline.
 pub fn render_json(c: &ComplianceReport) -> String {
-    let mut s = serde_json::to_string_pretty(c).unwrap_or_else(|e| {
-        serde_json::json!({ "error": format!("cannot encode the report: {e}") }).to_string()
-    });
-    s.push('\n');
-    s
+    let mut buf = Vec::new();
+    // writing to a Vec cannot fail
+    let _ = render_json_to(c, &mut buf);
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`render_json`] written into `w` as it is encoded (no document string); returns the first
+/// error writing to `w`.
+pub fn render_json_to(c: &ComplianceReport, w: &mut dyn io::Write) -> io::Result<()> {
+    if let Err(e) = serde_json::to_writer_pretty(&mut *w, c) {
+        if e.is_io() {
+            return Err(e.into());
+        }
+        // only non-string map keys fail to encode: the report has none
+        let error = serde_json::json!({ "error": format!("cannot encode the report: {e}") });
+        w.write_all(error.to_string().as_bytes())?;
+    }
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// Text written with `write!` into an [`io::Write`]: the first I/O error is kept (later text
+/// dropped) and returned by [`IoText::finish`].
+struct IoText<'a> {
+    w: &'a mut dyn io::Write,
+    error: Option<io::Error>,
+}
+
+impl<'a> IoText<'a> {
+    fn new(w: &'a mut dyn io::Write) -> IoText<'a> {
+        IoText { w, error: None }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self.error {
+            Some(e) => Err(e),
+            None => self.w.flush(),
+        }
+    }
+}
+
+impl fmt::Write for IoText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.error.is_none()
+            && let Err(e) = self.w.write_all(s.as_bytes())
+        {
+            self.error = Some(e);
+        }
+        Ok(())
+    }
 }

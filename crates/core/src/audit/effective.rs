@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::catalogue::{Class, RiskCatalogue};
-use super::model::Category;
+use super::model::{Category, Name};
 use crate::drift::Live;
 use crate::jamf::ApiRole;
 
@@ -54,11 +54,11 @@ pub(super) fn privileges_of<'a>(
 pub(super) fn by_category(
     privileges: &BTreeSet<&str>,
     catalogue: &RiskCatalogue,
-) -> Vec<(Category, Vec<String>)> {
-    let mut map: BTreeMap<Category, Vec<String>> = BTreeMap::new();
+) -> Vec<(Category, Vec<Name>)> {
+    let mut map: BTreeMap<Category, Vec<Name>> = BTreeMap::new();
     for p in privileges {
         if let Class::Risky(category, _) = catalogue.class(p) {
-            map.entry(category).or_default().push((*p).to_owned());
+            map.entry(category).or_default().push(catalogue.name(p));
         }
     }
     map.into_iter().collect()

@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 pub use catalogue::{Class, RiskCatalogue, shipped_jamf_versions, shipped_privileges};
 pub use controls::{ControlMapping, ControlRef, Framework};
 pub use model::{
-    AUDIT_SCHEMA, AuditReport, Category, ClientPrivileges, Evidence, Finding, InstanceAudit,
+    AUDIT_SCHEMA, AuditReport, Category, ClientPrivileges, Evidence, Finding, InstanceAudit, Name,
     RuleInfo, SecretView, Severity, SinceLast, Subject, SubjectKind, Summary, SuppressionState,
     SuppressionStatus, TrendPoint, UNDECLARED_LABEL,
 };

@@ -8,6 +8,94 @@ use serde::{Deserialize, Serialize};
 
 use crate::drift::CatalogueInfo;
 
+/// A privilege name as the report holds it: shared, not copied, between the lists that name
+/// it (the same few hundred names fill every client's effective privileges and many findings'
+/// evidence over a fleet), one allocation per distinct name from the risk catalogue
+/// ([`super::RiskCatalogue::name`]). Serialized as a plain string.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(std::sync::Arc<str>);
+
+impl Name {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `self` and `other` are the same shared copy (not merely equal).
+    pub fn shares_with(&self, other: &Name) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(s.into())
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        Name(s.into())
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Name> for &str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == &*other.0
+    }
+}
+
+impl PartialEq<Name> for String {
+    fn eq(&self, other: &Name) -> bool {
+        **self == *other.0
+    }
+}
+
 /// Schema id of [`AuditReport`]; bumped on incompatible changes.
 pub const AUDIT_SCHEMA: &str = "warden.audit/1";
 
@@ -185,7 +273,7 @@ impl Subject {
 pub struct Evidence {
     /// The exact privileges behind the finding.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub privileges: Vec<String>,
+    pub privileges: Vec<Name>,
     /// Roles involved (a client's roles, or the role a client finding comes from).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
@@ -254,10 +342,10 @@ pub struct ClientPrivileges {
     /// Token lifetime in seconds.
     pub token_lifetime: i64,
     /// Every privilege it holds, sorted.
-    pub privileges: Vec<String>,
+    pub privileges: Vec<Name>,
     /// The risky ones, by category.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub by_category: BTreeMap<Category, Vec<String>>,
+    pub by_category: BTreeMap<Category, Vec<Name>>,
     /// Privileges the risk catalogue does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,

@@ -10,7 +10,7 @@ use super::catalogue::RiskCatalogue;
 pub use super::effective::effective_privileges;
 use super::effective::{by_category, privileges_of, role_holders, role_index, unclassified};
 use super::model::{
-    Category, ClientPrivileges, Evidence, Finding, RuleInfo, SecretView, Severity, Subject,
+    Category, ClientPrivileges, Evidence, Finding, Name, RuleInfo, SecretView, Severity, Subject,
     SubjectKind,
 };
 use super::settings::AuditSettings;
@@ -250,7 +250,7 @@ pub fn evaluate(
         let unclassified = unclassified(&privileges, catalogue);
         if !unclassified.is_empty() {
             let evidence = Evidence {
-                privileges: unclassified,
+                privileges: unclassified.into_iter().map(Name::from).collect(),
                 ..base.clone()
             };
             out.push(&UNCLASSIFIED, Subject::role(name), evidence, None);
@@ -324,7 +324,7 @@ pub fn evaluate(
         if declared && client.enabled && client.app_type == AppType::ClientCredentials {
             stale_secret(&mut out, declared_name, input, &evidence);
         }
-        let by_cat: BTreeMap<Category, Vec<String>> =
+        let by_cat: BTreeMap<Category, Vec<Name>> =
             by_category(&effective, catalogue).into_iter().collect();
         client_privileges.push(ClientPrivileges {
             name: name.to_owned(),
@@ -344,7 +344,7 @@ pub fn evaluate(
             purpose: desired.map(|d| d.purpose.clone()),
             roles: client.authorization_scopes.clone(),
             token_lifetime: lifetime,
-            privileges: effective.iter().map(|p| (*p).to_owned()).collect(),
+            privileges: effective.iter().map(|p| catalogue.name(p)).collect(),
             by_category: by_cat,
             unclassified: unclassified(&effective, catalogue),
         });
@@ -386,11 +386,11 @@ pub fn evaluate(
             .unwrap_or_default();
         let mut evidence = Evidence::default();
         if what == "privileges" {
-            evidence.privileges = extra;
+            evidence.privileges = extra.into_iter().map(Name::from).collect();
         } else {
             evidence.privileges = privileges_of(&roles_by_name, &extra)
                 .into_iter()
-                .map(str::to_owned)
+                .map(Name::from)
                 .collect();
             evidence.roles = extra;
         }
@@ -459,7 +459,11 @@ fn catalogue_change(out: &mut Findings<'_>, change: &CatalogueChange) {
         facts.insert("seen_at".to_owned(), json!(change.seen_at));
         if !role.removed.is_empty() {
             let mut e = Evidence {
-                privileges: role.removed.iter().map(|r| r.privilege.clone()).collect(),
+                privileges: role
+                    .removed
+                    .iter()
+                    .map(|r| Name::from(r.privilege.as_str()))
+                    .collect(),
                 facts: facts.clone(),
                 ..Evidence::default()
             };
@@ -473,7 +477,7 @@ fn catalogue_change(out: &mut Findings<'_>, change: &CatalogueChange) {
         }
         if !role.hints.is_empty() {
             let e = Evidence {
-                privileges: role.hints.clone(),
+                privileges: role.hints.iter().map(|h| Name::from(h.as_str())).collect(),
                 facts,
                 ..Evidence::default()
             };
@@ -554,6 +558,7 @@ fn breadth(
         e.privileges = crud
             .iter()
             .flat_map(|t| ["Create", "Read", "Update", "Delete"].map(|v| format!("{v} {t}")))
+            .map(Name::from)
             .collect();
         out.push(&CRUD, subject, e, None);
     }

@@ -718,3 +718,58 @@ fn jamf_app_roles_get_a_fix_that_restricts_who_holds_them() {
         BTreeSet::from(["Classroom", "Jamf Reset"])
     );
 }
+
+#[test]
+fn privilege_names_are_shared_and_shared_again_after_reading_back() {
+    let (mut live, desired, secrets) = clean();
+    // a second reader, and a risky role held by two clients: names in several clients'
+    // privileges, their categories and findings' evidence
+    live.roles
+        .push(role("3", "Deploy", &["Create Policies", "Read Computers"]));
+    live.clients
+        .push(client(3, "Asset Export", &["Inventory Read", "Deploy"]));
+    live.clients.push(client(4, "Deployer", &["Deploy"]));
+    let (findings, client_privileges) =
+        evaluate_with(&live, &desired, &secrets, None, &BTreeMap::new());
+    assert!(
+        findings.iter().any(|f| !f.evidence.privileges.is_empty()),
+        "a finding names privileges"
+    );
+    let mut audit = instance_of(findings, "acme");
+    audit.client_privileges = client_privileges;
+    // every entry naming a privilege, grouped by the name
+    let groups = |audit: &InstanceAudit| -> BTreeMap<String, Vec<Name>> {
+        let mut groups: BTreeMap<String, Vec<Name>> = BTreeMap::new();
+        let lists = audit
+            .client_privileges
+            .iter()
+            .flat_map(|c| std::iter::once(&c.privileges).chain(c.by_category.values()))
+            .chain(audit.findings.iter().map(|f| &f.evidence.privileges));
+        for name in lists.flatten() {
+            groups
+                .entry(name.to_string())
+                .or_default()
+                .push(name.clone());
+        }
+        groups
+    };
+    let all_shared = |audit: &InstanceAudit| {
+        groups(audit)
+            .values()
+            .all(|g| g.iter().all(|n| n.shares_with(&g[0])))
+    };
+    assert!(
+        groups(&audit).values().any(|g| g.len() > 1),
+        "the estate names a privilege more than once"
+    );
+    assert!(all_shared(&audit), "evaluate shares the catalogue's names");
+
+    // read back from JSON (as the daemon loads its kept audits): equal, not shared
+    let json = serde_json::to_string(&audit).unwrap();
+    let mut back: InstanceAudit = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, audit);
+    assert!(!all_shared(&back));
+    RiskCatalogue::builtin().unwrap().share_names(&mut back);
+    assert!(all_shared(&back));
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+}

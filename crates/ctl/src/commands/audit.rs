@@ -4,11 +4,11 @@
 //! exit 2 when an instance could not be audited.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{self, Write as _};
 use std::path::Path;
 
 use anyhow::Context as _;
-use warden_core::audit::render::{Format, render};
+use warden_core::audit::render::{Format, render_to};
 use warden_core::audit::{AuditReport, Category, Finding, Framework, compliance};
 use warden_core::protocol::{AuditRequest, Response};
 
@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// Renders the report and writes it to stdout or `--output`.
+/// Renders the report and writes it to stdout or `--output`, as it is rendered.
 fn emit(
     ctx: &Ctx,
     report: &AuditReport,
@@ -95,24 +95,17 @@ fn emit(
     } else {
         AuditFormat::Table
     });
-    let to_terminal = output.output.is_none();
-    let text = match (format, client) {
-        (AuditFormat::Table, Some(name)) => render_client(report, name, to_terminal && ctx.color()),
-        (format, _) => render(report, Format::from(format), to_terminal && ctx.color()),
-    };
-    match &output.output {
-        None => ctx.print(&text),
-        Some(path) => {
-            write_atomically(path, text.as_bytes())?;
-            if !ctx.global.quiet {
-                eprintln!(
-                    "wardenctl: wrote the {} report to {}",
-                    Format::from(format).as_str(),
-                    path.display()
-                );
-            }
-            Ok(())
+    let color = output.output.is_none() && ctx.color();
+    let what = Format::from(format).as_str();
+    match (format, client) {
+        (AuditFormat::Table, Some(name)) => {
+            // one client's view: small
+            let text = render_client(report, name, color);
+            write_report(ctx, output, what, |w| w.write_all(text.as_bytes()))
         }
+        (format, _) => write_report(ctx, output, what, |w| {
+            render_to(report, Format::from(format), color, w)
+        }),
     }
 }
 
@@ -124,12 +117,17 @@ fn emit_compliance(
     framework: Framework,
 ) -> anyhow::Result<()> {
     let view = compliance::by_control(report, framework);
-    let text = match compliance_format(ctx, output)? {
-        AuditFormat::Markdown => compliance::render_markdown(&view),
-        AuditFormat::Json => compliance::render_json(&view),
-        _ => compliance::render_text(&view),
-    };
-    write_text(ctx, &text, output, &format!("{framework} control"))
+    let format = compliance_format(ctx, output)?;
+    write_report(
+        ctx,
+        output,
+        &format!("{framework} control"),
+        |w| match format {
+            AuditFormat::Markdown => compliance::render_markdown_to(&view, w),
+            AuditFormat::Json => compliance::render_json_to(&view, w),
+            _ => compliance::render_text_to(&view, w),
+        },
+    )
 }
 
 /// The format of the `--framework` view: table (default), markdown or json.
@@ -145,12 +143,25 @@ fn compliance_format(ctx: &Ctx, output: &AuditOutput) -> anyhow::Result<AuditFor
     }
 }
 
-/// Writes `text` to stdout, or to `--output` (saying so unless quiet).
-fn write_text(ctx: &Ctx, text: &str, output: &AuditOutput, what: &str) -> anyhow::Result<()> {
+/// Writes a report with `write` to stdout, or to `--output` (saying so unless quiet). Stdout
+/// is written through a buffer; a reader that closes the pipe early (`| head`) ends the
+/// output cleanly.
+fn write_report(
+    ctx: &Ctx,
+    output: &AuditOutput,
+    what: &str,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
     match &output.output {
-        None => ctx.print(text),
+        None => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            match write(&mut out).and_then(|()| out.flush()) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("failed to write to stdout"),
+            }
+        }
         Some(path) => {
-            write_atomically(path, text.as_bytes())?;
+            write_atomically(path, write)?;
             if !ctx.global.quiet {
                 eprintln!("wardenctl: wrote the {what} report to {}", path.display());
             }
@@ -159,9 +170,12 @@ fn write_text(ctx: &Ctx, text: &str, output: &AuditOutput, what: &str) -> anyhow
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a reader
-/// never sees half a report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes with `write` to a temporary file beside `path` (buffered, then synced), then renames
+/// it over `path`, so a reader never sees half a report.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file name", path.display()))?;
@@ -170,7 +184,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|f| {
+            let mut w = io::BufWriter::new(f);
+            write(&mut w)?;
+            w.into_inner().map_err(io::IntoInnerError::into_error)
+        })
+        .and_then(|f| f.sync_all())
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -8,7 +8,7 @@ use crate::common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::audit::crafted::{CraftedDaemon, expected_findings};
-use common::audit::{audit, audit_response, key_set, keys, strings};
+use common::audit::{audit, audit_response, key_set, keys};
 use common::rotation::error_of;
 use warden_core::audit::Category;
 use warden_core::protocol::ErrorCode;
@@ -118,7 +118,7 @@ async fn a_client_view_keeps_its_privileges_and_the_findings_through_its_roles()
         only[0].by_category,
         BTreeMap::from([(
             Category::PrivilegeEscalation,
-            strings(&["Update API Integrations"])
+            vec![warden_core::audit::Name::from("Update API Integrations")]
         )])
     );
     assert_eq!(

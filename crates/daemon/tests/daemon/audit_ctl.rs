@@ -277,3 +277,31 @@ async fn an_unreachable_instance_makes_wardenctl_exit_2_with_the_report_still_wr
 
     estate.assert_nothing_leaked(&["all.json"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wardenctl_ends_cleanly_when_its_reader_closes_the_pipe() {
+    let estate = CtlEstate::start().await;
+    // stdout is a pipe whose reading end is closed before wardenctl starts: every write to it
+    // fails with a broken pipe, as under `wardenctl audit | head -1` once head has exited
+    for format in ["sarif", "json", "table"] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = std::process::Command::new(common::wardenctl())
+            .arg("--socket")
+            .arg(&estate.socket)
+            .args(["audit", "alpha", "--format", format])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", estate.env.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run wardenctl");
+        let err = common::text(&out.stderr);
+        // the exit status still says there are findings; nothing about the pipe on stderr
+        assert_eq!(code(&out), 1, "{format}: {err}");
+        assert!(!err.contains("panicked"), "{format}: {err}");
+        assert!(!err.contains("failed to write"), "{format}: {err}");
+    }
+}

@@ -15,27 +15,36 @@
 //! state declaring most of it with some drift, and the secret facts (rotated recently, too long
 //! ago, or never).
 //!
-//! Timed, separately: `drift::detect` per instance (the daemon runs it before the rule pack),
-//! `audit::evaluate` per instance (each instance's input is dropped once audited, as the daemon
-//! keeps only the audits), `audit::build_report` of the fleet, the report as compact JSON (what
-//! `wardend` sends to `wardenctl`, compared with the protocol's response limit), and `render` of
-//! the fleet report in each of the six formats; the JSON output is parsed back. The program
-//! prints the findings by severity and by rule, the time of each phase (and per instance), the
-//! size of each output and the process's peak RSS (`VmHWM`) after each phase.
+//! Instance by instance, as the daemon audits (it never holds every instance's live state at
+//! once): the instance's input is generated (not timed), then timed separately
+//! `drift::detect` (the daemon runs it before the rule pack) and `audit::evaluate`; the
+//! `InstanceAudit` is kept and the input dropped. Then `audit::build_report` of the fleet, and
+//! each format rendered with `render_to` into a buffered file (in `--output-dir`, else a
+//! temporary directory), as `wardenctl` writes it; each file is checked by reading it back as
+//! a stream (the JSON parses back instance by instance, the CSV's records are counted, the
+//! SARIF runs, results and automation ids counted...), never whole in memory. Last, the
+//! compact JSON the daemon answers with, encoded two ways: into a byte-counting sink (what
+//! sending it in frames as it is encoded would hold) and with `ReportBody::encode` (what
+//! `wardend` does today: the whole body in one string), so the formats' peak is seen apart.
+//! The program prints the findings by severity and by rule, the time of each phase (and per
+//! instance), the size of each output and the process's peak RSS (`VmHWM`) after each phase.
 //!
 //! ```sh
-//! cargo run --release -p warden-testkit --bin bench-audit                # 1,000 x 50 roles/50 clients
-//! cargo run --release -p warden-testkit --bin bench-audit -- --instances 100
-//! cargo run --release -p warden-testkit --bin bench-audit -- --help
+//! # the bench-fast profile: release code without LTO, builds in a fraction of the time
+//! cargo run --profile bench-fast -p warden-testkit --bin bench-audit          # 1,000 x 50 roles/50 clients
+//! cargo run --profile bench-fast -p warden-testkit --bin bench-audit -- --instances 100
+//! cargo run --profile bench-fast -p warden-testkit --bin bench-audit -- --help
 //! ```
 //!
-//! Exit status: 0 when every output is sane (the JSON parses back to an `AuditReport` with the
-//! same findings, the CSV has one record per finding plus the header, the SARIF log is version
-//! 2.1.0 with one result per finding, the other formats cover the whole fleet), 1 when one is
-//! not, 2 when the benchmark could not run.
+//! Exit status: 0 when every output is sane (the JSON parses back to instance audits with the
+//! same findings and summary, the CSV has one record per finding plus the header, the SARIF log
+//! is version 2.1.0 with one run per instance, distinct automation ids and one result per
+//! finding, the access review one entry per client, the other formats cover the whole fleet),
+//! 1 when one is not, 2 when the benchmark could not run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,11 +53,13 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail, ensure};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::Parser;
-use warden_core::audit::render::{Format, render};
+use serde::Deserialize;
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use warden_core::audit::render::{Format, render_to};
 use warden_core::audit::{
     AuditReport, AuditSettings, Category, Class, InstanceAudit, InstanceInput, RULES,
-    ReportContext, RiskCatalogue, SecretFacts, Suppression, WARDEN_MANAGEMENT, build_report,
-    evaluate,
+    ReportContext, RiskCatalogue, SecretFacts, Summary, Suppression, WARDEN_MANAGEMENT,
+    build_report, evaluate,
 };
 use warden_core::clock::Stopwatch;
 use warden_core::config::{
@@ -56,7 +67,7 @@ use warden_core::config::{
 };
 use warden_core::drift::{self, CatalogueInfo, DriftReport, Live};
 use warden_core::jamf::{ApiIntegration, ApiRole, AppType};
-use warden_core::protocol::MAX_RESPONSE_BYTES;
+use warden_core::protocol::{MAX_RESPONSE_BYTES, ReportBody};
 use warden_core::schedule::Schedule;
 
 /// The built-in risk catalogue: its 522 privileges are every instance's privilege catalogue.
@@ -72,7 +83,7 @@ const JAMF_APP_ROLE: &str = "Jamf Reset Role";
 #[derive(Debug, Parser)]
 #[command(
     name = "bench-audit",
-    about = "Times the risk audit (drift detection, rule pack, fleet report, six renderings) of N \
+    about = "Times the risk audit (drift detection, rule pack, fleet report, every format rendered into a file) of N \
              synthetic instances, in process"
 )]
 struct Args {
@@ -90,7 +101,8 @@ struct Args {
     /// Seed of the generator: the same seed gives the same estate and the same outputs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Also write each output to DIR/audit.EXT.
+    /// Keep each output in DIR/audit.EXT (else they are written to a temporary directory and
+    /// removed once checked).
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
 }
@@ -118,9 +130,18 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         .with_ymd_and_hms(2026, 11, 20, 9, 30, 0)
         .single()
         .ok_or_else(|| anyhow!("invalid fixed time"))?;
-    if let Some(dir) = &args.output_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    // the outputs go to --output-dir, else to a temporary directory removed at the end
+    let tmp;
+    let dir: &Path = match &args.output_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir
+        }
+        None => {
+            tmp = tempfile::tempdir().context("creating a temporary directory")?;
+            tmp.path()
+        }
+    };
 
     println!(
         "bench-audit: {} instances x {} roles / {} clients, seed {}, {} privileges per instance catalogue",
@@ -131,39 +152,37 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         privileges.all.len()
     );
     println!("bench-audit: load average at start {}", loadavg());
-    let t = Stopwatch::start();
-    let cpu = cpu_secs();
     let shape = Shape {
         roles: args.roles as usize,
         clients: args.clients as usize,
     };
-    let mut fleet: Vec<Synth> = (0..args.instances as usize)
-        .map(|i| generate(i, args.seed, shape, &privileges, now))
-        .collect::<anyhow::Result<_>>()?;
-    let setup = Phase::end("set-up (not timed)", t, cpu, &mut mem);
+    mem.sample("start");
 
-    // drift::detect, as the daemon runs it on the live state without Warden's own objects
-    let mut per_instance = Vec::with_capacity(fleet.len());
+    // Instance by instance, as the daemon audits: generate its input (set-up, not timed),
+    // drift::detect on the live state without Warden's own objects, audit::evaluate, keep the
+    // InstanceAudit and drop the input. No more than one instance's input is alive at a time.
+    let n = args.instances as usize;
+    let mut generated = Vec::with_capacity(n);
+    let mut detected = Vec::with_capacity(n);
+    let mut evaluated = Vec::with_capacity(n);
+    let mut mix = MixTotals::default();
+    let mut audits = Vec::with_capacity(n);
     let cpu = cpu_secs();
-    for inst in &mut fleet {
+    let t = Stopwatch::start();
+    for i in 0..n {
+        let t1 = Stopwatch::start();
+        let mut inst = generate(i, args.seed, shape, &privileges, now)?;
+        generated.push(t1.elapsed());
+
         let live = inst.drift_live();
         let secrets = &inst.secrets;
         let rotated = |name: &str| secrets.get(name).is_some_and(|s| s.rotated_at.is_some());
         let t1 = Stopwatch::start();
         inst.drift = drift::detect(&inst.desired, &live, &rotated, false);
-        per_instance.push(t1.elapsed());
-    }
-    let detect = Phase::end_summed("drift::detect", &per_instance, cpu, &mut mem);
-    let detect_stats = Stats::of(&per_instance);
-    print_mix(&fleet);
+        detected.push(t1.elapsed());
+        drop(live);
+        mix.add(&inst);
 
-    // audit::evaluate per instance; each instance's input is dropped once audited, as the
-    // daemon keeps only the audits
-    let mut per_instance = Vec::with_capacity(fleet.len());
-    let mut audits = Vec::with_capacity(fleet.len());
-    let cpu = cpu_secs();
-    let t = Stopwatch::start();
-    for inst in fleet {
         let input = InstanceInput {
             instance: &inst.name,
             live: &inst.full,
@@ -176,7 +195,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         };
         let t1 = Stopwatch::start();
         let (findings, client_privileges) = evaluate(&input, &catalogue, &settings);
-        per_instance.push(t1.elapsed());
+        evaluated.push(t1.elapsed());
         audits.push(InstanceAudit {
             instance: inst.name,
             url: inst.url,
@@ -191,9 +210,15 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             trend: Vec::new(),
         });
     }
-    let evaluate_loop = t.elapsed();
-    let eval = Phase::end_summed("audit::evaluate", &per_instance, cpu, &mut mem);
-    let eval_stats = Stats::of(&per_instance);
+    let audit_loop = t.elapsed();
+    let loop_cpu = cpu.zip(cpu_secs()).map(|(a, b)| b - a);
+    let setup = Phase::summed("generate (set-up, not timed)", &generated);
+    let detect = Phase::summed("drift::detect", &detected);
+    let eval = Phase::summed("audit::evaluate", &evaluated);
+    mem.sample("per instance: generate, detect, evaluate, drop the input");
+    let detect_stats = Stats::of(&detected);
+    let eval_stats = Stats::of(&evaluated);
+    mix.print();
     let live_roles: usize = audits.iter().map(|a| a.roles).sum();
     let live_clients: usize = audits.iter().map(|a| a.clients).sum();
 
@@ -209,14 +234,6 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let report = build_report(&ctx, audits);
     let build = Phase::end("audit::build_report", t, cpu, &mut mem);
 
-    // the report as the daemon sends it to wardenctl: compact JSON in one response frame
-    let cpu = cpu_secs();
-    let t = Stopwatch::start();
-    let wire = serde_json::to_vec(&report).context("encoding the report")?;
-    let encode = Phase::end("JSON, compact (wire)", t, cpu, &mut mem);
-    let wire_len = wire.len();
-    drop(wire);
-
     let total_findings = report.findings().count();
     let mut failures = Vec::new();
     if report.summary.errors != 0 {
@@ -231,31 +248,57 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         .map(|i| i.instance.clone())
         .ok_or_else(|| anyhow!("the report has no instances"))?;
 
-    // render each format, check it, drop it
+    // render each format into its file through render_to, as wardenctl does; check it by
+    // reading the file back as a stream
     let mut renders = Vec::new();
     let mut parse_back = None;
     for format in Format::ALL {
+        let path = dir.join(format!("audit.{}", format.extension()));
         let cpu = cpu_secs();
         let t = Stopwatch::start();
-        let out = render(&report, format, false);
+        let size = render_file(&report, format, &path)?;
         let phase = Phase::end(&format!("render {format}"), t, cpu, &mut mem);
-        if let Some(dir) = &args.output_dir {
-            let path = dir.join(format!("audit.{}", format.extension()));
-            std::fs::write(&path, &out).with_context(|| format!("writing {}", path.display()))?;
-        }
-        let size = out.len();
-        match check(format, &out, &report, total_findings, &last) {
+        match check(format, &path, &report, total_findings, &last) {
             Ok(Some(parse)) => parse_back = Some(parse),
             Ok(None) => {}
             Err(e) => failures.push(format!("{format}: {e:#}")),
         }
-        drop(out);
-        mem.sample(&format!("  {format} checked, dropped"));
+        mem.sample(&format!("  {format} checked"));
+        if args.output_dir.is_none() {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
         renders.push((format, phase, size));
+    }
+    let renders_peak = proc_memory().map(|(hwm, _)| hwm);
+
+    // the same compact JSON encoded into a byte-counting sink: what sending the body in frames
+    // as it is encoded would hold (nothing but the report)
+    let cpu = cpu_secs();
+    let t = Stopwatch::start();
+    let mut sink = Counting {
+        inner: std::io::sink(),
+        bytes: 0,
+    };
+    serde_json::to_writer(&mut sink, &report).context("encoding the report")?;
+    let streamed = Phase::end("wire, streamed (to_writer)", t, cpu, &mut mem);
+    let streamed_len = sink.bytes;
+
+    // the report as the daemon answers with it today: ReportBody::encode (compact JSON in one
+    // string, the body of the response frame), last, so the formats' peak is seen apart
+    let cpu = cpu_secs();
+    let t = Stopwatch::start();
+    let wire = ReportBody::encode(&report).context("encoding the report")?;
+    let encode = Phase::end("wire: ReportBody::encode", t, cpu, &mut mem);
+    let wire_len = wire.json().len();
+    drop(wire);
+    mem.sample("  wire body dropped");
+    if streamed_len != wire_len {
+        failures.push(format!(
+            "the streamed compact JSON has {streamed_len} bytes, ReportBody::encode {wire_len}"
+        ));
     }
 
     // ---- results
-    let n = report.instances.len();
     println!();
     println!("== Fleet");
     println!("  instances          {n}");
@@ -279,38 +322,47 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     print_rules(&report);
 
     println!();
-    println!("== Time (wall; in brackets the process's CPU time over the phase; one thread)");
+    println!(
+        "== Time (wall; in brackets the process's CPU time over the phase; one thread; the per-instance phases are the sums of each call)"
+    );
     setup.print(n);
     detect.print(n);
     detect_stats.print("one call");
     eval.print(n);
     eval_stats.print("one call");
     println!(
-        "  {:<28} {:>9}   (the loop, with building each InstanceAudit)",
+        "  {:<28} {:>9}   [{}]   (the whole per-instance loop: generate, detect, evaluate, build each InstanceAudit, drop the input)",
         "",
-        secs(evaluate_loop)
+        secs(audit_loop),
+        loop_cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s"))
     );
     build.print(n);
-    encode.print(n);
     let mut render_total = Duration::ZERO;
     for (_, p, _) in &renders {
         p.print(n);
         render_total += p.wall;
     }
-    println!("  {:<28} {:>9}", "render, six formats", secs(render_total));
+    println!(
+        "  {:<28} {:>9}   (render_to into a buffered file)",
+        format!("render, {} formats", renders.len()),
+        secs(render_total)
+    );
+    streamed.print(n);
+    encode.print(n);
     if let Some(parse) = &parse_back {
         println!(
-            "  {:<28} {:>9}   (serde_json::from_str of the json output into an AuditReport, a check)",
+            "  {:<28} {:>9}   (serde_json::from_reader of the json file, instance by instance, a check)",
             "JSON parsed back",
             secs(*parse)
         );
     }
     let audit_total = detect.wall + eval.wall + build.wall + render_total;
     println!(
-        "  {:<28} {:>9}   = {} per instance (detect + evaluate + build + six renders)",
+        "  {:<28} {:>9}   = {} per instance (detect + evaluate + build + {} renders)",
         "audit total",
         secs(audit_total),
-        us(audit_total / u32::try_from(n).unwrap_or(u32::MAX))
+        us(audit_total / u32::try_from(n).unwrap_or(u32::MAX)),
+        renders.len()
     );
     println!(
         "  {:<28} {:>9}   (load average at the end {})",
@@ -356,13 +408,20 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     println!();
     println!("== Memory (this process)");
     mem.print();
+    if let Some(hwm) = renders_peak {
+        println!(
+            "  peak RSS through every format: {:.1} MiB (VmHWM before the wire phase)",
+            hwm as f64 / 1024.0
+        );
+    }
 
     println!();
     if failures.is_empty() {
         println!(
-            "checks: OK (JSON parses back to an AuditReport with all {total_findings} findings; \
-             CSV has {} records = header + one per finding; SARIF 2.1.0 with {total_findings} \
-             results; table, Markdown and HTML cover every instance)",
+            "checks: OK (JSON parses back, instance by instance, with all {total_findings} \
+             findings; CSV has {} records = header + one per finding; SARIF 2.1.0 with one run \
+             per instance, distinct automation ids and {total_findings} results; grc-json one \
+             resource per client; table, Markdown and HTML cover every instance)",
             total_findings + 1
         );
         Ok(true)
@@ -371,6 +430,38 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             println!("CHECK FAILED: {f}");
         }
         Ok(false)
+    }
+}
+
+/// Renders `report` as `format` into `path` through a buffered file; returns the bytes written.
+fn render_file(report: &AuditReport, format: Format, path: &Path) -> anyhow::Result<usize> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = Counting {
+        inner: BufWriter::new(file),
+        bytes: 0,
+    };
+    render_to(report, format, false, &mut w)
+        .and_then(|()| w.flush())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(w.bytes)
+}
+
+/// A writer that counts the bytes passed through.
+struct Counting<W> {
+    inner: W,
+    bytes: usize,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -995,10 +1086,16 @@ fn settings() -> anyhow::Result<AuditSettings> {
     })
 }
 
-fn print_mix(fleet: &[Synth]) {
-    let mut t = Mix::default();
-    let mut drift_items = 0;
-    for s in fleet {
+/// What the generator made, summed over the fleet as the instances go by.
+#[derive(Default)]
+struct MixTotals {
+    mix: Mix,
+    drift_items: usize,
+}
+
+impl MixTotals {
+    fn add(&mut self, s: &Synth) {
+        let t = &mut self.mix;
         for (k, n) in &s.mix.kinds {
             *t.kinds.entry(*k).or_default() += n;
         }
@@ -1017,47 +1114,52 @@ fn print_mix(fleet: &[Synth]) {
         t.missing_clients += s.mix.missing_clients;
         t.never_rotated += s.mix.never_rotated;
         t.overdue += s.mix.overdue;
-        drift_items += s.drift.items.len();
+        self.drift_items += s.drift.items.len();
     }
-    let mut kinds = String::new();
-    for (k, n) in &t.kinds {
-        let label = match k {
-            RoleKind::ReadOnly => "read-only".to_owned(),
-            RoleKind::Risky(c) => c.as_str().to_owned(),
-            RoleKind::Broad => "broad".to_owned(),
-            RoleKind::NearAdmin => "near-admin".to_owned(),
-        };
-        let _ = write!(
-            kinds,
-            "{}{label} {n}",
-            if kinds.is_empty() { "" } else { ", " }
+
+    fn print(&self) {
+        let t = &self.mix;
+        let drift_items = self.drift_items;
+        let mut kinds = String::new();
+        for (k, n) in &t.kinds {
+            let label = match k {
+                RoleKind::ReadOnly => "read-only".to_owned(),
+                RoleKind::Risky(c) => c.as_str().to_owned(),
+                RoleKind::Broad => "broad".to_owned(),
+                RoleKind::NearAdmin => "near-admin".to_owned(),
+            };
+            let _ = write!(
+                kinds,
+                "{}{label} {n}",
+                if kinds.is_empty() { "" } else { ", " }
+            );
+        }
+        println!(
+            "== Generated estate (fleet totals, besides Warden's role and client on every instance)"
+        );
+        println!("  roles              {kinds}");
+        println!(
+            "                     {} shared, {} unused, {} undeclared",
+            t.shared_roles, t.unused_roles, t.undeclared_roles
+        );
+        println!(
+            "  clients            {} multi-role, {} long token lifetime, {} disabled, {} enabled without a secret, {} undeclared; Jamf app client on {} instances",
+            t.multi_role_clients,
+            t.long_lifetime,
+            t.disabled,
+            t.no_secret,
+            t.undeclared_clients,
+            t.jamf_app
+        );
+        println!(
+            "  drift              {} roles widened, {} narrowed, {} clients widened, {} declared clients missing; {drift_items} drift items",
+            t.widened_roles, t.narrowed_roles, t.widened_clients, t.missing_clients
+        );
+        println!(
+            "  secrets            {} never rotated by Warden, {} rotated longer ago than max_age (90 days)",
+            t.never_rotated, t.overdue
         );
     }
-    println!(
-        "== Generated estate (fleet totals, besides Warden's role and client on every instance)"
-    );
-    println!("  roles              {kinds}");
-    println!(
-        "                     {} shared, {} unused, {} undeclared",
-        t.shared_roles, t.unused_roles, t.undeclared_roles
-    );
-    println!(
-        "  clients            {} multi-role, {} long token lifetime, {} disabled, {} enabled without a secret, {} undeclared; Jamf app client on {} instances",
-        t.multi_role_clients,
-        t.long_lifetime,
-        t.disabled,
-        t.no_secret,
-        t.undeclared_clients,
-        t.jamf_app
-    );
-    println!(
-        "  drift              {} roles widened, {} narrowed, {} clients widened, {} declared clients missing; {drift_items} drift items",
-        t.widened_roles, t.narrowed_roles, t.widened_clients, t.missing_clients
-    );
-    println!(
-        "  secrets            {} never rotated by Warden, {} rotated longer ago than max_age (90 days)",
-        t.never_rotated, t.overdue
-    );
 }
 
 fn print_rules(report: &AuditReport) {
@@ -1089,22 +1191,28 @@ fn print_rules(report: &AuditReport) {
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-/// Checks one rendering; for JSON, returns how long parsing it back took.
+/// Checks one rendering, reading its file as a stream (never the whole output in memory); for
+/// JSON, returns how long parsing it back took.
 fn check(
     format: Format,
-    out: &str,
+    path: &Path,
     report: &AuditReport,
     findings: usize,
     last_instance: &str,
 ) -> anyhow::Result<Option<Duration>> {
-    ensure!(!out.is_empty(), "empty output");
+    let open = || -> anyhow::Result<BufReader<std::fs::File>> {
+        let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(BufReader::with_capacity(1 << 16, f))
+    };
+    let len = std::fs::metadata(path)?.len();
+    ensure!(len > 0, "empty output");
     match format {
         Format::Json => {
             let t = Stopwatch::start();
-            let back: AuditReport =
-                serde_json::from_str(out).context("does not parse back to an AuditReport")?;
+            let back: ReportBack = serde_json::from_reader(open()?)
+                .context("does not parse back to an AuditReport")?;
             let took = t.elapsed();
-            let n = back.findings().count();
+            let n = back.instances.findings;
             ensure!(
                 n == findings,
                 "{n} findings parsed back, {findings} in the report"
@@ -1114,14 +1222,15 @@ fn check(
                 "the summary parsed back differs"
             );
             ensure!(
-                back.instances.len() == report.instances.len(),
+                back.instances.count == report.instances.len(),
                 "{} instances parsed back",
-                back.instances.len()
+                back.instances.count
             );
+            ensure!(back.schema == report.schema, "schema {:?}", back.schema);
             Ok(Some(took))
         }
         Format::Csv => {
-            let (records, fields) = csv_shape(out)?;
+            let (records, fields) = csv_shape(open()?)?;
             ensure!(
                 records == findings + 1,
                 "{records} records, expected {} (header + one per finding)",
@@ -1132,39 +1241,60 @@ fn check(
                 "records have different numbers of fields"
             );
             ensure!(
-                out.starts_with("instance,url,rule,severity,"),
+                starts_with(path, "instance,url,rule,severity,")?,
                 "unexpected header"
             );
             Ok(None)
         }
         Format::Sarif => {
-            let log: serde_json::Value = serde_json::from_str(out).context("SARIF is not JSON")?;
-            let version = log.get("version").and_then(serde_json::Value::as_str);
-            ensure!(version == Some("2.1.0"), "SARIF version {version:?}");
-            let results = log
-                .pointer("/runs/0/results")
-                .and_then(serde_json::Value::as_array)
-                .map(Vec::len);
+            let log: SarifBack = serde_json::from_reader(open()?).context("SARIF is not JSON")?;
+            ensure!(log.version == "2.1.0", "SARIF version {:?}", log.version);
+            let runs = &log.runs;
             ensure!(
-                results == Some(findings),
-                "{results:?} SARIF results, {findings} findings"
+                runs.count == report.instances.len(),
+                "{} runs, {} instances",
+                runs.count,
+                report.instances.len()
+            );
+            ensure!(
+                runs.results == findings,
+                "{} SARIF results, {findings} findings",
+                runs.results
+            );
+            ensure!(
+                runs.ids.len() == runs.count,
+                "{} distinct automation ids for {} runs",
+                runs.ids.len(),
+                runs.count
+            );
+            ensure!(
+                runs.ids
+                    .iter()
+                    .any(|id| id.contains(&format!("/{last_instance}/"))),
+                "no run of the last instance"
             );
             Ok(None)
         }
         Format::Html => {
             ensure!(
-                out.starts_with("<!DOCTYPE html>") && out.ends_with("</html>\n"),
+                starts_with(path, "<!DOCTYPE html>")? && ends_with(path, "</html>\n")?,
                 "not a complete HTML document"
             );
-            ensure!(out.contains(last_instance), "the last instance is missing");
+            ensure!(
+                contains(open()?, last_instance)?,
+                "the last instance is missing"
+            );
             Ok(None)
         }
         Format::Table | Format::Markdown => {
-            ensure!(out.contains(last_instance), "the last instance is missing");
+            ensure!(
+                contains(open()?, last_instance)?,
+                "the last instance is missing"
+            );
             Ok(None)
         }
         Format::ReviewCsv => {
-            let (records, fields) = csv_shape(out)?;
+            let (records, fields) = csv_shape(open()?)?;
             let expected = 1 + review_entries(report);
             ensure!(
                 records == expected,
@@ -1174,24 +1304,20 @@ fn check(
                 fields.iter().all(|f| *f == fields[0]),
                 "records have different numbers of fields"
             );
-            ensure!(out.starts_with("instance,client,"), "unexpected header");
+            ensure!(starts_with(path, "instance,client,")?, "unexpected header");
             Ok(None)
         }
         Format::GrcJson => {
-            let doc: serde_json::Value =
-                serde_json::from_str(out).context("grc-json is not JSON")?;
-            let resources = doc
-                .get("resources")
-                .and_then(serde_json::Value::as_array)
-                .map(Vec::len);
+            let doc: GrcBack = serde_json::from_reader(open()?).context("grc-json is not JSON")?;
             let clients: usize = report
                 .instances
                 .iter()
                 .map(|i| i.client_privileges.len())
                 .sum();
             ensure!(
-                resources == Some(clients),
-                "{resources:?} resources, {clients} clients"
+                doc.resources.0 == clients,
+                "{} resources, {clients} clients",
+                doc.resources.0
             );
             Ok(None)
         }
@@ -1199,18 +1325,217 @@ fn check(
             // one observation per finding, each with one `finding-key` property (counted in
             // the text: no JSON tree of the fleet's document)
             ensure!(
-                out.starts_with("{\"assessment-results\":{"),
+                starts_with(path, "{\"assessment-results\":{")?,
                 "not an OSCAL assessment-results document"
             );
-            let keys = out.matches("\"name\":\"finding-key\"").count();
+            let keys = count(open()?, "\"name\":\"finding-key\"")?;
             ensure!(
                 keys == findings,
                 "{keys} OSCAL observations of findings, {findings} findings"
             );
-            ensure!(out.contains(last_instance), "the last instance is missing");
+            ensure!(
+                contains(open()?, last_instance)?,
+                "the last instance is missing"
+            );
             Ok(None)
         }
     }
+}
+
+/// The JSON report read back: each instance parsed as an [`InstanceAudit`], counted and
+/// dropped.
+#[derive(Deserialize)]
+struct ReportBack {
+    schema: String,
+    summary: Summary,
+    instances: InstancesBack,
+}
+
+struct InstancesBack {
+    count: usize,
+    findings: usize,
+}
+
+impl<'de> Deserialize<'de> for InstancesBack {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = InstancesBack;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of instance audits")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<InstancesBack, A::Error> {
+                let mut back = InstancesBack {
+                    count: 0,
+                    findings: 0,
+                };
+                while let Some(inst) = seq.next_element::<InstanceAudit>()? {
+                    back.count += 1;
+                    back.findings += inst.findings.len();
+                }
+                Ok(back)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// A SARIF log read back: its version, and its runs counted one at a time.
+#[derive(Deserialize)]
+struct SarifBack {
+    version: String,
+    runs: RunsBack,
+}
+
+struct RunsBack {
+    count: usize,
+    results: usize,
+    /// Distinct `automationDetails.id`s.
+    ids: BTreeSet<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RunBack {
+    automation_details: AutomationBack,
+    results: Counted,
+}
+
+#[derive(Deserialize)]
+struct AutomationBack {
+    id: String,
+}
+
+impl<'de> Deserialize<'de> for RunsBack {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RunsBack;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of SARIF runs")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RunsBack, A::Error> {
+                let mut back = RunsBack {
+                    count: 0,
+                    results: 0,
+                    ids: BTreeSet::new(),
+                };
+                while let Some(run) = seq.next_element::<RunBack>()? {
+                    back.count += 1;
+                    back.results += run.results.0;
+                    back.ids.insert(run.automation_details.id);
+                }
+                Ok(back)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// The access review read back: its resources counted.
+#[derive(Deserialize)]
+struct GrcBack {
+    resources: Counted,
+}
+
+/// A JSON list's length, its elements skipped as they are read.
+struct Counted(usize);
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Counted;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Counted, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Counted(n))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// Whether the file at `path` starts with `prefix`.
+fn starts_with(path: &Path, prefix: &str) -> anyhow::Result<bool> {
+    let mut head = Vec::with_capacity(prefix.len());
+    std::fs::File::open(path)?
+        .take(prefix.len() as u64)
+        .read_to_end(&mut head)?;
+    Ok(head == prefix.as_bytes())
+}
+
+/// Whether the file at `path` ends with `suffix`.
+fn ends_with(path: &Path, suffix: &str) -> anyhow::Result<bool> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let n = suffix.len() as u64;
+    if len < n {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::Start(len - n))?;
+    let mut tail = Vec::with_capacity(suffix.len());
+    f.read_to_end(&mut tail)?;
+    Ok(tail == suffix.as_bytes())
+}
+
+/// Whether `needle` occurs in what `r` reads (chunk by chunk, overlapping by the needle).
+fn contains(mut r: impl Read, needle: &str) -> anyhow::Result<bool> {
+    let needle = needle.as_bytes();
+    let mut buf = vec![0u8; (1 << 16) + needle.len()];
+    let mut kept = 0;
+    loop {
+        let n = r.read(&mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let end = kept + n;
+        if buf[..end].windows(needle.len()).any(|w| w == needle) {
+            return Ok(true);
+        }
+        kept = needle.len().saturating_sub(1).min(end);
+        buf.copy_within(end - kept..end, 0);
+    }
+}
+
+/// How often `needle` occurs (without overlap) in what `r` reads, byte by byte through a
+/// buffer (Knuth-Morris-Pratt), so a match across two reads counts once.
+fn count(r: impl Read, needle: &str) -> anyhow::Result<usize> {
+    let p = needle.as_bytes();
+    if p.is_empty() {
+        return Ok(0);
+    }
+    let mut fail = vec![0usize; p.len()];
+    let mut k = 0;
+    for i in 1..p.len() {
+        while k > 0 && p[i] != p[k] {
+            k = fail[k - 1];
+        }
+        if p[i] == p[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let (mut q, mut found) = (0usize, 0usize);
+    for byte in std::io::BufReader::new(r).bytes() {
+        let b = byte?;
+        while q > 0 && b != p[q] {
+            q = fail[q - 1];
+        }
+        if b == p[q] {
+            q += 1;
+        }
+        if q == p.len() {
+            found += 1;
+            q = 0;
+        }
+    }
+    Ok(found)
 }
 
 /// Entries of the access review: every client, and one per instance that failed.
@@ -1229,32 +1554,38 @@ fn review_entries(report: &AuditReport) -> usize {
 }
 
 /// Records of an RFC 4180 document (CRLF line ends outside quotes) and each one's number of
-/// fields.
-fn csv_shape(out: &str) -> anyhow::Result<(usize, Vec<usize>)> {
-    let bytes = out.as_bytes();
+/// fields, read as a stream.
+fn csv_shape(r: impl Read) -> anyhow::Result<(usize, Vec<usize>)> {
     let mut quoted = false;
     let mut fields = 1;
     let mut records = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    // the byte before, when it was a CR outside quotes
+    let mut cr = false;
+    let mut last = None;
+    for (i, b) in BufReader::new(r).bytes().enumerate() {
+        let b = b?;
+        if cr {
+            if b != b'\n' {
+                bail!("a bare CR outside quotes at byte {}", i - 1);
+            }
+            records.push(fields);
+            fields = 1;
+            cr = false;
+            last = Some(b);
+            continue;
+        }
+        match b {
             b'"' => quoted = !quoted,
             b',' if !quoted => fields += 1,
-            b'\r' if !quoted => {
-                if bytes.get(i + 1) != Some(&b'\n') {
-                    bail!("a bare CR outside quotes at byte {i}");
-                }
-                records.push(fields);
-                fields = 1;
-                i += 1;
-            }
+            b'\r' if !quoted => cr = true,
             b'\n' if !quoted => bail!("a bare LF outside quotes at byte {i}"),
             _ => {}
         }
-        i += 1;
+        last = Some(b);
     }
+    ensure!(!cr, "a bare CR at the end");
     ensure!(!quoted, "an unterminated quoted field");
-    ensure!(out.ends_with("\r\n"), "the last record has no CRLF");
+    ensure!(last == Some(b'\n'), "the last record has no CRLF");
     Ok((records.len(), records))
 }
 
@@ -1275,9 +1606,14 @@ impl Phase {
         Phase::finish(name, wall, cpu, mem)
     }
 
-    /// A phase whose time is the sum of per-instance calls (the loop's own work excluded).
-    fn end_summed(name: &str, calls: &[Duration], cpu: Option<f64>, mem: &mut MemoryLog) -> Phase {
-        Phase::finish(name, calls.iter().sum(), cpu, mem)
+    /// A phase whose time is the sum of per-instance calls (the loop's own work excluded; its
+    /// CPU time is the loop's, printed once).
+    fn summed(name: &str, calls: &[Duration]) -> Phase {
+        Phase {
+            name: name.to_owned(),
+            wall: calls.iter().sum(),
+            cpu: None,
+        }
     }
 
     fn finish(name: &str, wall: Duration, cpu: Option<f64>, mem: &mut MemoryLog) -> Phase {
@@ -1447,11 +1783,33 @@ mod tests {
     #[test]
     fn csv_records_are_counted_as_rfc_4180_says() {
         let (records, fields) =
-            csv_shape("a,b\r\n\"x,\r\ny\",\"say \"\"hi\"\"\"\r\n").expect("valid CSV");
+            csv_shape(&b"a,b\r\n\"x,\r\ny\",\"say \"\"hi\"\"\"\r\n"[..]).expect("valid CSV");
         assert_eq!(records, 2);
         assert_eq!(fields, vec![2, 2]);
-        assert!(csv_shape("a,b\nc,d\n").is_err(), "bare LF");
-        assert!(csv_shape("a,\"b\r\n").is_err(), "unterminated quote");
+        assert!(csv_shape(&b"a,b\nc,d\n"[..]).is_err(), "bare LF");
+        assert!(csv_shape(&b"a,\"b\r\n"[..]).is_err(), "unterminated quote");
+    }
+
+    #[test]
+    fn a_needle_is_found_across_read_chunks() {
+        // longer than one chunk, the needle straddling the first chunk's end
+        let mut text = "x".repeat((1 << 16) - 3);
+        text.push_str("inst-0999 and more");
+        assert!(contains(text.as_bytes(), "inst-0999").expect("read"));
+        assert!(!contains(text.as_bytes(), "inst-1000").expect("read"));
+    }
+
+    #[test]
+    fn sarif_runs_are_counted_with_their_results_and_ids() {
+        let log: SarifBack = serde_json::from_str(
+            r#"{"version":"2.1.0","runs":[
+                {"automationDetails":{"id":"a/x/t"},"results":[{},{}],"tool":{}},
+                {"automationDetails":{"id":"a/y/t"},"results":[{"k":[1]}]}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(log.runs.count, 2);
+        assert_eq!(log.runs.results, 3);
+        assert_eq!(log.runs.ids.len(), 2);
     }
 
     #[test]

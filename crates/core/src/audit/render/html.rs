@@ -190,13 +190,13 @@ fn contents(out: &mut Out<'_>, report: &AuditReport, anchors: &[String]) {
 }
 
 /// Items as a wrapped list of boxes (each name stays visibly one item), or `none`.
-fn items(list: &[String]) -> String {
+fn items(list: &[impl AsRef<str>]) -> String {
     if list.is_empty() {
         return "none".to_owned();
     }
     let mut out = String::from("<ul class=\"items\">");
     for item in list {
-        let _ = write!(out, "<li>{}</li>", escape(item));
+        let _ = write!(out, "<li>{}</li>", escape(item.as_ref()));
     }
     out.push_str("</ul>");
     out

@@ -46,13 +46,13 @@ pub(super) fn escape(s: &str) -> String {
 }
 
 /// Escaped items joined with `, `, or `none`.
-fn list(items: &[String]) -> String {
+fn list(items: &[impl AsRef<str>]) -> String {
     if items.is_empty() {
         return "none".to_owned();
     }
     items
         .iter()
-        .map(|s| escape(s))
+        .map(|s| escape(s.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
 }

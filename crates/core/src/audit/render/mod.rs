@@ -7,7 +7,7 @@
 //! - [`Format::Html`]: one self-contained file (inline CSS and SVG charts, no scripts, no
 //!   external assets) that prints readably;
 //! - [`Format::Csv`]: one row per finding (RFC 4180);
-//! - [`Format::Sarif`]: SARIF 2.1.0, one run;
+//! - [`Format::Sarif`]: SARIF 2.1.0, one run per instance;
 //! - [`Format::ReviewCsv`]: the access review, one CSV row per client with a blank reviewer
 //!   decision;
 //! - [`Format::GrcJson`]: the access review as JSON for GRC tools (`warden.access-review/1`,

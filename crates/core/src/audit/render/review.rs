@@ -50,8 +50,40 @@ struct Document<'a> {
     risk_catalogue: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     control_mapping: Option<&'a str>,
-    instances: Vec<InstanceEntry<'a>>,
-    resources: Vec<Resource<'a>>,
+    instances: Instances<'a>,
+    resources: Resources<'a>,
+}
+
+/// The report's instances, listed as they are encoded.
+struct Instances<'a>(&'a AuditReport);
+
+impl Serialize for Instances<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.instances.iter().map(|i| InstanceEntry {
+            name: &i.instance,
+            url: &i.url,
+            gathered_at: i.checked_at,
+            catalogue_sha256: i.catalogue.as_ref().map(|c| c.sha256.as_str()),
+            error: i.error.as_deref(),
+        }))
+    }
+}
+
+/// One resource per client of every instance, each built as it is encoded (no list of all
+/// resources).
+struct Resources<'a>(&'a AuditReport);
+
+impl Serialize for Resources<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        s.collect_seq(
+            report
+                .instances
+                .iter()
+                .flat_map(|inst| inst.client_privileges.iter().map(move |c| (inst, c)))
+                .map(|(inst, c)| Resource::of(report, inst, c)),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -202,62 +234,52 @@ pub(super) fn write_csv(out: &mut Out<'_>, report: &AuditReport) {
     }
 }
 
+impl<'a> Resource<'a> {
+    fn of(
+        report: &'a AuditReport,
+        inst: &'a InstanceAudit,
+        c: &'a ClientPrivileges,
+    ) -> Resource<'a> {
+        let findings: Vec<ResourceFinding<'_>> = findings_of(inst, c)
+            .into_iter()
+            .map(|f| ResourceFinding {
+                key: f.key(),
+                rule: &f.rule,
+                severity: f.severity,
+                title: &f.title,
+                subject: f.subject.key(),
+                suppressed: f.suppressed_by.is_some(),
+                controls: report.controls_of(&f.rule),
+            })
+            .collect();
+        let open: Vec<&ResourceFinding<'_>> = findings.iter().filter(|f| !f.suppressed).collect();
+        Resource {
+            id: format!("{}/{}", inst.instance, c.name),
+            resource_type: "jamf_pro_api_client",
+            display_name: &c.name,
+            instance: &inst.instance,
+            instance_url: &inst.url,
+            enabled: c.enabled,
+            app_type: &c.app_type,
+            declared: c.declared,
+            owner: c.owner.as_deref().unwrap_or(UNDECLARED),
+            purpose: c.purpose.as_deref().unwrap_or(UNDECLARED),
+            roles: &c.roles,
+            token_lifetime_seconds: c.token_lifetime,
+            effective_privilege_count: c.privileges.len(),
+            risky_privileges: risky(c),
+            unclassified_privileges: &c.unclassified,
+            secret_last_rotated_at: c.secret_rotated_at(),
+            secret_age_days: age_days(report, inst, c),
+            open_findings: open.len(),
+            highest_severity: open.iter().map(|f| f.severity).max(),
+            findings,
+        }
+    }
+}
+
 /// `grc-json`.
 pub(super) fn write_json(out: &mut Out<'_>, report: &AuditReport) {
-    let instances = report
-        .instances
-        .iter()
-        .map(|i| InstanceEntry {
-            name: &i.instance,
-            url: &i.url,
-            gathered_at: i.checked_at,
-            catalogue_sha256: i.catalogue.as_ref().map(|c| c.sha256.as_str()),
-            error: i.error.as_deref(),
-        })
-        .collect();
-    let resources = report
-        .instances
-        .iter()
-        .flat_map(|inst| inst.client_privileges.iter().map(move |c| (inst, c)))
-        .map(|(inst, c)| {
-            let findings: Vec<ResourceFinding<'_>> = findings_of(inst, c)
-                .into_iter()
-                .map(|f| ResourceFinding {
-                    key: f.key(),
-                    rule: &f.rule,
-                    severity: f.severity,
-                    title: &f.title,
-                    subject: f.subject.key(),
-                    suppressed: f.suppressed_by.is_some(),
-                    controls: report.controls_of(&f.rule),
-                })
-                .collect();
-            let open: Vec<&ResourceFinding<'_>> =
-                findings.iter().filter(|f| !f.suppressed).collect();
-            Resource {
-                id: format!("{}/{}", inst.instance, c.name),
-                resource_type: "jamf_pro_api_client",
-                display_name: &c.name,
-                instance: &inst.instance,
-                instance_url: &inst.url,
-                enabled: c.enabled,
-                app_type: &c.app_type,
-                declared: c.declared,
-                owner: c.owner.as_deref().unwrap_or(UNDECLARED),
-                purpose: c.purpose.as_deref().unwrap_or(UNDECLARED),
-                roles: &c.roles,
-                token_lifetime_seconds: c.token_lifetime,
-                effective_privilege_count: c.privileges.len(),
-                risky_privileges: risky(c),
-                unclassified_privileges: &c.unclassified,
-                secret_last_rotated_at: c.secret_rotated_at(),
-                secret_age_days: age_days(report, inst, c),
-                open_findings: open.len(),
-                highest_severity: open.iter().map(|f| f.severity).max(),
-                findings,
-            }
-        })
-        .collect();
     pretty_to(
         out,
         &Document {
@@ -267,8 +289,8 @@ pub(super) fn write_json(out: &mut Out<'_>, report: &AuditReport) {
             rule_pack: &report.rule_pack,
             risk_catalogue: &report.risk_catalogue,
             control_mapping: report.control_mapping.as_deref(),
-            instances,
-            resources,
+            instances: Instances(report),
+            resources: Resources(report),
         },
     )
 }

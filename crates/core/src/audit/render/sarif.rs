@@ -1,15 +1,28 @@
-//! SARIF 2.1.0: one run of the tool "Jamf Warden" whose rules are the report's rule pack and
-//! whose results are every finding (suppressed ones carry an external, accepted suppression).
-//! A finding has no file: its location is logical, `instance/role:NAME` (kind `object`), and its
-//! partial fingerprint is [`Finding::key`], stable across runs. The report's evidence (time,
-//! versions, each instance's URL and catalogue) is in the run's `properties`; instances that
-//! could not be audited are error notifications of the invocation.
+//! SARIF 2.1.0: one run of the tool "Jamf Warden" per audited instance. Each run's rules are
+//! the report's rule pack, its results every finding of the instance (suppressed ones carry an
+//! external, accepted suppression), its `automationDetails.id`
+//! `jamf-warden/audit/INSTANCE/TIME` (the instance is the category consumers tell analyses
+//! apart by, the report's time the run). A finding has no file: its location is logical,
+//! `instance/role:NAME` (kind `object`), and its partial fingerprint is [`Finding::key`],
+//! stable across runs. The report's evidence (time, versions, thresholds, the fleet summary)
+//! and the instance's (URL, catalogue, counts) are in the run's `properties`; an instance that
+//! could not be audited is an error notification of its run's invocation.
+//!
+//! The log is written as it is encoded: typed structures borrowing from the report, results
+//! produced one at a time, no `serde_json::Value` tree and no list of all results.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 
 use super::out::Out;
 use super::{pretty_to, stamp, suppression_of};
-use crate::audit::{AuditReport, Finding, RuleInfo, Severity};
+use crate::audit::{
+    AuditReport, ClientPrivileges, Finding, InstanceAudit, RuleInfo, SecretView, Severity,
+    SubjectKind, Summary, SuppressionStatus,
+};
+use crate::drift::CatalogueInfo;
 
 /// The `$schema` a SARIF 2.1.0 log names.
 pub(super) const SARIF_SCHEMA: &str =
@@ -26,17 +39,11 @@ pub(super) fn help_uri(id: &str) -> String {
     )
 }
 
-/// `automationDetails.id`: `jamf-warden/audit/INSTANCES/TIME`, one category per instance (or
-/// set of instances, joined with `+`) and one run id per report.
-pub(super) fn automation_id(report: &AuditReport) -> String {
-    let names: Vec<&str> = report
-        .instances
-        .iter()
-        .map(|i| i.instance.as_str())
-        .collect();
+/// `automationDetails.id` of the run of `instance`: `jamf-warden/audit/INSTANCE/TIME`, the
+/// instance as the category and the report's generation time as the run.
+pub(super) fn automation_id(report: &AuditReport, instance: &str) -> String {
     format!(
-        "jamf-warden/audit/{}/{}",
-        names.join("+"),
+        "jamf-warden/audit/{instance}/{}",
         stamp(&report.generated_at)
     )
 }
@@ -64,205 +71,520 @@ pub(super) fn security_severity(severity: Severity) -> &'static str {
 }
 
 pub(super) fn write(out: &mut Out<'_>, report: &AuditReport) {
-    let rules: Vec<Value> = report.rules.iter().map(rule).collect();
-    let results: Vec<Value> = report.findings().map(|f| result(report, f)).collect();
-    let notifications: Vec<Value> = report
-        .instances
+    let rules: Vec<Rule<'_>> = report.rules.iter().map(Rule::of).collect();
+    let index: BTreeMap<&str, usize> = report
+        .rules
         .iter()
-        .filter_map(|i| {
-            i.error.as_ref().map(|e| {
-                json!({
-                    "level": "error",
-                    "message": {
-                        "text": format!("instance {} ({}) could not be audited: {e}", i.instance, i.url)
-                    },
-                    "properties": { "instance": i.instance, "url": i.url },
-                })
-            })
-        })
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
         .collect();
-    let instances: Vec<Value> = report
-        .instances
-        .iter()
-        .map(|i| {
-            let mut m = Map::new();
-            m.insert("name".into(), json!(i.instance));
-            m.insert("url".into(), json!(i.url));
-            if let Some(at) = &i.checked_at {
-                m.insert("checkedAt".into(), json!(stamp(at)));
-            }
-            if let Some(c) = &i.catalogue {
-                m.insert(
-                    "catalogue".into(),
-                    json!({
-                        "size": c.size,
-                        "sha256": c.sha256,
-                        "fetchedAt": stamp(&c.fetched_at),
-                    }),
-                );
-            }
-            if let Some(e) = &i.error {
-                m.insert("error".into(), json!(e));
-            }
-            m.insert("roles".into(), json!(i.roles));
-            m.insert("clients".into(), json!(i.clients));
-            if let Some(since) = &i.since_last {
-                m.insert("sinceLast".into(), json!(since));
-            }
-            if !i.trend.is_empty() {
-                m.insert("trend".into(), json!(i.trend));
-            }
-            Value::Object(m)
-        })
-        .collect();
-    let log = json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "Jamf Warden",
-                    "fullName": format!("Jamf Warden {} (rule pack {})", report.warden_version, report.rule_pack),
-                    "version": report.warden_version,
-                    "informationUri": INFORMATION_URI,
-                    "rules": rules,
-                    "properties": { "rulePack": report.rule_pack },
-                }
-            },
-            "automationDetails": { "id": automation_id(report) },
-            "invocations": [{
-                "executionSuccessful": notifications.is_empty(),
-                "endTimeUtc": stamp(&report.generated_at),
-                "toolExecutionNotifications": notifications,
-            }],
-            "results": results,
-            "properties": {
-                "reportSchema": report.schema,
-                "generatedAt": stamp(&report.generated_at),
-                "gatheredAt": report.gathered_at.as_ref().map(stamp),
-                "wardenVersion": report.warden_version,
-                "rulePack": report.rule_pack,
-                "riskCatalogue": report.risk_catalogue,
-                "settings": report.settings,
-                "summary": report.summary,
-                "instances": instances,
-                "suppressions": report.suppressions,
-            },
-        }],
-    });
+    let log = Log {
+        report,
+        rules: &rules,
+        index: &index,
+    };
     pretty_to(out, &log);
 }
 
-fn rule(r: &RuleInfo) -> Value {
-    json!({
-        "id": r.id,
-        "name": pascal_case(&r.title),
-        "shortDescription": { "text": r.title },
-        "fullDescription": { "text": r.rationale },
-        "helpUri": help_uri(&r.id),
-        "help": {
-            "text": r.fix,
-            "markdown": format!(
-                "**Why:** {}\n\n**Fix:** {}\n\n[{} in Warden's audit documentation]({})",
-                r.rationale,
-                r.fix,
-                r.id,
-                help_uri(&r.id)
-            ),
-        },
-        "defaultConfiguration": { "level": level(r.severity) },
-        "properties": {
-            "security-severity": security_severity(r.severity),
-            "severity": r.severity.as_str(),
-            "tags": ["security"],
-        },
-    })
+/// The whole log: `$schema`, `version` and one run per instance.
+struct Log<'a> {
+    report: &'a AuditReport,
+    /// The rule pack as SARIF rules, built once and listed by every run.
+    rules: &'a [Rule<'a>],
+    /// A rule's position in `rules` (`ruleIndex`).
+    index: &'a BTreeMap<&'a str, usize>,
 }
 
-fn result(report: &AuditReport, f: &Finding) -> Value {
-    let mut properties = Map::new();
-    properties.insert("instance".into(), json!(f.instance));
-    properties.insert("severity".into(), json!(f.severity.as_str()));
-    properties.insert(
-        "security-severity".into(),
-        json!(security_severity(f.severity)),
-    );
-    properties.insert("subjectKind".into(), json!(f.subject.kind.as_str()));
-    properties.insert("subject".into(), json!(f.subject.name));
-    properties.insert("privileges".into(), json!(f.evidence.privileges));
-    if !f.evidence.roles.is_empty() {
-        properties.insert("roles".into(), json!(f.evidence.roles));
+impl Serialize for Log<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("$schema", SARIF_SCHEMA)?;
+        map.serialize_entry("version", "2.1.0")?;
+        map.serialize_entry("runs", &Runs(self))?;
+        map.end()
     }
-    if !f.evidence.clients.is_empty() {
-        properties.insert("clients".into(), json!(f.evidence.clients));
+}
+
+/// The runs, produced one instance at a time.
+struct Runs<'a>(&'a Log<'a>);
+
+impl Serialize for Runs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let log = self.0;
+        let mut seq = s.serialize_seq(Some(log.report.instances.len()))?;
+        for inst in &log.report.instances {
+            seq.serialize_element(&Run::of(log, inst))?;
+        }
+        seq.end()
     }
-    if !f.evidence.facts.is_empty() {
-        properties.insert("facts".into(), json!(f.evidence.facts));
-    }
-    if let Some(c) = report.client_of(f) {
-        properties.insert("owner".into(), json!(c.owner_label()));
-        properties.insert("purpose".into(), json!(c.purpose_label()));
-        if let Some(secret) = &c.secret {
-            properties.insert("secret".into(), json!(secret));
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool<'a>,
+    automation_details: AutomationDetails,
+    invocations: [Invocation<'a>; 1],
+    results: Results<'a>,
+    properties: RunProperties<'a>,
+}
+
+impl<'a> Run<'a> {
+    fn of(log: &'a Log<'a>, inst: &'a InstanceAudit) -> Run<'a> {
+        let report = log.report;
+        let notifications: Vec<Notification<'a>> = inst
+            .error
+            .as_ref()
+            .map(|e| Notification {
+                level: "error",
+                message: Message {
+                    text: format!(
+                        "instance {} ({}) could not be audited: {e}",
+                        inst.instance, inst.url
+                    ),
+                },
+                properties: NotificationProperties {
+                    instance: &inst.instance,
+                    url: &inst.url,
+                },
+            })
+            .into_iter()
+            .collect();
+        Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "Jamf Warden",
+                    full_name: format!(
+                        "Jamf Warden {} (rule pack {})",
+                        report.warden_version, report.rule_pack
+                    ),
+                    version: &report.warden_version,
+                    information_uri: INFORMATION_URI,
+                    rules: log.rules,
+                    properties: DriverProperties {
+                        rule_pack: &report.rule_pack,
+                    },
+                },
+            },
+            automation_details: AutomationDetails {
+                id: automation_id(report, &inst.instance),
+            },
+            invocations: [Invocation {
+                execution_successful: notifications.is_empty(),
+                end_time_utc: stamp(&report.generated_at),
+                tool_execution_notifications: notifications,
+            }],
+            results: Results { log, inst },
+            properties: RunProperties {
+                report_schema: &report.schema,
+                generated_at: stamp(&report.generated_at),
+                gathered_at: report.gathered_at.as_ref().map(stamp),
+                warden_version: &report.warden_version,
+                rule_pack: &report.rule_pack,
+                risk_catalogue: &report.risk_catalogue,
+                settings: &report.settings,
+                summary: &report.summary,
+                fleet_instances: report.instances.len(),
+                instance: InstanceProperties::of(inst),
+                suppressions: Suppressions {
+                    all: &report.suppressions,
+                    instance: &inst.instance,
+                },
+            },
         }
     }
-    if let Some(url) = report
-        .instances
-        .iter()
-        .find(|i| i.instance == f.instance)
-        .map(|i| &i.url)
-    {
-        properties.insert("url".into(), json!(url));
-    }
-    let mut result = Map::new();
-    result.insert("ruleId".into(), json!(f.rule));
-    if let Some(index) = report.rules.iter().position(|r| r.id == f.rule) {
-        result.insert("ruleIndex".into(), json!(index));
-    }
-    result.insert("level".into(), json!(level(f.severity)));
-    if let Some(new) = super::fleet::is_new(report.instance(&f.instance), &f.key())
-        && f.suppressed_by.is_none()
-    {
-        let state = if new { "new" } else { "unchanged" };
-        result.insert("baselineState".into(), json!(state));
-    }
-    result.insert("message".into(), json!({ "text": message(f) }));
-    result.insert(
-        "locations".into(),
-        json!([{
-            "logicalLocations": [{
-                "name": f.subject.name,
-                "fullyQualifiedName": format!("{}/{}", f.instance, f.subject.key()),
-                "kind": "object",
-            }]
-        }]),
-    );
-    result.insert(
-        "partialFingerprints".into(),
-        json!({ FINGERPRINT: f.key() }),
-    );
-    if let Some(s) = suppression_of(report, f) {
-        let mut props = Map::new();
-        props.insert("owner".into(), json!(s.owner));
-        props.insert("builtin".into(), json!(s.builtin));
-        props.insert("rule".into(), json!(s.rule));
-        props.insert("instance".into(), json!(s.instance));
-        props.insert("object".into(), json!(s.object));
-        if let Some(d) = s.expires {
-            props.insert("expires".into(), json!(d.to_string()));
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'static str,
+    full_name: String,
+    version: &'a str,
+    information_uri: &'static str,
+    rules: &'a [Rule<'a>],
+    properties: DriverProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DriverProperties<'a> {
+    rule_pack: &'a str,
+}
+
+#[derive(Serialize)]
+struct AutomationDetails {
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation<'a> {
+    execution_successful: bool,
+    end_time_utc: String,
+    tool_execution_notifications: Vec<Notification<'a>>,
+}
+
+#[derive(Serialize)]
+struct Notification<'a> {
+    level: &'static str,
+    message: Message,
+    properties: NotificationProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct NotificationProperties<'a> {
+    instance: &'a str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct Message {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Text<'a> {
+    text: &'a str,
+}
+
+/// A rule of the pack as `tool.driver.rules` lists it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule<'a> {
+    id: &'a str,
+    name: String,
+    short_description: Text<'a>,
+    full_description: Text<'a>,
+    help_uri: String,
+    help: Help<'a>,
+    default_configuration: Configuration,
+    properties: RuleProperties,
+}
+
+impl<'a> Rule<'a> {
+    fn of(r: &'a RuleInfo) -> Rule<'a> {
+        let uri = help_uri(&r.id);
+        Rule {
+            id: &r.id,
+            name: pascal_case(&r.title),
+            short_description: Text { text: &r.title },
+            full_description: Text { text: &r.rationale },
+            help: Help {
+                text: &r.fix,
+                markdown: format!(
+                    "**Why:** {}\n\n**Fix:** {}\n\n[{} in Warden's audit documentation]({uri})",
+                    r.rationale, r.fix, r.id
+                ),
+            },
+            help_uri: uri,
+            default_configuration: Configuration {
+                level: level(r.severity),
+            },
+            properties: RuleProperties {
+                security_severity: security_severity(r.severity),
+                severity: r.severity.as_str(),
+                tags: ["security"],
+            },
         }
-        result.insert(
-            "suppressions".into(),
-            json!([{
-                "kind": "external",
-                "status": "accepted",
-                "justification": s.reason,
-                "properties": props,
-            }]),
-        );
     }
-    result.insert("properties".into(), Value::Object(properties));
-    Value::Object(result)
+}
+
+#[derive(Serialize)]
+struct Help<'a> {
+    text: &'a str,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties {
+    #[serde(rename = "security-severity")]
+    security_severity: &'static str,
+    severity: &'static str,
+    tags: [&'static str; 1],
+}
+
+/// The run's evidence: the report's (fleet-wide) and its instance's.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunProperties<'a> {
+    report_schema: &'a str,
+    generated_at: String,
+    gathered_at: Option<String>,
+    warden_version: &'a str,
+    rule_pack: &'a str,
+    risk_catalogue: &'a str,
+    settings: &'a serde_json::Value,
+    /// The fleet's summary (every run of the log carries the same).
+    summary: &'a Summary,
+    /// How many instances (runs) the report has.
+    fleet_instances: usize,
+    instance: InstanceProperties<'a>,
+    suppressions: Suppressions<'a>,
+}
+
+/// The run's instance.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InstanceProperties<'a> {
+    name: &'a str,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalogue: Option<Catalogue<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    roles: usize,
+    clients: usize,
+    /// Its findings by severity (unsuppressed) and the suppressed ones.
+    summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since_last: Option<&'a crate::audit::SinceLast>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    trend: &'a [crate::audit::TrendPoint],
+}
+
+impl<'a> InstanceProperties<'a> {
+    fn of(inst: &'a InstanceAudit) -> InstanceProperties<'a> {
+        let mut summary = Summary {
+            errors: usize::from(inst.error.is_some()),
+            ..Summary::default()
+        };
+        for f in &inst.findings {
+            let n = match (f.suppressed_by, f.severity) {
+                (Some(_), _) => &mut summary.suppressed,
+                (None, Severity::Critical) => &mut summary.critical,
+                (None, Severity::High) => &mut summary.high,
+                (None, Severity::Medium) => &mut summary.medium,
+                (None, Severity::Low) => &mut summary.low,
+            };
+            *n += 1;
+        }
+        InstanceProperties {
+            name: &inst.instance,
+            url: &inst.url,
+            checked_at: inst.checked_at.as_ref().map(stamp),
+            catalogue: inst.catalogue.as_ref().map(Catalogue::of),
+            error: inst.error.as_deref(),
+            roles: inst.roles,
+            clients: inst.clients,
+            summary,
+            since_last: inst.since_last.as_ref(),
+            trend: &inst.trend,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Catalogue<'a> {
+    size: usize,
+    sha256: &'a str,
+    fetched_at: String,
+}
+
+impl<'a> Catalogue<'a> {
+    fn of(c: &'a CatalogueInfo) -> Catalogue<'a> {
+        Catalogue {
+            size: c.size,
+            sha256: &c.sha256,
+            fetched_at: stamp(&c.fetched_at),
+        }
+    }
+}
+
+/// The suppressions that apply to the run's instance (`*` or its name); their `matched`
+/// counts the whole report.
+struct Suppressions<'a> {
+    all: &'a [SuppressionStatus],
+    instance: &'a str,
+}
+
+impl Serialize for Suppressions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.all
+                .iter()
+                .filter(|x| x.instance == "*" || x.instance == self.instance),
+        )
+    }
+}
+
+/// The instance's findings as results, produced one at a time.
+struct Results<'a> {
+    log: &'a Log<'a>,
+    inst: &'a InstanceAudit,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.inst.findings.len()))?;
+        for f in &self.inst.findings {
+            seq.serialize_element(&SarifResult::of(self.log, self.inst, f))?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    level: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<&'static str>,
+    message: Message,
+    locations: [Location<'a>; 1],
+    partial_fingerprints: Fingerprint,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<[Suppression<'a>; 1]>,
+    properties: ResultProperties<'a>,
+}
+
+impl<'a> SarifResult<'a> {
+    fn of(log: &'a Log<'a>, inst: &'a InstanceAudit, f: &'a Finding) -> SarifResult<'a> {
+        let key = f.key();
+        let baseline_state = match super::fleet::is_new(Some(inst), &key) {
+            Some(new) if f.suppressed_by.is_none() => Some(if new { "new" } else { "unchanged" }),
+            _ => None,
+        };
+        let client: Option<&ClientPrivileges> = match f.subject.kind {
+            SubjectKind::Client => inst.client(&f.subject.name),
+            _ => None,
+        };
+        let e = &f.evidence;
+        SarifResult {
+            rule_id: &f.rule,
+            rule_index: log.index.get(f.rule.as_str()).copied(),
+            level: level(f.severity),
+            baseline_state,
+            message: Message { text: message(f) },
+            locations: [Location {
+                logical_locations: [LogicalLocation {
+                    name: &f.subject.name,
+                    fully_qualified_name: format!("{}/{}", f.instance, f.subject.key()),
+                    kind: "object",
+                }],
+            }],
+            partial_fingerprints: Fingerprint(key),
+            suppressions: suppression_of(log.report, f).map(|s| [Suppression::of(s)]),
+            properties: ResultProperties {
+                instance: &f.instance,
+                severity: f.severity.as_str(),
+                security_severity: security_severity(f.severity),
+                subject_kind: f.subject.kind.as_str(),
+                subject: &f.subject.name,
+                privileges: &e.privileges,
+                roles: &e.roles,
+                clients: &e.clients,
+                facts: &e.facts,
+                owner: client.map(ClientPrivileges::owner_label),
+                purpose: client.map(ClientPrivileges::purpose_label),
+                secret: client.and_then(|c| c.secret.as_ref()),
+                url: &inst.url,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    logical_locations: [LogicalLocation<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation<'a> {
+    name: &'a str,
+    fully_qualified_name: String,
+    kind: &'static str,
+}
+
+/// `{"wardenFindingKey/v1": KEY}`.
+struct Fingerprint(String);
+
+impl Serialize for Fingerprint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(FINGERPRINT, &self.0)?;
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Suppression<'a> {
+    kind: &'static str,
+    status: &'static str,
+    justification: &'a str,
+    properties: SuppressionProperties<'a>,
+}
+
+impl<'a> Suppression<'a> {
+    fn of(s: &'a SuppressionStatus) -> Suppression<'a> {
+        Suppression {
+            kind: "external",
+            status: "accepted",
+            justification: &s.reason,
+            properties: SuppressionProperties {
+                owner: &s.owner,
+                builtin: s.builtin,
+                rule: &s.rule,
+                instance: &s.instance,
+                object: &s.object,
+                expires: s.expires.map(|d| d.to_string()),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SuppressionProperties<'a> {
+    owner: &'a str,
+    builtin: bool,
+    rule: &'a str,
+    instance: &'a str,
+    object: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties<'a> {
+    instance: &'a str,
+    severity: &'static str,
+    #[serde(rename = "security-severity")]
+    security_severity: &'static str,
+    subject_kind: &'static str,
+    subject: &'a str,
+    privileges: &'a [crate::audit::Name],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    roles: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    clients: &'a [String],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    facts: &'a BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purpose: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a SecretView>,
+    url: &'a str,
 }
 
 /// `role "Deploy" on prod: Role can run code on managed devices; privileges: Create Policies,

@@ -285,11 +285,11 @@ fn findings(
 
 /// `items` joined with `, ` in at most `width` characters: as many whole items as fit, then
 /// `+N more`; a first item too long for the column is cut with `…`.
-fn fit_list(items: &[String], width: usize) -> String {
+fn fit_list(items: &[impl AsRef<str>], width: usize) -> String {
     let n = items.len();
     let mut out = String::new();
     for (i, item) in items.iter().enumerate() {
-        let item = one_line(item);
+        let item = one_line(item.as_ref());
         let candidate = if out.is_empty() {
             item.clone()
         } else {

@@ -68,7 +68,7 @@ struct FindingRecord<'a> {
     rule: &'a str,
     severity: audit::Severity,
     title: &'a str,
-    privileges: &'a [String],
+    privileges: &'a [warden_core::audit::Name],
 }
 
 /// The change-log record of new and resolved findings (`after`).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use warden_core::audit::{InstanceAudit, SinceLast, Summary, TrendPoint};
+use warden_core::audit::{InstanceAudit, RiskCatalogue, SinceLast, Summary, TrendPoint};
 
 /// File of [`AuditState`] in the state directory.
 const STATE_FILE: &str = "audit-state.json";
@@ -77,10 +77,17 @@ impl InstanceState {
 
 impl AuditState {
     /// Loads the state from `state_dir`; a missing or unreadable file starts empty (logged).
+    /// The kept audits' privilege names are shared through the built-in risk catalogue, as a
+    /// fresh audit's are (read back, each entry would hold its own copy).
     pub fn load(state_dir: &Path) -> AuditState {
         let path = state_dir.join(STATE_FILE);
         let mut state: AuditState = crate::runtime::state_json::load(&path, "audit state");
         state.path = Some(path);
+        if let Ok(catalogue) = RiskCatalogue::builtin() {
+            for last in state.instances.values_mut().filter_map(|i| i.last.as_mut()) {
+                catalogue.share_names(last);
+            }
+        }
         state
     }
 
@@ -144,5 +151,32 @@ mod tests {
         // compact on disk: one short array per day
         let json = serde_json::to_string(&state.history).unwrap();
         assert_eq!(json, "[[1767344400,[0,3,0,0,0]],[1767603600,[0,4,0,0,0]]]");
+    }
+
+    #[test]
+    fn kept_audits_share_their_privilege_names_once_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = |name: &str| {
+            serde_json::json!({
+                "name": name, "enabled": true, "app_type": "CLIENT_CREDENTIALS",
+                "declared": false, "roles": ["Deploy"], "token_lifetime": 300,
+                "privileges": ["Create Policies", "Read Computers"],
+                "by_category": {"code_execution": ["Create Policies"]},
+            })
+        };
+        let last = serde_json::json!({
+            "instance": "prod", "url": "https://prod.example.com", "roles": 1, "clients": 2,
+            "findings": [], "client_privileges": [client("A"), client("B")],
+        });
+        let file = serde_json::json!({ "instances": { "prod": { "last": last } } });
+        std::fs::write(dir.path().join(STATE_FILE), file.to_string()).unwrap();
+        let state = AuditState::load(dir.path());
+        let last = state.last("prod").expect("the kept audit");
+        let (a, b) = (&last.client_privileges[0], &last.client_privileges[1]);
+        assert_eq!(a.privileges, ["Create Policies", "Read Computers"]);
+        assert!(a.privileges[0].shares_with(&b.privileges[0]));
+        assert!(a.privileges[1].shares_with(&b.privileges[1]));
+        let risky = &b.by_category[&warden_core::audit::Category::CodeExecution][0];
+        assert!(risky.shares_with(&a.privileges[0]));
     }
 }

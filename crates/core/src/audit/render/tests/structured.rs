@@ -51,8 +51,10 @@ fn sarif_matches_the_sarif_2_1_0_schema() {
             .as_str()
             .is_some_and(|s| s.ends_with("sarif-schema-2.1.0.json"))
     );
+    // one run per instance: prod's findings, then staging, which could not be audited
     let runs = log["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 1);
+    assert_eq!(runs.len(), r.instances.len());
+    assert_eq!(runs.len(), 2);
     let run = &runs[0];
     let driver = &run["tool"]["driver"];
     assert_eq!(driver["name"], "Jamf Warden");
@@ -140,13 +142,40 @@ fn sarif_matches_the_sarif_2_1_0_schema() {
     assert_eq!(props["generatedAt"], "2026-11-20T09:30:00Z");
     assert_eq!(props["rulePack"], r.rule_pack);
     let catalogue = r.instances[0].catalogue.as_ref().expect("catalogue");
+    assert_eq!(props["instance"]["name"], "prod");
+    assert_eq!(props["instance"]["catalogue"]["sha256"], catalogue.sha256);
+    assert_eq!(props["instance"]["catalogue"]["size"], catalogue.size);
+    assert_eq!(props["instance"]["url"], "https://prod.example.com");
+    // the instance's own counts, and the fleet's summary kept on every run
+    let open = |sev: Severity| {
+        r.instances[0]
+            .findings
+            .iter()
+            .filter(|f| f.severity == sev && f.suppressed_by.is_none())
+            .count()
+    };
+    assert_eq!(props["instance"]["summary"]["high"], open(Severity::High));
     assert_eq!(
-        props["instances"][0]["catalogue"]["sha256"],
-        catalogue.sha256
+        props["instance"]["summary"]["suppressed"],
+        r.summary.suppressed
     );
-    assert_eq!(props["instances"][0]["catalogue"]["size"], catalogue.size);
-    assert_eq!(props["instances"][0]["url"], "https://prod.example.com");
-    let invocation = &run["invocations"][0];
+    assert_eq!(props["summary"]["critical"], r.summary.critical);
+    assert_eq!(props["summary"]["errors"], 1);
+    assert_eq!(props["fleetInstances"], 2);
+    assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+    assert_eq!(
+        run["invocations"][0]["toolExecutionNotifications"],
+        serde_json::json!([])
+    );
+    let staging = &runs[1];
+    assert_eq!(staging["results"], serde_json::json!([]));
+    assert_eq!(staging["properties"]["instance"]["name"], "staging");
+    assert_eq!(staging["properties"]["summary"], props["summary"]);
+    assert_eq!(
+        staging["tool"], run["tool"],
+        "every run lists the rule pack"
+    );
+    let invocation = &staging["invocations"][0];
     assert_eq!(invocation["executionSuccessful"], false);
     let note = invocation["toolExecutionNotifications"][0]["message"]["text"]
         .as_str()
@@ -168,7 +197,7 @@ fn sarif_names_its_docs_rule_help_and_automation_run() {
     assert_eq!(driver["informationUri"], repository);
     assert_eq!(
         run["automationDetails"]["id"],
-        "jamf-warden/audit/prod+staging/2026-11-20T09:30:00Z"
+        "jamf-warden/audit/prod/2026-11-20T09:30:00Z"
     );
     // every rule's helpUri is an anchor of docs/audit.md, and its help has Markdown
     let docs = std::fs::read_to_string(repo_file("../../docs/audit.md")).expect("docs/audit.md");
@@ -191,6 +220,48 @@ fn sarif_names_its_docs_rule_help_and_automation_run() {
         assert!(markdown.contains(&format!("]({uri})")), "{markdown}");
         assert_eq!(rule["help"]["text"], info.fix);
     }
+}
+
+#[test]
+fn each_sarif_run_has_its_own_automation_id_naming_its_instance() {
+    let mut r = report();
+    // a third instance, audited: three runs, three categories of the same report time
+    let mut third = r.instances[0].clone();
+    third.instance = "eu-west".into();
+    for f in &mut third.findings {
+        f.instance = "eu-west".into();
+    }
+    r.instances.push(third);
+    let log: Value = serde_json::from_str(&render(&r, Format::Sarif, false)).expect("sarif");
+    let runs = log["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 3);
+    let ids: Vec<&str> = runs
+        .iter()
+        .map(|run| run["automationDetails"]["id"].as_str().expect("an id"))
+        .collect();
+    let distinct: std::collections::BTreeSet<&&str> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    for (run, inst) in runs.iter().zip(&r.instances) {
+        let id = run["automationDetails"]["id"].as_str().expect("an id");
+        assert_eq!(
+            id,
+            format!("jamf-warden/audit/{}/2026-11-20T09:30:00Z", inst.instance)
+        );
+        assert_eq!(
+            run["properties"]["instance"]["name"],
+            inst.instance.as_str()
+        );
+        // a run's results are its instance's findings, and only those
+        let results = run["results"].as_array().expect("results");
+        assert_eq!(results.len(), inst.findings.len());
+        assert!(
+            results
+                .iter()
+                .all(|x| x["properties"]["instance"] == inst.instance.as_str()),
+            "{id}"
+        );
+    }
+    assert_eq!(errors(&sarif_validator(), &log), Vec::<String>::new());
 }
 
 /// `sarif` of sarif-tools: `WARDEN_SARIF_BIN`, else `.venv/bin/sarif` installed by
