@@ -15,13 +15,22 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use warden_core::clock::Stopwatch;
 
-/// A running OpenBao dev server. KV v2 is mounted at `secret/`.
+/// A running OpenBao: a dev server, or one node of a Raft cluster ([`OpenBao::start_raft`])
+/// whose other nodes it owns. KV v2 is mounted at `secret/`.
 pub struct OpenBao {
     child: Child,
     addr: String,
     root_token: String,
     bin: PathBuf,
     _home: tempfile::TempDir,
+    /// The other nodes of a Raft cluster (empty for a dev server).
+    peers: Vec<Peer>,
+}
+
+/// Another node of a Raft cluster.
+struct Peer {
+    child: Child,
+    addr: String,
 }
 
 impl std::fmt::Debug for OpenBao {
@@ -145,9 +154,237 @@ impl OpenBao {
             root_token,
             bin: bin.to_path_buf(),
             _home: home,
+            peers: Vec::new(),
         };
         bao.wait_ready(Duration::from_secs(30)).await?;
         Ok(bao)
+    }
+
+    /// A Raft cluster of `nodes` OpenBao servers on loopback (integrated storage, one unseal
+    /// key): the first is initialised and unsealed, the others join it (`retry_join`) and are
+    /// unsealed, KV v2 is mounted at `secret/`. This fixture talks to the **last** node (a
+    /// standby at first, which forwards to the active node), so the leader can be stopped
+    /// under it ([`OpenBao::stop_leader`]).
+    pub async fn start_raft(nodes: usize) -> anyhow::Result<OpenBao> {
+        anyhow::ensure!(nodes >= 2, "a Raft cluster here has at least 2 nodes");
+        let bin = bao_bin()?;
+        let home = tempfile::tempdir().context("creating a HOME for the openbao cluster")?;
+        let mut api = Vec::new();
+        for _ in 0..nodes {
+            api.push((free_port()?, free_port()?));
+        }
+        let addr = |i: usize| format!("http://127.0.0.1:{}", api[i].0);
+        // initialising Raft storage and electing a leader can take tens of seconds on a busy
+        // machine: each call may take a minute
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let mut children = Vec::new();
+        let mut unseal = String::new();
+        let mut root_token = String::new();
+        for i in 0..nodes {
+            let dir = home.path().join(format!("node{i}"));
+            std::fs::create_dir_all(&dir)?;
+            let join = if i == 0 {
+                String::new()
+            } else {
+                format!(
+                    "  retry_join {{\n    leader_api_addr = \"{}\"\n  }}\n",
+                    addr(0)
+                )
+            };
+            let config = format!(
+                "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"node{i}\"\n{join}}}\n\
+                 listener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n  \
+                 cluster_address = \"127.0.0.1:{}\"\n  tls_disable = true\n}}\n\
+                 api_addr = \"{}\"\ncluster_addr = \"https://127.0.0.1:{}\"\n\
+                 disable_mlock = true\nui = false\n",
+                dir.display(),
+                api[i].0,
+                api[i].1,
+                addr(i),
+                api[i].1
+            );
+            let file = home.path().join(format!("node{i}.hcl"));
+            std::fs::write(&file, config)?;
+            let log = std::fs::File::create(home.path().join(format!("node{i}.log")))?;
+            let child = Command::new(&bin)
+                .arg("server")
+                .arg(format!("-config={}", file.display()))
+                .env_clear()
+                .env("HOME", home.path())
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()
+                .with_context(|| format!("starting OpenBao node {i}"))?;
+            children.push(child);
+            wait_health(&http, &addr(i), |_| true, "to listen").await?;
+            if i == 0 {
+                let init = put(
+                    &http,
+                    &addr(0),
+                    "sys/init",
+                    None,
+                    serde_json::json!({"secret_shares": 1, "secret_threshold": 1}),
+                )
+                .await?;
+                unseal = init["keys_base64"][0]
+                    .as_str()
+                    .context("no unseal key from sys/init")?
+                    .to_owned();
+                root_token = init["root_token"]
+                    .as_str()
+                    .context("no root token from sys/init")?
+                    .to_owned();
+            }
+            // a joining node may need a moment before it accepts the key
+            let started = Stopwatch::start();
+            loop {
+                let r = put(
+                    &http,
+                    &addr(i),
+                    "sys/unseal",
+                    None,
+                    serde_json::json!({"key": unseal}),
+                )
+                .await;
+                match r {
+                    Ok(v) if v["sealed"] == false => break,
+                    _ if started.elapsed() > Duration::from_secs(60) => {
+                        bail!("OpenBao node {i} did not unseal: {r:?}")
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+            // active (200) or standby (429 without standbyok)
+            wait_health(
+                &http,
+                &addr(i),
+                |s| s == 200 || s == 429,
+                "to be active or a standby",
+            )
+            .await?;
+        }
+        put(
+            &http,
+            &addr(0),
+            "sys/mounts/secret",
+            Some(&root_token),
+            serde_json::json!({"type": "kv", "options": {"version": "2"}}),
+        )
+        .await?;
+        // a new KV v2 mount upgrades itself for a moment: wait until a write goes through
+        let started = Stopwatch::start();
+        loop {
+            let probe = put(
+                &http,
+                &addr(nodes - 1),
+                "secret/data/openbao-fixture-probe",
+                Some(&root_token),
+                serde_json::json!({"data": {"ready": "yes"}}),
+            )
+            .await;
+            match probe {
+                Ok(_) => break,
+                Err(e) if started.elapsed() > Duration::from_secs(60) => {
+                    bail!("the KV v2 mount of the OpenBao cluster never took a write: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        // autopilot makes a joined node a voter only once it has been healthy for a while;
+        // until every node votes, losing the leader loses the quorum
+        let started = Stopwatch::start();
+        loop {
+            let conf = http
+                .get(format!("{}/v1/sys/storage/raft/configuration", addr(0)))
+                .header("X-Vault-Token", &root_token)
+                .send()
+                .await;
+            let voters = match conf {
+                Ok(r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["data"]["config"]["servers"].as_array().cloned())
+                    .map_or(0, |servers| {
+                        servers.iter().filter(|s| s["voter"] == true).count()
+                    }),
+                Err(_) => 0,
+            };
+            if voters == nodes {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(90) {
+                bail!("only {voters} of the {nodes} OpenBao nodes became Raft voters in 90 s");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let mut peers: Vec<Peer> = Vec::new();
+        let last = children.pop().context("no node")?;
+        for (i, child) in children.into_iter().enumerate() {
+            peers.push(Peer {
+                child,
+                addr: addr(i),
+            });
+        }
+        Ok(OpenBao {
+            child: last,
+            addr: addr(nodes - 1),
+            root_token,
+            bin,
+            _home: home,
+            peers,
+        })
+    }
+
+    /// The API address of the cluster's active node, as this node reports it.
+    pub async fn leader_addr(&self) -> anyhow::Result<String> {
+        let v = self.api(reqwest::Method::GET, "sys/leader", None).await?;
+        Ok(v["leader_address"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Stops the active node of a Raft cluster (it must be one of the other nodes) and waits
+    /// until the remaining nodes elected a new one; returns the new leader's address.
+    pub async fn stop_leader(&mut self) -> anyhow::Result<String> {
+        let leader = self.leader_addr().await?;
+        let Some(i) = self.peers.iter().position(|p| p.addr == leader) else {
+            bail!("the leader {leader:?} is not one of the other nodes of this cluster");
+        };
+        let mut peer = self.peers.remove(i);
+        let _ = peer.child.kill();
+        let _ = peer.child.wait();
+        let started = Stopwatch::start();
+        loop {
+            let now = self.leader_addr().await;
+            let mounts = self.api(reqwest::Method::GET, "sys/mounts", None).await;
+            if let Ok(now) = &now
+                && !now.is_empty()
+                && *now != leader
+                && mounts.is_ok()
+            {
+                return Ok(now.clone());
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let full = self.api(reqwest::Method::GET, "sys/leader", None).await;
+                let log = std::fs::read_to_string(
+                    self._home
+                        .path()
+                        .join(format!("node{}.log", self.peers.len() + 1)),
+                )
+                .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                bail!(
+                    "no new leader within 60 s after stopping {leader} (pid {}): last leader \
+                     {now:?}, sys/mounts {:?}, sys/leader {full:?}, log {tail:#?}",
+                    peer.child.id(),
+                    mounts.err()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
@@ -214,10 +451,14 @@ impl OpenBao {
         self.child.id()
     }
 
-    /// Stops the server now (also done on drop).
+    /// Stops the server now, and the other nodes of a cluster (also done on drop).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for p in &mut self.peers {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
     }
 }
 
@@ -266,6 +507,51 @@ mod tests {
         .unwrap();
         assert_eq!(found, dir.path().join("bao"));
     }
+}
+
+/// Polls `GET /v1/sys/health` of `addr` until its status satisfies `ok` (60 s at most).
+async fn wait_health(
+    http: &reqwest::Client,
+    addr: &str,
+    ok: impl Fn(u16) -> bool,
+    what: &str,
+) -> anyhow::Result<()> {
+    let started = Stopwatch::start();
+    loop {
+        if let Ok(r) = http.get(format!("{addr}/v1/sys/health")).send().await
+            && ok(r.status().as_u16())
+        {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("OpenBao at {addr} did not come {what} within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `PUT /v1/<path>` with a JSON body (and a token when given); the answer's JSON.
+async fn put(
+    http: &reqwest::Client,
+    addr: &str,
+    path: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let mut req = http.put(format!("{addr}/v1/{path}")).json(&body);
+    if let Some(t) = token {
+        req = req.header("X-Vault-Token", t);
+    }
+    let resp = req.send().await?;
+    let status = resp.status();
+    let text = resp.text().await?;
+    if !status.is_success() {
+        bail!("PUT {path} on {addr} answered {status}: {text}");
+    }
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// AppRole credentials made by [`OpenBao::approle`].

@@ -13,6 +13,10 @@ use crate::vault::VaultError;
 /// The members document.
 pub const MEMBERS_PATH: &str = "_warden/cluster/members";
 
+/// Check-and-set tries of one heartbeat: every daemon writes the one document, so a write may
+/// lose to another daemon's; retried after a short random pause.
+const HEARTBEAT_TRIES: u32 = 12;
+
 /// Heartbeats expired this long are dropped from the members document.
 const FORGET_AFTER: TimeDelta = TimeDelta::hours(24);
 
@@ -104,7 +108,12 @@ pub async fn heartbeat<S: SecretStore>(
     now: DateTime<Utc>,
     skew: TimeDelta,
 ) -> Result<Members, ClusterError> {
-    for _ in 0..5 {
+    for attempt in 0..HEARTBEAT_TRIES {
+        if attempt > 0 {
+            // the daemons renew on the same period: spread the retries out
+            let ms = rand::random_range(10..50 * u64::from(attempt));
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
         let (version, mut doc) = members(store).await?;
         if let Some(other) = doc.members.get(daemon)
             && other.incarnation != me.incarnation

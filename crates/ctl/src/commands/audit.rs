@@ -50,8 +50,19 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<Exit> {
         Response::Report(answer) => answer.body.decode().map_err(cannot_read)?,
         Response::ReportStart(start) => {
             let mut report: AuditReport = start.body.decode().map_err(cannot_read)?;
-            conn.parts("audit", |items| report.instances.extend(items))
-                .await?;
+            // each part's privilege names shared with the catalogue's as it arrives: a fleet
+            // report then holds each name once, not once per client
+            let names = warden_core::audit::RiskCatalogue::builtin().ok();
+            conn.parts(
+                "audit",
+                |mut items: Vec<warden_core::audit::InstanceAudit>| {
+                    if let Some(c) = &names {
+                        items.iter_mut().for_each(|i| c.share_names(i));
+                    }
+                    report.instances.extend(items);
+                },
+            )
+            .await?;
             report
         }
         other => return Err(unexpected("report", &other)),

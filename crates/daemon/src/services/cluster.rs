@@ -221,16 +221,23 @@ impl Cluster {
                 return;
             }
         }
-        self.rebalance(config, now).await;
+        // the lease moves take at most half a renewal interval: the next heartbeat is never
+        // late because of them (what is left waits for the next round)
+        self.rebalance(config, now, settings.renew_every / 2).await;
     }
 
-    async fn rebalance(&self, config: &Config, now: DateTime<Utc>) {
+    async fn rebalance(&self, config: &Config, now: DateTime<Utc>, budget: std::time::Duration) {
+        let started = Stopwatch::start();
         let members = self.state().members.clone();
         let skew = self.skew();
         let live = members.live(now, skew);
         let names: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
         let assigned = cluster::assign(&names, &live);
         for name in &names {
+            if started.elapsed() >= budget {
+                tracing::debug!("lease moves left for the next round");
+                return;
+            }
             let mine = assigned.get(name).is_some_and(|d| *d == self.me.daemon);
             let held = self.state().held.contains_key(*name);
             if mine && !held {

@@ -1,8 +1,11 @@
-//! Several `wardend` sharing one fleet through one OpenBao (`[cluster]`): the instances are
-//! spread evenly, a changing request sent to the wrong daemon names the one holding the
-//! instance, a daemon that stops cleanly hands its instances over at once, and one that is
-//! killed loses them once its heartbeat lapses, with the fencing counters raised. Short leases
-//! (3 s) keep the waits short; every wait has the suite's deadline.
+//! Several `wardend` sharing one fleet through OpenBao (`[cluster]`): the instances are spread
+//! evenly, a changing request sent to the wrong daemon names the one holding the instance, a
+//! daemon that stops cleanly hands its instances over at once, and one that is killed loses
+//! them once its heartbeat lapses, with the fencing counters raised. The rotation scenarios
+//! (killed mid-rotation, paused past the lease) and the three-daemon drill (30 instances, the
+//! Vault leader stopped, a daemon killed and restarted) run on a real 3-node OpenBao Raft
+//! cluster on loopback. Short leases (9 s) keep the waits short; every wait has the suite's
+//! deadline.
 
 use crate::common;
 
@@ -15,7 +18,7 @@ use nix::sys::signal::Signal;
 use warden_core::protocol::{ClusterStatus, ErrorCode, Request, Response, RotateRequest};
 
 const CLUSTER: &str =
-    "[cluster]\nlease_ttl = \"3s\"\nrenew_every = \"1s\"\nmax_clock_skew = \"0s\"";
+    "[cluster]\nlease_ttl = \"9s\"\nrenew_every = \"2s\"\nmax_clock_skew = \"0s\"";
 
 const NAMES: [&str; 6] = ["site1", "site2", "site3", "site4", "site5", "site6"];
 
@@ -38,21 +41,53 @@ async fn held(socket: &Path) -> BTreeSet<String> {
 }
 
 /// Waits until the daemons at `sockets` hold disjoint sets of `sizes` instances; returns the
-/// sets.
+/// sets. On a timeout the message shows what each daemon held and saw last.
 async fn spread(sockets: &[&Path], sizes: &[usize]) -> Vec<BTreeSet<String>> {
-    let what = format!("the fleet spread as {sizes:?}");
-    wait_for(&what, async || {
+    let started = warden_core::clock::instant();
+    let expected: usize = sizes.iter().sum();
+    loop {
         let mut sets = Vec::new();
+        let mut views = Vec::new();
         for s in sockets {
-            sets.push(held(s).await);
+            let view = cluster(s).await;
+            sets.push(
+                view.held
+                    .iter()
+                    .map(|h| h.instance.clone())
+                    .collect::<BTreeSet<_>>(),
+            );
+            views.push(view);
         }
-        let all: BTreeSet<String> = sets.iter().flatten().cloned().collect();
+        let all: BTreeSet<&String> = sets.iter().flatten().collect();
         let total: usize = sets.iter().map(BTreeSet::len).sum();
         let sized = sets.iter().map(BTreeSet::len).eq(sizes.iter().copied());
-        let expected: usize = sizes.iter().sum();
-        (sized && total == expected && all.len() == expected).then_some(sets)
-    })
-    .await
+        if sized && total == expected && all.len() == expected {
+            return sets;
+        }
+        if started.elapsed() > common::DEADLINE {
+            let seen: Vec<String> = views
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}: holds {}, heartbeat {}, error {:?}, members {:?}",
+                        v.daemon,
+                        v.held.len(),
+                        v.heartbeat_stands,
+                        v.last_error,
+                        v.members
+                            .iter()
+                            .map(|m| (m.daemon.as_str(), m.live, m.instances))
+                            .collect::<Vec<_>>()
+                    )
+                })
+                .collect();
+            panic!(
+                "timed out waiting for the fleet spread as {sizes:?}:\n{}",
+                seen.join("\n")
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +172,7 @@ async fn daemons_share_the_fleet_and_take_over_a_stopped_or_killed_daemons_insta
 /// holds nothing, and the secret in Vault works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_paused_past_its_lease_mints_nothing_when_it_resumes() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_raft(3, &["alpha"]).await;
     let client = env.add_managed_client("alpha", CLIENT).await;
     env.mark_management_rotated("alpha").await;
     let mut cfg = Cfg::new(&["alpha"]);
@@ -199,7 +234,7 @@ async fn a_daemon_paused_past_its_lease_mints_nothing_when_it_resumes() {
 /// verifying that secret, without minting again; consumers get a token with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_killed_mid_rotation_has_it_finished_by_the_daemon_taking_over() {
-    let env = Env::start(&["alpha"]).await;
+    let env = Env::start_raft(3, &["alpha"]).await;
     let client = env.add_managed_client("alpha", CLIENT).await;
     env.mark_management_rotated("alpha").await;
     let mut cfg = Cfg::new(&["alpha"]);
@@ -222,4 +257,86 @@ async fn a_daemon_killed_mid_rotation_has_it_finished_by_the_daemon_taking_over(
     let versions = env.vault_versions(&client.vault_path).await;
     let (_, id, secret) = versions.last().expect("the stored version");
     assert_eq!(token_status(&url, id, secret).await, 200);
+}
+
+/// Issue 17's drill on a real 3-node OpenBao Raft cluster: three daemons, 30 instances, each
+/// with a client due for rotation. The fleet is spread 10/10/10 and every due client is
+/// rotated exactly once; the Vault leader is stopped and, after the election, heartbeats stand
+/// and a rotation goes through; a daemon is SIGKILLed and its instances are spread over the
+/// other two; restarted (same state, same id), it takes its share back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_daemons_on_a_raft_cluster_through_a_leader_change_a_kill_and_a_restart() {
+    let names: Vec<String> = (1..=30).map(|i| format!("site{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut env = Env::start_raft(3, &refs).await;
+    let mut clients = Vec::new();
+    for name in &refs {
+        clients.push(env.add_managed_client(name, CLIENT).await);
+        env.mark_management_rotated(name).await;
+    }
+    let mut cfg = Cfg::new(&refs);
+    cfg.schedules = JOB_AT_START.into();
+    cfg.tables = CLUSTER.into();
+    // 30 rotations at start: the default of 10 a minute would keep instances busy (a running
+    // job keeps its instance) for three minutes
+    cfg.daemon_extra = "max_rotations_per_minute = 600".into();
+    env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
+    let first = env.start_wardend(None).await;
+    let second = env.start_second_daemon(&cfg, "second").await;
+    let third = env.start_second_daemon(&cfg, "third").await;
+    let sockets = [
+        first.socket.clone(),
+        second.socket.clone(),
+        third.socket.clone(),
+    ];
+    let all: Vec<&Path> = sockets.iter().map(|p| p.as_path()).collect();
+    spread(&all, &[10, 10, 10]).await;
+
+    // every due client rotated exactly once, wherever its instance went meanwhile
+    for c in &clients {
+        env.wait_vault_state(&c.vault_path, "ok").await;
+    }
+    let mints: u64 = refs.iter().map(|n| env.mints(n)).sum();
+    assert_eq!(mints, 30, "one mint per due client");
+
+    // the Vault leader stops; after the election heartbeats stand and rotations go through
+    let before = env.bao().leader_addr().await.unwrap();
+    let after = env.bao_mut().stop_leader().await.unwrap();
+    assert_ne!(before, after);
+    for socket in &all {
+        wait_for("heartbeats renewed after the election", async || {
+            let view = cluster(socket).await;
+            (view.heartbeat_stands
+                && view.last_error.is_none()
+                && view.members.iter().filter(|m| m.live).count() == 3)
+                .then_some(())
+        })
+        .await;
+    }
+    let sets = spread(&all, &[10, 10, 10]).await;
+    let target = sets[0].iter().next().unwrap().clone();
+    let out = common::audit::ctl(
+        &env,
+        &first.socket,
+        &["rotate", &format!("{target}/{CLIENT}"), "--yes"],
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert_eq!(
+        env.mints(&target),
+        2,
+        "rotated again after the leader change"
+    );
+
+    // SIGKILL one daemon: the two others hold the 30 between them, 15 each
+    let mut third = third;
+    third.signal(Signal::SIGKILL);
+    let _ = third.wait_exit().await;
+    spread(&all[..2], &[15, 15]).await;
+
+    // restarted with the same state (same daemon id), it takes its share back
+    let third = env.start_second_daemon(&cfg, "third").await;
+    let all = [all[0], all[1], third.socket.as_path()];
+    spread(&all, &[10, 10, 10]).await;
+    let mints: u64 = refs.iter().map(|n| env.mints(n)).sum();
+    assert_eq!(mints, 31, "no rotation repeated by a handover");
 }

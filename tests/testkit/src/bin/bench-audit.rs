@@ -23,9 +23,9 @@
 //! temporary directory), as `wardenctl` writes it; each file is checked by reading it back as
 //! a stream (the JSON parses back instance by instance, the CSV's records are counted, the
 //! SARIF runs, results and automation ids counted...), never whole in memory. Last, the
-//! compact JSON the daemon answers with, encoded two ways: into a byte-counting sink (what
-//! sending it in frames as it is encoded would hold) and with `ReportBody::encode` (what
-//! `wardend` does today: the whole body in one string), so the formats' peak is seen apart.
+//! compact JSON the daemon answers with, encoded two ways: into a byte-counting sink, and in
+//! parts as `wardend` sends it to `wardenctl` (the report without its instances, then parts of
+//! at most 64 instances, each encoded as it is sent), so the formats' peak is seen apart.
 //! The program prints the findings by severity and by rule, the time of each phase (and per
 //! instance), the size of each output and the process's peak RSS (`VmHWM`) after each phase.
 //!
@@ -67,7 +67,7 @@ use warden_core::config::{
 };
 use warden_core::drift::{self, CatalogueInfo, DriftReport, Live};
 use warden_core::jamf::{ApiIntegration, ApiRole, AppType};
-use warden_core::protocol::{MAX_RESPONSE_BYTES, ReportBody};
+use warden_core::protocol::{MAX_RESPONSE_BYTES, PART_ITEMS, Parts, ReportBody};
 use warden_core::schedule::Schedule;
 
 /// The built-in risk catalogue: its 522 privileges are every instance's privilege catalogue.
@@ -231,7 +231,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     };
     let cpu = cpu_secs();
     let t = Stopwatch::start();
-    let report = build_report(&ctx, audits);
+    let mut report = build_report(&ctx, audits);
     let build = Phase::end("audit::build_report", t, cpu, &mut mem);
 
     let total_findings = report.findings().count();
@@ -283,18 +283,38 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let streamed = Phase::end("wire, streamed (to_writer)", t, cpu, &mut mem);
     let streamed_len = sink.bytes;
 
-    // the report as the daemon answers with it today: ReportBody::encode (compact JSON in one
-    // string, the body of the response frame), last, so the formats' peak is seen apart
+    // the report as wardend answers wardenctl: in parts (report_start with the report
+    // without its instances, then parts of at most 64 instances, each encoded as it is sent),
+    // last, so the formats' peak is seen apart; the instances are consumed by the parts
     let cpu = cpu_secs();
     let t = Stopwatch::start();
-    let wire = ReportBody::encode(&report).context("encoding the report")?;
-    let encode = Phase::end("wire: ReportBody::encode", t, cpu, &mut mem);
-    let wire_len = wire.json().len();
-    drop(wire);
-    mem.sample("  wire body dropped");
-    if streamed_len != wire_len {
+    let n_instances = report.instances.len();
+    let rules = rules_line(&report);
+    let instances = std::mem::take(&mut report.instances);
+    let head = ReportBody::encode(&report).context("encoding the report's start")?;
+    let mut wire_len = head.json().len();
+    let mut largest_part = 0usize;
+    let mut parts = Parts::new(instances);
+    for part in parts.by_ref() {
+        let part = part.context("encoding a part")?;
+        let len = part.items.json().len();
+        largest_part = largest_part.max(len);
+        wire_len += len;
+    }
+    let end = parts.end();
+    let encode = Phase::end("wire: in parts (wardend)", t, cpu, &mut mem);
+    drop(head);
+    if end.items != n_instances as u64 {
         failures.push(format!(
-            "the streamed compact JSON has {streamed_len} bytes, ReportBody::encode {wire_len}"
+            "the parts carried {} instances of {n_instances}",
+            end.items
+        ));
+    }
+    // the instances in the parts are the report's, the start the rest: with the array's
+    // brackets and commas the parts add up to the streamed JSON, give or take the separators
+    if wire_len.abs_diff(streamed_len) > 2 * end.parts as usize + 64 {
+        failures.push(format!(
+            "the streamed compact JSON has {streamed_len} bytes, the parts {wire_len}"
         ));
     }
 
@@ -319,7 +339,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         s.low,
         s.suppressed
     );
-    print_rules(&report);
+    println!("  by rule            {rules}");
 
     println!();
     println!(
@@ -389,20 +409,16 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         mib(wire_len),
         wire_len as f64 / 1024.0 / n as f64
     );
-    let per_instance = wire_len / n.max(1);
-    if wire_len > MAX_RESPONSE_BYTES {
-        println!(
-            "  NOTE: over the protocol's {} MiB response limit (MAX_RESPONSE_BYTES): wardend cannot \
-             send this report to wardenctl; at this size per instance about {} instances fit",
-            MAX_RESPONSE_BYTES / (1024 * 1024),
-            MAX_RESPONSE_BYTES / per_instance.max(1)
-        );
-    } else {
-        println!(
-            "  within the protocol's {} MiB response limit (MAX_RESPONSE_BYTES); about {} instances of this size fit",
-            MAX_RESPONSE_BYTES / (1024 * 1024),
-            MAX_RESPONSE_BYTES / per_instance.max(1)
-        );
+    println!(
+        "  sent in parts of at most {PART_ITEMS} instances: the largest part {:.2} MiB, under the \
+         protocol's {} MiB frame limit (MAX_RESPONSE_BYTES) whatever the fleet's size",
+        mib(largest_part),
+        MAX_RESPONSE_BYTES / (1024 * 1024)
+    );
+    if largest_part > MAX_RESPONSE_BYTES {
+        failures.push(format!(
+            "a part of {largest_part} bytes is over the frame limit"
+        ));
     }
 
     println!();
@@ -1162,7 +1178,8 @@ impl MixTotals {
     }
 }
 
-fn print_rules(report: &AuditReport) {
+/// The findings per rule, on one line (taken before the wire phase consumes the instances).
+fn rules_line(report: &AuditReport) -> String {
     let mut by_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for f in report.findings() {
         let e = by_rule.entry(f.rule.as_str()).or_default();
@@ -1185,7 +1202,7 @@ fn print_rules(report: &AuditReport) {
             let _ = write!(line, " (+{suppressed} suppressed)");
         }
     }
-    println!("  by rule            {line}");
+    line
 }
 
 // ---------------------------------------------------------------------------------------------

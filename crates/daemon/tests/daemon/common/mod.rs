@@ -137,6 +137,15 @@ impl Env {
         Env::start_on(Backend::Bao(bao), names).await
     }
 
+    /// As [`Env::start`], on a Raft cluster of `nodes` OpenBao servers (the config points at
+    /// the last node; `env.bao_mut().stop_leader()` stops the active one under it).
+    pub async fn start_raft(nodes: usize, names: &[&str]) -> Env {
+        let bao = OpenBao::start_raft(nodes)
+            .await
+            .expect("start an openbao raft cluster");
+        Env::start_on(Backend::Bao(bao), names).await
+    }
+
     /// The simulator and `names` as instances, with secrets in an in-memory store: no OpenBao.
     /// Daemons of this environment run in-process.
     pub async fn start_memory(names: &[&str]) -> Env {
@@ -204,6 +213,13 @@ impl Env {
     }
 
     /// OpenBao; fails the test when it runs on the in-memory store.
+    pub fn bao_mut(&mut self) -> &mut OpenBao {
+        match &mut self.backend {
+            Backend::Bao(bao) => bao,
+            Backend::Memory(_) => panic!("this test runs on the in-memory store, without OpenBao"),
+        }
+    }
+
     pub fn bao(&self) -> &OpenBao {
         match &self.backend {
             Backend::Bao(bao) => bao,
