@@ -182,7 +182,7 @@ impl OpenBao {
         let mut children = Vec::new();
         let mut unseal = String::new();
         let mut root_token = String::new();
-        for i in 0..nodes {
+        for (i, &(api_port, cluster_port)) in api.iter().enumerate() {
             let dir = home.path().join(format!("node{i}"));
             std::fs::create_dir_all(&dir)?;
             let join = if i == 0 {
@@ -200,10 +200,10 @@ impl OpenBao {
                  api_addr = \"{}\"\ncluster_addr = \"https://127.0.0.1:{}\"\n\
                  disable_mlock = true\nui = false\n",
                 dir.display(),
-                api[i].0,
-                api[i].1,
+                api_port,
+                cluster_port,
                 addr(i),
-                api[i].1
+                cluster_port
             );
             let file = home.path().join(format!("node{i}.hcl"));
             std::fs::write(&file, config)?;
