@@ -196,7 +196,9 @@ rm -f "$demo/asset-reads-vault" "$demo/asset-stop" "$demo/asset-consumer.log"
 (
   while [ ! -e "$demo/asset-stop" ]; do
     if [ -e "$demo/asset-reads-vault" ]; then
-      c=$("$bao" kv get -field=client_id "$asset_kv"); s=$("$bao" kv get -field=client_secret "$asset_kv")
+      # one read: the client id and the secret of one version (two reads could straddle a flip)
+      pair=$("$bao" kv get -format=json "$asset_kv" | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]["data"]; print(d["client_id"], d["client_secret"])')
+      c=${pair%% *}; s=${pair#* }
     else
       c=$asset_cid; s=$asset_old
     fi
