@@ -97,10 +97,46 @@ pub async fn members<S: SecretStore>(store: &S) -> Result<(u64, Members), Cluste
     }
 }
 
-/// Writes this daemon's heartbeat (check-and-set, retried on a concurrent writer) and returns
-/// the document as written. A live heartbeat of another incarnation under the same id from
-/// another host is a [`ClusterError::DuplicateId`]; one from this host is a previous run of
-/// this daemon and is replaced.
+/// What a change of the members document decided.
+enum Change {
+    /// Write the changed document.
+    Write,
+    /// Nothing to write.
+    Keep,
+}
+
+/// Reads the members document, lets `change` edit it, drops heartbeats expired long ago and
+/// writes it back with check-and-set; a write lost to another daemon's is retried after a
+/// short random pause (every daemon writes this one document on the same period).
+async fn update_members<S: SecretStore>(
+    store: &S,
+    now: DateTime<Utc>,
+    mut change: impl FnMut(&mut Members) -> Result<Change, ClusterError>,
+) -> Result<Members, ClusterError> {
+    for attempt in 0..HEARTBEAT_TRIES {
+        if attempt > 0 {
+            let ms = rand::random_range(10..50 * u64::from(attempt));
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+        let (version, mut doc) = members(store).await?;
+        if let Change::Keep = change(&mut doc)? {
+            return Ok(doc);
+        }
+        doc.forget_older_than(now, FORGET_AFTER);
+        let value = encode(MEMBERS_PATH, &doc)?;
+        match store.write_json_cas(MEMBERS_PATH, &value, version).await {
+            Ok(_) => return Ok(doc),
+            Err(VaultError::CasConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ClusterError::Contended)
+}
+
+/// Writes this daemon's heartbeat and returns the document as written. A live heartbeat of
+/// another incarnation under the same id from another host is a
+/// [`ClusterError::DuplicateId`]; one from this host is a previous run of this daemon and is
+/// replaced.
 pub async fn heartbeat<S: SecretStore>(
     store: &S,
     daemon: &str,
@@ -108,13 +144,7 @@ pub async fn heartbeat<S: SecretStore>(
     now: DateTime<Utc>,
     skew: TimeDelta,
 ) -> Result<Members, ClusterError> {
-    for attempt in 0..HEARTBEAT_TRIES {
-        if attempt > 0 {
-            // the daemons renew on the same period: spread the retries out
-            let ms = rand::random_range(10..50 * u64::from(attempt));
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-        }
-        let (version, mut doc) = members(store).await?;
+    update_members(store, now, |doc| {
         if let Some(other) = doc.members.get(daemon)
             && other.incarnation != me.incarnation
             && other.host != me.host
@@ -127,15 +157,9 @@ pub async fn heartbeat<S: SecretStore>(
             });
         }
         doc.members.insert(daemon.to_owned(), me.clone());
-        doc.forget_older_than(now, FORGET_AFTER);
-        let value = encode(MEMBERS_PATH, &doc)?;
-        match store.write_json_cas(MEMBERS_PATH, &value, version).await {
-            Ok(_) => return Ok(doc),
-            Err(VaultError::CasConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ClusterError::Contended)
+        Ok(Change::Write)
+    })
+    .await
 }
 
 /// Removes this daemon's heartbeat (a clean stop), so the others take its instances at once.
@@ -144,22 +168,15 @@ pub async fn leave<S: SecretStore>(
     me: &Identity,
     now: DateTime<Utc>,
 ) -> Result<(), ClusterError> {
-    for _ in 0..5 {
-        let (version, mut doc) = members(store).await?;
-        match doc.members.get(&me.daemon) {
-            Some(m) if m.incarnation == me.incarnation => {}
-            _ => return Ok(()),
+    update_members(store, now, |doc| match doc.members.get(&me.daemon) {
+        Some(m) if m.incarnation == me.incarnation => {
+            doc.members.remove(&me.daemon);
+            Ok(Change::Write)
         }
-        doc.members.remove(&me.daemon);
-        doc.forget_older_than(now, FORGET_AFTER);
-        let value = encode(MEMBERS_PATH, &doc)?;
-        match store.write_json_cas(MEMBERS_PATH, &value, version).await {
-            Ok(_) => return Ok(()),
-            Err(VaultError::CasConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ClusterError::Contended)
+        _ => Ok(Change::Keep),
+    })
+    .await
+    .map(drop)
 }
 
 /// Reads an instance's lease with its version.

@@ -304,3 +304,18 @@ pub fn ctl(env: &Env, socket: &Path, args: &[&str]) -> Output {
 pub fn code(out: &Output) -> i32 {
     out.status.code().expect("wardenctl exited normally")
 }
+
+/// Fails unless `doc` is valid against the published `warden.access-review/1` schema
+/// (`docs/schemas/`), listing every error.
+pub fn assert_valid_access_review(doc: &Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/schemas/warden.access-review-1.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+}
