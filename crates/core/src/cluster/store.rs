@@ -344,18 +344,22 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn two_daemons_race_for_an_instance_and_one_wins_then_a_dead_ones_lease_moves_with_a_higher_fence()
-     {
+    /// A store where `host-a` and `host-b` both wrote a heartbeat at `t(0)`; the document.
+    async fn two_daemons() -> (MemoryStore, Identity, Identity, Members) {
         let store = MemoryStore::new();
-        let a = id("host-a", "a1");
-        let b = id("host-b", "b1");
         heartbeat(&store, "host-a", &beat("a1", "ha", 0), t(0), SKEW)
             .await
             .unwrap();
         let doc = heartbeat(&store, "host-b", &beat("b1", "hb", 0), t(0), SKEW)
             .await
             .unwrap();
+        (store, id("host-a", "a1"), id("host-b", "b1"), doc)
+    }
+
+    #[tokio::test]
+    async fn two_daemons_race_for_an_instance_and_one_wins_then_a_dead_ones_lease_moves_with_a_higher_fence()
+     {
+        let (store, a, b, doc) = two_daemons().await;
         assert_eq!(doc.live(t(1), SKEW), ["host-a", "host-b"]);
 
         let first = acquire(&store, "alpha", &a, &doc, t(1), SKEW)
@@ -407,15 +411,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_released_lease_is_taken_at_once_and_leaving_drops_the_heartbeat() {
-        let store = MemoryStore::new();
-        let a = id("host-a", "a1");
-        let b = id("host-b", "b1");
-        heartbeat(&store, "host-a", &beat("a1", "ha", 0), t(0), SKEW)
-            .await
-            .unwrap();
-        let doc = heartbeat(&store, "host-b", &beat("b1", "hb", 0), t(0), SKEW)
-            .await
-            .unwrap();
+        let (store, a, b, doc) = two_daemons().await;
         acquire(&store, "alpha", &a, &doc, t(1), SKEW)
             .await
             .unwrap();

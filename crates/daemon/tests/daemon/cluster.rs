@@ -12,7 +12,7 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::rotation::{CLIENT, JOB_AT_START, NO_JOBS, desired_toml, token_status};
+use common::rotation::{CLIENT, JOB_AT_START, Managed, NO_JOBS, desired_toml, token_status};
 use common::{Cfg, Env, send, status, wait_for};
 use nix::sys::signal::Signal;
 use warden_core::protocol::{ClusterStatus, ErrorCode, Request, Response, RotateRequest};
@@ -88,6 +88,27 @@ async fn spread(sockets: &[&Path], sizes: &[usize]) -> Vec<BTreeSet<String>> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// A 3-node Raft cluster with `alpha`, one declared client never rotated (due at once) and
+/// the rotation job at start, in a clustered config (not started).
+async fn one_due_client_on_raft() -> (Env, Managed, Cfg) {
+    let env = Env::start_raft(3, &["alpha"]).await;
+    let client = env.add_managed_client("alpha", CLIENT).await;
+    env.mark_management_rotated("alpha").await;
+    let mut cfg = Cfg::new(&["alpha"]);
+    cfg.schedules = JOB_AT_START.into();
+    cfg.tables = CLUSTER.into();
+    env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
+    (env, client, cfg)
+}
+
+/// The client's latest secret in Vault, the one consumers read, gets a Jamf token.
+async fn assert_latest_secret_works(env: &Env, client: &Managed) {
+    let url = env.instance("alpha").url.clone();
+    let versions = env.vault_versions(&client.vault_path).await;
+    let (_, id, secret) = versions.last().expect("a version in Vault");
+    assert_eq!(token_status(&url, id, secret).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,13 +193,7 @@ async fn daemons_share_the_fleet_and_take_over_a_stopped_or_killed_daemons_insta
 /// holds nothing, and the secret in Vault works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_paused_past_its_lease_mints_nothing_when_it_resumes() {
-    let env = Env::start_raft(3, &["alpha"]).await;
-    let client = env.add_managed_client("alpha", CLIENT).await;
-    env.mark_management_rotated("alpha").await;
-    let mut cfg = Cfg::new(&["alpha"]);
-    cfg.schedules = JOB_AT_START.into();
-    cfg.tables = CLUSTER.into();
-    env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
+    let (env, client, cfg) = one_due_client_on_raft().await;
     let resume = env.path("resume");
     let mut paused = env.spawn(
         &[],
@@ -223,10 +238,7 @@ async fn a_daemon_paused_past_its_lease_mints_nothing_when_it_resumes() {
     assert!(a.len() + b.len() <= 1, "{a:?} and {b:?}");
 
     // the secret consumers read from Vault works
-    let url = env.instance("alpha").url.clone();
-    let versions = env.vault_versions(&client.vault_path).await;
-    let (_, id, secret) = versions.last().expect("a rotated version");
-    assert_eq!(token_status(&url, id, secret).await, 200);
+    assert_latest_secret_works(&env, &client).await;
 }
 
 /// A daemon killed (SIGKILL) mid-rotation, with the new secret stored but not yet verified:
@@ -234,13 +246,7 @@ async fn a_daemon_paused_past_its_lease_mints_nothing_when_it_resumes() {
 /// verifying that secret, without minting again; consumers get a token with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_killed_mid_rotation_has_it_finished_by_the_daemon_taking_over() {
-    let env = Env::start_raft(3, &["alpha"]).await;
-    let client = env.add_managed_client("alpha", CLIENT).await;
-    env.mark_management_rotated("alpha").await;
-    let mut cfg = Cfg::new(&["alpha"]);
-    cfg.schedules = JOB_AT_START.into();
-    cfg.tables = CLUSTER.into();
-    env.write_rotation_config(&cfg, &desired_toml(&[CLIENT], ""));
+    let (env, client, cfg) = one_due_client_on_raft().await;
     let mut killed = env.spawn(&[], &[("WARDEN_TEST_PAUSE_AT", "verify")]);
     killed.wait_ready().await;
     env.wait_log_line(&["test hook: paused at step verify"])
@@ -253,10 +259,7 @@ async fn a_daemon_killed_mid_rotation_has_it_finished_by_the_daemon_taking_over(
     spread(&[&second.socket], &[1]).await;
     env.wait_vault_state(&client.vault_path, "ok").await;
     assert_eq!(env.mints("alpha"), 1, "verified, not minted again");
-    let url = env.instance("alpha").url.clone();
-    let versions = env.vault_versions(&client.vault_path).await;
-    let (_, id, secret) = versions.last().expect("the stored version");
-    assert_eq!(token_status(&url, id, secret).await, 200);
+    assert_latest_secret_works(&env, &client).await;
 }
 
 /// Issue 17's drill on a real 3-node OpenBao Raft cluster: three daemons, 30 instances, each
